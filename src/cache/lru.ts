@@ -1,0 +1,170 @@
+/**
+ * A fixed-capacity least-recently-used cache with one global time-to-live,
+ * checked lazily on read.
+ *
+ * Entries live in preallocated slots; the recency list is a circular
+ * doubly-linked list threaded through two typed arrays (`next`, `prev`), with
+ * slot `capacity` as the sentinel. Nothing is allocated per operation except
+ * the Map entry for a new key, so the garbage collector sees the cache as a
+ * handful of long-lived arrays however many keys churn through it.
+ *
+ * | operation | time |
+ * | --------- | ---- |
+ * | `get`     | O(1): one Map lookup, one unlink/relink |
+ * | `set`     | O(1): one Map lookup, at most one eviction |
+ * | `delete`  | O(1) |
+ * | `clear`   | O(capacity) for the slot arrays, O(size) for the Map |
+ */
+export interface LRUOptions {
+  /**
+   * How many entries the cache holds before it evicts the least recently
+   * read one. Counted in keys, not bytes: memory use is `capacity` times the
+   * typical value size. Slots are preallocated, so a huge capacity costs
+   * about 20 bytes of typed arrays per slot even while the cache is empty.
+   * 0 disables caching (every `set` is dropped).
+   */
+  capacity: number;
+  /**
+   * How long an entry may be served after it was inserted, in the same unit
+   * as the `now` arguments (milliseconds in the proxy). Expiry is lazy: an
+   * expired entry keeps its slot until it is read (then it is removed and
+   * reported as absent) or until it is the least recently used entry and
+   * gets evicted. Lazy expiry costs no timers and no background sweeps, at
+   * the price of holding expired values in memory while nobody asks for them.
+   */
+  ttl: number;
+}
+
+export class LRU<V> {
+  /** Maximum number of entries. */
+  readonly capacity: number;
+  /** Time-to-live of every entry, counted from its insertion. */
+  readonly ttl: number;
+  /** Entries removed because they were the least recently used when a new key needed a slot. */
+  evicted = 0;
+  /** Entries found expired on read and removed. */
+  expired = 0;
+
+  readonly #index = new Map<string, number>();
+  readonly #keys: (string | undefined)[];
+  readonly #values: (V | undefined)[];
+  readonly #insertedAt: Float64Array;
+  readonly #next: Uint32Array;
+  readonly #prev: Uint32Array;
+  /** Slots never used or freed by `delete`, as a stack. */
+  readonly #free: Uint32Array;
+  #freeTop = 0;
+
+  constructor(options: LRUOptions) {
+    const { capacity, ttl } = options;
+    if (!Number.isInteger(capacity) || capacity < 0) throw new RangeError(`capacity must be a non-negative integer, got ${capacity}`);
+    if (!(ttl >= 0)) throw new RangeError(`ttl must be a non-negative number, got ${ttl}`);
+    this.capacity = capacity;
+    this.ttl = ttl;
+    this.#keys = new Array<string | undefined>(capacity).fill(undefined);
+    this.#values = new Array<V | undefined>(capacity).fill(undefined);
+    this.#insertedAt = new Float64Array(capacity);
+    this.#next = new Uint32Array(capacity + 1);
+    this.#prev = new Uint32Array(capacity + 1);
+    this.#free = new Uint32Array(capacity);
+    this.clear();
+  }
+
+  /** Number of entries held, expired ones included until they are read or evicted. */
+  get size(): number {
+    return this.#index.size;
+  }
+
+  /**
+   * Returns the value of `key` and marks it most recently used, or
+   * `undefined` when the key is absent or has expired (an expired entry is
+   * removed here).
+   */
+  get(key: string, now: number): V | undefined {
+    const slot = this.#index.get(key);
+    if (slot === undefined) return undefined;
+    if (now - this.#insertedAt[slot]! >= this.ttl) {
+      this.expired++;
+      this.#remove(key, slot);
+      return undefined;
+    }
+    this.#unlink(slot);
+    this.#linkFront(slot);
+    return this.#values[slot];
+  }
+
+  /**
+   * Inserts or replaces `key`, stamped with `now`, as the most recently used
+   * entry; evicts the least recently used entry when the cache is full.
+   */
+  set(key: string, value: V, now: number): void {
+    if (this.capacity === 0) return;
+    let slot = this.#index.get(key);
+    if (slot !== undefined) {
+      this.#unlink(slot);
+    } else {
+      if (this.#freeTop === 0) {
+        const oldest = this.#prev[this.capacity]!;
+        this.evicted++;
+        this.#remove(this.#keys[oldest]!, oldest);
+      }
+      slot = this.#free[--this.#freeTop]!;
+      this.#index.set(key, slot);
+      this.#keys[slot] = key;
+    }
+    this.#values[slot] = value;
+    this.#insertedAt[slot] = now;
+    this.#linkFront(slot);
+  }
+
+  /** Removes `key`; returns whether it was present. */
+  delete(key: string): boolean {
+    const slot = this.#index.get(key);
+    if (slot === undefined) return false;
+    this.#remove(key, slot);
+    return true;
+  }
+
+  /** Removes every entry. */
+  clear(): void {
+    const sentinel = this.capacity;
+    this.#index.clear();
+    this.#keys.fill(undefined);
+    this.#values.fill(undefined);
+    this.#next[sentinel] = sentinel;
+    this.#prev[sentinel] = sentinel;
+    for (let i = 0; i < this.capacity; i++) this.#free[i] = this.capacity - 1 - i;
+    this.#freeTop = this.capacity;
+  }
+
+  /** Keys from most to least recently used; for tests and debugging, O(size). */
+  keys(): string[] {
+    const out: string[] = [];
+    for (let s = this.#next[this.capacity]!; s !== this.capacity; s = this.#next[s]!) out.push(this.#keys[s]!);
+    return out;
+  }
+
+  #remove(key: string, slot: number): void {
+    this.#index.delete(key);
+    this.#unlink(slot);
+    this.#keys[slot] = undefined;
+    this.#values[slot] = undefined; // let the value be collected now, not when the slot is reused
+    this.#free[this.#freeTop++] = slot;
+  }
+
+  #unlink(slot: number): void {
+    const next = this.#next[slot]!;
+    const prev = this.#prev[slot]!;
+    this.#next[prev] = next;
+    this.#prev[next] = prev;
+  }
+
+  #linkFront(slot: number): void {
+    const sentinel = this.capacity;
+    const first = this.#next[sentinel]!;
+    this.#next[slot] = first;
+    this.#prev[slot] = sentinel;
+    this.#prev[first] = slot;
+    this.#next[sentinel] = slot;
+  }
+}

@@ -1,0 +1,133 @@
+/**
+ * Configuration from environment variables, each with an equivalent
+ * command-line flag (the flag wins). Every value is checked at start-up; a
+ * bad one stops the process with exit code 2 and a message naming the
+ * setting and the value, never a stack trace.
+ */
+import { availableParallelism } from 'node:os';
+
+export interface Config {
+  port: number;
+  host: string;
+  redisUrl: string;
+  /** Whether REDIS_URL was given (the start-up hint about a missing Redis depends on it). */
+  redisUrlGiven: boolean;
+  cacheTtlMs: number;
+  cacheCapacity: number;
+  shards: number;
+  maxConnections: number;
+  redisTimeoutMs: number;
+  maxKeyBytes: number;
+}
+
+/** A setting with a bad value, or a command line that cannot be read. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Parse = (raw: string) => number | string;
+
+interface Setting {
+  env: string;
+  field: Exclude<keyof Config, 'redisUrlGiven'>;
+  default: () => number | string;
+  parse: Parse;
+  help: string;
+}
+
+const defaultShards = (): number => Math.max(1, availableParallelism() - 1);
+
+/** Every setting, in the order `--help` lists them. */
+export const SETTINGS: readonly Setting[] = [
+  { env: 'PORT', field: 'port', default: () => 8080, parse: integer(0, 65535), help: 'HTTP port (0 picks a free one and logs it)' },
+  { env: 'HOST', field: 'host', default: () => '127.0.0.1', parse: host, help: 'address to listen on; the proxy has no authentication, so it is loopback unless told' },
+  { env: 'REDIS_URL', field: 'redisUrl', default: () => 'redis://127.0.0.1:6379', parse: redisUrl, help: 'backing Redis: redis:// or rediss://, user:password@ and /db allowed' },
+  { env: 'CACHE_TTL_MS', field: 'cacheTtlMs', default: () => 30000, parse: integer(0, 2 ** 31 - 1), help: 'how long a value is served from the cache after it was fetched (0: never from cache)' },
+  { env: 'CACHE_CAPACITY', field: 'cacheCapacity', default: () => 100000, parse: integer(0, 2 ** 31 - 1), help: 'total keys cached, divided among the shards (counted in keys, not bytes)' },
+  { env: 'SHARDS', field: 'shards', default: defaultShards, parse: integer(1, 256), help: 'worker-thread shards (default: available cores - 1, at least 1)' },
+  { env: 'MAX_CONNECTIONS', field: 'maxConnections', default: () => 10000, parse: integer(1, 2 ** 31 - 1), help: 'client connections beyond this are refused' },
+  { env: 'REDIS_TIMEOUT_MS', field: 'redisTimeoutMs', default: () => 1000, parse: integer(1, 600000), help: 'a Redis GET slower than this answers 503' },
+  { env: 'MAX_KEY_BYTES', field: 'maxKeyBytes', default: () => 1024, parse: integer(1, 65536), help: 'longest key accepted, after percent-decoding; longer keys get 400' },
+];
+
+/** The `--flag` spelling of an environment variable: `CACHE_TTL_MS` → `--cache-ttl-ms`. */
+export function flagOf(env: string): string {
+  return `--${env.toLowerCase().replace(/_/g, '-')}`;
+}
+
+/**
+ * Reads the configuration from `env` and `argv` (the arguments after the
+ * script). Returns `'help'` when `--help` was asked for. Throws
+ * `ConfigError` on a bad value or an unknown flag.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv, argv: readonly string[]): Config | 'help' {
+  const flags = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--help' || arg === '-h') return 'help';
+    const eq = arg.indexOf('=');
+    const name = eq < 0 ? arg : arg.slice(0, eq);
+    const setting = SETTINGS.find((s) => flagOf(s.env) === name);
+    if (setting === undefined) throw new ConfigError(`unknown argument ${JSON.stringify(arg)} (see --help)`);
+    const value = eq < 0 ? argv[++i] : arg.slice(eq + 1);
+    if (value === undefined) throw new ConfigError(`${name} needs a value`);
+    flags.set(setting.env, value);
+  }
+  const config: Record<string, number | string | boolean> = { redisUrlGiven: flags.has('REDIS_URL') || env.REDIS_URL !== undefined };
+  for (const s of SETTINGS) {
+    const fromFlag = flags.get(s.env);
+    const raw = fromFlag ?? env[s.env];
+    if (raw === undefined || (fromFlag === undefined && raw === '')) {
+      config[s.field] = s.default();
+      continue;
+    }
+    try {
+      config[s.field] = s.parse(raw.trim());
+    } catch (err) {
+      const source = fromFlag === undefined ? s.env : flagOf(s.env);
+      throw new ConfigError(`${source}=${JSON.stringify(raw)}: ${(err as Error).message}`);
+    }
+  }
+  return config as unknown as Config;
+}
+
+/** The `--help` text: every setting with its flag and default. */
+export function helpText(): string {
+  const rows = SETTINGS.map((s) => `  ${s.env.padEnd(17)} ${flagOf(s.env).padEnd(19)} default ${String(s.default()).padEnd(23)} ${s.help}`);
+  return [
+    'shardcache: a caching HTTP proxy for Redis. GET /<percent-encoded key> answers the value of that key.',
+    '',
+    'Settings (environment variable, or the flag, which wins):',
+    ...rows,
+    '',
+    'Exit codes: 0 after a clean stop, 1 on a failure at start-up, 2 on a bad setting.',
+  ].join('\n');
+}
+
+function integer(min: number, max: number): Parse {
+  return (raw) => {
+    if (!/^\d+$/.test(raw)) throw new Error(`must be a whole number from ${min} to ${max}`);
+    const n = Number(raw);
+    if (n < min || n > max) throw new Error(`must be from ${min} to ${max}`);
+    return n;
+  };
+}
+
+function host(raw: string): string {
+  if (raw === '' || /[\s/]/.test(raw)) throw new Error('must be a host name or an IP address');
+  return raw;
+}
+
+function redisUrl(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new Error('is not a URL (expected redis://host:port or rediss://host:port)');
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new Error(`scheme must be redis:// or rediss://, not ${url.protocol}//`);
+  if (url.hostname === '') throw new Error('has no host');
+  const db = url.pathname.replace(/^\//, '');
+  if (db !== '' && !/^\d+$/.test(db)) throw new Error(`database must be a number, not "${db}"`);
+  return raw;
+}

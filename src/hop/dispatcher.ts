@@ -1,0 +1,142 @@
+/**
+ * The main thread's side of the hop: it gives each request an id, batches
+ * the requests of one event-loop turn per shard, posts each batch once, and
+ * routes reply batches back to whoever asked.
+ *
+ * In-flight requests live in parallel arrays indexed by id, with a free list
+ * of ids, so a request costs no object and no closure here.
+ */
+import type { MessagePort } from 'node:worker_threads';
+import { BatchReader, BatchWriter, Outcome } from './wire.js';
+
+/**
+ * Whoever answers the client: the HTTP front end (and later other
+ * protocols). `token` and `flags` are what was passed to `submit`; `value`
+ * is a zero-copy view into the reply batch when `code` ≥ 0.
+ */
+export interface Sink {
+  answer(token: unknown, flags: number, code: number, value: Buffer | undefined): void;
+}
+
+const NO_SHARD = 0xffff;
+
+export class Dispatcher {
+  readonly shards: number;
+  readonly #ports: (MessagePort | undefined)[];
+  readonly #pending: BatchWriter[];
+  readonly #reader = new BatchReader();
+  #flushScheduled = false;
+
+  #sinks: (Sink | undefined)[] = [];
+  #tokens: unknown[] = [];
+  #flags = new Uint8Array(0);
+  #shardOf = new Uint16Array(0);
+  #free = new Int32Array(0);
+  #freeTop = 0;
+  #inFlight = 0;
+
+  constructor(shards: number) {
+    this.shards = shards;
+    this.#ports = new Array<MessagePort | undefined>(shards).fill(undefined);
+    this.#pending = Array.from({ length: shards }, () => new BatchWriter());
+    this.#grow(1024);
+  }
+
+  /** Requests submitted and not yet answered. */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /** Starts sending `shard`'s batches to `port` and reading its replies from it. */
+  attach(shard: number, port: MessagePort): void {
+    this.#ports[shard] = port;
+    port.on('message', this.#onReply);
+  }
+
+  /**
+   * Stops talking to `shard` (its worker died or the proxy is stopping):
+   * closes its port, so a late reply can never reach an id that was reused,
+   * and answers each of its in-flight requests with `outcome`.
+   */
+  detach(shard: number, outcome: Outcome): void {
+    const port = this.#ports[shard];
+    this.#ports[shard] = undefined;
+    if (port !== undefined) {
+      port.off('message', this.#onReply);
+      port.close();
+    }
+    this.#pending[shard]!.clear();
+    for (let id = 0; id < this.#shardOf.length; id++) {
+      if (this.#shardOf[id] === shard) this.#answer(id, outcome, undefined);
+    }
+  }
+
+  /** Sends `key` to `shard`; `sink.answer(token, flags, …)` is called with the result. */
+  submit(shard: number, key: string, sink: Sink, token: unknown, flags: number): void {
+    if (this.#ports[shard] === undefined) {
+      sink.answer(token, flags, Outcome.ShardDown, undefined);
+      return;
+    }
+    if (this.#freeTop === 0) this.#grow(this.#free.length * 2);
+    const id = this.#free[--this.#freeTop]!;
+    this.#sinks[id] = sink;
+    this.#tokens[id] = token;
+    this.#flags[id] = flags;
+    this.#shardOf[id] = shard;
+    this.#inFlight++;
+    this.#pending[shard]!.addKey(id, key);
+    if (!this.#flushScheduled) {
+      // setImmediate, not queueMicrotask: the microtask would run before the
+      // next request of this turn is parsed, giving batches of one.
+      this.#flushScheduled = true;
+      setImmediate(this.#flush);
+    }
+  }
+
+  readonly #flush = (): void => {
+    this.#flushScheduled = false;
+    for (let shard = 0; shard < this.shards; shard++) {
+      const pending = this.#pending[shard]!;
+      if (pending.length === 0) continue;
+      const batch = pending.finish();
+      this.#ports[shard]!.postMessage(batch, [batch]);
+    }
+  };
+
+  readonly #onReply = (batch: ArrayBuffer): void => {
+    const reader = this.#reader;
+    reader.reset(batch);
+    while (reader.next()) {
+      const code = reader.code;
+      this.#answer(reader.id, code, code >= 0 ? reader.buffer.subarray(reader.offset, reader.offset + code) : undefined);
+    }
+  };
+
+  #answer(id: number, code: number, value: Buffer | undefined): void {
+    const sink = this.#sinks[id];
+    if (sink === undefined) return;
+    const token = this.#tokens[id];
+    this.#sinks[id] = undefined;
+    this.#tokens[id] = undefined;
+    this.#shardOf[id] = NO_SHARD;
+    this.#free[this.#freeTop++] = id;
+    this.#inFlight--;
+    sink.answer(token, this.#flags[id]!, code, value);
+  }
+
+  #grow(size: number): void {
+    const old = this.#free.length;
+    const flags = new Uint8Array(size);
+    flags.set(this.#flags);
+    this.#flags = flags;
+    const shardOf = new Uint16Array(size).fill(NO_SHARD);
+    shardOf.set(this.#shardOf);
+    this.#shardOf = shardOf;
+    // Only ever grown when every id is in use, so the free ids are exactly the new ones.
+    const free = new Int32Array(size);
+    for (let id = size - 1; id >= old; id--) free[this.#freeTop++] = id;
+    this.#free = free;
+    this.#sinks.length = size;
+    this.#tokens.length = size;
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * Starts the shard workers with piscina, attaches each to the dispatcher, and
+ * replaces a worker that dies.
+ *
+ * One single-thread piscina pool per shard, because a key must always reach
+ * the same worker and piscina pools pick workers freely. Piscina earns its
+ * place by starting the thread, surfacing its death as a rejected task, and
+ * starting a replacement; requests do not travel as piscina tasks (see
+ * `workers/shard.ts`).
+ */
+import { MessageChannel } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import type { AttachTask } from '../../workers/shard.js';
+import type { Dispatcher } from './dispatcher.js';
+import { Outcome } from './wire.js';
+
+export interface ShardPoolOptions {
+  shards: number;
+  /** Total cache capacity in keys, divided among the shards. */
+  capacity: number;
+  ttlMs: number;
+  redisUrl: string;
+  redisTimeoutMs: number;
+  log: (line: string) => void;
+}
+
+const WORKER = new URL('../../workers/shard.js', import.meta.url).href;
+
+export class ShardPool {
+  readonly #pools: Piscina[] = [];
+  readonly #options: ShardPoolOptions;
+  readonly #dispatcher: Dispatcher;
+  #closing = false;
+  /** Workers replaced after dying, all shards together. */
+  restarts = 0;
+
+  constructor(dispatcher: Dispatcher, options: ShardPoolOptions) {
+    this.#dispatcher = dispatcher;
+    this.#options = options;
+  }
+
+  /** Starts every shard; rejects when a worker cannot even load. */
+  async start(): Promise<void> {
+    for (let i = 0; i < this.#options.shards; i++) {
+      const pool = new Piscina({
+        filename: WORKER,
+        minThreads: 1,
+        maxThreads: 1,
+        idleTimeout: Number.POSITIVE_INFINITY,
+        // The default 'sync' atomics mode freezes an idle worker's event
+        // loop: no Redis replies, no timers. The shard lives on its event loop.
+        atomics: 'disabled',
+        // The attach task occupies the worker for its whole life; the
+        // second slot lets a ping in.
+        concurrentTasksPerWorker: 2,
+      });
+      // A worker that throws outside a task is reported here; its death
+      // is handled through the attach task's rejection.
+      pool.on('error', (err: Error) => this.#options.log(`shard ${i}: worker error: ${err.message}`));
+      this.#pools.push(pool);
+      await pool.run({ kind: 'ping' });
+      this.#attach(i);
+    }
+  }
+
+  /** Stops every shard: detaches them and lets their tasks end. */
+  async close(): Promise<void> {
+    this.#closing = true;
+    for (let i = 0; i < this.#pools.length; i++) this.#dispatcher.detach(i, Outcome.ShardDown);
+    await Promise.all(this.#pools.map((pool) => pool.close({ force: true })));
+  }
+
+  /** Capacity of shard `i`: an equal share, the remainder spread over the first shards. */
+  static capacityOf(i: number, shards: number, total: number): number {
+    return Math.floor(total / shards) + (i < total % shards ? 1 : 0);
+  }
+
+  #attach(i: number): void {
+    const { port1, port2 } = new MessageChannel();
+    const o = this.#options;
+    const task: AttachTask = {
+      kind: 'attach',
+      port: port2,
+      index: i,
+      capacity: ShardPool.capacityOf(i, o.shards, o.capacity),
+      ttlMs: o.ttlMs,
+      redisUrl: o.redisUrl,
+      redisTimeoutMs: o.redisTimeoutMs,
+    };
+    this.#dispatcher.attach(i, port1);
+    this.#pools[i]!.run(task, { transferList: [port2] }).then(
+      () => undefined,
+      (err: Error) => this.#died(i, err),
+    );
+  }
+
+  #died(i: number, err: Error): void {
+    if (this.#closing) return;
+    this.restarts++;
+    this.#options.log(`shard ${i}: worker died (${err.message}); failing its in-flight requests and starting a new one`);
+    this.#dispatcher.detach(i, Outcome.ShardDown);
+    this.#attach(i);
+  }
+}

@@ -1,0 +1,89 @@
+#!/usr/bin/env node
+/**
+ * Process entry: configuration → shard workers → HTTP listener.
+ *
+ * Reading order for the request path: `http/front.ts` (request → key →
+ * shard), `hop/dispatcher.ts` and `hop/wire.ts` (batches across threads),
+ * `../workers/shard.ts` and `shard/shard.ts` (cache, coalescing, Redis), then
+ * back through the dispatcher to `HttpFront.answer`.
+ */
+import net from 'node:net';
+import { ConfigError, helpText, loadConfig, type Config } from './config.js';
+import { Dispatcher } from './hop/dispatcher.js';
+import { ShardPool } from './hop/shard-pool.js';
+import { HttpFront } from './http/front.js';
+import { log } from './log.js';
+import { redactUrl } from './shard/redis.js';
+
+
+function readConfig(): Config {
+  try {
+    const config = loadConfig(process.env, process.argv.slice(2));
+    if (config !== 'help') return config;
+    process.stdout.write(`${helpText()}\n`);
+    process.exit(0);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`shardcache: bad setting: ${err.message}\n`);
+    process.exit(2);
+  }
+}
+
+/** When REDIS_URL was not set and nothing answers on the default address, say how to fix it. */
+function hintIfNoRedis(config: Config): void {
+  if (config.redisUrlGiven) return;
+  const socket = net.connect({ host: '127.0.0.1', port: 6379 });
+  socket.setTimeout(1000);
+  const fail = (): void => {
+    socket.destroy();
+    log('no Redis answers on 127.0.0.1:6379. Start one with `redis-server` (or `docker run -p 6379:6379 redis`), or set REDIS_URL=redis://host:port. Retrying in the background.');
+  };
+  socket.once('connect', () => socket.destroy());
+  socket.once('error', fail);
+  socket.once('timeout', fail);
+}
+
+async function main(): Promise<void> {
+  const config = readConfig();
+  const dispatcher = new Dispatcher(config.shards);
+  const pool = new ShardPool(dispatcher, {
+    shards: config.shards,
+    capacity: config.cacheCapacity,
+    ttlMs: config.cacheTtlMs,
+    redisUrl: config.redisUrl,
+    redisTimeoutMs: config.redisTimeoutMs,
+    log,
+  });
+  hintIfNoRedis(config);
+  await pool.start();
+  const front = new HttpFront(dispatcher, { maxKeyBytes: config.maxKeyBytes, maxConnections: config.maxConnections });
+  front.server.on('error', (err: NodeJS.ErrnoException) => {
+    log(`cannot listen on ${config.host}:${config.port}: ${err.code ?? err.message}`);
+    process.exit(1);
+  });
+  front.server.listen(config.port, config.host, () => {
+    const address = front.server.address() as net.AddressInfo;
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    log(`shardcache listening on http://${host}:${address.port} (${config.shards} shards, ${config.cacheCapacity} keys, ttl ${config.cacheTtlMs} ms, redis ${redactUrl(config.redisUrl)})`);
+  });
+
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    log(`${signal}: stopping`);
+    front.server.close();
+    front.server.closeIdleConnections();
+    pool.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((err: Error) => {
+  log(`start-up failed: ${err.message}`);
+  process.exit(1);
+});

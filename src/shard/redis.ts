@@ -1,0 +1,95 @@
+/**
+ * A shard's connection to Redis: built to fail fast rather than queue.
+ * While Redis is away every GET fails at once (no offline queue, nothing
+ * resent after a reconnect), a slow GET fails after `timeoutMs`, and the
+ * client reconnects in the background with capped backoff.
+ */
+import { Redis } from 'ioredis';
+import { Outcome } from '../hop/wire.js';
+import type { Fetch } from './shard.js';
+
+export interface RedisOptions {
+  url: string;
+  timeoutMs: number;
+  /** Prefix for the one-line state messages, e.g. `shard 2`. */
+  label: string;
+  log: (line: string) => void;
+}
+
+export interface RedisConnection {
+  redis: Redis;
+  /** Disconnects for good, without reporting it as a lost connection. */
+  close(): void;
+}
+
+/** Opens the connection and reports each change of its state in one line. */
+export function connectRedis(options: RedisOptions): RedisConnection {
+  const redis = new Redis(options.url, {
+    commandTimeout: options.timeoutMs,
+    connectTimeout: Math.max(options.timeoutMs, 1000),
+    enableOfflineQueue: false,
+    autoResendUnfulfilledCommands: false,
+    maxRetriesPerRequest: 0,
+    retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 6), 2000),
+    connectionName: `shardcache:${options.label.replace(/\s+/g, '-')}`,
+    disableClientInfo: true,
+  });
+  let state: 'connecting' | 'up' | 'down' | 'closed' = 'connecting';
+  const where = redactUrl(options.url);
+  redis.on('ready', () => {
+    if (state === 'closed') return;
+    if (state !== 'up') options.log(`${options.label}: redis ${state === 'down' ? 'reconnected' : 'connected'} (${where})`);
+    state = 'up';
+  });
+  redis.on('error', (err: Error) => {
+    if (state === 'down' || state === 'closed') return;
+    options.log(`${options.label}: redis ${state === 'up' ? 'connection lost' : 'unreachable'} at ${where} (${describe(err)}); retrying`);
+    state = 'down';
+  });
+  redis.on('close', () => {
+    if (state === 'up') {
+      options.log(`${options.label}: redis connection closed (${where}); reconnecting`);
+      state = 'down';
+    }
+  });
+  return {
+    redis,
+    close() {
+      state = 'closed';
+      redis.disconnect();
+    },
+  };
+}
+
+/** A `Fetch` that reads with GET and maps failures to outcomes. */
+export function redisFetch(redis: Redis): Fetch {
+  return (key) => redis.getBuffer(key).then(valueOrNotFound, outcomeOf);
+}
+
+function valueOrNotFound(value: Buffer | null): Buffer | Outcome {
+  return value === null ? Outcome.NotFound : value;
+}
+
+/**
+ * Redis's own error replies mean Redis is up and refused this key; anything
+ * else (timeouts, closed or unwritable connections) means Redis is unavailable.
+ */
+export function outcomeOf(err: Error): Outcome {
+  if (err.name === 'ReplyError') return err.message.startsWith('WRONGTYPE') ? Outcome.WrongType : Outcome.RedisError;
+  return Outcome.Unavailable;
+}
+
+/** The URL without its password, for logs. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(invalid url)';
+  }
+}
+
+function describe(err: Error & { code?: string }): string {
+  return err.code ?? err.message.split('\n', 1)[0]!;
+}

@@ -1,0 +1,108 @@
+/**
+ * One shard's request handling, independent of threads: it takes a packed
+ * request batch, answers the hits in one reply batch at once, coalesces the
+ * misses into one fetch per key, and sends their answers in later reply
+ * batches as the fetches complete. The worker entry wires it to a
+ * MessagePort and an ioredis connection; tests drive it in-process.
+ */
+import { LRU } from '../cache/lru.js';
+import { Flights } from '../cache/singleflight.js';
+import { BatchReader, BatchWriter, Outcome } from '../hop/wire.js';
+
+/**
+ * Fetches one key from the backing store. Resolves with the value, or with
+ * an `Outcome` (absent, unavailable, …); never rejects. The value may be a
+ * view into a larger buffer: the shard copies what it keeps.
+ */
+export type Fetch = (key: Buffer) => Promise<Buffer | Outcome>;
+
+export interface ShardOptions {
+  /** Entries this shard's LRU holds. */
+  capacity: number;
+  /** Time-to-live of a cached value, in milliseconds from insertion. */
+  ttlMs: number;
+  fetch: Fetch;
+  /** Takes ownership of a packed reply batch (the worker transfers it to the main thread). */
+  send: (batch: ArrayBuffer) => void;
+  /** Monotonic clock in milliseconds; injectable for tests. */
+  now?: () => number;
+}
+
+export class Shard {
+  readonly cache: LRU<Buffer>;
+  readonly flights = new Flights<number>();
+  hits = 0;
+  misses = 0;
+
+  readonly #fetch: Fetch;
+  readonly #send: (batch: ArrayBuffer) => void;
+  readonly #now: () => number;
+  readonly #reader = new BatchReader();
+  readonly #replies = new BatchWriter();
+  #flushScheduled = false;
+
+  constructor(options: ShardOptions) {
+    this.cache = new LRU<Buffer>({ capacity: options.capacity, ttl: options.ttlMs });
+    this.#fetch = options.fetch;
+    this.#send = options.send;
+    this.#now = options.now ?? performance.now.bind(performance);
+  }
+
+  /**
+   * Handles one request batch. Hits are answered before this returns; each
+   * miss is answered when its fetch completes, so a batch's hits never wait
+   * for its misses.
+   */
+  receive(batch: ArrayBuffer): void {
+    const reader = this.#reader;
+    const now = this.#now();
+    reader.reset(batch);
+    while (reader.next()) {
+      const bytes = reader.buffer;
+      const key = bytes.latin1Slice(reader.offset, reader.offset + reader.code);
+      const value = this.cache.get(key, now);
+      if (value !== undefined) {
+        this.hits++;
+        this.#replies.addValue(reader.id, value);
+      } else {
+        this.misses++;
+        if (this.flights.join(key, reader.id)) {
+          // The view keeps the request batch alive until the command is
+          // written; nothing else writes to that buffer.
+          this.#fetch(bytes.subarray(reader.offset, reader.offset + reader.code)).then((result) => this.#land(key, result));
+        }
+      }
+    }
+    this.#flush();
+  }
+
+  #land(key: string, result: Buffer | Outcome): void {
+    const waiters = this.flights.land(key);
+    if (typeof result === 'number') {
+      for (let i = 0; i < waiters.length; i++) this.#replies.addOutcome(waiters[i]!, result);
+    } else {
+      // The one copy a cached value needs: the fetched Buffer is a view into
+      // the Redis socket's read chunk, and keeping the view would pin that
+      // whole chunk (other replies included) for as long as the entry lives.
+      // An unpooled buffer of exactly the value's size owns only its bytes.
+      const value = Buffer.allocUnsafeSlow(result.length);
+      result.copy(value);
+      this.cache.set(key, value, this.#now());
+      for (let i = 0; i < waiters.length; i++) this.#replies.addValue(waiters[i]!, value);
+    }
+    if (!this.#flushScheduled) {
+      // Fetches that complete in the same turn share one reply batch.
+      this.#flushScheduled = true;
+      setImmediate(this.#flushLater);
+    }
+  }
+
+  readonly #flushLater = (): void => {
+    this.#flushScheduled = false;
+    this.#flush();
+  };
+
+  #flush(): void {
+    if (this.#replies.length > 0) this.#send(this.#replies.finish());
+  }
+}
