@@ -85,7 +85,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: readonly string[]): Con
       config[s.field] = s.parse(raw.trim());
     } catch (err) {
       const source = fromFlag === undefined ? s.env : flagOf(s.env);
-      throw new ConfigError(`${source}=${JSON.stringify(raw)}: ${(err as Error).message}`);
+      const shown = s.env === 'REDIS_URL' ? raw.replace(/\/\/([^:/@]*):[^@]*@/, '//$1:***@') : raw;
+      throw new ConfigError(`${source}=${JSON.stringify(shown)}: ${(err as Error).message}`);
     }
   }
   return config as unknown as Config;

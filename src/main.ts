@@ -29,14 +29,22 @@ function readConfig(): Config {
   }
 }
 
-/** When REDIS_URL was not set and nothing answers on the default address, say how to fix it. */
+/**
+ * When nothing answers at the Redis address, say in one line how to fix it.
+ * The shards keep retrying on their own; this only spares a new user the
+ * guesswork.
+ */
 function hintIfNoRedis(config: Config): void {
-  if (config.redisUrlGiven) return;
-  const socket = net.connect({ host: '127.0.0.1', port: 6379 });
+  const url = new URL(config.redisUrl);
+  const socket = net.connect({ host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port || 6379) });
   socket.setTimeout(1000);
   const fail = (): void => {
     socket.destroy();
-    log('no Redis answers on 127.0.0.1:6379. Start one with `redis-server` (or `docker run -p 6379:6379 redis`), or set REDIS_URL=redis://host:port. Retrying in the background.');
+    log(
+      config.redisUrlGiven
+        ? `nothing answers at REDIS_URL ${redactUrl(config.redisUrl)}; check that Redis runs there. Requests answer 503 until it does; retrying in the background.`
+        : 'no Redis answers on 127.0.0.1:6379. Start one with `redis-server` (or `docker run -p 6379:6379 redis`), or set REDIS_URL=redis://host:port. Retrying in the background.',
+    );
   };
   socket.once('connect', () => socket.destroy());
   socket.once('error', fail);
@@ -55,7 +63,7 @@ async function main(): Promise<void> {
     log,
   });
   hintIfNoRedis(config);
-  await pool.start();
+  await pool.start(Math.max(1000, config.redisTimeoutMs));
   const front = new HttpFront(dispatcher, { maxKeyBytes: config.maxKeyBytes, maxConnections: config.maxConnections });
   front.server.on('error', (err: NodeJS.ErrnoException) => {
     log(`cannot listen on ${config.host}:${config.port}: ${err.code ?? err.message}`);

@@ -11,7 +11,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import { log } from '../src/log.js';
 import { Shard } from '../src/shard/shard.js';
-import { connectRedis, redisFetch } from '../src/shard/redis.js';
+import { connectRedis, redisFetch, type RedisConnection } from '../src/shard/redis.js';
 
 /** What the main thread sends to bring a shard up. */
 export interface AttachTask {
@@ -24,34 +24,56 @@ export interface AttachTask {
   redisTimeoutMs: number;
 }
 
-/** Proves the worker loaded; the main thread runs it before serving. */
-export interface PingTask {
-  kind: 'ping';
+/**
+ * Sent after `attach`: resolves once the shard's Redis connection is ready,
+ * or after `waitMs` if Redis does not answer, so that the proxy starts
+ * listening with its shards connected whenever Redis is there.
+ */
+export interface ReadyTask {
+  kind: 'ready';
+  waitMs: number;
 }
 
-export default function run(task: AttachTask | PingTask): Promise<string> | string {
-  if (task.kind === 'ping') return 'pong';
-  return attach(task);
+let connection: RedisConnection | undefined;
+
+export default function run(task: AttachTask | ReadyTask): Promise<string> {
+  return task.kind === 'attach' ? attach(task) : ready(task.waitMs);
+}
+
+function ready(waitMs: number): Promise<string> {
+  const redis = connection?.redis;
+  if (redis === undefined) return Promise.reject(new Error('shard not attached'));
+  if (redis.status === 'ready') return Promise.resolve('ready');
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      redis.off('ready', done);
+      resolve(redis.status === 'ready' ? 'ready' : 'redis unreachable');
+    };
+    const timer = setTimeout(done, waitMs);
+    redis.once('ready', done);
+  });
 }
 
 function attach(task: AttachTask): Promise<string> {
   const { port } = task;
-  const connection = connectRedis({
+  const own = connectRedis({
     url: task.redisUrl,
     timeoutMs: task.redisTimeoutMs,
     label: `shard ${task.index}`,
     log,
   });
+  connection = own;
   const shard = new Shard({
     capacity: task.capacity,
     ttlMs: task.ttlMs,
-    fetch: redisFetch(connection.redis),
+    fetch: redisFetch(own.redis),
     send: (batch) => port.postMessage(batch, [batch]),
   });
   port.on('message', (batch: ArrayBuffer) => shard.receive(batch));
   return new Promise((resolve) => {
     port.once('close', () => {
-      connection.close();
+      own.close();
       resolve('closed');
     });
   });

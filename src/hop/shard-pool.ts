@@ -31,6 +31,8 @@ export class ShardPool {
   readonly #options: ShardPoolOptions;
   readonly #dispatcher: Dispatcher;
   #closing = false;
+  /** Until every shard has started once, a death is a start-up failure, not something to repair. */
+  #started = false;
   /** Workers replaced after dying, all shards together. */
   restarts = 0;
 
@@ -39,8 +41,11 @@ export class ShardPool {
     this.#options = options;
   }
 
-  /** Starts every shard; rejects when a worker cannot even load. */
-  async start(): Promise<void> {
+  /**
+   * Starts every shard and waits up to `waitMs` for each to reach Redis.
+   * Rejects when a worker cannot even load.
+   */
+  async start(waitMs: number): Promise<void> {
     for (let i = 0; i < this.#options.shards; i++) {
       const pool = new Piscina({
         filename: WORKER,
@@ -51,16 +56,17 @@ export class ShardPool {
         // loop: no Redis replies, no timers. The shard lives on its event loop.
         atomics: 'disabled',
         // The attach task occupies the worker for its whole life; the
-        // second slot lets a ping in.
+        // second slot lets the ready check in.
         concurrentTasksPerWorker: 2,
       });
       // A worker that throws outside a task is reported here; its death
       // is handled through the attach task's rejection.
       pool.on('error', (err: Error) => this.#options.log(`shard ${i}: worker error: ${err.message}`));
       this.#pools.push(pool);
-      await pool.run({ kind: 'ping' });
       this.#attach(i);
     }
+    await Promise.all(this.#pools.map((pool) => pool.run({ kind: 'ready', waitMs })));
+    this.#started = true;
   }
 
   /** Stops every shard: detaches them and lets their tasks end. */
@@ -95,7 +101,7 @@ export class ShardPool {
   }
 
   #died(i: number, err: Error): void {
-    if (this.#closing) return;
+    if (this.#closing || !this.#started) return;
     this.restarts++;
     this.#options.log(`shard ${i}: worker died (${err.message}); failing its in-flight requests and starting a new one`);
     this.#dispatcher.detach(i, Outcome.ShardDown);

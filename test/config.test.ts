@@ -1,0 +1,72 @@
+import t from 'tap';
+import { availableParallelism } from 'node:os';
+import { ConfigError, flagOf, helpText, loadConfig, SETTINGS, type Config } from '../src/config.js';
+
+const load = (env: Record<string, string>, argv: string[] = []): Config => loadConfig(env, argv) as Config;
+
+const cases: Record<string, { default: number | string; good: [string, number | string]; bad: string[] }> = {
+  PORT: { default: 8080, good: ['9000', 9000], bad: ['-1', '65536', 'http', '80.5'] },
+  HOST: { default: '127.0.0.1', good: ['0.0.0.0', '0.0.0.0'], bad: ['a b', 'http://x'] },
+  REDIS_URL: {
+    default: 'redis://127.0.0.1:6379',
+    good: ['rediss://user:secret@cache.internal:6380/2', 'rediss://user:secret@cache.internal:6380/2'],
+    bad: ['localhost:6379', '::nope', 'http://h:1', 'redis://h/db', 'redis://'],
+  },
+  CACHE_TTL_MS: { default: 30000, good: ['0', 0], bad: ['-5', '1e3', 'soon'] },
+  CACHE_CAPACITY: { default: 100000, good: ['3', 3], bad: ['-1', 'many', '2147483648'] },
+  SHARDS: { default: Math.max(1, availableParallelism() - 1), good: ['4', 4], bad: ['0', '257', 'two'] },
+  MAX_CONNECTIONS: { default: 10000, good: ['50', 50], bad: ['0', 'x'] },
+  REDIS_TIMEOUT_MS: { default: 1000, good: ['250', 250], bad: ['0', '600001', 'fast'] },
+  MAX_KEY_BYTES: { default: 1024, good: ['16', 16], bad: ['0', '65537'] },
+};
+
+t.test('every setting is covered here', async (t) => {
+  t.same(SETTINGS.map((s) => s.env).sort(), Object.keys(cases).sort());
+});
+
+for (const s of SETTINGS) {
+  const c = cases[s.env]!;
+  t.test(s.env, async (t) => {
+    t.equal(load({})[s.field], c.default, 'default');
+    t.equal(load({ [s.env]: '' })[s.field], c.default, 'empty variable means default');
+    t.equal(load({ [s.env]: c.good[0] })[s.field], c.good[1], 'from the environment');
+    t.equal(load({}, [flagOf(s.env), c.good[0]])[s.field], c.good[1], 'from --flag value');
+    t.equal(load({ [s.env]: 'garbage that is never valid ' }, [`${flagOf(s.env)}=${c.good[0]}`])[s.field], c.good[1], 'flag wins over the variable');
+    for (const bad of c.bad) {
+      t.throws(() => loadConfig({ [s.env]: bad }, []), { name: 'ConfigError', message: new RegExp(`^${s.env}=`) }, `${s.env}=${bad} refused`);
+      const err = (() => {
+        try {
+          loadConfig({ [s.env]: bad }, []);
+        } catch (e) {
+          return e as Error;
+        }
+        return undefined;
+      })();
+      t.ok(err instanceof ConfigError);
+      if (s.env !== 'REDIS_URL') t.match(err!.message, bad, 'the message names the value');
+    }
+  });
+}
+
+t.test('REDIS_URL errors do not print the password', async (t) => {
+  t.throws(() => loadConfig({ REDIS_URL: 'http://u:hunter2@h:1' }, []), { message: /^REDIS_URL="http:\/\/u:\*\*\*@h:1/ });
+});
+
+t.test('redisUrlGiven tells whether REDIS_URL was set', async (t) => {
+  t.equal(load({}).redisUrlGiven, false);
+  t.equal(load({ REDIS_URL: 'redis://h:1' }).redisUrlGiven, true);
+  t.equal(load({}, ['--redis-url', 'redis://h:1']).redisUrlGiven, true);
+});
+
+t.test('command line', async (t) => {
+  t.equal(loadConfig({}, ['--help']), 'help');
+  t.equal(loadConfig({}, ['-h']), 'help');
+  t.throws(() => loadConfig({}, ['--nope']), { message: /unknown argument "--nope"/ });
+  t.throws(() => loadConfig({}, ['--port']), { message: /--port needs a value/ });
+  t.throws(() => loadConfig({}, ['--port=x']), { message: /^--port="x"/ });
+});
+
+t.test('help lists every setting with its flag and default', async (t) => {
+  const text = helpText();
+  for (const s of SETTINGS) t.match(text, new RegExp(`${s.env}\\s+${flagOf(s.env)}\\s+default ${String(s.default()).replace(/[./]/g, '\\$&')}`));
+});

@@ -1,0 +1,152 @@
+/**
+ * Real processes for tests: a private redis-server on a free port and the
+ * built proxy started exactly as `npm start` starts it (`node
+ * dist/src/main.js`). Each is stopped by its pid in the test's teardown,
+ * whether the test passed or not.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+interface Teardown {
+  teardown(fn: () => unknown): void;
+}
+
+/** A port nobody listens on right now. */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Stops `child` by its pid: SIGTERM, then SIGKILL if it lingers. */
+export async function stopProcess(child: ChildProcess, graceMs = 5000): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  process.kill(child.pid!, 'SIGTERM');
+  const timer = setTimeout(() => child.pid && process.kill(child.pid, 'SIGKILL'), graceMs);
+  const code = await exited;
+  clearTimeout(timer);
+  return code;
+}
+
+export interface RedisServer {
+  port: number;
+  url: string;
+  /** A client of this server for setting data up and reading INFO. */
+  client: Redis;
+  stop(): Promise<void>;
+  /** Starts the server again on the same port after `stop`. */
+  restart(): Promise<void>;
+}
+
+/** Starts a private redis-server (from PATH) on a free port. */
+export async function startRedis(t: Teardown): Promise<RedisServer> {
+  const port = await freePort();
+  let child = await spawnRedis(port);
+  const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 1 });
+  client.on('error', () => {});
+  await client.connect();
+  const server: RedisServer = {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    client,
+    async stop() {
+      await stopProcess(child);
+    },
+    async restart() {
+      child = await spawnRedis(port);
+    },
+  };
+  t.teardown(async () => {
+    client.disconnect();
+    await stopProcess(child);
+  });
+  return server;
+}
+
+async function spawnRedis(port: number): Promise<ChildProcess> {
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning', '--enable-debug-command', 'yes'], {
+    stdio: 'ignore',
+  });
+  const deadline = Date.now() + 10000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode} (is it on PATH?)`);
+    if (await answersPing(port)) return child;
+    if (Date.now() > deadline) {
+      await stopProcess(child);
+      throw new Error(`redis-server did not answer on port ${port}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+function answersPing(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ port, host: '127.0.0.1' });
+    socket.once('error', () => resolve(false));
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.once('data', (d) => {
+      socket.destroy();
+      resolve(d.toString().startsWith('+PONG'));
+    });
+  });
+}
+
+export interface Proxy {
+  url: string;
+  child: ChildProcess;
+  /** Everything the proxy wrote to stderr so far. */
+  logs(): string;
+  stop(): Promise<number | null>;
+}
+
+/** Starts the built proxy with `env` on a free port and waits until it listens. */
+export async function startProxy(t: Teardown, env: Record<string, string>, args: string[] = []): Promise<Proxy> {
+  const child = spawn(process.execPath, ['dist/src/main.js', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdout!.resume();
+  t.teardown(() => stopProcess(child));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`proxy did not start:\n${stderr}`)), 15000);
+    const onData = (): void => {
+      const m = /listening on (http:\/\/[^\s]+)/.exec(stderr);
+      if (m === null) return;
+      clearTimeout(timer);
+      child.stderr!.off('data', onData);
+      resolve(m[1]!);
+    };
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`proxy exited with ${code}:\n${stderr}`));
+    });
+  });
+  return { url, child, logs: () => stderr, stop: () => stopProcess(child) };
+}
+
+/** Runs the built proxy to completion (for start-up errors and --help). */
+export function runProxy(env: Record<string, string>, args: string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['dist/src/main.js', ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => process.kill(child.pid!, 'SIGKILL'), 15000);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}

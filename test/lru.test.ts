@@ -1,0 +1,115 @@
+import t from 'tap';
+import { LRU } from '../src/cache/lru.js';
+
+t.test('evicts the least recently used entry', async (t) => {
+  const c = new LRU<string>({ capacity: 3, ttl: 1000 });
+  c.set('a', 'A', 0);
+  c.set('b', 'B', 0);
+  c.set('c', 'C', 0);
+  c.set('d', 'D', 0);
+  t.equal(c.get('a', 0), undefined, 'oldest insert evicted');
+  t.same(c.keys(), ['d', 'c', 'b']);
+  t.equal(c.evicted, 1);
+  t.equal(c.size, 3);
+});
+
+t.test('a read refreshes recency', async (t) => {
+  const c = new LRU<string>({ capacity: 3, ttl: 1000 });
+  c.set('a', 'A', 0);
+  c.set('b', 'B', 0);
+  c.set('c', 'C', 0);
+  t.equal(c.get('a', 1), 'A');
+  c.set('d', 'D', 1);
+  t.equal(c.get('b', 1), undefined, 'b was least recently read');
+  t.equal(c.get('a', 1), 'A');
+  t.same(c.keys(), ['a', 'd', 'c']);
+});
+
+t.test('replacing a key keeps one entry and refreshes it', async (t) => {
+  const c = new LRU<string>({ capacity: 2, ttl: 1000 });
+  c.set('a', 'A', 0);
+  c.set('b', 'B', 0);
+  c.set('a', 'A2', 0);
+  c.set('c', 'C', 0);
+  t.equal(c.size, 2);
+  t.equal(c.get('a', 0), 'A2');
+  t.equal(c.get('b', 0), undefined);
+});
+
+t.test('capacity 1', async (t) => {
+  const c = new LRU<number>({ capacity: 1, ttl: 1000 });
+  c.set('a', 1, 0);
+  t.equal(c.get('a', 0), 1);
+  c.set('b', 2, 0);
+  t.equal(c.get('a', 0), undefined);
+  t.equal(c.get('b', 0), 2);
+  t.equal(c.size, 1);
+});
+
+t.test('capacity 0 caches nothing', async (t) => {
+  const c = new LRU<number>({ capacity: 0, ttl: 1000 });
+  c.set('a', 1, 0);
+  t.equal(c.get('a', 0), undefined);
+  t.equal(c.size, 0);
+});
+
+t.test('expiry is lazy and counted from insertion', async (t) => {
+  const c = new LRU<string>({ capacity: 2, ttl: 100 });
+  c.set('a', 'A', 1000);
+  t.equal(c.get('a', 1099), 'A', 'alive just before the ttl');
+  t.equal(c.size, 1);
+  t.equal(c.get('a', 1100), undefined, 'expired at the ttl, reads do not extend it');
+  t.equal(c.size, 0, 'removed when found expired');
+  t.equal(c.expired, 1);
+});
+
+t.test('an expired entry holds its slot until read or evicted', async (t) => {
+  const c = new LRU<string>({ capacity: 2, ttl: 100 });
+  c.set('a', 'A', 0);
+  c.set('b', 'B', 150);
+  t.equal(c.size, 2, 'nothing sweeps in the background');
+  c.set('c', 'C', 150);
+  t.same(c.keys(), ['c', 'b'], 'the expired, least recent entry is the one evicted');
+});
+
+t.test('re-insert after expiry', async (t) => {
+  const c = new LRU<string>({ capacity: 2, ttl: 100 });
+  c.set('a', 'old', 0);
+  t.equal(c.get('a', 200), undefined);
+  c.set('a', 'new', 200);
+  t.equal(c.get('a', 250), 'new');
+  t.equal(c.get('a', 300), undefined, 'the new entry has its own ttl');
+});
+
+t.test('delete and clear', async (t) => {
+  const c = new LRU<string>({ capacity: 3, ttl: 100 });
+  c.set('a', 'A', 0);
+  c.set('b', 'B', 0);
+  t.equal(c.delete('a'), true);
+  t.equal(c.delete('a'), false);
+  t.same(c.keys(), ['b']);
+  c.set('x', 'X', 0);
+  c.set('y', 'Y', 0);
+  t.equal(c.evicted, 0, 'a deleted slot is reused before anything is evicted');
+  c.clear();
+  t.equal(c.size, 0);
+  t.same(c.keys(), []);
+  for (const k of ['p', 'q', 'r']) c.set(k, k, 0);
+  t.same(c.keys(), ['r', 'q', 'p'], 'usable at full capacity after clear');
+});
+
+t.test('holds exactly capacity entries under churn', async (t) => {
+  const c = new LRU<number>({ capacity: 100, ttl: 1e9 });
+  for (let i = 0; i < 10000; i++) c.set(`k${i}`, i, 0);
+  t.equal(c.size, 100);
+  t.equal(c.evicted, 9900);
+  t.same(c.keys().slice(0, 2), ['k9999', 'k9998']);
+  t.equal(c.get('k9900', 0), 9900);
+  t.equal(c.get('k9899', 0), undefined);
+});
+
+t.test('rejects a bad capacity or ttl', async (t) => {
+  t.throws(() => new LRU({ capacity: -1, ttl: 1 }), RangeError);
+  t.throws(() => new LRU({ capacity: 1.5, ttl: 1 }), RangeError);
+  t.throws(() => new LRU({ capacity: 1, ttl: Number.NaN }), RangeError);
+});

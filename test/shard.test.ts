@@ -1,0 +1,189 @@
+/**
+ * The shard's logic in-process, against a real redis-server started for
+ * this file: batches in, replies out, coalescing, expiry, error outcomes.
+ */
+import t from 'tap';
+import { BatchReader, BatchWriter, Outcome } from '../src/hop/wire.js';
+import { Shard, type Fetch } from '../src/shard/shard.js';
+import { connectRedis, outcomeOf, redactUrl, redisFetch } from '../src/shard/redis.js';
+import { startRedis } from './helpers/processes.js';
+
+type Reply = [id: number, code: number, value?: string];
+
+function batch(...keys: [number, string][]): ArrayBuffer {
+  const w = new BatchWriter();
+  for (const [id, key] of keys) w.addKey(id, key);
+  return w.finish();
+}
+
+function decode(ab: ArrayBuffer): Reply[] {
+  const r = new BatchReader();
+  r.reset(ab);
+  const out: Reply[] = [];
+  while (r.next()) out.push(r.code >= 0 ? [r.id, r.code, r.buffer.latin1Slice(r.offset, r.offset + r.code)] : [r.id, r.code]);
+  return out;
+}
+
+const redis = await startRedis(t);
+const logs: string[] = [];
+const connection = connectRedis({ url: redis.url, timeoutMs: 300, label: 'test', log: (l) => logs.push(l) });
+t.teardown(() => connection.close());
+await new Promise((resolve) => connection.redis.once('ready', resolve));
+
+/** A shard over the real connection that counts the GETs it sends and records every reply batch. */
+function makeShard(options: { capacity?: number; ttlMs?: number; now?: () => number } = {}) {
+  const replies: Reply[][] = [];
+  let waiting: (() => void) | undefined;
+  const real = redisFetch(connection.redis);
+  const counter = { gets: 0 };
+  const fetch: Fetch = (key) => {
+    counter.gets++;
+    return real(key);
+  };
+  const shard = new Shard({
+    capacity: options.capacity ?? 10,
+    ttlMs: options.ttlMs ?? 60000,
+    fetch,
+    send: (b) => {
+      replies.push(decode(b));
+      waiting?.();
+    },
+    ...(options.now ? { now: options.now } : {}),
+  });
+  /** Resolves once `n` reply entries have arrived in total. */
+  const entries = async (n: number): Promise<Reply[]> => {
+    while (replies.flat().length < n) await new Promise<void>((resolve) => (waiting = resolve));
+    return replies.flat();
+  };
+  return { shard, replies, counter, entries };
+}
+
+t.test('misses are fetched and coalesced, hits answer in the same turn', async (t) => {
+  await redis.client.mset('a', 'A', 'b', 'B');
+  await redis.client.del('absent');
+  const { shard, replies, counter, entries } = makeShard();
+  shard.receive(batch([1, 'a'], [2, 'a'], [3, 'b'], [4, 'absent']));
+  t.equal(replies.length, 0, 'nothing cached yet, nothing answered synchronously');
+  shard.receive(batch([5, 'a']));
+  const got = await entries(5);
+  t.same(
+    got.sort((x, y) => x[0] - y[0]),
+    [
+      [1, 1, 'A'],
+      [2, 1, 'A'],
+      [3, 1, 'B'],
+      [4, Outcome.NotFound],
+      [5, 1, 'A'],
+    ],
+  );
+  t.equal(counter.gets, 3, 'one GET per distinct key, across batches');
+  t.equal(shard.flights.coalesced, 2);
+  t.ok(replies.length <= 2, `misses completing together share reply batches (${replies.length} batches)`);
+
+  replies.length = 0;
+  shard.receive(batch([6, 'a'], [7, 'b'], [8, 'absent']));
+  t.same(replies, [[[6, 1, 'A'], [7, 1, 'B']]], 'the hits come back before receive returns, in one batch');
+  t.equal(shard.hits, 2);
+  await entries(3);
+  t.same(replies[1], [[8, Outcome.NotFound]], 'the miss follows in its own batch');
+});
+
+t.test('20 concurrent misses of one key cost one GET', async (t) => {
+  await redis.client.set('hot', 'value');
+  const { shard, counter, entries } = makeShard();
+  for (let i = 0; i < 20; i++) shard.receive(batch([i, 'hot']));
+  const got = await entries(20);
+  t.equal(counter.gets, 1);
+  t.ok(got.every(([, code, v]) => code === 5 && v === 'value'));
+});
+
+t.test('cached values are private copies, not views of the socket buffer', async (t) => {
+  await redis.client.set('copy', 'x'.repeat(100));
+  const { shard, entries } = makeShard();
+  shard.receive(batch([1, 'copy']));
+  await entries(1);
+  const cached = shard.cache.get('copy', performance.now())!;
+  t.equal(cached.byteOffset, 0);
+  t.equal(cached.buffer.byteLength, 100, 'the buffer holds exactly the value');
+});
+
+t.test('an entry expires lazily after the ttl and is fetched again', async (t) => {
+  let now = 0;
+  await redis.client.set('ttl', 'old');
+  const { shard, counter, entries } = makeShard({ ttlMs: 100, now: () => now });
+  shard.receive(batch([1, 'ttl']));
+  await entries(1);
+  await redis.client.set('ttl', 'new');
+  now = 99;
+  shard.receive(batch([2, 'ttl']));
+  t.same((await entries(2))[1], [2, 3, 'old'], 'still cached before the ttl');
+  now = 100;
+  shard.receive(batch([3, 'ttl']));
+  t.same((await entries(3))[2], [3, 3, 'new'], 'fetched again at the ttl');
+  t.equal(counter.gets, 2);
+  t.equal(shard.cache.expired, 1);
+});
+
+t.test('capacity evicts the least recently read key', async (t) => {
+  await redis.client.mset('k1', '1', 'k2', '2', 'k3', '3', 'k4', '4');
+  const { shard, counter, entries } = makeShard({ capacity: 3 });
+  shard.receive(batch([1, 'k1'], [2, 'k2'], [3, 'k3']));
+  await entries(3);
+  shard.receive(batch([4, 'k1'])); // k2 is now the least recently read
+  shard.receive(batch([5, 'k4']));
+  await entries(5);
+  t.same(shard.cache.keys().sort(), ['k1', 'k3', 'k4']);
+  t.equal(counter.gets, 4);
+});
+
+t.test('binary keys and values', async (t) => {
+  const key = Buffer.from([0, 0xff, 0x20, 0x0a]);
+  const value = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+  await redis.client.set(key, value);
+  const { shard, entries } = makeShard();
+  shard.receive(batch([1, key.toString('latin1')]));
+  const [[, code, v]] = (await entries(1)) as [Reply];
+  t.equal(code, 256);
+  t.same([...Buffer.from(v!, 'latin1')], [...value]);
+});
+
+t.test('a key of another type answers WRONGTYPE, uncached', async (t) => {
+  await redis.client.del('list');
+  await redis.client.rpush('list', 'x');
+  const { shard, entries } = makeShard();
+  shard.receive(batch([1, 'list']));
+  t.same(await entries(1), [[1, Outcome.WrongType]]);
+  t.equal(shard.cache.size, 0);
+});
+
+t.test('error classification', async (t) => {
+  const reply = Object.assign(new Error('ERR something'), { name: 'ReplyError' });
+  t.equal(outcomeOf(reply), Outcome.RedisError);
+  t.equal(outcomeOf(Object.assign(new Error('WRONGTYPE Operation'), { name: 'ReplyError' })), Outcome.WrongType);
+  t.equal(outcomeOf(new Error('Command timed out')), Outcome.Unavailable);
+  t.equal(redactUrl('redis://u:pw@h:1/2'), 'redis://u:***@h:1/2');
+  t.equal(redactUrl('not a url'), '(invalid url)');
+});
+
+t.test('Redis down: misses answer Unavailable quickly, the shard recovers', async (t) => {
+  await redis.client.set('survivor', 'ok');
+  const { shard, entries } = makeShard();
+  await redis.stop();
+  const started = Date.now();
+  shard.receive(batch([1, 'survivor']));
+  t.same(await entries(1), [[1, Outcome.Unavailable]]);
+  t.ok(Date.now() - started < 1300, `answered in ${Date.now() - started} ms`);
+  t.match(logs.join('\n'), /test: redis (connection lost|connection closed)/, 'the state change is logged once');
+  await redis.restart();
+  const deadline = Date.now() + 5000;
+  let n = 1;
+  for (;;) {
+    shard.receive(batch([++n, 'survivor']));
+    const last = (await entries(n))[n - 1]!;
+    if (last[1] === Outcome.NotFound) break; // a fresh redis-server has no data
+    t.ok(Date.now() < deadline, 'reconnects within 5 s');
+    if (Date.now() > deadline) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  t.match(logs.join('\n'), /test: redis reconnected/);
+});

@@ -1,0 +1,43 @@
+/** Start-up of the built proxy: --help, bad settings, clean stop. */
+import t from 'tap';
+import { SETTINGS } from '../src/config.js';
+import { runProxy, startProxy, startRedis } from './helpers/processes.js';
+
+t.test('--help lists every setting and exits 0', async (t) => {
+  const { code, stdout } = await runProxy({}, ['--help']);
+  t.equal(code, 0);
+  for (const s of SETTINGS) t.match(stdout, s.env);
+});
+
+t.test('a bad value stops start-up with exit code 2 and names the variable and the value', async (t) => {
+  for (const [env, value] of [
+    ['SHARDS', 'lots'],
+    ['PORT', '99999'],
+    ['REDIS_URL', 'localhost'],
+    ['CACHE_TTL_MS', '-1'],
+  ]) {
+    const { code, stderr } = await runProxy({ [env!]: value! });
+    t.equal(code, 2, `${env}=${value}: exit 2`);
+    t.match(stderr, `${env}="${value}"`, 'names the setting and the value');
+    t.notMatch(stderr, /\n\s+at /, 'no stack trace');
+  }
+  const { code, stderr } = await runProxy({}, ['--shards', '0']);
+  t.equal(code, 2);
+  t.match(stderr, '--shards="0"');
+});
+
+t.test('SIGTERM stops the proxy with exit code 0', async (t) => {
+  const redis = await startRedis(t);
+  const proxy = await startProxy(t, { REDIS_URL: redis.url, SHARDS: '2' });
+  t.equal(await proxy.stop(), 0);
+  t.match(proxy.logs(), /SIGTERM: stopping/);
+});
+
+t.test('a port already in use is a clear start-up failure', async (t) => {
+  const redis = await startRedis(t);
+  const first = await startProxy(t, { REDIS_URL: redis.url, SHARDS: '1' });
+  const port = new URL(first.url).port;
+  const { code, stderr } = await runProxy({ REDIS_URL: redis.url, SHARDS: '1', PORT: port });
+  t.equal(code, 1);
+  t.match(stderr, `cannot listen on 127.0.0.1:${port}: EADDRINUSE`);
+});
