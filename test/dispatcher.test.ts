@@ -1,0 +1,98 @@
+/**
+ * The dispatcher in-process, wired over a real MessageChannel to a real
+ * Shard reading a private redis-server: batching, routing of answers back to
+ * their requests, and failing a shard's in-flight requests when it goes.
+ */
+import t from 'tap';
+import { MessageChannel } from 'node:worker_threads';
+import { Dispatcher, type Sink } from '../src/hop/dispatcher.js';
+import { Outcome } from '../src/hop/wire.js';
+import { Shard } from '../src/shard/shard.js';
+import { connectRedis, redisFetch } from '../src/shard/redis.js';
+import { startRedis } from './helpers/processes.js';
+
+const redis = await startRedis(t);
+const connection = connectRedis({ url: redis.url, timeoutMs: 1000, label: 'test', log: () => {} });
+t.teardown(() => connection.close());
+await new Promise((resolve) => connection.redis.once('ready', resolve));
+
+/** Collects answers by token. */
+class Answers implements Sink {
+  readonly got = new Map<unknown, [number, number, string | undefined]>();
+  #waiter: (() => void) | undefined;
+  answer(token: unknown, flags: number, code: number, value: Buffer | undefined): void {
+    this.got.set(token, [flags, code, value?.toString('latin1')]);
+    this.#waiter?.();
+  }
+  async count(n: number): Promise<void> {
+    while (this.got.size < n) await new Promise<void>((resolve) => (this.#waiter = resolve));
+  }
+}
+
+/** A dispatcher over `shards` in-thread shards; `ports[i]` is shard i's far end. */
+function wire(shards: number) {
+  const dispatcher = new Dispatcher(shards);
+  const far = [];
+  for (let i = 0; i < shards; i++) {
+    const { port1, port2 } = new MessageChannel();
+    const shard = new Shard({ capacity: 100, ttlMs: 60000, fetch: redisFetch(connection.redis), send: (b) => port2.postMessage(b, [b]) });
+    port2.on('message', (b: ArrayBuffer) => shard.receive(b));
+    dispatcher.attach(i, port1);
+    far.push(port2);
+  }
+  return { dispatcher, far };
+}
+
+t.test('answers reach the request that asked, across shards, with their flags', async (t) => {
+  await redis.client.mset('d:a', 'A', 'd:b', 'B');
+  const { dispatcher, far } = wire(2);
+  const sink = new Answers();
+  dispatcher.submit(0, 'd:a', sink, 'first', 1);
+  dispatcher.submit(1, 'd:b', sink, 'second', 0);
+  dispatcher.submit(1, 'd:none', sink, 'third', 0);
+  t.equal(dispatcher.inFlight, 3);
+  await sink.count(3);
+  t.same(sink.got.get('first'), [1, 1, 'A']);
+  t.same(sink.got.get('second'), [0, 1, 'B']);
+  t.same(sink.got.get('third'), [0, Outcome.NotFound, undefined]);
+  t.equal(dispatcher.inFlight, 0);
+  for (const p of far) p.close();
+});
+
+t.test('more requests in flight than the initial table holds', async (t) => {
+  const keys = Array.from({ length: 3000 }, (_, i) => `d:many:${i}`);
+  await redis.client.mset(...keys.flatMap((k, i) => [k, String(i)]));
+  const { dispatcher, far } = wire(1);
+  const sink = new Answers();
+  keys.forEach((k, i) => dispatcher.submit(0, k, sink, i, 0));
+  t.equal(dispatcher.inFlight, 3000);
+  await sink.count(3000);
+  t.ok(keys.every((_, i) => sink.got.get(i)![2] === String(i)), 'every answer matches its request');
+  for (const p of far) p.close();
+});
+
+t.test('detach answers the shard\'s in-flight requests and refuses new ones', async (t) => {
+  await redis.client.set('d:slow', 'x');
+  const { dispatcher, far } = wire(2);
+  const sink = new Answers();
+  const sleeper = redis.client.duplicate();
+  t.teardown(() => sleeper.disconnect());
+  const sleeping = sleeper.call('DEBUG', 'SLEEP', '0.2');
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  dispatcher.submit(0, 'd:slow', sink, 'in-flight', 0);
+  dispatcher.submit(1, 'd:slow', sink, 'other-shard', 0);
+  await new Promise((resolve) => setImmediate(resolve)); // let the batch go out
+  dispatcher.submit(0, 'd:slow', sink, 'unsent', 0);
+  dispatcher.detach(0, Outcome.ShardDown);
+  t.same(sink.got.get('in-flight'), [0, Outcome.ShardDown, undefined], 'sent and unanswered: failed');
+  t.same(sink.got.get('unsent'), [0, Outcome.ShardDown, undefined], 'batched but not sent: failed');
+  dispatcher.submit(0, 'd:slow', sink, 'after', 0);
+  t.same(sink.got.get('after'), [0, Outcome.ShardDown, undefined], 'a detached shard refuses at once');
+  await sleeping;
+  await sink.count(4);
+  t.same(sink.got.get('other-shard'), [0, 1, 'x'], 'the other shard is unaffected');
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  t.same(sink.got.get('in-flight'), [0, Outcome.ShardDown, undefined], 'a late reply from the detached shard is not delivered');
+  t.equal(dispatcher.inFlight, 0);
+  for (const p of far) p.close();
+});
