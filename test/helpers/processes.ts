@@ -5,11 +5,18 @@
  * whether the test passed or not.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import net from 'node:net';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 
-export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** The repository root: the nearest folder above this file with a package.json (this file also runs compiled, from dist/). */
+export const ROOT = ((): string => {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
+  return dir;
+})();
 
 interface Teardown {
   teardown(fn: () => unknown): void;
@@ -107,8 +114,16 @@ export interface Proxy {
 }
 
 /** Starts the built proxy with `env` on a free port and waits until it listens. */
-export async function startProxy(t: Teardown, env: Record<string, string>, args: string[] = []): Promise<Proxy> {
-  const child = spawn(process.execPath, ['dist/src/main.js', ...args], {
+export function startProxy(t: Teardown, env: Record<string, string>, args: string[] = []): Promise<Proxy> {
+  return startNode(t, 'dist/src/main.js', env, args);
+}
+
+/**
+ * Starts a Node script of this repo with `PORT=0` and waits for the line
+ * `listening on http://…` that the proxy and the benchmark servers print.
+ */
+export async function startNode(t: Teardown, script: string, env: Record<string, string>, args: string[] = [], nodeArgs: string[] = []): Promise<Proxy> {
+  const child = spawn(process.execPath, [...nodeArgs, script, ...args], {
     cwd: ROOT,
     env: { ...process.env, PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -118,7 +133,7 @@ export async function startProxy(t: Teardown, env: Record<string, string>, args:
   child.stdout!.resume();
   t.teardown(() => stopProcess(child));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`proxy did not start:\n${stderr}`)), 15000);
+    const timer = setTimeout(() => reject(new Error(`${script} did not start:\n${stderr}`)), 15000);
     const onData = (): void => {
       const m = /listening on (http:\/\/[^\s]+)/.exec(stderr);
       if (m === null) return;
@@ -129,7 +144,7 @@ export async function startProxy(t: Teardown, env: Record<string, string>, args:
     child.stderr!.on('data', onData);
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`proxy exited with ${code}:\n${stderr}`));
+      reject(new Error(`${script} exited with ${code}:\n${stderr}`));
     });
   });
   return { url, child, logs: () => stderr, stop: () => stopProcess(child) };

@@ -1,0 +1,35 @@
+-- wrk script: requests the paths listed in a file (one per line), cycling, each
+-- thread from its own starting point. Requests are formatted once, at start-up,
+-- so the generator spends its CPU on the socket, not in Lua.
+-- Optional second argument: a delay in ms between a connection's requests
+-- (paced load for the latency run; wrk has no open-loop mode).
+local reqs, n, i, pause = {}, 0, 0, 0
+
+function init(args)
+  for line in io.lines(args[1]) do
+    n = n + 1
+    reqs[n] = wrk.format("GET", line)
+  end
+  math.randomseed(os.time() + tonumber(tostring(reqs):sub(-6), 16))
+  i = math.random(n) - 1
+  pause = tonumber(args[2] or "0")
+end
+
+function request()
+  i = i % n + 1
+  return reqs[i]
+end
+
+if tonumber((os.getenv("WRK_PAUSE_MS") or "0")) > 0 then
+  function delay()
+    return pause
+  end
+end
+
+function done(summary, latency, requests)
+  io.write(string.format(
+    'WRK_JSON {"requests":%d,"duration_us":%d,"bytes":%d,"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d},"p50_us":%d,"p90_us":%d,"p99_us":%d,"max_us":%d}\n',
+    summary.requests, summary.duration, summary.bytes,
+    summary.errors.connect, summary.errors.read, summary.errors.write, summary.errors.status, summary.errors.timeout,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max))
+end

@@ -1,0 +1,117 @@
+/** Writes a run's results: latest.json, latest.md (the table the README shows) and SVG charts. */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface TargetResult {
+  name: string;
+  /** Median requests per second over the rounds. */
+  rps: number;
+  /** Median over rounds of rps / the baseline's rps in the same round. */
+  ratio: number;
+  p50Ms: number;
+  p90Ms: number;
+  p99Ms: number;
+  errors: number;
+  requests: number;
+  hitRatio?: number;
+  /** Requests per second of each round, in order. */
+  rounds: number[];
+}
+
+export interface ScenarioResult {
+  id: string;
+  title: string;
+  baseline: string;
+  pauseMs?: number;
+  targets: TargetResult[];
+  skipped: { name: string; reason: string }[];
+}
+
+export interface RunResult {
+  date: string;
+  machine: string;
+  quick: boolean;
+  rounds: number;
+  seconds: number;
+  connections: number;
+  scenarios: ScenarioResult[];
+}
+
+const fmt = (n: number, digits = 0): string => (Number.isFinite(n) ? n.toFixed(digits) : '–');
+
+export function markdown(run: RunResult): string {
+  const out = [
+    `Run ${run.date} on ${run.machine}; wrk, 1 thread, ${run.connections} connections, ${run.rounds} interleaved rounds of ${run.seconds} s${run.quick ? ' (--quick)' : ''}.`,
+    'Ratios: median over rounds of (target req/s ÷ baseline req/s in the same round).',
+    '',
+  ];
+  for (const sc of run.scenarios) {
+    const hit = sc.targets.some((t) => t.hitRatio !== undefined);
+    out.push(`### ${sc.title}`, '');
+    if (sc.pauseMs) out.push(`Paced: each connection waits ${sc.pauseMs} ms between requests.`, '');
+    out.push(`| target | req/s | × ${sc.baseline} | p50 ms | p90 ms | p99 ms | errors |${hit ? ' hit ratio |' : ''} rounds (req/s) |`);
+    out.push(`| --- | ---: | ---: | ---: | ---: | ---: | ---: |${hit ? ' ---: |' : ''} --- |`);
+    for (const t of sc.targets) {
+      out.push(
+        `| ${t.name} | ${fmt(t.rps)} | ${fmt(t.ratio, 2)} | ${fmt(t.p50Ms, 2)} | ${fmt(t.p90Ms, 2)} | ${fmt(t.p99Ms, 2)} | ${t.errors} |${hit ? ` ${t.hitRatio === undefined ? '–' : fmt(t.hitRatio * 100, 1) + ' %'} |` : ''} ${t.rounds.join(', ')} |`,
+      );
+    }
+    for (const s of sc.skipped) out.push(`| ${s.name} | skipped: ${s.reason} | | | | | |${hit ? ' |' : ''} |`);
+    out.push('');
+  }
+  return out.join('\n');
+}
+
+/** A horizontal grouped bar chart: one group per label, one bar per series. */
+export function barChart(title: string, unit: string, labels: string[], series: { name: string; values: number[] }[]): string {
+  const colors = ['#4c78a8', '#f58518', '#54a24b', '#e45756'];
+  const barH = 14;
+  const groupH = series.length * barH + 10;
+  const left = 260;
+  const width = 760;
+  const top = 40;
+  const height = top + labels.length * groupH + 30;
+  const max = Math.max(1e-9, ...series.flatMap((s) => s.values.filter(Number.isFinite)));
+  const scale = (width - left - 80) / max;
+  const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`,
+    `<rect width="100%" height="100%" fill="white"/>`,
+    `<text x="10" y="20" font-size="14" font-weight="bold">${esc(title)}</text>`,
+  ];
+  series.forEach((s, j) => parts.push(`<rect x="${left + j * 120}" y="26" width="10" height="10" fill="${colors[j % 4]}"/><text x="${left + j * 120 + 14}" y="35">${esc(s.name)}</text>`));
+  labels.forEach((label, i) => {
+    const y = top + i * groupH;
+    parts.push(`<text x="${left - 6}" y="${y + groupH / 2}" text-anchor="end">${esc(label)}</text>`);
+    series.forEach((s, j) => {
+      const v = s.values[i]!;
+      const w = Number.isFinite(v) ? v * scale : 0;
+      parts.push(`<rect x="${left}" y="${y + j * barH}" width="${w.toFixed(1)}" height="${barH - 2}" fill="${colors[j % 4]}"/>`);
+      parts.push(`<text x="${left + w + 4}" y="${y + j * barH + barH - 4}">${fmt(v, v < 10 ? 2 : 0)} ${unit}</text>`);
+    });
+  });
+  parts.push('</svg>');
+  return parts.join('\n');
+}
+
+export function writeReport(dir: string, run: RunResult): void {
+  writeFileSync(join(dir, 'latest.json'), `${JSON.stringify(run, null, 2)}\n`);
+  writeFileSync(join(dir, 'latest.md'), `${markdown(run)}\n`);
+  const sweep = run.scenarios.find((s) => s.id === 'sweep');
+  if (sweep) {
+    writeFileSync(
+      join(dir, 'throughput-by-shards.svg'),
+      barChart('Hit-path throughput by SHARDS (req/s, median of rounds)', 'req/s', sweep.targets.map((t) => t.name), [{ name: 'req/s', values: sweep.targets.map((t) => t.rps) }]),
+    );
+  }
+  for (const sc of run.scenarios) {
+    writeFileSync(
+      join(dir, `latency-${sc.id}.svg`),
+      barChart(`Latency: ${sc.title}`, 'ms', sc.targets.map((t) => t.name), [
+        { name: 'p50', values: sc.targets.map((t) => t.p50Ms) },
+        { name: 'p90', values: sc.targets.map((t) => t.p90Ms) },
+        { name: 'p99', values: sc.targets.map((t) => t.p99Ms) },
+      ]),
+    );
+  }
+}

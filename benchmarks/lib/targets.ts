@@ -1,0 +1,142 @@
+/**
+ * The servers a benchmark drives: shardcache and its variants, the Node
+ * baselines, and the C peers (webdis, Varnish in front of webdis). Each
+ * starts bound to 127.0.0.1 on a free port and is stopped by its pid.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, startNode, stopProcess } from '../../test/helpers/processes.js';
+
+/** How a target names a key in its URL. */
+export type PathStyle = 'plain' | 'webdis';
+
+export interface Running {
+  url: string;
+  style: PathStyle;
+  stop(): Promise<void>;
+}
+
+export interface Target {
+  /** Name in the results table. */
+  name: string;
+  start(env: BenchEnv): Promise<Running>;
+}
+
+/** What every target of a run shares. */
+export interface BenchEnv {
+  redisUrl: string;
+  redisPort: number;
+  /** Cache capacity in keys for the caching targets. */
+  capacity: number;
+  ttlMs: number;
+  /** Value size, for the bare ceiling's fixed body. */
+  valueBytes: number;
+  /** Varnish storage, e.g. "256m". */
+  varnishStorage: string;
+}
+
+/** Collects the teardowns of the processes a target starts. */
+class Stoppers {
+  readonly #fns: (() => unknown)[] = [];
+  teardown(fn: () => unknown): void {
+    this.#fns.push(fn);
+  }
+  async run(): Promise<void> {
+    for (const fn of this.#fns.reverse()) await fn();
+  }
+}
+
+function node(name: string, script: string, extraEnv: (e: BenchEnv) => Record<string, string>, nodeArgs: string[] = []): Target {
+  return {
+    name,
+    async start(e) {
+      const stoppers = new Stoppers();
+      const env = { REDIS_URL: e.redisUrl, CACHE_CAPACITY: String(e.capacity), CACHE_TTL_MS: String(e.ttlMs), BODY_BYTES: String(e.valueBytes), ...extraEnv(e) };
+      const proc = await startNode(stoppers, script, env, [], nodeArgs);
+      return { url: proc.url, style: 'plain', stop: () => stoppers.run() };
+    },
+  };
+}
+
+/** shardcache as `npm start` runs it, with `shards` shards (undefined: its default). */
+export function shardcache(shards?: number, extra: Record<string, string> = {}, name?: string): Target {
+  return node(name ?? (shards === undefined ? 'shardcache' : `shardcache SHARDS=${shards}`), 'dist/src/main.js', () => ({ ...shardsEnv(shards), ...extra }));
+}
+
+function shardsEnv(shards: number | undefined): Record<string, string> {
+  return shards === undefined ? {} : { SHARDS: String(shards) };
+}
+
+export const bare = node('node:http bare (ceiling)', 'dist/benchmarks/servers/bare.js', () => ({}));
+export const nodeLru = node('node:http + lru-cache + ioredis', 'dist/benchmarks/servers/node-lru.js', () => ({}));
+export function perTask(shards?: number): Target {
+  return node(`piscina task per request${shards === undefined ? '' : ` SHARDS=${shards}`}`, 'dist/benchmarks/servers/per-task.js', () => shardsEnv(shards));
+}
+
+async function waitForPort(port: number, child: ChildProcess, what: string): Promise<void> {
+  const deadline = Date.now() + 10000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect({ port, host: '127.0.0.1' });
+      s.once('connect', () => (s.destroy(), resolve(true)));
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${what} did not listen on ${port}`);
+}
+
+async function startWebdis(e: BenchEnv, stoppers: Stoppers): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), 'webdis-'));
+  stoppers.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const port = await freePort();
+  const config = {
+    redis_host: '127.0.0.1',
+    redis_port: e.redisPort,
+    http_host: '127.0.0.1',
+    http_port: port,
+    threads: 2,
+    pool_size: 8,
+    daemonize: false,
+    database: 0,
+    verbosity: 0,
+    logfile: join(dir, 'webdis.log'),
+  };
+  writeFileSync(join(dir, 'webdis.json'), JSON.stringify(config));
+  const child = spawn('webdis', [join(dir, 'webdis.json')], { stdio: 'ignore' });
+  stoppers.teardown(() => stopProcess(child));
+  await waitForPort(port, child, 'webdis');
+  return port;
+}
+
+/** webdis: C, HTTP → Redis, no cache. `GET /GET/<key>.txt` answers the raw value. */
+export const webdis: Target = {
+  name: 'webdis (C, no cache)',
+  async start(e) {
+    const stoppers = new Stoppers();
+    const port = await startWebdis(e, stoppers);
+    return { url: `http://127.0.0.1:${port}`, style: 'webdis', stop: () => stoppers.run() };
+  },
+};
+
+/** Varnish (malloc storage, TTL as shardcache's) in front of webdis: the C HTTP cache. */
+export const varnish: Target = {
+  name: 'Varnish + webdis (C)',
+  async start(e) {
+    const stoppers = new Stoppers();
+    const backend = await startWebdis(e, stoppers);
+    const dir = mkdtempSync(join(tmpdir(), 'varnish-'));
+    stoppers.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const port = await freePort();
+    const args = ['-F', '-a', `127.0.0.1:${port}`, '-b', `127.0.0.1:${backend}`, '-n', dir, '-s', `malloc,${e.varnishStorage}`, '-t', String(Math.ceil(e.ttlMs / 1000)), '-p', 'thread_pools=2'];
+    const child = spawn('varnishd', args, { stdio: 'ignore' });
+    stoppers.teardown(() => stopProcess(child));
+    await waitForPort(port, child, 'varnishd');
+    return { url: `http://127.0.0.1:${port}`, style: 'webdis', stop: () => stoppers.run() };
+  },
+};

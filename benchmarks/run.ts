@@ -1,0 +1,192 @@
+/**
+ * `npm run bench [-- --quick]`: starts a private redis-server and every
+ * target, loads the data, warms the caches, drives interleaved rounds of
+ * load with wrk, stops everything it started, and writes
+ * benchmarks/results/ (JSON, Markdown table, SVG charts).
+ *
+ * Ratios are taken round by round against a baseline measured in the same
+ * round, and the median ratio is reported: this 2-core machine drifts ±25%
+ * between runs, far more than within one round.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT, startRedis } from '../test/helpers/processes.js';
+import { cycleTrace, loadKeys, writePaths, zipfTrace } from './lib/data.js';
+import { writeReport, type ScenarioResult, type TargetResult } from './lib/report.js';
+import { median } from './lib/stats.js';
+import { bare, nodeLru, perTask, shardcache, varnish, webdis, type BenchEnv, type Running, type Target } from './lib/targets.js';
+import { runWrk, type LoadResult } from './lib/wrk.js';
+
+const quick = process.argv.includes('--quick');
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7).split(',');
+const ROUNDS = quick ? 2 : 3;
+const SECONDS = quick ? 3 : 8;
+const WARM_SECONDS = quick ? 1 : 3;
+const CONNECTIONS = 64;
+
+interface Scenario {
+  id: string;
+  title: string;
+  valueBytes: number;
+  keys: number;
+  trace: () => Uint32Array;
+  capacity: number;
+  targets: Target[];
+  /** Name of the target ratios are taken against. */
+  baseline: string;
+  /** Measure the hit ratio (from Redis GET calls) too. */
+  hitRatio?: boolean;
+  /** Paced run at this fraction of a peak measured earlier in the run. */
+  paced?: { fractionOf: string; fraction: number };
+}
+
+function missingPeer(bin: string): string | undefined {
+  try {
+    execFileSync('which', [bin], { stdio: 'ignore' });
+    return undefined;
+  } catch {
+    return `${bin} not installed (run benchmarks/setup.sh)`;
+  }
+}
+
+const hitTargets = quick ? [bare, shardcache(), perTask()] : [bare, shardcache(), perTask(), nodeLru, varnish];
+const sweep = quick ? [shardcache(1), shardcache(2)] : [shardcache(1), shardcache(2), shardcache(4), perTask(1), perTask(2)];
+
+const scenarios: Scenario[] = [
+  { id: 'hit-100', title: 'Hit path: 10k keys, 100 B values, all cached', valueBytes: 100, keys: 10000, trace: () => cycleTrace(10000), capacity: 100000, targets: hitTargets, baseline: bare.name },
+  { id: 'sweep', title: 'SHARDS sweep, hit path (10k keys, 100 B)', valueBytes: 100, keys: 10000, trace: () => cycleTrace(10000), capacity: 100000, targets: [bare, ...sweep], baseline: bare.name },
+  {
+    id: 'miss',
+    title: 'Miss path: every request goes to Redis (shardcache with CACHE_CAPACITY=0)',
+    valueBytes: 100,
+    keys: 10000,
+    trace: () => cycleTrace(10000),
+    capacity: 0,
+    targets: [webdis, shardcache(undefined, {}, 'shardcache (no cache)')],
+    baseline: webdis.name,
+    hitRatio: true,
+  },
+  ...(quick
+    ? []
+    : [
+        { id: 'hit-4k', title: 'Hit path: 4 KiB values', valueBytes: 4096, keys: 10000, trace: () => cycleTrace(10000), capacity: 100000, targets: [bare, shardcache(), varnish], baseline: bare.name },
+        { id: 'hit-256k', title: 'Hit path: 256 KiB values (200 keys)', valueBytes: 262144, keys: 200, trace: () => cycleTrace(200), capacity: 100000, targets: [bare, shardcache(), varnish], baseline: bare.name },
+        {
+          id: 'zipf',
+          title: 'Zipfian mix: 1M keys, exponent 0.99, CACHE_CAPACITY 100k, 100 B',
+          valueBytes: 100,
+          keys: 1_000_000,
+          trace: () => zipfTrace(1_000_000, 0.99, 500_000),
+          capacity: 100000,
+          targets: [varnish, shardcache(), nodeLru],
+          baseline: varnish.name,
+          hitRatio: true,
+        },
+        {
+          id: 'paced',
+          title: 'Latency at half of the measured peak (hit path, 100 B)',
+          valueBytes: 100,
+          keys: 10000,
+          trace: () => cycleTrace(10000),
+          capacity: 100000,
+          targets: [bare, shardcache()],
+          baseline: bare.name,
+          paced: { fractionOf: 'shardcache', fraction: 0.5 },
+        },
+      ]),
+].filter((s) => only === undefined || only.includes(s.id));
+
+async function getCalls(redis: { info(section: string): Promise<string> }): Promise<number> {
+  const m = /cmdstat_get:calls=(\d+)/.exec(await redis.info('commandstats'));
+  return m ? Number(m[1]) : 0;
+}
+
+async function main(): Promise<void> {
+  const missing = missingPeer('wrk');
+  if (missing) throw new Error(`${missing}; wrk is the load generator`);
+  const work = mkdtempSync(join(tmpdir(), 'shardcache-bench-'));
+  const teardowns: (() => unknown)[] = [];
+  const t = { teardown: (fn: () => unknown) => teardowns.push(fn) };
+  const results: ScenarioResult[] = [];
+  const peaks = new Map<string, number>();
+  try {
+    const redis = await startRedis(t);
+    const loaded = new Set<string>();
+    for (const sc of scenarios) {
+      console.log(`\n== ${sc.title}`);
+      const dataId = `${sc.valueBytes}:${sc.keys}`;
+      if (!loaded.has(dataId)) {
+        const started = Date.now();
+        await loadKeys(redis.client, sc.keys, sc.valueBytes);
+        loaded.add(dataId);
+        console.log(`loaded ${sc.keys} keys of ${sc.valueBytes} B in ${Date.now() - started} ms`);
+      }
+      const trace = sc.trace();
+      const files = { plain: writePaths(work, sc.id, trace, sc.valueBytes, 'plain'), webdis: writePaths(work, sc.id, trace, sc.valueBytes, 'webdis') };
+      const env: BenchEnv = { redisUrl: redis.url, redisPort: redis.port, capacity: sc.capacity, ttlMs: 300000, valueBytes: sc.valueBytes, varnishStorage: '256m' };
+      const running: { target: Target; proc: Running }[] = [];
+      const skipped: { name: string; reason: string }[] = [];
+      for (const target of sc.targets) {
+        try {
+          running.push({ target, proc: await target.start(env) });
+        } catch (err) {
+          const reason = (err as Error).message.split('\n')[0]!;
+          skipped.push({ name: target.name, reason });
+          console.log(`skipped ${target.name}: ${reason}`);
+        }
+      }
+      try {
+        const pace = sc.paced ? Math.max(1, Math.round((CONNECTIONS / ((peaks.get(sc.paced.fractionOf) ?? 20000) * sc.paced.fraction)) * 1000)) : 0;
+        for (const { proc } of running) await runWrk({ url: proc.url, pathsFile: files[proc.style], connections: CONNECTIONS, seconds: WARM_SECONDS });
+        const rounds = new Map<string, LoadResult[]>(running.map(({ target }) => [target.name, []]));
+        const hitRatios = new Map<string, number[]>(running.map(({ target }) => [target.name, []]));
+        for (let round = 0; round < ROUNDS; round++) {
+          // Rotate the order each round so no target always runs first.
+          for (let k = 0; k < running.length; k++) {
+            const { target, proc } = running[(k + round) % running.length]!;
+            const before = sc.hitRatio ? await getCalls(redis.client) : 0;
+            const r = await runWrk({ url: proc.url, pathsFile: files[proc.style], connections: CONNECTIONS, seconds: SECONDS, pauseMs: pace });
+            if (sc.hitRatio) hitRatios.get(target.name)!.push(1 - ((await getCalls(redis.client)) - before) / Math.max(1, r.requests));
+            rounds.get(target.name)!.push(r);
+            console.log(`round ${round + 1} ${target.name.padEnd(36)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  errors ${r.errors}`);
+          }
+        }
+        const base = rounds.get(sc.baseline);
+        const targets: TargetResult[] = running.map(({ target }) => {
+          const rs = rounds.get(target.name)!;
+          return {
+            name: target.name,
+            rps: median(rs.map((r) => r.rps)),
+            ratio: base ? median(rs.map((r, i) => r.rps / base[i]!.rps)) : Number.NaN,
+            p50Ms: median(rs.map((r) => r.p50Ms)),
+            p90Ms: median(rs.map((r) => r.p90Ms)),
+            p99Ms: median(rs.map((r) => r.p99Ms)),
+            errors: rs.reduce((a, r) => a + r.errors, 0),
+            requests: rs.reduce((a, r) => a + r.requests, 0),
+            ...(sc.hitRatio ? { hitRatio: median(hitRatios.get(target.name)!) } : {}),
+            rounds: rs.map((r) => Math.round(r.rps)),
+          };
+        });
+        for (const r of targets) peaks.set(r.name, r.rps);
+        results.push({ id: sc.id, title: sc.title, baseline: sc.baseline, ...(pace ? { pauseMs: pace } : {}), targets, skipped });
+      } finally {
+        for (const { proc } of running) await proc.stop();
+      }
+    }
+  } finally {
+    for (const fn of teardowns.reverse()) await fn();
+    rmSync(work, { recursive: true, force: true });
+  }
+  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}`;
+  const outDir = join(ROOT, 'benchmarks/results');
+  mkdirSync(outDir, { recursive: true });
+  writeReport(outDir, { date: new Date().toISOString(), machine, quick, rounds: ROUNDS, seconds: SECONDS, connections: CONNECTIONS, scenarios: results });
+  console.log(`\nwrote ${outDir}/latest.{json,md} and charts`);
+}
+
+main().catch((err: Error) => {
+  console.error(`bench failed: ${err.message}`);
+  process.exitCode = 1;
+});

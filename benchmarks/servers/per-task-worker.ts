@@ -1,0 +1,26 @@
+/** Worker of the one-task-per-request reference (`per-task.ts`): LRU lookup, else ioredis GET. */
+import { Piscina } from 'piscina';
+import { workerData } from 'node:worker_threads';
+import { LRU } from '../../src/cache/lru.js';
+import { connectRedis } from '../../src/shard/redis.js';
+
+const { redisUrl, capacity, ttlMs, index } = workerData as { redisUrl: string; capacity: number; ttlMs: number; index: number };
+const cache = new LRU<Buffer>({ capacity, ttl: ttlMs });
+const { redis } = connectRedis({ url: redisUrl, timeoutMs: 1000, label: `per-task shard ${index}`, log: () => {} });
+
+function transfer(value: Buffer): unknown {
+  const out = Buffer.allocUnsafeSlow(value.length);
+  value.copy(out);
+  return Piscina.move(out.buffer as ArrayBuffer);
+}
+
+export default async function get(key: string): Promise<unknown> {
+  const now = performance.now();
+  const hit = cache.get(key, now);
+  if (hit !== undefined) return transfer(hit);
+  const value = await redis.getBuffer(Buffer.from(key, 'latin1'));
+  if (value === null) return null;
+  const own = Buffer.from(value);
+  cache.set(key, own, now);
+  return transfer(own);
+}
