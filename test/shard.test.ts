@@ -5,7 +5,7 @@
 import t from 'tap';
 import { BatchReader, BatchWriter, Outcome } from '../src/hop/wire.js';
 import { Shard, type Fetch } from '../src/shard/shard.js';
-import { connectRedis, outcomeOf, redactUrl, redisFetch } from '../src/shard/redis.js';
+import { connectRedis, corking, outcomeOf, redactUrl, redisFetch } from '../src/shard/redis.js';
 import { startRedis } from './helpers/processes.js';
 
 type Reply = [id: number, code: number, value?: string];
@@ -35,7 +35,8 @@ function makeShard(options: { capacity?: number; ttlMs?: number; now?: () => num
   const replies: Reply[][] = [];
   let waiting: (() => void) | undefined;
   const real = redisFetch(connection.redis);
-  const counter = { gets: 0 };
+  const counter = { gets: 0, corks: 0, uncorks: 0 };
+  const cork = corking(connection.redis);
   const fetch: Fetch = (key) => {
     counter.gets++;
     return real(key);
@@ -47,6 +48,14 @@ function makeShard(options: { capacity?: number; ttlMs?: number; now?: () => num
     send: (b) => {
       replies.push(decode(b));
       waiting?.();
+    },
+    cork: () => {
+      counter.corks++;
+      cork.cork();
+    },
+    uncork: () => {
+      counter.uncorks++;
+      cork.uncork();
     },
     ...(options.now ? { now: options.now } : {}),
   });
@@ -77,6 +86,8 @@ t.test('misses are fetched and coalesced, hits answer in the same turn', async (
     ],
   );
   t.equal(counter.gets, 3, 'one GET per distinct key, across batches');
+  t.equal(counter.corks, 1, 'the batch with misses corked the connection once');
+  t.equal(counter.uncorks, 1, 'and uncorked it');
   t.equal(shard.flights.coalesced, 2);
   t.ok(replies.length <= 2, `misses completing together share reply batches (${replies.length} batches)`);
 
@@ -84,6 +95,7 @@ t.test('misses are fetched and coalesced, hits answer in the same turn', async (
   shard.receive(batch([6, 'a'], [7, 'b'], [8, 'absent']));
   t.same(replies, [[[6, 1, 'A'], [7, 1, 'B']]], 'the hits come back before receive returns, in one batch');
   t.equal(shard.hits, 2);
+  t.equal(counter.corks, 2, 'only batches that fetch cork the connection');
   await entries(3);
   t.same(replies[1], [[8, Outcome.NotFound]], 'the miss follows in its own batch');
 });

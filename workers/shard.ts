@@ -11,7 +11,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import { log } from '../src/log.js';
 import { Shard } from '../src/shard/shard.js';
-import { connectRedis, redisFetch, type RedisConnection } from '../src/shard/redis.js';
+import { connectRedis, corking, redisFetch, type RedisConnection } from '../src/shard/redis.js';
 
 /** What the main thread sends to bring a shard up. */
 export interface AttachTask {
@@ -68,6 +68,7 @@ function attach(task: AttachTask): Promise<string> {
     capacity: task.capacity,
     ttlMs: task.ttlMs,
     fetch: redisFetch(own.redis),
+    ...corking(own.redis),
     send: (batch) => port.postMessage(batch, [batch]),
   });
   port.on('message', (batch: ArrayBuffer) => shard.receive(batch));

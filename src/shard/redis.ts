@@ -66,6 +66,18 @@ export function redisFetch(redis: Redis): Fetch {
   return (key) => redis.getBuffer(key).then(valueOrNotFound, outcomeOf);
 }
 
+/**
+ * Holds the connection's writes while a request batch issues its GETs, so
+ * they leave in one write: per-command writes were a fifth of a shard's
+ * time on the miss path.
+ */
+export function corking(redis: Redis): { cork: () => void; uncork: () => void } {
+  return {
+    cork: () => redis.stream?.cork(),
+    uncork: () => redis.stream?.uncork(),
+  };
+}
+
 function valueOrNotFound(value: Buffer | null): Buffer | Outcome {
   return value === null ? Outcome.NotFound : value;
 }

@@ -24,6 +24,13 @@ export interface ShardOptions {
   fetch: Fetch;
   /** Takes ownership of a packed reply batch (the worker transfers it to the main thread). */
   send: (batch: ArrayBuffer) => void;
+  /**
+   * Called before the first fetch of a request batch and after its last,
+   * so that the backend can send all of a batch's GETs in one write
+   * instead of one system call each.
+   */
+  cork?: () => void;
+  uncork?: () => void;
   /** Monotonic clock in milliseconds; injectable for tests. */
   now?: () => number;
 }
@@ -36,6 +43,8 @@ export class Shard {
 
   readonly #fetch: Fetch;
   readonly #send: (batch: ArrayBuffer) => void;
+  readonly #cork: (() => void) | undefined;
+  readonly #uncork: (() => void) | undefined;
   readonly #now: () => number;
   readonly #reader = new BatchReader();
   readonly #replies = new BatchWriter();
@@ -45,6 +54,8 @@ export class Shard {
     this.cache = new LRU<Buffer>({ capacity: options.capacity, ttl: options.ttlMs });
     this.#fetch = options.fetch;
     this.#send = options.send;
+    this.#cork = options.cork;
+    this.#uncork = options.uncork;
     this.#now = options.now ?? performance.now.bind(performance);
   }
 
@@ -56,6 +67,7 @@ export class Shard {
   receive(batch: ArrayBuffer): void {
     const reader = this.#reader;
     const now = this.#now();
+    let corked = false;
     reader.reset(batch);
     while (reader.next()) {
       const bytes = reader.buffer;
@@ -67,12 +79,17 @@ export class Shard {
       } else {
         this.misses++;
         if (this.flights.join(key, reader.id)) {
+          if (!corked && this.#cork !== undefined) {
+            corked = true;
+            this.#cork();
+          }
           // The view keeps the request batch alive until the command is
           // written; nothing else writes to that buffer.
           this.#fetch(bytes.subarray(reader.offset, reader.offset + reader.code)).then((result) => this.#land(key, result));
         }
       }
     }
+    if (corked) this.#uncork!();
     this.#flush();
   }
 
