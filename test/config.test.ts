@@ -71,3 +71,10 @@ t.test('help lists every setting with its flag and default', async (t) => {
   const text = helpText();
   for (const s of SETTINGS) t.match(text, new RegExp(`${s.env}\\s+${flagOf(s.env)}\\s+default ${String(s.default()).replace(/[./]/g, '\\$&')}`));
 });
+
+t.test('RESP_PORT: off by default, "off" turns it off, 0 picks a free port', async (t) => {
+  t.equal(load({ RESP_PORT: 'off' }).respPort, 'off');
+  t.equal(load({ RESP_PORT: 'OFF' }).respPort, 'off');
+  t.equal(load({}, ['--resp-port', '0']).respPort, 0);
+  t.match(helpText(), /RESP_PORT\s+--resp-port\s+default off/);
+});
