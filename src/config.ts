@@ -100,6 +100,7 @@ export function helpText(): string {
   const rows = SETTINGS.map((s) => `  ${s.env.padEnd(17)} ${flagOf(s.env).padEnd(19)} default ${String(s.default()).padEnd(23)} ${s.help}`);
   return [
     'shardcache: a caching HTTP proxy for Redis. GET /<percent-encoded key> answers the value of that key.',
+    'With RESP_PORT set, Redis clients can also send it GET and MGET in the Redis protocol (RESP2).',
     '',
     'Settings (environment variable, or the flag, which wins):',
     ...rows,

@@ -105,6 +105,19 @@ t.test('many commands in one write are answered in order, hits and misses mixed'
   t.ok(closed, 'QUIT closes after the last reply');
 });
 
+t.test('a batch of replies ready at once, larger than the reply queue, is answered whole', async (t) => {
+  // PING and errors are answered without a shard: reading must go on by
+  // itself once the queue has room, even though no shard answer wakes it.
+  const batch = Buffer.from('PING\r\nNOPE\r\n'.repeat(5000));
+  for (const halfClose of [false, true]) {
+    const { data, closed } = await exchange(port, batch, halfClose ? { halfClose, timeoutMs: 10000 } : { replies: 10000, timeoutMs: 10000 });
+    const replies = decodeAll(data);
+    t.equal(replies.length, 10000, halfClose ? 'the client shut its side after writing' : 'the client keeps its side open');
+    t.ok(replies.every((r, i) => (i % 2 === 0 ? r === 'PONG' : (r as { error: string }).error === "ERR unknown or unsupported command 'NOPE'")), 'in order');
+    if (halfClose) t.ok(closed, 'then the proxy closes');
+  }
+});
+
 t.test('large values are written whole, in order, also to a client slow to read', async (t) => {
   const big = 'L'.repeat(300 * 1024);
   await redis.client.mset('big', big, 'small', 's');

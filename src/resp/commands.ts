@@ -54,11 +54,13 @@ const TABLE = new Map<string, { arity: number; run: Handler }>([
   ['INFO', { arity: -1, run: info }],
 ]);
 
+const GET = TABLE.get('GET')!;
+
 /** Runs the command in `args[0, argc)` on `session`. */
 export function execute(session: Session, args: string[], argc: number, facts: ServerFacts): void {
   const name = args[0]!;
   // The common case without an upper-case copy of the name.
-  const entry = name === 'GET' || name === 'get' ? TABLE.get('GET')! : TABLE.get(name.toUpperCase());
+  const entry = name === 'GET' || name === 'get' ? GET : TABLE.get(name.toUpperCase());
   if (entry === undefined) return unknown(session, name);
   if (entry.arity >= 0 ? argc !== entry.arity : argc < -entry.arity) return wrongArity(session, name.toLowerCase());
   entry.run(session, args, argc, facts);

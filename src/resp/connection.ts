@@ -69,10 +69,12 @@ export class RespConnection implements Sink, Session {
   #head = 0;
   /** Sequence number the next reply gets. */
   #tail = 0;
-  /** No more commands are read: QUIT, a protocol error, or the client's end of input. */
+  /** No more commands are run: QUIT, a protocol error, or the server is stopping. */
   #closing = false;
-  /** The client half-closed: end our side once every reply is written. */
-  #endWhenDone = false;
+  /** The client half-closed: end our side once every command it sent is answered. */
+  #inputEnded = false;
+  /** The parser holds no complete command (its last `next()` said NeedMore). */
+  #drained = true;
   #closed = false;
   #paused = false;
 
@@ -137,12 +139,12 @@ export class RespConnection implements Sink, Session {
   readonly #onData = (chunk: Buffer): void => {
     if (this.#closing) return;
     this.#parser.feed(chunk);
+    this.#drained = false;
     this.#pump();
   };
 
   readonly #onEnd = (): void => {
-    this.#closing = true;
-    this.#endWhenDone = true;
+    this.#inputEnded = true;
     this.#flush();
   };
 
@@ -159,14 +161,18 @@ export class RespConnection implements Sink, Session {
   /** Runs the commands received so far, writes what is ready, and pauses or resumes reading. */
   #pump(): void {
     const parser = this.#parser;
-    while (!this.#closing && this.#waiting() < HIGH_WATER) {
-      const parsed = parser.next();
-      if (parsed === Parse.NeedMore) break;
-      if (parsed === Parse.Error) this.replyAndClose(error(`ERR ${parser.error}`));
-      else execute(this, parser.args, parser.argc, this.#context.facts);
-    }
-    this.#flush();
-    const pause = !this.#closing && !this.#canRead();
+    do {
+      while (!this.#closing && !this.#drained && this.#waiting() < HIGH_WATER) {
+        const parsed = parser.next();
+        if (parsed === Parse.NeedMore) this.#drained = true;
+        else if (parsed === Parse.Error) this.replyAndClose(error(`ERR ${parser.error}`));
+        else execute(this, parser.args, parser.argc, this.#context.facts);
+      }
+      this.#flush();
+      // Replies that were ready at once (PING, errors) may have made room for more.
+    } while (!this.#closing && !this.#drained && this.#canRead());
+    // Stop reading while commands wait unparsed or the client does not read its replies.
+    const pause = !this.#closing && (!this.#drained || this.#socket.writableNeedDrain);
     if (pause === this.#paused || this.#closed) return;
     this.#paused = pause;
     if (pause) this.#socket.pause();
@@ -225,7 +231,7 @@ export class RespConnection implements Sink, Session {
       if (code === READY_THEN_CLOSE) break;
     }
     if (count > 0) this.#write(count, bytes, large);
-    if (this.#closing && this.#endWhenDone && this.#head === this.#tail) this.#finish();
+    if (this.#inputEnded && this.#drained && this.#head === this.#tail && !this.#closed) this.#finish();
   }
 
   #write(count: number, bytes: number, large: boolean): void {
