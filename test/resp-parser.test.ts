@@ -1,5 +1,6 @@
 import t from 'tap';
 import { CommandParser, Parse, type ParserLimits } from '../src/resp/parser.js';
+import { globMatch } from '../src/resp/commands.js';
 import { arrayHeader, encode, error } from '../src/resp/reply.js';
 
 const LIMITS: ParserLimits = { maxBulkBytes: 64, maxArgs: 8, maxCommandBytes: 100, maxInlineBytes: 32 };
@@ -89,4 +90,22 @@ t.test('reply encoding', async (t) => {
   t.equal(error('ERR bad\r\nline').toString(), '-ERR bad  line\r\n', 'CR and LF cannot end the line early');
   t.equal(arrayHeader(3).toString(), '*3\r\n');
   t.equal(arrayHeader(1000).toString(), '*1000\r\n');
+});
+
+t.test('CONFIG GET globs', async (t) => {
+  const cases: [string, string, boolean][] = [
+    ['save', 'save', true],
+    ['*', 'appendonly', true],
+    ['app*', 'appendonly', true],
+    ['*only', 'appendonly', true],
+    ['a*d*y', 'appendonly', true],
+    ['s?ve', 'save', true],
+    ['s?ve', 'sve', false],
+    ['save*x', 'save', false],
+    ['sav', 'save', false],
+    ['', 'save', false],
+  ];
+  for (const [pattern, name, match] of cases) t.equal(globMatch(pattern, name), match, `${pattern} ~ ${name}`);
+  // A regular expression built from this pattern would backtrack for ever (and time the test out).
+  t.equal(globMatch(`${'*a'.repeat(20000)}x`, 'appendonly'), false, 'many stars: answered');
 });

@@ -163,14 +163,37 @@ const CONFIG: [string, string][] = [
 function config(session: Session, args: string[], argc: number): void {
   if (args[1]!.toUpperCase() !== 'GET') return unknown(session, `CONFIG ${args[1]!}`);
   if (argc < 3) return wrongArity(session, 'config|get');
-  const patterns = args.slice(2, argc).map(globToRegExp);
-  const found = CONFIG.filter(([name]) => patterns.some((p) => p.test(name)));
+  const patterns = args.slice(2, argc).map((p) => p.toLowerCase());
+  const found = CONFIG.filter(([name]) => patterns.some((p) => globMatch(p, name)));
   session.reply(encode(found.flat()));
 }
 
-function globToRegExp(glob: string): RegExp {
-  const source = glob.toLowerCase().replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${source}$`);
+/**
+ * `*` and `?` glob matching, as CONFIG GET takes. Greedy with one
+ * backtrack point, so a pattern of many stars costs O(pattern × name), where
+ * a regular expression built from it could backtrack for ever.
+ */
+export function globMatch(pattern: string, name: string): boolean {
+  let p = 0;
+  let n = 0;
+  let star = -1;
+  let resume = 0;
+  while (n < name.length) {
+    if (p < pattern.length && (pattern[p] === '?' || pattern[p] === name[n])) {
+      p++;
+      n++;
+    } else if (p < pattern.length && pattern[p] === '*') {
+      star = p++;
+      resume = n;
+    } else if (star >= 0) {
+      p = star + 1;
+      n = ++resume;
+    } else {
+      return false;
+    }
+  }
+  while (pattern[p] === '*') p++;
+  return p === pattern.length;
 }
 
 function info(session: Session, args: string[], argc: number, facts: ServerFacts): void {
