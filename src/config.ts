@@ -18,6 +18,8 @@ export interface Config {
   maxConnections: number;
   redisTimeoutMs: number;
   maxKeyBytes: number;
+  /** RESP (Redis protocol) listener port; `'off'` when there is none. */
+  respPort: number | 'off';
 }
 
 /** A setting with a bad value, or a command line that cannot be read. */
@@ -47,6 +49,7 @@ export const SETTINGS: readonly Setting[] = [
   { env: 'SHARDS', field: 'shards', default: defaultShards, parse: integer(1, 256), help: 'worker-thread shards (default: available cores - 1, at least 1)' },
   { env: 'MAX_CONNECTIONS', field: 'maxConnections', default: () => 10000, parse: integer(1, 2 ** 31 - 1), help: 'client connections beyond this are refused' },
   { env: 'REDIS_TIMEOUT_MS', field: 'redisTimeoutMs', default: () => 1000, parse: integer(1, 600000), help: 'a Redis GET slower than this answers 503' },
+  { env: 'RESP_PORT', field: 'respPort', default: () => 'off', parse: portOrOff, help: 'RESP (Redis protocol) port on HOST, for Redis clients; off unless set (0 picks a free one and logs it)' },
   { env: 'MAX_KEY_BYTES', field: 'maxKeyBytes', default: () => 1024, parse: integer(1, 65536), help: 'longest key accepted, after percent-decoding; longer keys get 400' },
 ];
 
@@ -97,6 +100,7 @@ export function helpText(): string {
   const rows = SETTINGS.map((s) => `  ${s.env.padEnd(17)} ${flagOf(s.env).padEnd(19)} default ${String(s.default()).padEnd(23)} ${s.help}`);
   return [
     'shardcache: a caching HTTP proxy for Redis. GET /<percent-encoded key> answers the value of that key.',
+    'With RESP_PORT set, Redis clients can also send it GET and MGET in the Redis protocol (RESP2).',
     '',
     'Settings (environment variable, or the flag, which wins):',
     ...rows,
@@ -112,6 +116,12 @@ function integer(min: number, max: number): Parse {
     if (n < min || n > max) throw new Error(`must be from ${min} to ${max}`);
     return n;
   };
+}
+
+/** A port number, or `off` (the listener is not started). */
+function portOrOff(raw: string): number | string {
+  if (raw.toLowerCase() === 'off') return 'off';
+  return integer(0, 65535)(raw);
 }
 
 function host(raw: string): string {

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * Process entry: configuration → shard workers → HTTP listener.
+ * Process entry: configuration → shard workers → HTTP listener → RESP
+ * listener (when RESP_PORT is set).
  *
  * Reading order for the request path: `http/front.ts` (request → key →
  * shard), `hop/dispatcher.ts` and `hop/wire.ts` (batches across threads),
@@ -13,6 +14,7 @@ import { Dispatcher } from './hop/dispatcher.js';
 import { ShardPool } from './hop/shard-pool.js';
 import { HttpFront } from './http/front.js';
 import { log } from './log.js';
+import { RespServer } from './resp/server.js';
 import { redactUrl } from './shard/redis.js';
 
 
@@ -51,6 +53,20 @@ function hintIfNoRedis(config: Config): void {
   socket.once('timeout', fail);
 }
 
+/** Listens, or stops the process naming the setting when the port cannot be had. */
+function listen(server: net.Server, port: number, host: string, setting: string): Promise<void> {
+  server.on('error', (err: NodeJS.ErrnoException) => {
+    log(`cannot listen on ${host}:${port}: ${err.code ?? err.message} (${setting})`);
+    process.exit(1);
+  });
+  return new Promise((resolve) => server.listen(port, host, resolve));
+}
+
+function hostPort(server: net.Server): string {
+  const address = server.address() as net.AddressInfo;
+  return `${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+}
+
 async function main(): Promise<void> {
   const config = readConfig();
   const dispatcher = new Dispatcher(config.shards);
@@ -65,15 +81,14 @@ async function main(): Promise<void> {
   hintIfNoRedis(config);
   await pool.start(Math.max(1000, config.redisTimeoutMs));
   const front = new HttpFront(dispatcher, { maxKeyBytes: config.maxKeyBytes, maxConnections: config.maxConnections });
-  front.server.on('error', (err: NodeJS.ErrnoException) => {
-    log(`cannot listen on ${config.host}:${config.port}: ${err.code ?? err.message}`);
-    process.exit(1);
-  });
-  front.server.listen(config.port, config.host, () => {
-    const address = front.server.address() as net.AddressInfo;
-    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-    log(`shardcache listening on http://${host}:${address.port} (${config.shards} shards, ${config.cacheCapacity} keys, ttl ${config.cacheTtlMs} ms, redis ${redactUrl(config.redisUrl)})`);
-  });
+  await listen(front.server, config.port, config.host, 'PORT');
+  log(`shardcache listening on http://${hostPort(front.server)} (${config.shards} shards, ${config.cacheCapacity} keys, ttl ${config.cacheTtlMs} ms, redis ${redactUrl(config.redisUrl)})`);
+  let resp: RespServer | undefined;
+  if (config.respPort !== 'off') {
+    resp = new RespServer(dispatcher, { maxKeyBytes: config.maxKeyBytes, maxConnections: config.maxConnections });
+    await listen(resp.server, config.respPort, config.host, 'RESP_PORT');
+    log(`shardcache RESP listening on redis://${hostPort(resp.server)}`);
+  }
 
   let stopping = false;
   const stop = (signal: string): void => {
@@ -82,6 +97,7 @@ async function main(): Promise<void> {
     log(`${signal}: stopping`);
     front.server.close();
     front.server.closeIdleConnections();
+    resp?.close();
     pool.close().then(
       () => process.exit(0),
       () => process.exit(1),

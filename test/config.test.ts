@@ -17,6 +17,7 @@ const cases: Record<string, { default: number | string; good: [string, number | 
   SHARDS: { default: Math.max(1, availableParallelism() - 1), good: ['4', 4], bad: ['0', '257', 'two'] },
   MAX_CONNECTIONS: { default: 10000, good: ['50', 50], bad: ['0', 'x'] },
   REDIS_TIMEOUT_MS: { default: 1000, good: ['250', 250], bad: ['0', '600001', 'fast'] },
+  RESP_PORT: { default: 'off', good: ['6380', 6380], bad: ['-1', '65536', 'redis', 'on'] },
   MAX_KEY_BYTES: { default: 1024, good: ['16', 16], bad: ['0', '65537'] },
 };
 
@@ -69,4 +70,11 @@ t.test('command line', async (t) => {
 t.test('help lists every setting with its flag and default', async (t) => {
   const text = helpText();
   for (const s of SETTINGS) t.match(text, new RegExp(`${s.env}\\s+${flagOf(s.env)}\\s+default ${String(s.default()).replace(/[./]/g, '\\$&')}`));
+});
+
+t.test('RESP_PORT: off by default, "off" turns it off, 0 picks a free port', async (t) => {
+  t.equal(load({ RESP_PORT: 'off' }).respPort, 'off');
+  t.equal(load({ RESP_PORT: 'OFF' }).respPort, 'off');
+  t.equal(load({}, ['--resp-port', '0']).respPort, 0);
+  t.match(helpText(), /RESP_PORT\s+--resp-port\s+default off/);
 });

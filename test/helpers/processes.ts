@@ -107,13 +107,19 @@ function answersPing(port: number): Promise<boolean> {
 
 export interface Proxy {
   url: string;
+  /** The RESP listener's port, when RESP_PORT was given. */
+  respPort: number | undefined;
   child: ChildProcess;
   /** Everything the proxy wrote to stderr so far. */
   logs(): string;
   stop(): Promise<number | null>;
 }
 
-/** Starts the built proxy with `env` on a free port and waits until it listens. */
+/**
+ * Starts the built proxy with `env` on a free port and waits until it
+ * listens (on its RESP port too when `env.RESP_PORT` is set; `'0'` picks a
+ * free one).
+ */
 export function startProxy(t: Teardown, env: Record<string, string>, args: string[] = []): Promise<Proxy> {
   return startNode(t, 'dist/src/main.js', env, args);
 }
@@ -136,7 +142,7 @@ export async function startNode(t: Teardown, script: string, env: Record<string,
     const timer = setTimeout(() => reject(new Error(`${script} did not start:\n${stderr}`)), 15000);
     const onData = (): void => {
       const m = /listening on (http:\/\/[^\s]+)/.exec(stderr);
-      if (m === null) return;
+      if (m === null || (env.RESP_PORT !== undefined && env.RESP_PORT !== 'off' && !/RESP listening on/.test(stderr))) return;
       clearTimeout(timer);
       child.stderr!.off('data', onData);
       resolve(m[1]!);
@@ -147,7 +153,8 @@ export async function startNode(t: Teardown, script: string, env: Record<string,
       reject(new Error(`${script} exited with ${code}:\n${stderr}`));
     });
   });
-  return { url, child, logs: () => stderr, stop: () => stopProcess(child) };
+  const resp = /RESP listening on redis:\/\/[^\s]+:(\d+)/.exec(stderr);
+  return { url, respPort: resp ? Number(resp[1]) : undefined, child, logs: () => stderr, stop: () => stopProcess(child) };
 }
 
 /** Runs the built proxy to completion (for start-up errors and --help). */

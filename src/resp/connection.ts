@@ -1,0 +1,304 @@
+/**
+ * One RESP client connection: bytes in → commands → replies out, in
+ * request order.
+ *
+ * Replies wait in a ring of slots, one per reply (an MGET takes one for its
+ * array header and one per key). A slot is filled when its answer is known:
+ * at once for PING and errors, when the shard answers for a GET. Flushing
+ * writes the filled slots from the head and stops at the first one still
+ * waiting, so a hit queued behind a miss, or a key answered by a faster
+ * shard, goes out in its turn. The slot's sequence number is the token the
+ * dispatcher hands back, so a request costs no object and no closure.
+ *
+ * Reading pauses while too many replies wait or the socket's write buffer
+ * is full, so a client that pipelines without reading cannot grow memory.
+ */
+import type net from 'node:net';
+import type { Dispatcher, Sink } from '../hop/dispatcher.js';
+import { Outcome } from '../hop/wire.js';
+import { shardOf } from '../routing/hash.js';
+import { execute, IN_ARRAY, type ServerFacts, type Session } from './commands.js';
+import { CommandParser, Parse, type ParserLimits } from './parser.js';
+import { error, NULL_BULK } from './reply.js';
+
+/** What a connection needs from its server. */
+export interface ConnectionContext {
+  readonly dispatcher: Dispatcher;
+  readonly limits: ParserLimits;
+  readonly facts: ServerFacts;
+  /** Asks for `connection.flushAnswers()` once the current reply batch is routed. */
+  markDirty(connection: RespConnection): void;
+  /** The connection closed. */
+  forget(connection: RespConnection): void;
+}
+
+/** Slot codes besides a value's length (≥ 0) and the `Outcome`s. */
+const WAITING = -100;
+const READY = -101;
+const READY_THEN_CLOSE = -102;
+
+/** Stop reading while this many replies wait; read again below `LOW_WATER`. */
+const HIGH_WATER = 4096;
+const LOW_WATER = 1024;
+/** Values at least this long are written as their own chunk instead of being copied. */
+const LARGE_VALUE = 16384;
+/** Sequence numbers wrap here: they stay small integers, and every ring size divides it. */
+const SEQ_MASK = 2 ** 30 - 1;
+
+const OUTCOME_REPLIES: Record<number, Buffer> = {
+  [Outcome.NotFound]: NULL_BULK,
+  [Outcome.WrongType]: error('WRONGTYPE Operation against a key holding the wrong kind of value'),
+  [Outcome.Unavailable]: error('ERR redis unavailable or slower than REDIS_TIMEOUT_MS, try again'),
+  [Outcome.RedisError]: error('ERR redis answered with an error'),
+  [Outcome.ShardDown]: error('ERR shard restarting, try again'),
+};
+
+export class RespConnection implements Sink, Session {
+  readonly id: number;
+  name: string | null = null;
+  /** Whether `markDirty` was called and `flushAnswers` has not run since. */
+  dirty = false;
+
+  readonly #socket: net.Socket;
+  readonly #context: ConnectionContext;
+  readonly #parser: CommandParser;
+  #codes = new Int32Array(64);
+  #values: (Buffer | undefined)[] = new Array<Buffer | undefined>(64);
+  #mask = 63;
+  /** Sequence number of the oldest reply not yet written. */
+  #head = 0;
+  /** Sequence number the next reply gets. */
+  #tail = 0;
+  /** No more commands are run: QUIT, a protocol error, or the server is stopping. */
+  #closing = false;
+  /** The client half-closed: end our side once every command it sent is answered. */
+  #inputEnded = false;
+  /** The parser holds no complete command (its last `next()` said NeedMore). */
+  #drained = true;
+  #closed = false;
+  #paused = false;
+
+  constructor(socket: net.Socket, id: number, context: ConnectionContext) {
+    this.#socket = socket;
+    this.id = id;
+    this.#context = context;
+    this.#parser = new CommandParser(context.limits);
+    socket.on('data', this.#onData);
+    socket.on('end', this.#onEnd);
+    socket.on('drain', this.#onDrain);
+    socket.on('close', this.#onClose);
+    // Resets and broken pipes are the client's business; 'close' follows.
+    socket.on('error', () => {});
+  }
+
+  /** Ends the connection (the server is stopping). */
+  end(): void {
+    this.#closing = true;
+    this.#finish();
+  }
+
+  reply(bytes: Buffer): void {
+    const i = this.#push();
+    this.#codes[i] = READY;
+    this.#values[i] = bytes;
+  }
+
+  replyAndClose(bytes: Buffer): void {
+    this.reply(bytes);
+    this.#codes[(this.#tail - 1) & this.#mask] = READY_THEN_CLOSE;
+    this.#closing = true;
+  }
+
+  get(key: string, flags: number): void {
+    const seq = this.#tail;
+    this.#codes[this.#push()] = WAITING;
+    this.#context.dispatcher.submit(shardOf(key, this.#context.dispatcher.shards), key, this, seq, flags);
+  }
+
+  /** Called by the dispatcher with a shard's answer to the GET in slot `token`. */
+  answer(token: unknown, flags: number, code: number, value: Buffer | undefined): void {
+    if (this.#closed) return;
+    const seq = token as number;
+    const i = seq & this.#mask;
+    this.#codes[i] = flags & IN_ARRAY && code === Outcome.WrongType ? Outcome.NotFound : code;
+    this.#values[i] = value;
+    // Only an answer at the head can unblock a flush.
+    if (seq === this.#head && !this.dirty) {
+      this.dirty = true;
+      this.#context.markDirty(this);
+    }
+  }
+
+  /** Writes what the shards answered, then reads again if reading was paused. */
+  flushAnswers(): void {
+    this.dirty = false;
+    this.#flush();
+    if (this.#paused && this.#canRead()) this.#pump();
+  }
+
+  readonly #onData = (chunk: Buffer): void => {
+    if (this.#closing) return;
+    this.#parser.feed(chunk);
+    this.#drained = false;
+    this.#pump();
+  };
+
+  readonly #onEnd = (): void => {
+    this.#inputEnded = true;
+    this.#flush();
+  };
+
+  readonly #onDrain = (): void => {
+    if (this.#paused && this.#canRead()) this.#pump();
+  };
+
+  readonly #onClose = (): void => {
+    this.#closed = true;
+    this.#values.fill(undefined);
+    this.#context.forget(this);
+  };
+
+  /** Runs the commands received so far, writes what is ready, and pauses or resumes reading. */
+  #pump(): void {
+    const parser = this.#parser;
+    do {
+      while (!this.#closing && !this.#drained && this.#waiting() < HIGH_WATER) {
+        const parsed = parser.next();
+        if (parsed === Parse.NeedMore) this.#drained = true;
+        else if (parsed === Parse.Error) this.replyAndClose(error(`ERR ${parser.error}`));
+        else execute(this, parser.args, parser.argc, this.#context.facts);
+      }
+      this.#flush();
+      // Replies that were ready at once (PING, errors) may have made room for more.
+    } while (!this.#closing && !this.#drained && this.#canRead());
+    // Stop reading while commands wait unparsed or the client does not read its replies.
+    const pause = !this.#closing && (!this.#drained || this.#socket.writableNeedDrain);
+    if (pause === this.#paused || this.#closed) return;
+    this.#paused = pause;
+    if (pause) this.#socket.pause();
+    else this.#socket.resume();
+  }
+
+  #canRead(): boolean {
+    return this.#waiting() < (this.#paused ? LOW_WATER : HIGH_WATER) && !this.#socket.writableNeedDrain;
+  }
+
+  #waiting(): number {
+    return (this.#tail - this.#head) & SEQ_MASK;
+  }
+
+  /** Takes the next slot and returns its index. */
+  #push(): number {
+    if (this.#waiting() === this.#mask + 1) this.#grow();
+    const i = this.#tail & this.#mask;
+    this.#tail = (this.#tail + 1) & SEQ_MASK;
+    return i;
+  }
+
+  #grow(): void {
+    const size = (this.#mask + 1) * 2;
+    const codes = new Int32Array(size);
+    const values = new Array<Buffer | undefined>(size);
+    for (let seq = this.#head; seq !== this.#tail; seq = (seq + 1) & SEQ_MASK) {
+      codes[seq & (size - 1)] = this.#codes[seq & this.#mask]!;
+      values[seq & (size - 1)] = this.#values[seq & this.#mask];
+    }
+    this.#codes = codes;
+    this.#values = values;
+    this.#mask = size - 1;
+  }
+
+  /**
+   * Writes the filled slots from the head in one chunk: a first pass sizes
+   * it, a second fills it. Large values are written as their own chunk, not
+   * copied, with the socket corked so the pieces still leave together.
+   */
+  #flush(): void {
+    if (this.#closed) return;
+    const codes = this.#codes;
+    const values = this.#values;
+    const mask = this.#mask;
+    let count = 0;
+    let bytes = 0;
+    let large = false;
+    for (let seq = this.#head; seq !== this.#tail; seq = (seq + 1) & SEQ_MASK) {
+      const code = codes[seq & mask]!;
+      if (code === WAITING) break;
+      count++;
+      if (code >= LARGE_VALUE) large = true;
+      if (code >= 0) bytes += bulkHeaderBytes(code) + (code >= LARGE_VALUE ? 0 : code) + 2;
+      else bytes += (code <= READY ? values[seq & mask]! : OUTCOME_REPLIES[code]!).length;
+      if (code === READY_THEN_CLOSE) break;
+    }
+    if (count > 0) this.#write(count, bytes, large);
+    if (this.#inputEnded && this.#drained && this.#head === this.#tail && !this.#closed) this.#finish();
+  }
+
+  #write(count: number, bytes: number, large: boolean): void {
+    const codes = this.#codes;
+    const values = this.#values;
+    const mask = this.#mask;
+    const socket = this.#socket;
+    const out = Buffer.allocUnsafe(bytes);
+    let at = 0;
+    let start = 0;
+    let close = false;
+    if (large) socket.cork();
+    let seq = this.#head;
+    for (let n = 0; n < count; n++, seq = (seq + 1) & SEQ_MASK) {
+      const i = seq & mask;
+      const code = codes[i]!;
+      const value = values[i];
+      values[i] = undefined;
+      if (code >= 0) {
+        at = writeBulkHeader(out, at, code);
+        if (code >= LARGE_VALUE) {
+          socket.write(out.subarray(start, at));
+          socket.write(value!);
+          start = at;
+        } else {
+          at += value!.copy(out, at);
+        }
+        out[at++] = 13;
+        out[at++] = 10;
+      } else {
+        at += (code <= READY ? value! : OUTCOME_REPLIES[code]!).copy(out, at);
+        close = code === READY_THEN_CLOSE;
+      }
+    }
+    this.#head = seq;
+    if (at > start) socket.write(out.subarray(start, at));
+    if (large) socket.uncork();
+    if (close) this.#finish();
+  }
+
+  /** Ends the connection once what was written has been sent. */
+  #finish(): void {
+    this.#closed = true;
+    this.#socket.destroySoon();
+  }
+}
+
+/** Length of `$<n>\r\n`. */
+function bulkHeaderBytes(n: number): number {
+  let digits = 1;
+  while (n >= 10) {
+    n = Math.floor(n / 10);
+    digits++;
+  }
+  return digits + 3;
+}
+
+/** Writes `$<n>\r\n` at `at` without making a string of `n`; returns the offset after it. */
+function writeBulkHeader(out: Buffer, at: number, n: number): number {
+  const length = bulkHeaderBytes(n);
+  out[at] = 36; // '$'
+  let digit = at + length - 3;
+  do {
+    out[digit--] = 48 + (n % 10);
+    n = Math.floor(n / 10);
+  } while (n > 0);
+  out[at + length - 2] = 13;
+  out[at + length - 1] = 10;
+  return at + length;
+}

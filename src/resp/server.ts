@@ -1,0 +1,100 @@
+/**
+ * The RESP listener: a `node:net` server whose connections (`connection.ts`)
+ * send GETs through the same dispatcher, shards, cache and coalescing as the
+ * HTTP front end. Off unless RESP_PORT is set.
+ */
+import net from 'node:net';
+import type { Dispatcher } from '../hop/dispatcher.js';
+import type { ServerFacts } from './commands.js';
+import { RespConnection, type ConnectionContext } from './connection.js';
+import type { ParserLimits } from './parser.js';
+
+export interface RespOptions {
+  maxKeyBytes: number;
+  maxConnections: number;
+}
+
+/**
+ * Limits on one command. Keys are checked against MAX_KEY_BYTES after
+ * parsing (an error reply, the connection stays); these protocol limits are
+ * a fixed ceiling above it (an error reply, then the connection closes).
+ */
+export const RESP_LIMITS: ParserLimits = {
+  // MAX_KEY_BYTES is at most 64 KiB, so every acceptable key fits.
+  maxBulkBytes: 65536,
+  maxArgs: 65536,
+  maxCommandBytes: 16 * 1024 * 1024,
+  // Redis's own inline limit.
+  maxInlineBytes: 65536,
+};
+
+export class RespServer implements ConnectionContext, ServerFacts {
+  readonly server: net.Server;
+  readonly dispatcher: Dispatcher;
+  readonly limits = RESP_LIMITS;
+  readonly maxKeyBytes: number;
+  readonly startedAt = Date.now();
+  readonly #open = new Set<RespConnection>();
+  #dirty: RespConnection[] = [];
+  #flushing: RespConnection[] = [];
+  #flushQueued = false;
+  #nextId = 1;
+
+  constructor(dispatcher: Dispatcher, options: RespOptions) {
+    this.dispatcher = dispatcher;
+    this.maxKeyBytes = options.maxKeyBytes;
+    // Half-open: a client may send its commands and shut its side down
+    // (`printf … | nc`); its replies are still written before we close.
+    this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, this.#onConnection);
+    this.server.maxConnections = options.maxConnections;
+  }
+
+  get facts(): ServerFacts {
+    return this;
+  }
+
+  get shards(): number {
+    return this.dispatcher.shards;
+  }
+
+  get port(): number {
+    return (this.server.address() as net.AddressInfo | null)?.port ?? 0;
+  }
+
+  get connections(): number {
+    return this.#open.size;
+  }
+
+  markDirty(connection: RespConnection): void {
+    this.#dirty.push(connection);
+    if (this.#flushQueued) return;
+    // A microtask runs once the dispatcher has routed the whole reply batch,
+    // so each connection writes once per batch, not once per answer.
+    this.#flushQueued = true;
+    queueMicrotask(this.#flushDirty);
+  }
+
+  forget(connection: RespConnection): void {
+    this.#open.delete(connection);
+  }
+
+  /** Stops accepting and ends every connection. */
+  close(): void {
+    this.server.close();
+    for (const connection of this.#open) connection.end();
+  }
+
+  readonly #onConnection = (socket: net.Socket): void => {
+    this.#open.add(new RespConnection(socket, this.#nextId++, this));
+  };
+
+  readonly #flushDirty = (): void => {
+    this.#flushQueued = false;
+    // Swap the lists: a flush may submit new GETs that mark connections dirty again.
+    const dirty = this.#dirty;
+    this.#dirty = this.#flushing;
+    this.#flushing = dirty;
+    for (let i = 0; i < dirty.length; i++) dirty[i]!.flushAnswers();
+    dirty.length = 0;
+  };
+}

@@ -1,0 +1,219 @@
+/**
+ * Black-box tests of the RESP listener of the built proxy, with real Redis
+ * clients (ioredis, redis-cli) and raw bytes, in front of a private
+ * redis-server.
+ */
+import t from 'tap';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
+import { shardOf } from '../src/routing/hash.js';
+import { agent, get } from './helpers/http.js';
+import { startProxy, startRedis } from './helpers/processes.js';
+import { command, decodeAll, exchange, type Reply } from './helpers/resp.js';
+
+const redis = await startRedis(t);
+const proxy = await startProxy(t, { REDIS_URL: redis.url, SHARDS: '4', RESP_PORT: '0', CACHE_TTL_MS: '60000', MAX_KEY_BYTES: '64' });
+const port = proxy.respPort!;
+const run = promisify(execFile);
+
+function client(options: { protocol?: 2 | 3 } = {}): Redis {
+  const c = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, ...options });
+  t.teardown(() => c.disconnect());
+  return c;
+}
+
+async function calls(name: string): Promise<number> {
+  const m = new RegExp(`cmdstat_${name}:calls=(\\d+)`).exec(await redis.client.info('commandstats'));
+  return m ? Number(m[1]) : 0;
+}
+
+t.test('the RESP port is logged', async (t) => {
+  t.match(proxy.logs(), `shardcache RESP listening on redis://127.0.0.1:${port}`);
+});
+
+t.test('ioredis asking for RESP3 by default is refused with NOPROTO and falls back to RESP2', async (t) => {
+  await redis.client.set('io:a', 'alpha');
+  const c = client();
+  await c.connect();
+  t.equal(await c.get('io:a'), 'alpha');
+  t.equal(await c.get('io:none'), null);
+  t.equal(await c.ping(), 'PONG');
+  await t.rejects(c.call('HELLO', '3'), { message: 'NOPROTO unsupported protocol version' });
+});
+
+t.test('ioredis with protocol: 2: GET, MGET across four shards, pipelines, binary values', async (t) => {
+  const c = client({ protocol: 2 });
+  await c.connect();
+  const keys = Array.from({ length: 40 }, (_, i) => `mget:${i}`);
+  t.same(new Set(keys.map((k) => shardOf(k, 4))).size, 4, 'the keys span all four shards');
+  await redis.client.mset(...keys.flatMap((key, i) => (i % 5 === 0 ? [] : [key, `v${i}`])));
+  await redis.client.rpush('mget:list', 'x');
+  const expected = keys.map((_, i) => (i % 5 === 0 ? null : `v${i}`));
+  const before = await calls('get');
+  t.same(await c.mget(...keys, 'mget:list'), [...expected, null], 'in order; absent and non-string keys are nil, as in Redis');
+  t.same(await c.mget(...keys), expected, 'again, from the cache');
+  // A value is cached, an absence is not: the repeat asks Redis again for the 8 absent keys only.
+  t.equal((await calls('get')) - before, 41 + 8, 'each key cost Redis one GET; the repeat only the absent ones');
+  t.equal(await calls('mget'), 0, 'MGET itself never reaches Redis');
+  const pipeline = c.pipeline();
+  for (const k of keys) pipeline.get(k);
+  t.same((await pipeline.exec())!.map(([, v]) => v), expected);
+  const bytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+  await redis.client.set(Buffer.from([0, 0xff, 0x0d, 0x0a]), bytes);
+  t.same(await c.getBuffer(Buffer.from([0, 0xff, 0x0d, 0x0a])), bytes, 'binary key and value');
+  await t.rejects(c.get('mget:list'), { message: /^WRONGTYPE Operation against a key holding the wrong kind of value/ });
+});
+
+t.test('the RESP and HTTP paths share one cache', async (t) => {
+  await redis.client.set('shared', 'first');
+  const http = agent(1);
+  t.teardown(() => http.close());
+  t.equal((await get(proxy.url, '/shared', { dispatcher: http })).body.toString(), 'first');
+  await redis.client.set('shared', 'second');
+  const c = client({ protocol: 2 });
+  t.equal(await c.get('shared'), 'first', 'cached by the HTTP request');
+});
+
+t.test('many commands in one write are answered in order, hits and misses mixed', async (t) => {
+  const keys = Array.from({ length: 200 }, (_, i) => `pipe:${i}`);
+  await redis.client.mset(...keys.flatMap((k, i) => [k, `p${i}`]));
+  // Warm every other key, so hits overtake misses inside the batch.
+  const warm = client({ protocol: 2 });
+  await warm.mget(...keys.filter((_, i) => i % 2 === 0));
+  const parts: Buffer[] = [];
+  const expected: Reply[] = [];
+  for (let n = 0; n < 6000; n++) {
+    const i = n % keys.length;
+    if (n % 7 === 3) {
+      parts.push(command('MGET', keys[i]!, 'pipe:none', keys[(i + 1) % keys.length]!));
+      expected.push([`p${i}`, null, `p${(i + 1) % keys.length}`]);
+    } else if (n % 11 === 5) {
+      parts.push(Buffer.from(`PING\r\n`));
+      expected.push('PONG');
+    } else {
+      parts.push(command('get', keys[i]!));
+      expected.push(`p${i}`);
+    }
+  }
+  parts.push(command('QUIT'));
+  expected.push('OK');
+  const { data, closed } = await exchange(port, Buffer.concat(parts), { timeoutMs: 20000 });
+  const replies = decodeAll(data);
+  t.equal(replies.length, expected.length, 'one reply per command');
+  t.same(replies, expected, 'in request order');
+  t.ok(closed, 'QUIT closes after the last reply');
+});
+
+t.test('a batch of replies ready at once, larger than the reply queue, is answered whole', async (t) => {
+  // PING and errors are answered without a shard: reading must go on by
+  // itself once the queue has room, even though no shard answer wakes it.
+  const batch = Buffer.from('PING\r\nNOPE\r\n'.repeat(5000));
+  for (const halfClose of [false, true]) {
+    const { data, closed } = await exchange(port, batch, halfClose ? { halfClose, timeoutMs: 10000 } : { replies: 10000, timeoutMs: 10000 });
+    const replies = decodeAll(data);
+    t.equal(replies.length, 10000, halfClose ? 'the client shut its side after writing' : 'the client keeps its side open');
+    t.ok(replies.every((r, i) => (i % 2 === 0 ? r === 'PONG' : (r as { error: string }).error === "ERR unknown or unsupported command 'NOPE'")), 'in order');
+    if (halfClose) t.ok(closed, 'then the proxy closes');
+  }
+});
+
+t.test('large values are written whole, in order, also to a client slow to read', async (t) => {
+  const big = 'L'.repeat(300 * 1024);
+  await redis.client.mset('big', big, 'small', 's');
+  const batch = Buffer.concat(Array.from({ length: 60 }, (_, i) => command('GET', i % 3 === 0 ? 'small' : 'big')));
+  const bytes = 20 * '$1\r\ns\r\n'.length + 40 * `$${big.length}\r\n${big}\r\n`.length;
+  const { data } = await exchange(port, batch, { bytes, readDelayMs: 300, timeoutMs: 20000 });
+  const replies = decodeAll(data);
+  t.equal(replies.length, 60);
+  t.ok(replies.every((r, i) => r === (i % 3 === 0 ? 's' : big)), 'every value intact and in order');
+});
+
+t.test('connection commands', async (t) => {
+  const cases: [(string | Buffer)[], Reply][] = [
+    [['PING', 'hi'], 'hi'],
+    [['PING', 'a', 'b'], { error: "ERR wrong number of arguments for 'ping' command" }],
+    [['ECHO', 'x\r\ny'], 'x\r\ny'],
+    [['SELECT', '0'], 'OK'],
+    [['SELECT', '1'], { error: 'ERR DB index is out of range' }],
+    [['SELECT', 'one'], { error: 'ERR value is not an integer or out of range' }],
+    [['CLIENT', 'GETNAME'], null],
+    [['CLIENT', 'SETNAME', 'worker-1'], 'OK'],
+    [['CLIENT', 'GETNAME'], 'worker-1'],
+    [['CLIENT', 'SETNAME', 'bad name'], { error: 'ERR Client names cannot contain spaces, newlines or special characters.' }],
+    [['CLIENT', 'SETINFO', 'LIB-NAME', 'test'], 'OK'],
+    [['CLIENT', 'SETNAME'], { error: "ERR wrong number of arguments for 'client|setname' command" }],
+    [['CLIENT', 'KILL', 'x'], { error: "ERR unknown or unsupported command 'CLIENT KILL'" }],
+    [['HELLO', '3'], { error: 'NOPROTO unsupported protocol version' }],
+    [['HELLO', '1'], { error: 'NOPROTO unsupported protocol version' }],
+    [['HELLO', 'x'], { error: 'ERR Protocol version is not an integer or out of range' }],
+    [['HELLO', '2', 'AUTH', 'u', 'p'], { error: 'ERR AUTH is not supported: shardcache has no users' }],
+    [['HELLO', '2', 'SETNAME', 'a b'], { error: 'ERR Client names cannot contain spaces, newlines or special characters.' }],
+    [['HELLO', '2', 'FOO'], { error: "ERR Syntax error in HELLO option 'FOO'" }],
+    [['HELLO', '2', 'SETNAME', 'renamed'], ['server', 'shardcache', 'version', '0.1.0', 'proto', 2, 'id', 0, 'mode', 'standalone', 'role', 'master', 'modules', []]],
+    [['CLIENT', 'GETNAME'], 'renamed'],
+    [['COMMAND'], []],
+    [['COMMAND', 'DOCS'], []],
+    [['COMMAND', 'COUNT'], 0],
+    [['COMMAND', 'GETKEYS'], { error: "ERR unknown or unsupported command 'COMMAND GETKEYS'" }],
+    [['CONFIG', 'GET', 'save'], ['save', '']],
+    [['config', 'get', 'appendonly', 'nothing'], ['appendonly', 'no']],
+    [['CONFIG', 'GET', '*'], ['save', '', 'appendonly', 'no', 'databases', '1']],
+    [['CONFIG', 'SET', 'save', ''], { error: "ERR unknown or unsupported command 'CONFIG SET'" }],
+    [['CONFIG', 'GET'], { error: "ERR wrong number of arguments for 'config|get' command" }],
+    [['INFO', 'keyspace'], ''],
+    [['GET', 'k'.repeat(65)], { error: 'ERR key longer than MAX_KEY_BYTES (64 bytes)' }],
+    [['MGET', 'a', 'k'.repeat(65)], { error: 'ERR key longer than MAX_KEY_BYTES (64 bytes)' }],
+    [['GET'], { error: "ERR wrong number of arguments for 'get' command" }],
+  ];
+  const { data } = await exchange(port, Buffer.concat(cases.map(([args]) => command(...args))), { replies: cases.length });
+  const replies = decodeAll(data);
+  // HELLO's reply holds this connection's id, which only the server knows.
+  const id = (replies[19] as Reply[])[7] as number;
+  t.ok(id > 0, 'HELLO tells the connection id');
+  (cases[19]![1] as Reply[])[7] = id;
+  cases.forEach(([args, reply], i) => t.same(replies[i], reply, args.join(' ').slice(0, 60)));
+  const c = client({ protocol: 2 });
+  const info = (await c.info()) as string;
+  t.match(info, /^# Server\r\nredis_version:7\.0\.0\r\nshardcache_version:0\.1\.0\r\n/);
+  t.match(info, /\r\nshards:4\r\n/);
+  t.match(info, `tcp_port:${port}`);
+  t.match(await c.info('server'), /^# Server\r\n/);
+  t.match(await c.info('all'), /^# Server\r\n/);
+  t.ok(Number(await c.client('ID')) > id, 'CLIENT ID counts up per connection');
+});
+
+t.test('write and unknown commands are refused and never reach Redis', async (t) => {
+  await redis.client.set('guarded', 'original');
+  const before = { set: await calls('set'), del: await calls('del'), flushall: await calls('flushall') };
+  const c = client({ protocol: 2 });
+  await t.rejects(c.set('guarded', 'changed'), { message: "ERR unknown or unsupported command 'set'" });
+  await t.rejects(c.del('guarded'), { message: "ERR unknown or unsupported command 'del'" });
+  await t.rejects(c.flushall(), { message: "ERR unknown or unsupported command 'flushall'" });
+  await t.rejects(c.call('NOSUCH\r\nCMD'), { message: "ERR unknown or unsupported command 'NOSUCH  CMD'" });
+  t.equal(await redis.client.get('guarded'), 'original');
+  t.same({ set: await calls('set'), del: await calls('del'), flushall: await calls('flushall') }, before, 'Redis saw none of them');
+  t.equal(await c.ping(), 'PONG', 'the connection stays usable');
+});
+
+t.test('redis-cli', async (t) => {
+  await redis.client.set('cli:k', 'from-redis');
+  const cli = (...args: string[]): Promise<string> => run('redis-cli', ['-p', String(port), ...args]).then((r) => r.stdout);
+  t.equal(await cli('GET', 'cli:k'), 'from-redis\n');
+  t.equal(await cli('MGET', 'cli:k', 'cli:none'), 'from-redis\n\n');
+  t.equal(await cli('PING'), 'PONG\n');
+  t.match(await cli('SET', 'cli:k', 'x'), /^ERR unknown or unsupported command 'SET'\n/);
+  t.equal(await redis.client.get('cli:k'), 'from-redis');
+  const piped = await new Promise<string>((resolve, reject) => {
+    const child = execFile('redis-cli', ['-p', String(port)], (err, stdout) => (err ? reject(err) : resolve(stdout)));
+    child.stdin!.end('GET cli:k\nECHO "two words"\nSELECT 0\n');
+  });
+  t.equal(piped, 'from-redis\ntwo words\nOK\n', 'commands read from standard input');
+});
+
+t.test('a client that shuts down its side still gets every reply', async (t) => {
+  await redis.client.set('half', 'open');
+  const { data, closed } = await exchange(port, 'GET half\r\nGET half:none\r\nPING\r\n', { halfClose: true });
+  t.same(decodeAll(data), ['open', null, 'PONG']);
+  t.ok(closed);
+});
