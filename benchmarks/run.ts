@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { ROOT, startRedis } from '../test/helpers/processes.js';
 import { cycleTrace, loadKeys, writePaths, zipfTrace } from './lib/data.js';
 import { writeReport, type ScenarioResult, type TargetResult } from './lib/report.js';
+import { respBench, type RespRow } from './lib/resp.js';
 import { median } from './lib/stats.js';
 import { bare, nodeLru, perTask, shardcache, varnish, webdis, type BenchEnv, type Running, type Target } from './lib/targets.js';
 import { runWrk, type LoadResult } from './lib/wrk.js';
@@ -111,6 +112,7 @@ async function main(): Promise<void> {
   const t = { teardown: (fn: () => unknown) => teardowns.push(fn) };
   const results: ScenarioResult[] = [];
   const peaks = new Map<string, number>();
+  let resp: RespRow[] | undefined;
   try {
     const redis = await startRedis(t);
     const loaded = new Set<string>();
@@ -148,7 +150,8 @@ async function main(): Promise<void> {
             const { target, proc } = running[(k + round) % running.length]!;
             const before = sc.hitRatio ? await getCalls(redis.client) : 0;
             const r = await runWrk({ url: proc.url, pathsFile: files[proc.style], connections: CONNECTIONS, seconds: SECONDS, pauseMs: pace });
-            if (sc.hitRatio) hitRatios.get(target.name)!.push(1 - ((await getCalls(redis.client)) - before) / Math.max(1, r.requests));
+            // GETs still in flight when wrk stops can push the count a hair past the requests it saw.
+            if (sc.hitRatio) hitRatios.get(target.name)!.push(Math.max(0, 1 - ((await getCalls(redis.client)) - before) / Math.max(1, r.requests)));
             rounds.get(target.name)!.push(r);
             console.log(`round ${round + 1} ${target.name.padEnd(36)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  errors ${r.errors}`);
           }
@@ -175,6 +178,14 @@ async function main(): Promise<void> {
         for (const { proc } of running) await proc.stop();
       }
     }
+    if (only === undefined || only.includes('resp')) {
+      const missing = missingPeer('redis-benchmark');
+      if (missing) console.log(`skipped the RESP scenario: ${missing}`);
+      else {
+        console.log('\n== RESP: redis-benchmark through the proxy and straight at Redis');
+        resp = await respBench(redis, { keys: quick ? 10000 : 100000, requests: quick ? 50000 : 200000, clients: 50, rounds: ROUNDS });
+      }
+    }
   } finally {
     for (const fn of teardowns.reverse()) await fn();
     rmSync(work, { recursive: true, force: true });
@@ -182,7 +193,7 @@ async function main(): Promise<void> {
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}`;
   const outDir = join(ROOT, 'benchmarks/results');
   mkdirSync(outDir, { recursive: true });
-  writeReport(outDir, { date: new Date().toISOString(), machine, quick, rounds: ROUNDS, seconds: SECONDS, connections: CONNECTIONS, scenarios: results });
+  writeReport(outDir, { date: new Date().toISOString(), machine, quick, rounds: ROUNDS, seconds: SECONDS, connections: CONNECTIONS, scenarios: results, ...(resp ? { resp } : {}) });
   console.log(`\nwrote ${outDir}/latest.{json,md} and charts`);
 }
 

@@ -1,6 +1,7 @@
 /** Writes a run's results: latest.json, latest.md (the table the README shows) and SVG charts. */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { RespRow } from './resp.js';
 
 export interface TargetResult {
   name: string;
@@ -35,6 +36,7 @@ export interface RunResult {
   seconds: number;
   connections: number;
   scenarios: ScenarioResult[];
+  resp?: RespRow[];
 }
 
 const fmt = (n: number, digits = 0): string => (Number.isFinite(n) ? n.toFixed(digits) : '–');
@@ -57,6 +59,12 @@ export function markdown(run: RunResult): string {
       );
     }
     for (const s of sc.skipped) out.push(`| ${s.name} | skipped: ${s.reason} | | | | | |${hit ? ' |' : ''} |`);
+    out.push('');
+  }
+  if (run.resp) {
+    out.push('### RESP: redis-benchmark GET and MGET (10 keys), every key cached, 50 clients', '');
+    out.push('| test | pipeline | Redis req/s | proxy req/s | proxy ÷ Redis |', '| --- | ---: | ---: | ---: | ---: |');
+    for (const r of run.resp) out.push(`| ${r.test} | ${r.pipeline} | ${fmt(r.redisRps)} | ${fmt(r.proxyRps)} | ${fmt(r.ratio, 2)} |`);
     out.push('');
   }
   return out.join('\n');

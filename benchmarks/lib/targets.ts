@@ -4,7 +4,7 @@
  * starts bound to 127.0.0.1 on a free port and is stopped by its pid.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -131,6 +131,8 @@ export const varnish: Target = {
     const stoppers = new Stoppers();
     const backend = await startWebdis(e, stoppers);
     const dir = mkdtempSync(join(tmpdir(), 'varnish-'));
+    // varnishd's compiler runs as its own unprivileged user and writes here.
+    chmodSync(dir, 0o755);
     stoppers.teardown(() => rmSync(dir, { recursive: true, force: true }));
     const port = await freePort();
     const args = ['-F', '-a', `127.0.0.1:${port}`, '-b', `127.0.0.1:${backend}`, '-n', dir, '-s', `malloc,${e.varnishStorage}`, '-t', String(Math.ceil(e.ttlMs / 1000)), '-p', 'thread_pools=2'];

@@ -1,0 +1,82 @@
+/**
+ * The RESP scenario: `redis-benchmark` GET and MGET through the proxy's RESP
+ * port and straight at Redis, at pipeline depths 1 and 16, interleaved
+ * round by round. The keys redis-benchmark reads with `-r N`
+ * (`key:%012d`, 0 ≤ n < N) are set in Redis and read once through the
+ * proxy first, so the proxy's numbers are cache hits.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
+import { startProxy, type RedisServer } from '../../test/helpers/processes.js';
+import { median } from './stats.js';
+
+const run = promisify(execFile);
+const keyName = (n: number): string => `key:${String(n).padStart(12, '0')}`;
+
+/** One row of the RESP table. */
+export interface RespRow {
+  test: 'GET' | 'MGET';
+  pipeline: number;
+  redisRps: number;
+  proxyRps: number;
+  /** Median over rounds of proxy ÷ Redis in the same round. */
+  ratio: number;
+}
+
+export interface RespOptions {
+  keys: number;
+  requests: number;
+  clients: number;
+  rounds: number;
+}
+
+/**
+ * Requests per second of one redis-benchmark run. It has no built-in MGET
+ * test, so MGET of 10 random keys is a custom command (`__rand_int__` is
+ * replaced per call).
+ */
+async function bench(port: number, test: 'GET' | 'MGET', pipeline: number, o: RespOptions): Promise<number> {
+  const common = ['-h', '127.0.0.1', '-p', String(port), '-r', String(o.keys), '-n', String(o.requests), '-c', String(o.clients), '-P', String(pipeline), '--csv'];
+  const extra = test === 'GET' ? ['-t', 'get'] : ['MGET', ...Array.from({ length: 10 }, () => 'key:__rand_int__')];
+  const { stdout } = await run('redis-benchmark', [...common, ...extra], { maxBuffer: 1 << 20 });
+  const m = /^"(?:GET|MGET)[^"]*","([\d.]+)"/m.exec(stdout);
+  if (m === null) throw new Error(`unexpected redis-benchmark output:\n${stdout}`);
+  return Number(m[1]);
+}
+
+/** Loads the keys, starts a proxy with a RESP port in front of `redis`, and measures. */
+export async function respBench(redis: RedisServer, o: RespOptions): Promise<RespRow[]> {
+  for (let from = 0; from < o.keys; from += 10000) {
+    const batch: string[] = [];
+    for (let n = from; n < Math.min(o.keys, from + 10000); n++) batch.push(keyName(n), 'xxx');
+    await redis.client.mset(...batch);
+  }
+  const teardowns: (() => unknown)[] = [];
+  try {
+    const proxy = await startProxy({ teardown: (fn) => teardowns.push(fn) }, { REDIS_URL: redis.url, RESP_PORT: '0', CACHE_CAPACITY: String(Math.max(o.keys, 100000)), CACHE_TTL_MS: '3600000' });
+    const warm = new Redis({ port: proxy.respPort!, host: '127.0.0.1', protocol: 2 });
+    teardowns.push(() => warm.disconnect());
+    for (let from = 0; from < o.keys; from += 1000) {
+      const names: string[] = [];
+      for (let n = from; n < Math.min(o.keys, from + 1000); n++) names.push(keyName(n));
+      if ((await warm.mget(...names)).some((v) => v !== 'xxx')) throw new Error('warming the cache read a wrong value');
+    }
+    const rows: RespRow[] = [];
+    for (const pipeline of [1, 16]) {
+      for (const test of ['GET', 'MGET'] as const) {
+        const direct: number[] = [];
+        const proxied: number[] = [];
+        for (let r = 0; r < o.rounds; r++) {
+          direct.push(await bench(redis.port, test, pipeline, o));
+          proxied.push(await bench(proxy.respPort!, test, pipeline, o));
+          console.log(`round ${r + 1} RESP ${test} P${pipeline}: redis ${direct[r]!.toFixed(0)} req/s, proxy ${proxied[r]!.toFixed(0)} req/s`);
+        }
+        rows.push({ test, pipeline, redisRps: median(direct), proxyRps: median(proxied), ratio: median(proxied.map((p, i) => p / direct[i]!)) });
+      }
+    }
+    return rows;
+  } finally {
+    for (const fn of teardowns.reverse()) await fn();
+  }
+}
