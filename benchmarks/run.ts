@@ -104,12 +104,25 @@ async function getCalls(redis: { info(section: string): Promise<string> }): Prom
   return m ? Number(m[1]) : 0;
 }
 
+/** The targets of the scenario under way. */
+const running: { target: Target; proc: Running }[] = [];
+
 async function main(): Promise<void> {
   const missing = missingPeer('wrk');
   if (missing) throw new Error(`${missing}; wrk is the load generator`);
   const work = mkdtempSync(join(tmpdir(), 'shardcache-bench-'));
   const teardowns: (() => unknown)[] = [];
   const t = { teardown: (fn: () => unknown) => teardowns.push(fn) };
+  // Interrupted: stop every process this run started before going.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      void Promise.all(running.map(({ proc }) => proc.stop()))
+        .then(async () => {
+          for (const fn of teardowns.reverse()) await fn();
+        })
+        .finally(() => process.exit(130));
+    });
+  }
   const results: ScenarioResult[] = [];
   const peaks = new Map<string, number>();
   let resp: RespRow[] | undefined;
@@ -128,7 +141,7 @@ async function main(): Promise<void> {
       const trace = sc.trace();
       const files = { plain: writePaths(work, sc.id, trace, sc.valueBytes, 'plain'), webdis: writePaths(work, sc.id, trace, sc.valueBytes, 'webdis') };
       const env: BenchEnv = { redisUrl: redis.url, redisPort: redis.port, capacity: sc.capacity, ttlMs: 300000, valueBytes: sc.valueBytes, varnishStorage: '256m' };
-      const running: { target: Target; proc: Running }[] = [];
+      running.length = 0;
       const skipped: { name: string; reason: string }[] = [];
       for (const target of sc.targets) {
         try {

@@ -52,11 +52,10 @@ class Stoppers {
 function node(name: string, script: string, extraEnv: (e: BenchEnv) => Record<string, string>, nodeArgs: string[] = []): Target {
   return {
     name,
-    async start(e) {
+    start: (e) => {
       const stoppers = new Stoppers();
       const env = { REDIS_URL: e.redisUrl, CACHE_CAPACITY: String(e.capacity), CACHE_TTL_MS: String(e.ttlMs), BODY_BYTES: String(e.valueBytes), ...extraEnv(e) };
-      const proc = await startNode(stoppers, script, env, [], nodeArgs);
-      return { url: proc.url, style: 'plain', stop: () => stoppers.run() };
+      return starting(stoppers, async () => ({ url: (await startNode(stoppers, script, env, [], nodeArgs)).url, style: 'plain', stop: () => stoppers.run() }));
     },
   };
 }
@@ -117,28 +116,39 @@ async function startWebdis(e: BenchEnv, stoppers: Stoppers): Promise<number> {
 /** webdis: C, HTTP → Redis, no cache. `GET /GET/<key>.txt` answers the raw value. */
 export const webdis: Target = {
   name: 'webdis (C, no cache)',
-  async start(e) {
+  start: (e) => {
     const stoppers = new Stoppers();
-    const port = await startWebdis(e, stoppers);
-    return { url: `http://127.0.0.1:${port}`, style: 'webdis', stop: () => stoppers.run() };
+    return starting(stoppers, async () => ({ url: `http://127.0.0.1:${await startWebdis(e, stoppers)}`, style: 'webdis', stop: () => stoppers.run() }));
   },
 };
+
+/** Runs `start`; if it throws, stops whatever it had already started. */
+async function starting(stoppers: Stoppers, start: () => Promise<Running>): Promise<Running> {
+  try {
+    return await start();
+  } catch (err) {
+    await stoppers.run();
+    throw err;
+  }
+}
 
 /** Varnish (malloc storage, TTL as shardcache's) in front of webdis: the C HTTP cache. */
 export const varnish: Target = {
   name: 'Varnish + webdis (C)',
-  async start(e) {
+  start: (e) => {
     const stoppers = new Stoppers();
-    const backend = await startWebdis(e, stoppers);
-    const dir = mkdtempSync(join(tmpdir(), 'varnish-'));
-    // varnishd's compiler runs as its own unprivileged user and writes here.
-    chmodSync(dir, 0o755);
-    stoppers.teardown(() => rmSync(dir, { recursive: true, force: true }));
-    const port = await freePort();
-    const args = ['-F', '-a', `127.0.0.1:${port}`, '-b', `127.0.0.1:${backend}`, '-n', dir, '-s', `malloc,${e.varnishStorage}`, '-t', String(Math.ceil(e.ttlMs / 1000)), '-p', 'thread_pools=2'];
-    const child = spawn('varnishd', args, { stdio: 'ignore' });
-    stoppers.teardown(() => stopProcess(child));
-    await waitForPort(port, child, 'varnishd');
-    return { url: `http://127.0.0.1:${port}`, style: 'webdis', stop: () => stoppers.run() };
+    return starting(stoppers, async () => {
+      const backend = await startWebdis(e, stoppers);
+      const dir = mkdtempSync(join(tmpdir(), 'varnish-'));
+      // varnishd's compiler runs as its own unprivileged user and writes here.
+      chmodSync(dir, 0o755);
+      stoppers.teardown(() => rmSync(dir, { recursive: true, force: true }));
+      const port = await freePort();
+      const args = ['-F', '-a', `127.0.0.1:${port}`, '-b', `127.0.0.1:${backend}`, '-n', dir, '-s', `malloc,${e.varnishStorage}`, '-t', String(Math.ceil(e.ttlMs / 1000)), '-p', 'thread_pools=2'];
+      const child = spawn('varnishd', args, { stdio: 'ignore' });
+      stoppers.teardown(() => stopProcess(child));
+      await waitForPort(port, child, 'varnishd');
+      return { url: `http://127.0.0.1:${port}`, style: 'webdis', stop: () => stoppers.run() };
+    });
   },
 };
