@@ -14,7 +14,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, startRedis } from '../test/helpers/processes.js';
 import { cycleTrace, loadKeys, writePaths, zipfTrace } from './lib/data.js';
-import { writeReport, type ScenarioResult, type TargetResult } from './lib/report.js';
+import { writeReport, type Bar, type ScenarioResult, type TargetResult } from './lib/report.js';
 import { respBench, type RespRow } from './lib/resp.js';
 import { median } from './lib/stats.js';
 import { bare, nodeLru, perTask, shardcache, varnish, webdis, type BenchEnv, type Running, type Target } from './lib/targets.js';
@@ -37,6 +37,8 @@ interface Scenario {
   targets: Target[];
   /** Name of the target ratios are taken against. */
   baseline: string;
+  /** Further targets to take per-round ratios against (peers named by a bar). */
+  compare?: string[];
   /** Measure the hit ratio (from Redis GET calls) too. */
   hitRatio?: boolean;
   /** Paced run at this fraction of a peak measured earlier in the run. */
@@ -56,7 +58,7 @@ const hitTargets = quick ? [bare, shardcache(), perTask()] : [bare, shardcache()
 const sweep = quick ? [shardcache(1), shardcache(2)] : [shardcache(1), shardcache(2), shardcache(4), perTask(1), perTask(2)];
 
 const scenarios: Scenario[] = [
-  { id: 'hit-100', title: 'Hit path: 10k keys, 100 B values, all cached', valueBytes: 100, keys: 10000, trace: () => cycleTrace(10000), capacity: 100000, targets: hitTargets, baseline: bare.name },
+  { id: 'hit-100', title: 'Hit path: 10k keys, 100 B values, all cached', valueBytes: 100, keys: 10000, trace: () => cycleTrace(10000), capacity: 100000, targets: hitTargets, baseline: bare.name, compare: [varnish.name] },
   { id: 'sweep', title: 'SHARDS sweep, hit path (10k keys, 100 B)', valueBytes: 100, keys: 10000, trace: () => cycleTrace(10000), capacity: 100000, targets: [bare, ...sweep], baseline: bare.name },
   {
     id: 'miss',
@@ -98,6 +100,19 @@ const scenarios: Scenario[] = [
         },
       ]),
 ].filter((s) => only === undefined || only.includes(s.id));
+
+/** The bars set by the issues, checked against every run. */
+const BARS: Bar[] = [
+  { label: 'hit path ≥ 0.9× the bare node:http ceiling', scenario: 'hit-100', target: 'shardcache', against: bare.name, min: 0.9 },
+  { label: 'hit path ≥ 1.0× Varnish', scenario: 'hit-100', target: 'shardcache', against: varnish.name, min: 1.0 },
+  { label: 'miss path ≥ 0.8× webdis', scenario: 'miss', target: 'shardcache (no cache)', against: webdis.name, min: 0.8 },
+  { label: 'zipfian mix ≥ 1.0× Varnish', scenario: 'zipf', target: 'shardcache', against: varnish.name, min: 1.0 },
+  { label: 'p99 at half of the peak ≤ 2 ms', scenario: 'paced', target: 'shardcache', p99MaxMs: 2 },
+  { label: 'RESP GET, pipeline 1: ≥ 1.0× Redis', scenario: 'resp', target: 'shardcache', resp: { test: 'GET', pipeline: 1 }, min: 1.0 },
+  { label: 'RESP MGET, pipeline 1: ≥ 1.0× Redis', scenario: 'resp', target: 'shardcache', resp: { test: 'MGET', pipeline: 1 }, min: 1.0 },
+  { label: 'RESP GET, pipeline 16: ≥ 0.5× Redis', scenario: 'resp', target: 'shardcache', resp: { test: 'GET', pipeline: 16 }, min: 0.5 },
+  { label: 'RESP MGET, pipeline 16: ≥ 0.5× Redis', scenario: 'resp', target: 'shardcache', resp: { test: 'MGET', pipeline: 16 }, min: 0.5 },
+];
 
 async function getCalls(redis: { info(section: string): Promise<string> }): Promise<number> {
   const m = /cmdstat_get:calls=(\d+)/.exec(await redis.info('commandstats'));
@@ -170,12 +185,17 @@ async function main(): Promise<void> {
           }
         }
         const base = rounds.get(sc.baseline);
+        const ratioTo = (rs: LoadResult[], other: string): number => {
+          const o = rounds.get(other);
+          return o ? median(rs.map((r, i) => r.rps / o[i]!.rps)) : Number.NaN;
+        };
         const targets: TargetResult[] = running.map(({ target }) => {
           const rs = rounds.get(target.name)!;
           return {
             name: target.name,
             rps: median(rs.map((r) => r.rps)),
-            ratio: base ? median(rs.map((r, i) => r.rps / base[i]!.rps)) : Number.NaN,
+            ratio: base ? ratioTo(rs, sc.baseline) : Number.NaN,
+            vs: Object.fromEntries((sc.compare ?? []).map((other) => [other, ratioTo(rs, other)])),
             p50Ms: median(rs.map((r) => r.p50Ms)),
             p90Ms: median(rs.map((r) => r.p90Ms)),
             p99Ms: median(rs.map((r) => r.p99Ms)),
@@ -186,7 +206,7 @@ async function main(): Promise<void> {
           };
         });
         for (const r of targets) peaks.set(r.name, r.rps);
-        results.push({ id: sc.id, title: sc.title, baseline: sc.baseline, ...(pace ? { pauseMs: pace } : {}), targets, skipped });
+        results.push({ id: sc.id, title: sc.title, baseline: sc.baseline, compare: sc.compare ?? [], ...(pace ? { pauseMs: pace } : {}), targets, skipped });
       } finally {
         for (const { proc } of running) await proc.stop();
       }
@@ -206,7 +226,7 @@ async function main(): Promise<void> {
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}`;
   const outDir = join(ROOT, 'benchmarks/results');
   mkdirSync(outDir, { recursive: true });
-  writeReport(outDir, { date: new Date().toISOString(), machine, quick, rounds: ROUNDS, seconds: SECONDS, connections: CONNECTIONS, scenarios: results, ...(resp ? { resp } : {}) });
+  writeReport(outDir, { date: new Date().toISOString(), machine, quick, rounds: ROUNDS, seconds: SECONDS, connections: CONNECTIONS, scenarios: results, ...(resp ? { resp } : {}), bars: BARS });
   console.log(`\nwrote ${outDir}/latest.{json,md} and charts`);
 }
 

@@ -9,6 +9,8 @@ export interface TargetResult {
   rps: number;
   /** Median over rounds of rps / the baseline's rps in the same round. */
   ratio: number;
+  /** The same ratio against each of the scenario's `compare` targets. */
+  vs: Record<string, number>;
   p50Ms: number;
   p90Ms: number;
   p99Ms: number;
@@ -23,9 +25,46 @@ export interface ScenarioResult {
   id: string;
   title: string;
   baseline: string;
+  compare: string[];
   pauseMs?: number;
   targets: TargetResult[];
   skipped: { name: string; reason: string }[];
+}
+
+/** A performance bar from the issues: a ratio floor, or a p99 ceiling. */
+export interface Bar {
+  label: string;
+  scenario: string;
+  target: string;
+  /** Ratio against this target (the scenario's baseline or one of its `compare` targets)… */
+  against?: string;
+  min?: number;
+  /** …or the p99 must stay at or under this. */
+  p99MaxMs?: number;
+  /** RESP bars: the row of the RESP table. */
+  resp?: { test: 'GET' | 'MGET'; pipeline: number };
+}
+
+/** The measured value of a bar in this run, or NaN when its scenario did not run. */
+export function measure(run: RunResult, bar: Bar): number {
+  if (bar.resp) return run.resp?.find((r) => r.test === bar.resp!.test && r.pipeline === bar.resp!.pipeline)?.ratio ?? Number.NaN;
+  const sc = run.scenarios.find((x) => x.id === bar.scenario);
+  const t = sc?.targets.find((x) => x.name === bar.target);
+  if (sc === undefined || t === undefined) return Number.NaN;
+  if (bar.p99MaxMs !== undefined) return t.p99Ms;
+  return bar.against === sc.baseline ? t.ratio : (t.vs[bar.against!] ?? Number.NaN);
+}
+
+function barLines(run: RunResult): string[] {
+  if (run.bars.length === 0) return [];
+  const out = ['### Bars', '', '| bar | measured | verdict |', '| --- | ---: | --- |'];
+  for (const bar of run.bars) {
+    const v = measure(run, bar);
+    const ok = bar.p99MaxMs !== undefined ? v <= bar.p99MaxMs : v >= bar.min!;
+    out.push(`| ${bar.label} | ${bar.p99MaxMs !== undefined ? `${fmt(v, 2)} ms` : `${fmt(v, 2)}×`} | ${Number.isNaN(v) ? 'not run' : ok ? 'met' : 'missed'} |`);
+  }
+  out.push('');
+  return out;
 }
 
 export interface RunResult {
@@ -37,6 +76,7 @@ export interface RunResult {
   connections: number;
   scenarios: ScenarioResult[];
   resp?: RespRow[];
+  bars: Bar[];
 }
 
 const fmt = (n: number, digits = 0): string => (Number.isFinite(n) ? n.toFixed(digits) : '–');
@@ -47,18 +87,21 @@ export function markdown(run: RunResult): string {
     'Ratios: median over rounds of (target req/s ÷ baseline req/s in the same round).',
     '',
   ];
+  out.push(...barLines(run));
   for (const sc of run.scenarios) {
     const hit = sc.targets.some((t) => t.hitRatio !== undefined);
     out.push(`### ${sc.title}`, '');
     if (sc.pauseMs) out.push(`Paced: each connection waits ${sc.pauseMs} ms between requests.`, '');
-    out.push(`| target | req/s | × ${sc.baseline} | p50 ms | p90 ms | p99 ms | errors |${hit ? ' hit ratio |' : ''} rounds (req/s) |`);
-    out.push(`| --- | ---: | ---: | ---: | ---: | ---: | ---: |${hit ? ' ---: |' : ''} --- |`);
+    const vsHead = sc.compare.map((c) => ` × ${c} |`).join('');
+    out.push(`| target | req/s | × ${sc.baseline} |${vsHead} p50 ms | p90 ms | p99 ms | errors |${hit ? ' hit ratio |' : ''} rounds (req/s) |`);
+    out.push(`| --- | ---: | ---: |${sc.compare.map(() => ' ---: |').join('')} ---: | ---: | ---: | ---: |${hit ? ' ---: |' : ''} --- |`);
     for (const t of sc.targets) {
+      const vs = sc.compare.map((c) => ` ${fmt(t.vs[c] ?? Number.NaN, 2)} |`).join('');
       out.push(
-        `| ${t.name} | ${fmt(t.rps)} | ${fmt(t.ratio, 2)} | ${fmt(t.p50Ms, 2)} | ${fmt(t.p90Ms, 2)} | ${fmt(t.p99Ms, 2)} | ${t.errors} |${hit ? ` ${t.hitRatio === undefined ? '–' : fmt(t.hitRatio * 100, 1) + ' %'} |` : ''} ${t.rounds.join(', ')} |`,
+        `| ${t.name} | ${fmt(t.rps)} | ${fmt(t.ratio, 2)} |${vs} ${fmt(t.p50Ms, 2)} | ${fmt(t.p90Ms, 2)} | ${fmt(t.p99Ms, 2)} | ${t.errors} |${hit ? ` ${t.hitRatio === undefined ? '–' : fmt(t.hitRatio * 100, 1) + ' %'} |` : ''} ${t.rounds.join(', ')} |`,
       );
     }
-    for (const s of sc.skipped) out.push(`| ${s.name} | skipped: ${s.reason} | | | | | |${hit ? ' |' : ''} |`);
+    for (const s of sc.skipped) out.push(`| ${s.name} | skipped: ${s.reason} |${' |'.repeat(6 + sc.compare.length + (hit ? 1 : 0))}`);
     out.push('');
   }
   if (run.resp) {
