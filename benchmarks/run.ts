@@ -226,7 +226,7 @@ async function main(): Promise<void> {
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}`;
   const outDir = join(ROOT, 'benchmarks/results');
   mkdirSync(outDir, { recursive: true });
-  writeReport(outDir, { date: new Date().toISOString(), machine, quick, rounds: ROUNDS, seconds: SECONDS, connections: CONNECTIONS, scenarios: results, ...(resp ? { resp } : {}), bars: BARS });
+  writeReport(outDir, { date: new Date().toISOString(), machine, quick, rounds: ROUNDS, seconds: SECONDS, connections: CONNECTIONS, scenarios: results, ...(resp ? { resp } : {}), bars: BARS }, quick || only !== undefined ? undefined : join(ROOT, 'README.md'));
   console.log(`\nwrote ${outDir}/latest.{json,md} and charts`);
 }
 

@@ -1,5 +1,5 @@
 /** Writes a run's results: latest.json, latest.md (the table the README shows) and SVG charts. */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RespRow } from './resp.js';
 
@@ -145,9 +145,23 @@ export function barChart(title: string, unit: string, labels: string[], series: 
   return parts.join('\n');
 }
 
-export function writeReport(dir: string, run: RunResult): void {
+const START = '<!-- bench:start -->';
+const END = '<!-- bench:end -->';
+
+/**
+ * Writes the run into `dir` and, for a complete run (no --only, no
+ * --quick), replaces the README's table between the bench markers, so the
+ * README always shows the latest full run and never a hand-copied figure.
+ */
+export function writeReport(dir: string, run: RunResult, readme?: string): void {
   writeFileSync(join(dir, 'latest.json'), `${JSON.stringify(run, null, 2)}\n`);
   writeFileSync(join(dir, 'latest.md'), `${markdown(run)}\n`);
+  if (readme !== undefined) {
+    const text = readFileSync(readme, 'utf8');
+    const a = text.indexOf(START);
+    const b = text.indexOf(END);
+    if (a >= 0 && b > a) writeFileSync(readme, `${text.slice(0, a + START.length)}\n${markdown(run).replace(/^### /gm, '#### ')}\n${text.slice(b)}`);
+  }
   const sweep = run.scenarios.find((s) => s.id === 'sweep');
   if (sweep) {
     writeFileSync(
