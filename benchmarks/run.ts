@@ -18,6 +18,7 @@ import { writeReport, type Bar, type ScenarioResult, type TargetResult } from '.
 import { respBench, type RespRow } from './lib/resp.js';
 import { median } from './lib/stats.js';
 import { bare, nodeLru, perTask, shardcache, varnish, webdis, type BenchEnv, type Running, type Target } from './lib/targets.js';
+import { runAutocannon } from './lib/autocannon.js';
 import { runWrk, type LoadResult } from './lib/wrk.js';
 
 const quick = process.argv.includes('--quick');
@@ -123,8 +124,11 @@ async function getCalls(redis: { info(section: string): Promise<string> }): Prom
 const running: { target: Target; proc: Running }[] = [];
 
 async function main(): Promise<void> {
-  const missing = missingPeer('wrk');
-  if (missing) throw new Error(`${missing}; wrk is the load generator`);
+  // One generator for the whole run: wrk, or autocannon where wrk cannot be had.
+  const noWrk = process.argv.includes('--autocannon') ? '--autocannon given' : missingPeer('wrk');
+  const generator = noWrk === undefined ? 'wrk' : 'autocannon';
+  const load = noWrk === undefined ? runWrk : runAutocannon;
+  if (noWrk) console.log(`${noWrk}: using autocannon for every target of this run`);
   const work = mkdtempSync(join(tmpdir(), 'shardcache-bench-'));
   const teardowns: (() => unknown)[] = [];
   const t = { teardown: (fn: () => unknown) => teardowns.push(fn) };
@@ -169,7 +173,7 @@ async function main(): Promise<void> {
       }
       try {
         const pace = sc.paced ? Math.max(1, Math.round((CONNECTIONS / ((peaks.get(sc.paced.fractionOf) ?? 20000) * sc.paced.fraction)) * 1000)) : 0;
-        for (const { proc } of running) await runWrk({ url: proc.url, pathsFile: files[proc.style], connections: CONNECTIONS, seconds: WARM_SECONDS });
+        for (const { proc } of running) await load({ url: proc.url, pathsFile: files[proc.style], connections: CONNECTIONS, seconds: WARM_SECONDS });
         const rounds = new Map<string, LoadResult[]>(running.map(({ target }) => [target.name, []]));
         const hitRatios = new Map<string, number[]>(running.map(({ target }) => [target.name, []]));
         for (let round = 0; round < ROUNDS; round++) {
@@ -177,7 +181,7 @@ async function main(): Promise<void> {
           for (let k = 0; k < running.length; k++) {
             const { target, proc } = running[(k + round) % running.length]!;
             const before = sc.hitRatio ? await getCalls(redis.client) : 0;
-            const r = await runWrk({ url: proc.url, pathsFile: files[proc.style], connections: CONNECTIONS, seconds: SECONDS, pauseMs: pace });
+            const r = await load({ url: proc.url, pathsFile: files[proc.style], connections: CONNECTIONS, seconds: SECONDS, pauseMs: pace });
             // GETs still in flight when wrk stops can push the count a hair past the requests it saw.
             if (sc.hitRatio) hitRatios.get(target.name)!.push(Math.max(0, 1 - ((await getCalls(redis.client)) - before) / Math.max(1, r.requests)));
             rounds.get(target.name)!.push(r);
@@ -226,7 +230,7 @@ async function main(): Promise<void> {
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}`;
   const outDir = join(ROOT, 'benchmarks/results');
   mkdirSync(outDir, { recursive: true });
-  writeReport(outDir, { date: new Date().toISOString(), machine, quick, rounds: ROUNDS, seconds: SECONDS, connections: CONNECTIONS, scenarios: results, ...(resp ? { resp } : {}), bars: BARS }, quick || only !== undefined ? undefined : join(ROOT, 'README.md'));
+  writeReport(outDir, { date: new Date().toISOString(), machine, generator, quick, rounds: ROUNDS, seconds: SECONDS, connections: CONNECTIONS, scenarios: results, ...(resp ? { resp } : {}), bars: BARS }, quick || only !== undefined ? undefined : join(ROOT, 'README.md'));
   console.log(`\nwrote ${outDir}/latest.{json,md} and charts`);
 }
 

@@ -70,6 +70,8 @@ function barLines(run: RunResult): string[] {
 export interface RunResult {
   date: string;
   machine: string;
+  /** The load generator of every target in this run. */
+  generator: 'wrk' | 'autocannon';
   quick: boolean;
   rounds: number;
   seconds: number;
@@ -83,7 +85,7 @@ const fmt = (n: number, digits = 0): string => (Number.isFinite(n) ? n.toFixed(d
 
 export function markdown(run: RunResult): string {
   const out = [
-    `Run ${run.date} on ${run.machine}; wrk, 1 thread, ${run.connections} connections, ${run.rounds} interleaved rounds of ${run.seconds} s${run.quick ? ' (--quick)' : ''}.`,
+    `Run ${run.date} on ${run.machine}; ${run.generator === 'wrk' ? 'wrk, 1 thread' : 'autocannon (wrk missing)'}, ${run.connections} connections, ${run.rounds} interleaved rounds of ${run.seconds} s${run.quick ? ' (--quick)' : ''}.`,
     'Ratios: median over rounds of (target req/s ÷ baseline req/s in the same round).',
     '',
   ];
