@@ -1,20 +1,25 @@
 #!/usr/bin/env node
 /**
- * Process entry: configuration → shard workers → HTTP listener.
+ * Process entry: configuration → shard workers → HTTP listener and admin
+ * listener; SIGTERM/SIGINT drain and stop.
  *
  * Reading order for the request path: `http/front.ts` (request → key →
  * shard), `hop/dispatcher.ts` and `hop/wire.ts` (batches across threads),
  * `../workers/shard.ts` and `shard/shard.ts` (cache, coalescing, Redis), then
  * back through the dispatcher to `HttpFront.answer`.
  */
+import type http from 'node:http';
 import net from 'node:net';
+import { createAdminServer, shardProblems } from './admin/server.js';
 import { ConfigError, helpText, loadConfig, type Config } from './config.js';
 import { Dispatcher } from './hop/dispatcher.js';
 import { ShardPool } from './hop/shard-pool.js';
-import { HttpFront } from './http/front.js';
-import { log } from './log.js';
+import { HttpFront, METHODS, STATUSES } from './http/front.js';
+import { createLog, type Log } from './log.js';
+import { trackEventLoop } from './metrics/event-loop.js';
+import { createMetrics } from './metrics/registry.js';
 import { redactUrl } from './shard/redis.js';
-
+import { drain } from './shutdown.js';
 
 function readConfig(): Config {
   try {
@@ -34,13 +39,13 @@ function readConfig(): Config {
  * The shards keep retrying on their own; this only spares a new user the
  * guesswork.
  */
-function hintIfNoRedis(config: Config): void {
+function hintIfNoRedis(config: Config, log: Log): void {
   const url = new URL(config.redisUrl);
   const socket = net.connect({ host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port || 6379) });
   socket.setTimeout(1000);
   const fail = (): void => {
     socket.destroy();
-    log(
+    log.warn(
       config.redisUrlGiven
         ? `nothing answers at REDIS_URL ${redactUrl(config.redisUrl)}; check that Redis runs there. Requests answer 503 until it does; retrying in the background.`
         : 'no Redis answers on 127.0.0.1:6379. Start one with `redis-server` (or `docker run -p 6379:6379 redis`), or set REDIS_URL=redis://host:port. Retrying in the background.',
@@ -51,47 +56,71 @@ function hintIfNoRedis(config: Config): void {
   socket.once('timeout', fail);
 }
 
+/** Listens, logs `<what> listening on http://…`, and exits 1 with a clear line if the port is taken. */
+function listen(server: http.Server | net.Server, what: string, port: number, config: Config, log: Log, detail = ''): void {
+  server.on('error', (err: NodeJS.ErrnoException) => {
+    log.error(`${what}: cannot listen on ${config.host}:${port}: ${err.code ?? err.message}`);
+    process.exit(1);
+  });
+  server.listen(port, config.host, () => {
+    const address = server.address() as net.AddressInfo;
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    log.info(`${what} listening on http://${host}:${address.port}${detail}`);
+  });
+}
+
 async function main(): Promise<void> {
   const config = readConfig();
-  const dispatcher = new Dispatcher(config.shards);
+  const log = createLog(config.logLevel);
+  const mainLoop = new Float64Array(3);
+  trackEventLoop(mainLoop, 0);
+  const dispatcher = new Dispatcher(config.shards, config.maxInflight);
   const pool = new ShardPool(dispatcher, {
     shards: config.shards,
     capacity: config.cacheCapacity,
     ttlMs: config.cacheTtlMs,
+    staleMs: config.staleIfErrorMs,
+    maxValueBytes: config.maxValueBytes,
     redisUrl: config.redisUrl,
     redisTimeoutMs: config.redisTimeoutMs,
     log,
+    logLevel: config.logLevel,
+    testHooks: config.testHooks,
   });
-  hintIfNoRedis(config);
+  hintIfNoRedis(config, log);
   await pool.start(Math.max(1000, config.redisTimeoutMs));
-  const front = new HttpFront(dispatcher, { maxKeyBytes: config.maxKeyBytes, maxConnections: config.maxConnections });
-  front.server.on('error', (err: NodeJS.ErrnoException) => {
-    log(`cannot listen on ${config.host}:${config.port}: ${err.code ?? err.message}`);
-    process.exit(1);
-  });
-  front.server.listen(config.port, config.host, () => {
-    const address = front.server.address() as net.AddressInfo;
-    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-    log(`shardcache listening on http://${host}:${address.port} (${config.shards} shards, ${config.cacheCapacity} keys, ttl ${config.cacheTtlMs} ms, redis ${redactUrl(config.redisUrl)})`);
-  });
-
+  const front = new HttpFront(dispatcher, { ...config, ttlMs: config.cacheTtlMs, staleMs: config.staleIfErrorMs });
   let stopping = false;
+  const registry = createMetrics({ counts: front.counts, methods: METHODS, statuses: STATUSES, inflightOf: dispatcher.inflightOf, shed: dispatcher.shed, restarts: pool.restarts, shardStats: pool.stats, mainLoop });
+  const admin = createAdminServer({
+    registry,
+    shards: config.shards,
+    notReady: () => (stopping ? ['stopping'] : shardProblems(dispatcher, pool.stats)),
+    ...(config.testHooks ? { killShard: (i: number) => pool.kill(i) } : {}),
+  });
+  if (config.testHooks) log.warn('SHARDCACHE_TEST_HOOKS=1: the admin port can kill shards; never use this in production');
+  listen(front.server, 'shardcache', config.port, config, log, ` (${config.shards} shards, ${config.cacheCapacity} keys, ttl ${config.cacheTtlMs} ms, redis ${redactUrl(config.redisUrl)})`);
+  listen(admin, 'admin', config.adminPort, config, log, ' (/metrics, /healthz, /readyz)');
+
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
-    log(`${signal}: stopping`);
-    front.server.close();
-    front.server.closeIdleConnections();
-    pool.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
+    front.draining = true;
+    const started = performance.now();
+    log.info(`${signal}: stopping; draining ${dispatcher.inFlight} requests in flight`);
+    drain({ servers: [front.server], close: () => pool.close(), timeoutMs: config.shutdownTimeoutMs }).then((code) => {
+      const answered = front.counts.reduce((a, b) => a + b, 0);
+      const how = code === 0 ? 'drained' : `cut connections still open after SHUTDOWN_TIMEOUT_MS (${config.shutdownTimeoutMs} ms)`;
+      log.info(`stopped: ${how} in ${Math.round(performance.now() - started)} ms; answered ${answered} of ${front.received} requests received`);
+      admin.close();
+      process.exit(code);
+    });
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
 main().catch((err: Error) => {
-  log(`start-up failed: ${err.message}`);
+  createLog('info').fatal(`start-up failed: ${err.message}`);
   process.exit(1);
 });
