@@ -100,31 +100,34 @@ function answersPing(port: number): Promise<boolean> {
 
 export interface Proxy {
   url: string;
+  /** The admin listener: /metrics, /healthz, /readyz. */
+  admin: string;
   child: ChildProcess;
   /** Everything the proxy wrote to stderr so far. */
   logs(): string;
   stop(): Promise<number | null>;
 }
 
-/** Starts the built proxy with `env` on a free port and waits until it listens. */
+/** Starts the built proxy with `env` on free ports (data and admin) and waits until both listen. */
 export async function startProxy(t: Teardown, env: Record<string, string>, args: string[] = []): Promise<Proxy> {
   const child = spawn(process.execPath, ['dist/src/main.js', ...args], {
     cwd: ROOT,
-    env: { ...process.env, PORT: '0', ...env },
+    env: { ...process.env, PORT: '0', ADMIN_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   child.stdout!.resume();
   t.teardown(() => stopProcess(child));
-  const url = await new Promise<string>((resolve, reject) => {
+  const [url, admin] = await new Promise<[string, string]>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`proxy did not start:\n${stderr}`)), 15000);
     const onData = (): void => {
-      const m = /listening on (http:\/\/[^\s]+)/.exec(stderr);
-      if (m === null) return;
+      const data = /shardcache listening on (http:\/\/[^\s"]+)/.exec(stderr);
+      const admin = /admin listening on (http:\/\/[^\s"]+)/.exec(stderr);
+      if (data === null || admin === null) return;
       clearTimeout(timer);
       child.stderr!.off('data', onData);
-      resolve(m[1]!);
+      resolve([data[1]!, admin[1]!]);
     };
     child.stderr!.on('data', onData);
     child.once('exit', (code) => {
@@ -132,13 +135,13 @@ export async function startProxy(t: Teardown, env: Record<string, string>, args:
       reject(new Error(`proxy exited with ${code}:\n${stderr}`));
     });
   });
-  return { url, child, logs: () => stderr, stop: () => stopProcess(child) };
+  return { url, admin, child, logs: () => stderr, stop: () => stopProcess(child) };
 }
 
 /** Runs the built proxy to completion (for start-up errors and --help). */
 export function runProxy(env: Record<string, string>, args: string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['dist/src/main.js', ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['dist/src/main.js', ...args], { cwd: ROOT, env: { ...process.env, ADMIN_PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
