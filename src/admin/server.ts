@@ -37,6 +37,7 @@ async function route(o: AdminOptions, req: http.IncomingMessage, res: http.Serve
     await o.killShard(shard);
     return reply(res, 200, `shard ${shard} killed`);
   }
+  if (path !== '/metrics' && path !== '/healthz' && path !== '/readyz') return reply(res, 404, 'not found: try /metrics, /healthz or /readyz');
   if (req.method !== 'GET' && req.method !== 'HEAD') return reply(res, 405, 'only GET and HEAD', ['Allow', 'GET, HEAD']);
   if (path === '/metrics') {
     const text = await o.registry.metrics();
@@ -45,11 +46,8 @@ async function route(o: AdminOptions, req: http.IncomingMessage, res: http.Serve
     return;
   }
   if (path === '/healthz') return reply(res, 200, 'ok');
-  if (path === '/readyz') {
-    const problems = o.notReady();
-    return problems.length === 0 ? reply(res, 200, 'ready') : reply(res, 503, `not ready: ${problems.join('; ')}`);
-  }
-  reply(res, 404, 'not found: try /metrics, /healthz or /readyz');
+  const problems = o.notReady();
+  reply(res, problems.length === 0 ? 200 : 503, problems.length === 0 ? 'ready' : `not ready: ${problems.join('; ')}`);
 }
 
 function reply(res: http.ServerResponse, status: number, text: string, extra: string[] = []): void {

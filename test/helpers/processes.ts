@@ -41,6 +41,8 @@ export interface RedisServer {
   /** A client of this server for setting data up and reading INFO. */
   client: Redis;
   stop(): Promise<void>;
+  /** Kills the server with SIGKILL (no clean shutdown) and waits for it to be gone. */
+  kill(): Promise<void>;
   /** Starts the server again on the same port after `stop`. */
   restart(): Promise<void>;
 }
@@ -58,6 +60,11 @@ export async function startRedis(t: Teardown): Promise<RedisServer> {
     client,
     async stop() {
       await stopProcess(child);
+    },
+    async kill() {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      process.kill(child.pid!, 'SIGKILL');
+      await exited;
     },
     async restart() {
       child = await spawnRedis(port);
