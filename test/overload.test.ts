@@ -76,3 +76,23 @@ t.test('slowloris: connections that trickle headers get 408 and are closed; othe
   t.equal(proxy.child.exitCode, null);
   t.comment(`slowloris: 50 trickling connections, all answered 408 and closed within ${Math.round(latest)} ms`);
 });
+
+t.test('SIGINT with a connection still busy at SHUTDOWN_TIMEOUT_MS: it is cut, exit 1, said in the log', async (t) => {
+  const proxy = await startProxy(t, { REDIS_URL: redis.url, SHARDS: '1', SHUTDOWN_TIMEOUT_MS: '300' });
+  const { hostname, port } = new URL(proxy.url);
+  const socket = net.connect({ host: hostname, port: Number(port) });
+  socket.on('error', () => {});
+  await new Promise((resolve) => socket.once('connect', resolve));
+  socket.write('GET /o:fast HTTP/1.1\r\nHost: x\r\n'); // headers never finished: not idle, not done
+  await sleep(50);
+  const sent = performance.now();
+  const exited = new Promise<number | null>((resolve) => proxy.child.once('exit', resolve));
+  process.kill(proxy.child.pid!, 'SIGINT');
+  const code = await exited;
+  const took = performance.now() - sent;
+  socket.destroy();
+  t.equal(code, 1, 'exit 1: the stop was not clean');
+  t.ok(took >= 300 && took < 3000, `stopped after ${Math.round(took)} ms`);
+  t.match(proxy.logs(), /SIGINT: stopping/);
+  t.match(proxy.logs(), /cut connections still open after SHUTDOWN_TIMEOUT_MS \(300 ms\)/);
+});

@@ -25,58 +25,47 @@ export interface MetricSources {
 
 type Emit = (labels: Record<string, string>, value: number) => void;
 
+/** The per-shard figures read from the shards' stats arrays: kind, name, slot, help. */
+const SHARD_FIGURES: readonly (readonly ['counter' | 'gauge', string, number, string])[] = [
+  ['counter', 'shardcache_cache_hits_total', Stat.Hits, 'Requests answered from the cache'],
+  ['counter', 'shardcache_cache_misses_total', Stat.Misses, 'Requests not answered from the cache (fetched, or joined a fetch)'],
+  ['counter', 'shardcache_cache_coalesced_total', Stat.Coalesced, 'Misses that joined a GET already in flight instead of sending their own'],
+  ['counter', 'shardcache_cache_expired_total', Stat.Expired, 'Reads that found their entry past CACHE_TTL_MS'],
+  ['counter', 'shardcache_cache_evicted_total', Stat.Evicted, 'Entries evicted to make room (least recently used)'],
+  ['counter', 'shardcache_stale_served_total', Stat.StaleServed, 'Expired entries served because Redis failed (STALE_IF_ERROR_MS)'],
+  ['counter', 'shardcache_too_large_total', Stat.TooLarge, 'Values over MAX_VALUE_BYTES, served without being cached'],
+  ['gauge', 'shardcache_cache_entries', Stat.Entries, 'Entries held in the cache'],
+  ['gauge', 'shardcache_cache_bytes', Stat.Bytes, 'Bytes of cached values held'],
+  ['gauge', 'shardcache_redis_up', Stat.RedisUp, '1 while the shard has a ready Redis connection'],
+];
+
 /** Builds the registry; `/metrics` answers `await registry.metrics()`. */
 export function createMetrics(src: MetricSources): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const counter = (name: string, help: string, labelNames: string[], read: (emit: Emit) => void): void => {
-    new Counter({
-      name,
-      help,
-      labelNames,
-      registers: [registry],
-      collect() {
-        this.reset();
-        read((labels, value) => this.inc(labels, value));
-      },
-    });
-  };
-  const gauge = (name: string, help: string, labelNames: string[], read: (emit: Emit) => void): void => {
-    new Gauge({
-      name,
-      help,
-      labelNames,
-      registers: [registry],
-      collect() {
-        this.reset();
-        read((labels, value) => this.set(labels, value));
-      },
-    });
+  /** A counter or gauge whose samples are read from `read` at each scrape. */
+  const metric = (kind: 'counter' | 'gauge', name: string, help: string, labelNames: string[], read: (emit: Emit) => void): void => {
+    if (kind === 'counter') {
+      new Counter({ name, help, labelNames, registers: [registry], collect() { this.reset(); read((labels, value) => this.inc(labels, value)); } });
+    } else {
+      new Gauge({ name, help, labelNames, registers: [registry], collect() { this.reset(); read((labels, value) => this.set(labels, value)); } });
+    }
   };
   const perShard = (values: ArrayLike<number>) => (emit: Emit) => {
     for (let i = 0; i < values.length; i++) emit({ shard: String(i) }, values[i]!);
   };
   const fromStats = (slot: number) => (emit: Emit) => src.shardStats.forEach((s, i) => emit({ shard: String(i) }, s[slot]!));
 
-  counter('shardcache_http_requests_total', 'HTTP requests answered, by method and status', ['method', 'status'], (emit) => {
+  metric('counter', 'shardcache_http_requests_total', 'HTTP requests answered, by method and status', ['method', 'status'], (emit) => {
     for (let i = 0; i < src.counts.length; i++) {
       if (src.counts[i]! > 0) emit({ method: src.methods[Math.floor(i / src.statuses)]!, status: String(i % src.statuses) }, src.counts[i]!);
     }
   });
-  counter('shardcache_cache_hits_total', 'Requests answered from the cache', ['shard'], fromStats(Stat.Hits));
-  counter('shardcache_cache_misses_total', 'Requests not answered from the cache (fetched, or joined a fetch)', ['shard'], fromStats(Stat.Misses));
-  counter('shardcache_cache_coalesced_total', 'Misses that joined a GET already in flight instead of sending their own', ['shard'], fromStats(Stat.Coalesced));
-  counter('shardcache_cache_expired_total', 'Reads that found their entry past CACHE_TTL_MS', ['shard'], fromStats(Stat.Expired));
-  counter('shardcache_cache_evicted_total', 'Entries evicted to make room (least recently used)', ['shard'], fromStats(Stat.Evicted));
-  counter('shardcache_stale_served_total', 'Expired entries served because Redis failed (STALE_IF_ERROR_MS)', ['shard'], fromStats(Stat.StaleServed));
-  counter('shardcache_too_large_total', 'Values over MAX_VALUE_BYTES, served without being cached', ['shard'], fromStats(Stat.TooLarge));
-  gauge('shardcache_cache_entries', 'Entries held in the cache', ['shard'], fromStats(Stat.Entries));
-  gauge('shardcache_cache_bytes', 'Bytes of cached values held', ['shard'], fromStats(Stat.Bytes));
-  gauge('shardcache_redis_up', '1 while the shard has a ready Redis connection', ['shard'], fromStats(Stat.RedisUp));
-  gauge('shardcache_inflight_requests', 'Requests sent to the shard and not answered yet', ['shard'], perShard(src.inflightOf));
-  counter('shardcache_shed_total', 'Requests refused with 503 because the shard had MAX_INFLIGHT in flight', ['shard'], perShard(src.shed));
-  counter('shardcache_shard_restarts_total', 'Shard workers that died and were replaced', ['shard'], perShard(src.restarts));
-  gauge('shardcache_event_loop_delay_seconds', 'Event-loop delay over the last second, per thread', ['thread', 'quantile'], (emit) => {
+  for (const [kind, name, slot, help] of SHARD_FIGURES) metric(kind, name, help, ['shard'], fromStats(slot));
+  metric('gauge', 'shardcache_inflight_requests', 'Requests sent to the shard and not answered yet', ['shard'], perShard(src.inflightOf));
+  metric('counter', 'shardcache_shed_total', 'Requests refused with 503 because the shard had MAX_INFLIGHT in flight', ['shard'], perShard(src.shed));
+  metric('counter', 'shardcache_shard_restarts_total', 'Shard workers that died and were replaced', ['shard'], perShard(src.restarts));
+  metric('gauge', 'shardcache_event_loop_delay_seconds', 'Event-loop delay over the last second, per thread', ['thread', 'quantile'], (emit) => {
     const threads: [string, ArrayLike<number>, number][] = [['main', src.mainLoop, 0], ...src.shardStats.map((s, i): [string, Float64Array, number] => [`shard-${i}`, s, Stat.LoopP50])];
     for (const [thread, values, at] of threads) {
       emit({ thread, quantile: '0.5' }, values[at]!);
