@@ -8,6 +8,7 @@ import { availableParallelism } from 'node:os';
 import { decodeKey } from './http/key.js';
 import { LOG_LEVELS } from './log.js';
 
+/** Every setting, checked and parsed (see SETTINGS for the environment variables and flags). */
 export interface Config {
   port: number;
   host: string;
@@ -131,7 +132,7 @@ export function helpText(): string {
     'Settings (environment variable, or the flag, which wins):',
     ...rows,
     '',
-    'Exit codes: 0 after a clean stop, 1 on a failure at start-up, 2 on a bad setting.',
+    'Exit codes: 0 after a clean stop, 1 on a failure at start-up or a stop that had to cut connections, 2 on a bad setting.',
   ].join('\n');
 }
 

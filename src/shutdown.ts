@@ -5,6 +5,7 @@
  */
 import type http from 'node:http';
 
+/** What `drain` stops and how long it may take. */
 export interface DrainOptions {
   /** The client-facing listeners. */
   servers: http.Server[];

@@ -52,6 +52,7 @@ let connection: RedisConnection | undefined;
 let log: Log | undefined;
 let testHooks = false;
 
+/** The piscina task handler: attach a shard, wait for its Redis, or (test hook) crash. */
 export default function run(task: AttachTask | ReadyTask | CrashTask): Promise<string> {
   if (task.kind === 'attach') return attach(task);
   if (task.kind === 'ready') return ready(task.waitMs);

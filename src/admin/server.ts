@@ -11,6 +11,7 @@ import http from 'node:http';
 import type { Registry } from 'prom-client';
 import { Stat } from '../metrics/shard-stats.js';
 
+/** What the admin listener reports on, and the test hook when enabled. */
 export interface AdminOptions {
   registry: Registry;
   /** Why the proxy is not ready; empty when it is. */

@@ -43,6 +43,7 @@ export interface LRUOptions<V = unknown> {
   weigh?: (value: V) => number;
 }
 
+/** The cache itself; see the file comment for the layout and costs. */
 export class LRU<V> {
   /** Maximum number of entries. */
   readonly capacity: number;

@@ -22,6 +22,7 @@ export interface Sink {
 
 const NO_SHARD = 0xffff;
 
+/** Batches requests per shard, routes replies to their sinks, sheds load beyond `maxInflight`. */
 export class Dispatcher {
   readonly shards: number;
   /** Requests in flight per shard beyond which `submit` answers `Outcome.Overloaded` at once. */

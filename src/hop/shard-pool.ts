@@ -16,6 +16,7 @@ import { newShardStats } from '../metrics/shard-stats.js';
 import type { Dispatcher } from './dispatcher.js';
 import { Outcome } from './wire.js';
 
+/** What each shard worker is started with. */
 export interface ShardPoolOptions {
   shards: number;
   /** Total cache capacity in keys, divided among the shards. */
@@ -34,6 +35,7 @@ export interface ShardPoolOptions {
 
 const WORKER = new URL('../../workers/shard.js', import.meta.url).href;
 
+/** The shard workers: one single-thread piscina pool each, replaced when they die. */
 export class ShardPool {
   readonly #pools: Piscina[] = [];
   readonly #options: ShardPoolOptions;

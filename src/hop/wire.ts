@@ -35,6 +35,7 @@ export const Outcome = {
   /** The shard already had MAX_INFLIGHT requests in flight (never sent; answered by the dispatcher). */
   Overloaded: -6,
 } as const;
+/** One of the `Outcome` codes. */
 export type Outcome = (typeof Outcome)[keyof typeof Outcome];
 
 const ENTRY_BYTES = 12;

@@ -50,6 +50,7 @@ const OUTCOMES: Record<Exclude<Outcome, typeof Outcome.NotFound>, Canned> = {
   [Outcome.Overloaded]: canned(503, 'shard overloaded: MAX_INFLIGHT requests already in flight', ['Retry-After', '1']),
 };
 
+/** The settings the HTTP front end needs. */
 export interface FrontOptions {
   maxKeyBytes: number;
   maxConnections: number;
@@ -63,6 +64,7 @@ export interface FrontOptions {
   staleMs: number;
 }
 
+/** The client-facing node:http server and the `Sink` that answers its requests. */
 export class HttpFront implements Sink {
   readonly server: http.Server;
   /** Requests handled, by method and status (`counts[method * STATUSES + status]`); read by /metrics. */

@@ -9,6 +9,7 @@ import { Outcome } from '../hop/wire.js';
 import type { Log } from '../log.js';
 import type { Fetch } from './shard.js';
 
+/** How to reach Redis and whom to tell about the connection's state. */
 export interface RedisOptions {
   url: string;
   timeoutMs: number;
@@ -19,6 +20,7 @@ export interface RedisOptions {
   onUp?: (up: boolean) => void;
 }
 
+/** An open (or reconnecting) connection and the way to close it for good. */
 export interface RedisConnection {
   redis: Redis;
   /** Disconnects for good, without reporting it as a lost connection. */

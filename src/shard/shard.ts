@@ -27,6 +27,7 @@ export interface Cached {
   at: number;
 }
 
+/** A shard's cache sizing, limits, and its ends: the fetch and the reply sender. */
 export interface ShardOptions {
   /** Entries this shard's LRU holds. */
   capacity: number;
@@ -45,6 +46,7 @@ export interface ShardOptions {
   now?: () => number;
 }
 
+/** One shard: batches in, reply batches out; the cache, coalescing and stats of one worker. */
 export class Shard {
   readonly cache: LRU<Cached>;
   readonly flights = new Flights<number>();
