@@ -18,10 +18,7 @@ t.test('MAX_INFLIGHT exceeded → 503 with Retry-After at once, then normal serv
   t.teardown(() => http.close());
   const proxy = await startProxy(t, { REDIS_URL: redis.url, SHARDS: '1', MAX_INFLIGHT: '4', REDIS_TIMEOUT_MS: '5000' });
   await redis.client.set('o:k', 'ok');
-  const sleeper = redis.client.duplicate();
-  t.teardown(() => sleeper.disconnect());
-  const sleeping = sleeper.call('DEBUG', 'SLEEP', '0.6');
-  await sleep(20);
+  const { done: sleeping } = await redis.hold(t, 0.6);
   const sent = performance.now();
   const answers = await Promise.all(
     Array.from({ length: 20 }, (_, i) =>

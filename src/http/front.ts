@@ -127,9 +127,13 @@ export class HttpFront implements Sink {
         return;
       }
       this.counts[flags * STATUSES + 200]!++;
-      const headers = ['Content-Type', OCTET_STREAM, 'Content-Length', String(code), 'Cache-Control', ages.maxAge(ageMs), 'Age', ages.age(ageMs)];
-      if (etag !== undefined) headers.push('ETag', etag);
-      res.writeHead(200, headers);
+      const length = String(code);
+      res.writeHead(
+        200,
+        etag === undefined
+          ? ['Content-Type', OCTET_STREAM, 'Content-Length', length, 'Cache-Control', ages.maxAge(ageMs), 'Age', ages.age(ageMs)]
+          : ['Content-Type', OCTET_STREAM, 'Content-Length', length, 'Cache-Control', ages.maxAge(ageMs), 'Age', ages.age(ageMs), 'ETag', etag],
+      );
       res.end(flags & HEAD ? undefined : value);
     } else if (code === Outcome.NotFound) {
       this.counts[flags * STATUSES + 404]!++;

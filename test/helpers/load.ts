@@ -29,10 +29,12 @@ export interface LoadOptions {
   pauseMs?: number;
   /** A client ends after its first failed request (default false). */
   endOnError?: boolean;
+  /** Where to record the shots as they land (default: a new array), for watching a running load. */
+  into?: Shot[];
 }
 
 export async function load(o: LoadOptions): Promise<Shot[]> {
-  const shots: Shot[] = [];
+  const shots: Shot[] = o.into ?? [];
   let sent = 0;
   const client = async (c: number): Promise<void> => {
     for (let i = 0; !o.stop() && sent < o.maxRequests; i++) {

@@ -45,6 +45,12 @@ export interface RedisServer {
   kill(): Promise<void>;
   /** Starts the server again on the same port after `stop`. */
   restart(): Promise<void>;
+  /**
+   * Blocks the server for `seconds` (DEBUG SLEEP) from a connection that is
+   * already open, so the block starts at once; resolves when the block has
+   * begun, with `done`, a promise of its end.
+   */
+  hold(t: Teardown, seconds: number): Promise<{ done: Promise<unknown> }>;
 }
 
 /** Starts a private redis-server (from PATH) on a free port. */
@@ -68,6 +74,16 @@ export async function startRedis(t: Teardown): Promise<RedisServer> {
     },
     async restart() {
       child = await spawnRedis(port);
+    },
+    async hold(t, seconds) {
+      const sleeper = client.duplicate();
+      t.teardown(() => sleeper.disconnect());
+      await sleeper.ping();
+      const sleeping = sleeper.call('DEBUG', 'SLEEP', String(seconds));
+      // The command is written at once on the open connection; give Redis a
+      // moment to read it before anything else arrives.
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      return { done: sleeping };
     },
   };
   t.teardown(async () => {
