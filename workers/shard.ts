@@ -107,7 +107,10 @@ function attach(task: AttachTask): Promise<string> {
     fetch: redisFetch(redis.redis),
     send: (batch) => port.postMessage(batch, [batch]),
   });
-  port.on('message', (batch: ArrayBuffer) => shard.receive(batch));
+  // Batches wait in the port until Redis is ready (or REDIS_TIMEOUT_MS has
+  // passed): a replacement worker then answers the requests sent while it
+  // connected instead of failing them for a connection that is seconds old.
+  void ready(task.redisTimeoutMs).then(() => port.on('message', (batch: ArrayBuffer) => shard.receive(batch)));
   return new Promise((resolve) => {
     port.once('close', () => {
       redis.close();
