@@ -22,5 +22,6 @@ COPY --from=build /app/dist/workers ./dist/workers
 # os.availableParallelism() sees the host's cores, not the container's CPU
 # quota: set SHARDS to the quota minus one when you limit CPUs.
 USER node
-EXPOSE 8080
+# 9464: the admin listener (/metrics, /healthz, /readyz).
+EXPOSE 8080 9464
 CMD ["node", "dist/src/main.js"]

@@ -5,7 +5,10 @@
  * setting and the value, never a stack trace.
  */
 import { availableParallelism } from 'node:os';
+import { decodeKey } from './http/key.js';
+import { LOG_LEVELS } from './log.js';
 
+/** Every setting, checked and parsed (see SETTINGS for the environment variables and flags). */
 export interface Config {
   port: number;
   host: string;
@@ -20,6 +23,18 @@ export interface Config {
   maxKeyBytes: number;
   /** RESP (Redis protocol) listener port; `'off'` when there is none. */
   respPort: number | 'off';
+  adminPort: number;
+  logLevel: string;
+  shutdownTimeoutMs: number;
+  maxInflight: number;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  staleIfErrorMs: number;
+  maxValueBytes: number;
+  /** Only keys starting with these bytes (a binary string) are served; '' allows all. */
+  keyPrefix: string;
+  /** SHARDCACHE_TEST_HOOKS=1: the admin listener accepts test-only commands (killing a shard). Never in production. */
+  testHooks: boolean;
 }
 
 /** A setting with a bad value, or a command line that cannot be read. */
@@ -31,7 +46,7 @@ type Parse = (raw: string) => number | string;
 
 interface Setting {
   env: string;
-  field: Exclude<keyof Config, 'redisUrlGiven'>;
+  field: Exclude<keyof Config, 'redisUrlGiven' | 'testHooks'>;
   default: () => number | string;
   parse: Parse;
   help: string;
@@ -51,6 +66,15 @@ export const SETTINGS: readonly Setting[] = [
   { env: 'REDIS_TIMEOUT_MS', field: 'redisTimeoutMs', default: () => 1000, parse: integer(1, 600000), help: 'a Redis GET slower than this answers 503' },
   { env: 'RESP_PORT', field: 'respPort', default: () => 'off', parse: portOrOff, help: 'RESP (Redis protocol) port on HOST, for Redis clients; off unless set (0 picks a free one and logs it)' },
   { env: 'MAX_KEY_BYTES', field: 'maxKeyBytes', default: () => 1024, parse: integer(1, 65536), help: 'longest key accepted, after percent-decoding; longer keys get 400' },
+  { env: 'ADMIN_PORT', field: 'adminPort', default: () => 9464, parse: integer(0, 65535), help: 'admin port (/metrics, /healthz, /readyz) on HOST; 0 picks a free one and logs it' },
+  { env: 'LOG_LEVEL', field: 'logLevel', default: () => 'info', parse: oneOf(LOG_LEVELS), help: `least severe log level written: ${LOG_LEVELS.join(', ')}` },
+  { env: 'SHUTDOWN_TIMEOUT_MS', field: 'shutdownTimeoutMs', default: () => 10000, parse: integer(1, 600000), help: 'on SIGTERM/SIGINT, how long in-flight requests may take before connections are cut' },
+  { env: 'MAX_INFLIGHT', field: 'maxInflight', default: () => 1000, parse: integer(1, 1000000), help: 'requests in flight per shard; beyond it the answer is 503 at once' },
+  { env: 'HEADERS_TIMEOUT_MS', field: 'headersTimeoutMs', default: () => 10000, parse: integer(100, 600000), help: 'a client must send its request headers within this (slow clients get 408)' },
+  { env: 'REQUEST_TIMEOUT_MS', field: 'requestTimeoutMs', default: () => 30000, parse: integer(100, 3600000), help: 'a client must send its whole request within this; at least HEADERS_TIMEOUT_MS' },
+  { env: 'STALE_IF_ERROR_MS', field: 'staleIfErrorMs', default: () => 0, parse: integer(0, 2 ** 31 - 1), help: 'while Redis fails, serve an entry up to this long past its TTL (0: off)' },
+  { env: 'MAX_VALUE_BYTES', field: 'maxValueBytes', default: () => 1048576, parse: integer(0, 536870912), help: 'larger values are served but not cached' },
+  { env: 'KEY_PREFIX', field: 'keyPrefix', default: () => '', parse: keyPrefix, help: 'percent-encoded; only keys starting with it are served, others get 403 (default: all keys)' },
 ];
 
 /** The `--flag` spelling of an environment variable: `CACHE_TTL_MS` → `--cache-ttl-ms`. */
@@ -76,7 +100,10 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: readonly string[]): Con
     if (value === undefined) throw new ConfigError(`${name} needs a value`);
     flags.set(setting.env, value);
   }
-  const config: Record<string, number | string | boolean> = { redisUrlGiven: flags.has('REDIS_URL') || env.REDIS_URL !== undefined };
+  const config: Record<string, number | string | boolean> = {
+    redisUrlGiven: flags.has('REDIS_URL') || env.REDIS_URL !== undefined,
+    testHooks: env.SHARDCACHE_TEST_HOOKS === '1',
+  };
   for (const s of SETTINGS) {
     const fromFlag = flags.get(s.env);
     const raw = fromFlag ?? env[s.env];
@@ -92,12 +119,16 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: readonly string[]): Con
       throw new ConfigError(`${source}=${JSON.stringify(shown)}: ${(err as Error).message}`);
     }
   }
-  return config as unknown as Config;
+  const checked = config as unknown as Config;
+  if (checked.headersTimeoutMs > checked.requestTimeoutMs) {
+    throw new ConfigError(`HEADERS_TIMEOUT_MS=${checked.headersTimeoutMs}: must not exceed REQUEST_TIMEOUT_MS (${checked.requestTimeoutMs})`);
+  }
+  return checked;
 }
 
 /** The `--help` text: every setting with its flag and default. */
 export function helpText(): string {
-  const rows = SETTINGS.map((s) => `  ${s.env.padEnd(17)} ${flagOf(s.env).padEnd(19)} default ${String(s.default()).padEnd(23)} ${s.help}`);
+  const rows = SETTINGS.map((s) => `  ${s.env.padEnd(19)} ${flagOf(s.env).padEnd(21)} default ${String(s.default()).padEnd(23)} ${s.help}`);
   return [
     'shardcache: a caching HTTP proxy for Redis. GET /<percent-encoded key> answers the value of that key.',
     'With RESP_PORT set, Redis clients can also send it GET and MGET in the Redis protocol (RESP2).',
@@ -105,7 +136,7 @@ export function helpText(): string {
     'Settings (environment variable, or the flag, which wins):',
     ...rows,
     '',
-    'Exit codes: 0 after a clean stop, 1 on a failure at start-up, 2 on a bad setting.',
+    'Exit codes: 0 after a clean stop, 1 on a failure at start-up or a stop that had to cut connections, 2 on a bad setting.',
   ].join('\n');
 }
 
@@ -122,6 +153,21 @@ function integer(min: number, max: number): Parse {
 function portOrOff(raw: string): number | string {
   if (raw.toLowerCase() === 'off') return 'off';
   return integer(0, 65535)(raw);
+}
+
+function oneOf(allowed: readonly string[]): Parse {
+  return (raw) => {
+    if (!allowed.includes(raw)) throw new Error(`must be one of ${allowed.join(', ')}`);
+    return raw;
+  };
+}
+
+/** Percent-decoded like a key, so a binary prefix can be given. */
+function keyPrefix(raw: string): string {
+  if (/[?#]/.test(raw)) throw new Error('write ? and # as %3F and %23');
+  const decoded = decodeKey(`/${raw}`, 65536);
+  if (typeof decoded === 'number') throw new Error('malformed percent-encoding (write bytes as %XX)');
+  return decoded;
 }
 
 function host(raw: string): string {

@@ -1,22 +1,27 @@
 #!/usr/bin/env node
 /**
- * Process entry: configuration → shard workers → HTTP listener → RESP
- * listener (when RESP_PORT is set).
+ * Process entry: configuration → shard workers → HTTP listener, admin
+ * listener and, when RESP_PORT is set, the RESP listener; SIGTERM/SIGINT
+ * drain and stop.
  *
  * Reading order for the request path: `http/front.ts` (request → key →
  * shard), `hop/dispatcher.ts` and `hop/wire.ts` (batches across threads),
  * `../workers/shard.ts` and `shard/shard.ts` (cache, coalescing, Redis), then
  * back through the dispatcher to `HttpFront.answer`.
  */
+import type http from 'node:http';
 import net from 'node:net';
+import { createAdminServer, shardProblems } from './admin/server.js';
 import { ConfigError, helpText, loadConfig, type Config } from './config.js';
 import { Dispatcher } from './hop/dispatcher.js';
 import { ShardPool } from './hop/shard-pool.js';
-import { HttpFront } from './http/front.js';
-import { log } from './log.js';
+import { HttpFront, METHODS, STATUSES } from './http/front.js';
+import { createLog, type Log } from './log.js';
+import { trackEventLoop } from './metrics/event-loop.js';
+import { createMetrics } from './metrics/registry.js';
 import { RespServer } from './resp/server.js';
 import { redactUrl } from './shard/redis.js';
-
+import { drain } from './shutdown.js';
 
 function readConfig(): Config {
   try {
@@ -36,13 +41,13 @@ function readConfig(): Config {
  * The shards keep retrying on their own; this only spares a new user the
  * guesswork.
  */
-function hintIfNoRedis(config: Config): void {
+function hintIfNoRedis(config: Config, log: Log): void {
   const url = new URL(config.redisUrl);
   const socket = net.connect({ host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port || 6379) });
   socket.setTimeout(1000);
   const fail = (): void => {
     socket.destroy();
-    log(
+    log.warn(
       config.redisUrlGiven
         ? `nothing answers at REDIS_URL ${redactUrl(config.redisUrl)}; check that Redis runs there. Requests answer 503 until it does; retrying in the background.`
         : 'no Redis answers on 127.0.0.1:6379. Start one with `redis-server` (or `docker run -p 6379:6379 redis`), or set REDIS_URL=redis://host:port. Retrying in the background.',
@@ -53,61 +58,81 @@ function hintIfNoRedis(config: Config): void {
   socket.once('timeout', fail);
 }
 
-/** Listens, or stops the process naming the setting when the port cannot be had. */
-function listen(server: net.Server, port: number, host: string, setting: string): Promise<void> {
-  server.on('error', (err: NodeJS.ErrnoException) => {
-    log(`cannot listen on ${host}:${port}: ${err.code ?? err.message} (${setting})`);
-    process.exit(1);
-  });
-  return new Promise((resolve) => server.listen(port, host, resolve));
+/** Where a listener is: its setting, its log name and its URL scheme. */
+interface Listener {
+  what: string;
+  setting: string;
+  scheme: 'http' | 'redis';
 }
 
-function hostPort(server: net.Server): string {
-  const address = server.address() as net.AddressInfo;
-  return `${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+/** Listens, logs `<what> listening on <scheme>://…`, and exits 1 with a line naming the setting if the port is taken. */
+function listen(server: http.Server | net.Server, on: Listener, port: number, config: Config, log: Log, detail = ''): void {
+  server.on('error', (err: NodeJS.ErrnoException) => {
+    log.error(`${on.what}: cannot listen on ${config.host}:${port}: ${err.code ?? err.message} (${on.setting})`);
+    process.exit(1);
+  });
+  server.listen(port, config.host, () => {
+    const address = server.address() as net.AddressInfo;
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    log.info(`${on.what} listening on ${on.scheme}://${host}:${address.port}${detail}`);
+  });
 }
 
 async function main(): Promise<void> {
   const config = readConfig();
-  const dispatcher = new Dispatcher(config.shards);
+  const log = createLog(config.logLevel);
+  const mainLoop = new Float64Array(3);
+  trackEventLoop(mainLoop, 0);
+  const dispatcher = new Dispatcher(config.shards, config.maxInflight);
   const pool = new ShardPool(dispatcher, {
     shards: config.shards,
     capacity: config.cacheCapacity,
     ttlMs: config.cacheTtlMs,
+    staleMs: config.staleIfErrorMs,
+    maxValueBytes: config.maxValueBytes,
     redisUrl: config.redisUrl,
     redisTimeoutMs: config.redisTimeoutMs,
     log,
+    logLevel: config.logLevel,
+    testHooks: config.testHooks,
   });
-  hintIfNoRedis(config);
+  hintIfNoRedis(config, log);
   await pool.start(Math.max(1000, config.redisTimeoutMs));
-  const front = new HttpFront(dispatcher, { maxKeyBytes: config.maxKeyBytes, maxConnections: config.maxConnections });
-  await listen(front.server, config.port, config.host, 'PORT');
-  log(`shardcache listening on http://${hostPort(front.server)} (${config.shards} shards, ${config.cacheCapacity} keys, ttl ${config.cacheTtlMs} ms, redis ${redactUrl(config.redisUrl)})`);
-  let resp: RespServer | undefined;
-  if (config.respPort !== 'off') {
-    resp = new RespServer(dispatcher, { maxKeyBytes: config.maxKeyBytes, maxConnections: config.maxConnections });
-    await listen(resp.server, config.respPort, config.host, 'RESP_PORT');
-    log(`shardcache RESP listening on redis://${hostPort(resp.server)}`);
-  }
-
+  const front = new HttpFront(dispatcher, { ...config, ttlMs: config.cacheTtlMs, staleMs: config.staleIfErrorMs });
   let stopping = false;
+  const registry = createMetrics({ counts: front.counts, methods: METHODS, statuses: STATUSES, inflightOf: dispatcher.inflightOf, shed: dispatcher.shed, restarts: pool.restarts, shardStats: pool.stats, mainLoop });
+  const admin = createAdminServer({
+    registry,
+    shards: config.shards,
+    notReady: () => (stopping ? ['stopping'] : shardProblems(dispatcher, pool.stats)),
+    ...(config.testHooks ? { killShard: (i: number) => pool.kill(i) } : {}),
+  });
+  if (config.testHooks) log.warn('SHARDCACHE_TEST_HOOKS=1: the admin port can kill shards; never use this in production');
+  listen(front.server, { what: 'shardcache', setting: 'PORT', scheme: 'http' }, config.port, config, log, ` (${config.shards} shards, ${config.cacheCapacity} keys, ttl ${config.cacheTtlMs} ms, redis ${redactUrl(config.redisUrl)})`);
+  listen(admin, { what: 'admin', setting: 'ADMIN_PORT', scheme: 'http' }, config.adminPort, config, log, ' (/metrics, /healthz, /readyz)');
+  const resp = config.respPort === 'off' ? undefined : new RespServer(dispatcher, { maxKeyBytes: config.maxKeyBytes, maxConnections: config.maxConnections });
+  if (resp) listen(resp.server, { what: 'shardcache RESP', setting: 'RESP_PORT', scheme: 'redis' }, config.respPort as number, config, log);
+
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
-    log(`${signal}: stopping`);
-    front.server.close();
-    front.server.closeIdleConnections();
+    front.draining = true;
     resp?.close();
-    pool.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
+    const started = performance.now();
+    log.info(`${signal}: stopping; draining ${dispatcher.inFlight} requests in flight`);
+    drain({ servers: [front.server], close: () => pool.close(), timeoutMs: config.shutdownTimeoutMs }).then((code) => {
+      const answered = front.counts.reduce((a, b) => a + b, 0);
+      const how = code === 0 ? 'drained' : `cut connections still open after SHUTDOWN_TIMEOUT_MS (${config.shutdownTimeoutMs} ms)`;
+      log.info(`stopped: ${how} in ${Math.round(performance.now() - started)} ms; answered ${answered} of ${front.received} requests received`);
+      admin.close();
+      process.exit(code);
+    });
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
 main().catch((err: Error) => {
-  log(`start-up failed: ${err.message}`);
+  createLog('info').fatal(`start-up failed: ${err.message}`);
   process.exit(1);
 });

@@ -19,6 +19,15 @@ const cases: Record<string, { default: number | string; good: [string, number | 
   REDIS_TIMEOUT_MS: { default: 1000, good: ['250', 250], bad: ['0', '600001', 'fast'] },
   RESP_PORT: { default: 'off', good: ['6380', 6380], bad: ['-1', '65536', 'redis', 'on'] },
   MAX_KEY_BYTES: { default: 1024, good: ['16', 16], bad: ['0', '65537'] },
+  ADMIN_PORT: { default: 9464, good: ['0', 0], bad: ['-1', '65536', 'admin'] },
+  LOG_LEVEL: { default: 'info', good: ['debug', 'debug'], bad: ['verbose', 'INFO', '3'] },
+  SHUTDOWN_TIMEOUT_MS: { default: 10000, good: ['2500', 2500], bad: ['0', '600001', 'later'] },
+  MAX_INFLIGHT: { default: 1000, good: ['5', 5], bad: ['0', '1000001', 'lots'] },
+  HEADERS_TIMEOUT_MS: { default: 10000, good: ['500', 500], bad: ['99', '40000', 'slow'] },
+  REQUEST_TIMEOUT_MS: { default: 30000, good: ['60000', 60000], bad: ['99', '3600001', 'never'] },
+  STALE_IF_ERROR_MS: { default: 0, good: ['60000', 60000], bad: ['-1', '2147483648', 'forever'] },
+  MAX_VALUE_BYTES: { default: 1048576, good: ['0', 0], bad: ['-1', '536870913', '1MB'] },
+  KEY_PREFIX: { default: '', good: ['user%3A%00', 'user:\u0000'], bad: ['%zz', 'a%4', 'x?y', 'x#y'] },
 };
 
 t.test('every setting is covered here', async (t) => {
@@ -57,6 +66,17 @@ t.test('redisUrlGiven tells whether REDIS_URL was set', async (t) => {
   t.equal(load({}).redisUrlGiven, false);
   t.equal(load({ REDIS_URL: 'redis://h:1' }).redisUrlGiven, true);
   t.equal(load({}, ['--redis-url', 'redis://h:1']).redisUrlGiven, true);
+});
+
+t.test('HEADERS_TIMEOUT_MS may not exceed REQUEST_TIMEOUT_MS', async (t) => {
+  t.throws(() => loadConfig({ HEADERS_TIMEOUT_MS: '2000', REQUEST_TIMEOUT_MS: '1000' }, []), { message: /^HEADERS_TIMEOUT_MS=2000: must not exceed REQUEST_TIMEOUT_MS \(1000\)/ });
+  t.equal(load({ HEADERS_TIMEOUT_MS: '1000', REQUEST_TIMEOUT_MS: '1000' }).headersTimeoutMs, 1000, 'equal is fine');
+});
+
+t.test('test hooks are off unless SHARDCACHE_TEST_HOOKS=1', async (t) => {
+  t.equal(load({}).testHooks, false);
+  t.equal(load({ SHARDCACHE_TEST_HOOKS: 'yes' }).testHooks, false);
+  t.equal(load({ SHARDCACHE_TEST_HOOKS: '1' }).testHooks, true);
 });
 
 t.test('command line', async (t) => {

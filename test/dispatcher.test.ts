@@ -12,7 +12,7 @@ import { connectRedis, redisFetch } from '../src/shard/redis.js';
 import { startRedis } from './helpers/processes.js';
 
 const redis = await startRedis(t);
-const connection = connectRedis({ url: redis.url, timeoutMs: 1000, label: 'test', log: () => {} });
+const connection = connectRedis({ url: redis.url, timeoutMs: 1000, label: 'test', log: { info() {}, warn() {}, error() {} } });
 t.teardown(() => connection.close());
 await new Promise((resolve) => connection.redis.once('ready', resolve));
 
@@ -95,4 +95,48 @@ t.test('detach answers the shard\'s in-flight requests and refuses new ones', as
   t.same(sink.got.get('in-flight'), [0, Outcome.ShardDown, undefined], 'a late reply from the detached shard is not delivered');
   t.equal(dispatcher.inFlight, 0);
   for (const p of far) p.close();
+});
+
+t.test('MAX_INFLIGHT: beyond it a shard\'s requests are refused at once, counted, and the rest served', async (t) => {
+  await redis.client.set('d:cap', 'c');
+  const dispatcher = new Dispatcher(2, 2);
+  const { port1, port2 } = new MessageChannel();
+  const shard = new Shard({ capacity: 10, ttlMs: 60000, fetch: redisFetch(connection.redis), send: (b) => port2.postMessage(b, [b]) });
+  port2.on('message', (b: ArrayBuffer) => shard.receive(b));
+  dispatcher.attach(0, port1);
+  t.equal(dispatcher.attached(0), true);
+  t.equal(dispatcher.attached(1), false, 'shard 1 never attached');
+  const sink = new Answers();
+  for (const token of ['a', 'b', 'c']) dispatcher.submit(0, 'd:cap', sink, token, 0);
+  t.same(sink.got.get('c'), [0, Outcome.Overloaded, undefined], 'the third is refused before any reply');
+  t.same([...dispatcher.inflightOf], [2, 0]);
+  t.same([...dispatcher.shed], [1, 0]);
+  await sink.count(3);
+  t.same(sink.got.get('a'), [0, 1, 'c']);
+  t.same([...dispatcher.inflightOf], [0, 0], 'in-flight count back to zero');
+  dispatcher.submit(0, 'd:cap', sink, 'd', 0);
+  await sink.count(4);
+  t.same(sink.got.get('d'), [0, 1, 'c'], 'served again once under the limit');
+  port2.close();
+});
+
+t.test('a cached value reaches the sink with its age and quoted ETag; a fresh miss with age 0', async (t) => {
+  await redis.client.set('d:tag', 'tagged');
+  let now = 1000;
+  const dispatcher = new Dispatcher(1);
+  const { port1, port2 } = new MessageChannel();
+  const shard = new Shard({ capacity: 10, ttlMs: 60000, fetch: redisFetch(connection.redis), send: (b) => port2.postMessage(b, [b]), now: () => now });
+  port2.on('message', (b: ArrayBuffer) => shard.receive(b));
+  dispatcher.attach(0, port1);
+  const got: [number, string | undefined][] = [];
+  const sink: Sink = { answer: (_token, _flags, _code, _value, ageMs, etag) => got.push([ageMs, etag]) };
+  dispatcher.submit(0, 'd:tag', sink, 1, 0);
+  while (got.length < 1) await new Promise((resolve) => setTimeout(resolve, 5));
+  now = 3500;
+  dispatcher.submit(0, 'd:tag', sink, 2, 0);
+  while (got.length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+  t.match(got[0]![1], /^"[0-9a-f]{16}"$/, 'a quoted 64-bit tag');
+  t.same(got[1], [2500, got[0]![1]], 'the hit: 2.5 s old, the same tag');
+  t.equal(got[0]![0], 0, 'the miss: age 0');
+  port2.close();
 });

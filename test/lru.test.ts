@@ -113,3 +113,37 @@ t.test('rejects a bad capacity or ttl', async (t) => {
   t.throws(() => new LRU({ capacity: 1.5, ttl: 1 }), RangeError);
   t.throws(() => new LRU({ capacity: 1, ttl: Number.NaN }), RangeError);
 });
+
+t.test('grace: an expired entry is kept for stale() until ttl + grace, then removed', async (t) => {
+  const c = new LRU<string>({ capacity: 2, ttl: 100, grace: 50 });
+  c.set('a', 'A', 0);
+  t.equal(c.stale('a', 10), 'A', 'stale() serves fresh entries too');
+  t.equal(c.get('a', 100), undefined, 'expired for get');
+  t.equal(c.expired, 1);
+  t.equal(c.size, 1, 'kept within the grace');
+  t.equal(c.stale('a', 149), 'A', 'stale within the grace');
+  t.equal(c.stale('a', 150), undefined, 'not past it');
+  t.equal(c.stale('b', 0), undefined, 'absent');
+  t.equal(c.get('a', 150), undefined);
+  t.equal(c.size, 0, 'removed once past ttl + grace');
+  t.throws(() => new LRU({ capacity: 1, ttl: 1, grace: -1 }), RangeError);
+});
+
+t.test('weigh: bytes follow inserts, replacements, evictions, expiry, deletes and clear', async (t) => {
+  const c = new LRU<string>({ capacity: 2, ttl: 100, weigh: (v) => v.length });
+  c.set('a', 'xx', 0);
+  c.set('b', 'yyy', 0);
+  t.equal(c.bytes, 5);
+  c.set('a', 'z', 0);
+  t.equal(c.bytes, 4, 'replacement');
+  c.set('c', 'wwww', 0);
+  t.equal(c.bytes, 5, 'b evicted');
+  t.equal(c.get('a', 100), undefined);
+  t.equal(c.bytes, 4, 'expired a removed');
+  c.delete('c');
+  t.equal(c.bytes, 0);
+  c.set('d', 'dd', 0);
+  c.clear();
+  t.equal(c.bytes, 0);
+  t.equal(new LRU<string>({ capacity: 1, ttl: 1 }).bytes, 0, 'no weigh, no bytes');
+});

@@ -6,6 +6,7 @@ import t from 'tap';
 import { BatchReader, BatchWriter, Outcome } from '../src/hop/wire.js';
 import { Shard, type Fetch } from '../src/shard/shard.js';
 import { connectRedis, corking, outcomeOf, redactUrl, redisFetch } from '../src/shard/redis.js';
+import { Stat } from '../src/metrics/shard-stats.js';
 import { startRedis } from './helpers/processes.js';
 
 type Reply = [id: number, code: number, value?: string];
@@ -26,7 +27,7 @@ function decode(ab: ArrayBuffer): Reply[] {
 
 const redis = await startRedis(t);
 const logs: string[] = [];
-const connection = connectRedis({ url: redis.url, timeoutMs: 300, label: 'test', log: (l) => logs.push(l) });
+const connection = connectRedis({ url: redis.url, timeoutMs: 300, label: 'test', log: { info: (l) => logs.push(l), warn: (l) => logs.push(l), error: (l) => logs.push(l) } });
 t.teardown(() => connection.close());
 await new Promise((resolve) => connection.redis.once('ready', resolve));
 
@@ -114,7 +115,7 @@ t.test('cached values are private copies, not views of the socket buffer', async
   const { shard, entries } = makeShard();
   shard.receive(batch([1, 'copy']));
   await entries(1);
-  const cached = shard.cache.get('copy', performance.now())!;
+  const cached = shard.cache.get('copy', performance.now())!.value;
   t.equal(cached.byteOffset, 0);
   t.equal(cached.buffer.byteLength, 100, 'the buffer holds exactly the value');
 });
@@ -166,6 +167,64 @@ t.test('a key of another type answers WRONGTYPE, uncached', async (t) => {
   shard.receive(batch([1, 'list']));
   t.same(await entries(1), [[1, Outcome.WrongType]]);
   t.equal(shard.cache.size, 0);
+});
+
+t.test('MAX_VALUE_BYTES: a larger value is answered but not cached; the stats follow', async (t) => {
+  await redis.client.mset('small', 'abc', 'large', 'x'.repeat(11));
+  const replies: Reply[] = [];
+  const shard = new Shard({ capacity: 10, ttlMs: 60000, maxValueBytes: 10, fetch: redisFetch(connection.redis), send: (b) => replies.push(...decode(b)) });
+  for (let round = 0; round < 2; round++) {
+    shard.receive(batch([round * 2, 'small'], [round * 2 + 1, 'large']));
+    while (replies.length < round * 2 + 2) await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  t.same(replies.slice(2).sort((a, b) => a[0] - b[0]), [[2, 3, 'abc'], [3, 11, 'x'.repeat(11)]], 'both served both times');
+  t.same(shard.cache.keys(), ['small'], 'only the small one cached');
+  const s = shard.stats;
+  t.same([s[Stat.Hits], s[Stat.Misses], s[Stat.TooLarge], s[Stat.Entries], s[Stat.Bytes], s[Stat.LatencyCount]], [1, 3, 2, 1, 3, 3]);
+  const next = new Shard({ capacity: 10, ttlMs: 60000, stats: s, fetch: redisFetch(connection.redis), send: () => {} });
+  t.same([next.stats[Stat.Hits], next.stats[Stat.Misses], next.stats[Stat.Entries], next.stats[Stat.Bytes]], [1, 3, 0, 0], 'a replacement carries the counters on and starts empty');
+});
+
+t.test('STALE_IF_ERROR: an expired entry answers while Redis fails, with its age; dropped once Redis says it is gone', async (t) => {
+  let now = 0;
+  let answer: Buffer | Outcome = Buffer.from('v1');
+  const replies: Reply[] = [];
+  const ages: number[] = [];
+  const shard = new Shard({
+    capacity: 10,
+    ttlMs: 100,
+    staleMs: 1000,
+    now: () => now,
+    fetch: () => Promise.resolve(answer),
+    send: (b) => {
+      replies.push(...decode(b));
+      const r = new BatchReader();
+      r.reset(b);
+      while (r.next()) ages.push(r.ageMs);
+    },
+  });
+  const ask = async (id: number): Promise<Reply> => {
+    shard.receive(batch([id, 'k']));
+    while (replies.length < id) await new Promise((resolve) => setTimeout(resolve, 2));
+    return replies[id - 1]!;
+  };
+  t.same(await ask(1), [1, 2, 'v1']);
+  now = 500;
+  answer = Outcome.Unavailable;
+  t.same(await ask(2), [2, 2, 'v1'], 'Redis down, past the TTL: the stale value');
+  t.equal(ages[1], 500, 'with its true age');
+  answer = Outcome.RedisError;
+  t.same(await ask(3), [3, 2, 'v1'], 'a Redis error answers stale too');
+  t.equal(shard.staleServed, 2);
+  now = 1100;
+  t.same(await ask(4), [4, Outcome.RedisError], 'past TTL + grace: the error');
+  answer = Buffer.from('v2');
+  t.same(await ask(5), [5, 2, 'v2']);
+  now = 1300;
+  answer = Outcome.NotFound;
+  t.same(await ask(6), [6, Outcome.NotFound], 'deleted in Redis: not served stale');
+  answer = Outcome.Unavailable;
+  t.same(await ask(7), [7, Outcome.Unavailable], 'and the stale entry is gone');
 });
 
 t.test('error classification', async (t) => {

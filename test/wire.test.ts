@@ -1,12 +1,21 @@
 import t from 'tap';
 import { MessageChannel } from 'node:worker_threads';
+import { ETAG_BYTES, etagOf } from '../src/cache/etag.js';
 import { BatchReader, BatchWriter, Outcome } from '../src/hop/wire.js';
 
 function readAll(batch: ArrayBuffer): [number, number, string | undefined][] {
+  return readMeta(batch).map(([id, code, payload]) => [id, code, payload]);
+}
+
+/** Every entry with its age and ETag: [id, code, payload, ageMs, etag]. */
+function readMeta(batch: ArrayBuffer): [number, number, string | undefined, number, string | undefined][] {
   const r = new BatchReader();
   r.reset(batch);
-  const out: [number, number, string | undefined][] = [];
-  while (r.next()) out.push([r.id, r.code, r.code >= 0 ? r.buffer.latin1Slice(r.offset, r.offset + r.code) : undefined]);
+  const out: [number, number, string | undefined, number, string | undefined][] = [];
+  while (r.next()) {
+    const payload = r.code >= 0 ? r.buffer.latin1Slice(r.offset, r.offset + r.code) : undefined;
+    out.push([r.id, r.code, payload, r.ageMs, r.etagOffset < 0 ? undefined : r.buffer.latin1Slice(r.etagOffset, r.etagOffset + ETAG_BYTES)]);
+  }
   return out;
 }
 
@@ -14,11 +23,11 @@ t.test('keys, values and outcomes round-trip in order', async (t) => {
   const w = new BatchWriter();
   w.addKey(7, 'k\u00ff');
   w.addOutcome(3, Outcome.NotFound);
-  w.addValue(9, Buffer.from([0, 1, 2]));
-  w.addValue(1, Buffer.alloc(0));
+  w.addValue(9, Buffer.from([0, 1, 2]), 0, undefined);
+  w.addValue(1, Buffer.alloc(0), 0, undefined);
   t.equal(w.length, 4);
   const batch = w.finish();
-  t.equal(batch.byteLength, 4 + 4 * 8 + 2 + 3, 'header plus payload, nothing more');
+  t.equal(batch.byteLength, 4 + 4 * 12 + 2 + 3, 'header plus payload, nothing more');
   t.same(readAll(batch), [
     [7, 2, 'k\u00ff'],
     [3, Outcome.NotFound, undefined],
@@ -42,7 +51,7 @@ t.test('grows past its initial size and clears', async (t) => {
 
 t.test('the packed buffer is transferable on its own', async (t) => {
   const w = new BatchWriter();
-  w.addValue(1, Buffer.from('v'));
+  w.addValue(1, Buffer.from('v'), 0, undefined);
   const batch = w.finish();
   const { port1, port2 } = new MessageChannel();
   const got = new Promise<ArrayBuffer>((resolve) => port2.once('message', resolve));
@@ -50,4 +59,25 @@ t.test('the packed buffer is transferable on its own', async (t) => {
   t.equal(batch.byteLength, 0, 'detached after transfer');
   t.same(readAll(await got), [[1, 1, 'v']]);
   port1.close();
+});
+
+t.test('values carry their age and, when cached, their ETag ahead of the bytes', async (t) => {
+  const w = new BatchWriter();
+  const etag = etagOf(Buffer.from('cached'));
+  w.addValue(1, Buffer.from('cached'), 1234, etag);
+  w.addOutcome(2, Outcome.Overloaded);
+  w.addValue(3, Buffer.from('fresh'), 0, undefined);
+  w.addValue(4, Buffer.from('old'), 2 ** 40, etag);
+  const batch = w.finish();
+  t.equal(batch.byteLength, 4 + 4 * 12 + 6 + 5 + 3 + 2 * ETAG_BYTES, 'an ETag costs its 18 bytes only where present');
+  t.same(readMeta(batch), [
+    [1, 6, 'cached', 1234, etag.toString('latin1')],
+    [2, Outcome.Overloaded, undefined, 0, undefined],
+    [3, 5, 'fresh', 0, undefined],
+    [4, 3, 'old', 2 ** 31 - 1, etag.toString('latin1')],
+  ], 'ages past 2^31 - 1 ms are capped without touching the ETag bit');
+  w.addValue(5, Buffer.from('x'), 0, etag);
+  w.clear();
+  w.addValue(6, Buffer.from('y'), 7, undefined);
+  t.same(readMeta(w.finish()), [[6, 1, 'y', 7, undefined]], 'clear drops ETags too');
 });

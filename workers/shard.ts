@@ -9,7 +9,9 @@
  * learns that the worker died.
  */
 import type { MessagePort } from 'node:worker_threads';
-import { log } from '../src/log.js';
+import { createLog, type Log } from '../src/log.js';
+import { trackEventLoop } from '../src/metrics/event-loop.js';
+import { Stat } from '../src/metrics/shard-stats.js';
 import { Shard } from '../src/shard/shard.js';
 import { connectRedis, corking, redisFetch, type RedisConnection } from '../src/shard/redis.js';
 
@@ -20,8 +22,15 @@ export interface AttachTask {
   index: number;
   capacity: number;
   ttlMs: number;
+  staleMs: number;
+  maxValueBytes: number;
   redisUrl: string;
   redisTimeoutMs: number;
+  /** The shard's stats over a SharedArrayBuffer, the same one across replacements (`newShardStats`). */
+  stats: Float64Array;
+  logLevel: string;
+  /** Whether `crash` tasks are obeyed (SHARDCACHE_TEST_HOOKS=1). */
+  testHooks: boolean;
 }
 
 /**
@@ -34,10 +43,20 @@ export interface ReadyTask {
   waitMs: number;
 }
 
-let connection: RedisConnection | undefined;
+/** Test hook: the worker dies of an uncaught exception, as it would of a bug. Refused unless enabled. */
+export interface CrashTask {
+  kind: 'crash';
+}
 
-export default function run(task: AttachTask | ReadyTask): Promise<string> {
-  return task.kind === 'attach' ? attach(task) : ready(task.waitMs);
+let connection: RedisConnection | undefined;
+let log: Log | undefined;
+let testHooks = false;
+
+/** The piscina task handler: attach a shard, wait for its Redis, or (test hook) crash. */
+export default function run(task: AttachTask | ReadyTask | CrashTask): Promise<string> {
+  if (task.kind === 'attach') return attach(task);
+  if (task.kind === 'ready') return ready(task.waitMs);
+  return crash();
 }
 
 function ready(waitMs: number): Promise<string> {
@@ -55,26 +74,47 @@ function ready(waitMs: number): Promise<string> {
   });
 }
 
+function crash(): Promise<string> {
+  if (!testHooks) return Promise.reject(new Error('test hooks are off (SHARDCACHE_TEST_HOOKS=1 enables them)'));
+  log!.error('killed by the test hook');
+  setImmediate(() => {
+    throw new Error('shard killed by the test hook');
+  });
+  return new Promise(() => {});
+}
+
 function attach(task: AttachTask): Promise<string> {
-  const { port } = task;
-  const own = connectRedis({
+  const { port, stats } = task;
+  testHooks = task.testHooks;
+  const own = createLog(task.logLevel, { shard: task.index });
+  log = own;
+  trackEventLoop(stats, Stat.LoopP50);
+  stats[Stat.RedisUp] = 0;
+  connection = connectRedis({
     url: task.redisUrl,
     timeoutMs: task.redisTimeoutMs,
     label: `shard ${task.index}`,
-    log,
+    log: own,
+    onUp: (up) => (stats[Stat.RedisUp] = up ? 1 : 0),
   });
-  connection = own;
+  const redis = connection;
   const shard = new Shard({
     capacity: task.capacity,
     ttlMs: task.ttlMs,
-    fetch: redisFetch(own.redis),
-    ...corking(own.redis),
+    staleMs: task.staleMs,
+    maxValueBytes: task.maxValueBytes,
+    stats,
+    fetch: redisFetch(redis.redis),
+    ...corking(redis.redis),
     send: (batch) => port.postMessage(batch, [batch]),
   });
-  port.on('message', (batch: ArrayBuffer) => shard.receive(batch));
+  // Batches wait in the port until Redis is ready (or REDIS_TIMEOUT_MS has
+  // passed): a replacement worker then answers the requests sent while it
+  // connected instead of failing them for a connection that is seconds old.
+  void ready(task.redisTimeoutMs).then(() => port.on('message', (batch: ArrayBuffer) => shard.receive(batch)));
   return new Promise((resolve) => {
     port.once('close', () => {
-      own.close();
+      redis.close();
       resolve('closed');
     });
   });

@@ -6,7 +6,8 @@ import { connectRedis } from '../../src/shard/redis.js';
 
 const { redisUrl, capacity, ttlMs, index } = workerData as { redisUrl: string; capacity: number; ttlMs: number; index: number };
 const cache = new LRU<Buffer>({ capacity, ttl: ttlMs });
-const { redis } = connectRedis({ url: redisUrl, timeoutMs: 1000, label: `per-task shard ${index}`, log: () => {} });
+const quiet = { info: () => {}, warn: () => {}, error: () => {} };
+const { redis } = connectRedis({ url: redisUrl, timeoutMs: 1000, label: `per-task shard ${index}`, log: quiet });
 
 function transfer(value: Buffer): unknown {
   const out = Buffer.allocUnsafeSlow(value.length);

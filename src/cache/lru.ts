@@ -15,7 +15,7 @@
  * | `delete`  | O(1) |
  * | `clear`   | O(capacity) for the slot arrays, O(size) for the Map |
  */
-export interface LRUOptions {
+export interface LRUOptions<V = unknown> {
   /**
    * How many entries the cache holds before it evicts the least recently
    * read one. Counted in keys, not bytes: memory use is `capacity` times the
@@ -33,8 +33,17 @@ export interface LRUOptions {
    * the price of holding expired values in memory while nobody asks for them.
    */
   ttl: number;
+  /**
+   * How long past its TTL an expired entry is kept for `stale` (serving it
+   * while the backing store fails, like HTTP's stale-if-error). 0, the
+   * default, removes an entry on the first read past its TTL.
+   */
+  grace?: number;
+  /** Size of a value (bytes, for the proxy); summed in `bytes`. Without it `bytes` stays 0. */
+  weigh?: (value: V) => number;
 }
 
+/** The cache itself; see the file comment for the layout and costs. */
 export class LRU<V> {
   /** Maximum number of entries. */
   readonly capacity: number;
@@ -42,8 +51,12 @@ export class LRU<V> {
   readonly ttl: number;
   /** Entries removed because they were the least recently used when a new key needed a slot. */
   evicted = 0;
-  /** Entries found expired on read and removed. */
+  /** Reads that found their entry past its TTL (removed, or kept for `stale` within the grace). */
   expired = 0;
+  /** Sum of `weigh` over the entries held. */
+  bytes = 0;
+  readonly #grace: number;
+  readonly #weigh: ((value: V) => number) | undefined;
 
   readonly #index = new Map<string, number>();
   readonly #keys: (string | undefined)[];
@@ -55,12 +68,15 @@ export class LRU<V> {
   readonly #free: Uint32Array;
   #freeTop = 0;
 
-  constructor(options: LRUOptions) {
+  constructor(options: LRUOptions<V>) {
     const { capacity, ttl } = options;
     if (!Number.isInteger(capacity) || capacity < 0) throw new RangeError(`capacity must be a non-negative integer, got ${capacity}`);
     if (!(ttl >= 0)) throw new RangeError(`ttl must be a non-negative number, got ${ttl}`);
+    if (!((options.grace ?? 0) >= 0)) throw new RangeError(`grace must be a non-negative number, got ${options.grace}`);
     this.capacity = capacity;
     this.ttl = ttl;
+    this.#grace = options.grace ?? 0;
+    this.#weigh = options.weigh;
     this.#keys = new Array<string | undefined>(capacity).fill(undefined);
     this.#values = new Array<V | undefined>(capacity).fill(undefined);
     this.#insertedAt = new Float64Array(capacity);
@@ -83,13 +99,25 @@ export class LRU<V> {
   get(key: string, now: number): V | undefined {
     const slot = this.#index.get(key);
     if (slot === undefined) return undefined;
-    if (now - this.#insertedAt[slot]! >= this.ttl) {
+    const age = now - this.#insertedAt[slot]!;
+    if (age >= this.ttl) {
       this.expired++;
-      this.#remove(key, slot);
+      if (age >= this.ttl + this.#grace) this.#remove(key, slot);
       return undefined;
     }
     this.#unlink(slot);
     this.#linkFront(slot);
+    return this.#values[slot];
+  }
+
+  /**
+   * Returns the value of `key` even if it has expired, as long as it is
+   * within the grace period; does not change recency. For serving a stale
+   * value when a refresh failed.
+   */
+  stale(key: string, now: number): V | undefined {
+    const slot = this.#index.get(key);
+    if (slot === undefined || now - this.#insertedAt[slot]! >= this.ttl + this.#grace) return undefined;
     return this.#values[slot];
   }
 
@@ -102,6 +130,7 @@ export class LRU<V> {
     let slot = this.#index.get(key);
     if (slot !== undefined) {
       this.#unlink(slot);
+      if (this.#weigh !== undefined) this.bytes -= this.#weigh(this.#values[slot]!);
     } else {
       if (this.#freeTop === 0) {
         const oldest = this.#prev[this.capacity]!;
@@ -113,6 +142,7 @@ export class LRU<V> {
       this.#keys[slot] = key;
     }
     this.#values[slot] = value;
+    if (this.#weigh !== undefined) this.bytes += this.#weigh(value);
     this.#insertedAt[slot] = now;
     this.#linkFront(slot);
   }
@@ -129,6 +159,7 @@ export class LRU<V> {
   clear(): void {
     const sentinel = this.capacity;
     this.#index.clear();
+    this.bytes = 0;
     this.#keys.fill(undefined);
     this.#values.fill(undefined);
     this.#next[sentinel] = sentinel;
@@ -147,6 +178,7 @@ export class LRU<V> {
   #remove(key: string, slot: number): void {
     this.#index.delete(key);
     this.#unlink(slot);
+    if (this.#weigh !== undefined) this.bytes -= this.#weigh(this.#values[slot]!);
     this.#keys[slot] = undefined;
     this.#values[slot] = undefined; // let the value be collected now, not when the slot is reused
     this.#free[this.#freeTop++] = slot;

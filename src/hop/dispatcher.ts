@@ -7,21 +7,30 @@
  * of ids, so a request costs no object and no closure here.
  */
 import type { MessagePort } from 'node:worker_threads';
+import { ETAG_BYTES } from '../cache/etag.js';
 import { BatchReader, BatchWriter, Outcome } from './wire.js';
 
 /**
  * Whoever answers the client: the HTTP front end (and later other
  * protocols). `token` and `flags` are what was passed to `submit`; `value`
- * is a zero-copy view into the reply batch when `code` ≥ 0.
+ * is a zero-copy view into the reply batch when `code` ≥ 0, `ageMs` its age
+ * and `etag` its quoted ETag when it came from (or went into) the cache.
  */
 export interface Sink {
-  answer(token: unknown, flags: number, code: number, value: Buffer | undefined): void;
+  answer(token: unknown, flags: number, code: number, value: Buffer | undefined, ageMs: number, etag: string | undefined): void;
 }
 
 const NO_SHARD = 0xffff;
 
+/** Batches requests per shard, routes replies to their sinks, sheds load beyond `maxInflight`. */
 export class Dispatcher {
   readonly shards: number;
+  /** Requests in flight per shard beyond which `submit` answers `Outcome.Overloaded` at once. */
+  readonly maxInflight: number;
+  /** Requests in flight, per shard. */
+  readonly inflightOf: Int32Array;
+  /** Requests refused with `Outcome.Overloaded`, per shard. */
+  readonly shed: Float64Array;
   readonly #ports: (MessagePort | undefined)[];
   readonly #pending: BatchWriter[];
   readonly #reader = new BatchReader();
@@ -35,8 +44,11 @@ export class Dispatcher {
   #freeTop = 0;
   #inFlight = 0;
 
-  constructor(shards: number) {
+  constructor(shards: number, maxInflight = Number.POSITIVE_INFINITY) {
     this.shards = shards;
+    this.maxInflight = maxInflight;
+    this.inflightOf = new Int32Array(shards);
+    this.shed = new Float64Array(shards);
     this.#ports = new Array<MessagePort | undefined>(shards).fill(undefined);
     this.#pending = Array.from({ length: shards }, () => new BatchWriter());
     this.#grow(1024);
@@ -45,6 +57,11 @@ export class Dispatcher {
   /** Requests submitted and not yet answered. */
   get inFlight(): number {
     return this.#inFlight;
+  }
+
+  /** Whether `shard` has a worker attached (false while one is being replaced). */
+  attached(shard: number): boolean {
+    return this.#ports[shard] !== undefined;
   }
 
   /** Starts sending `shard`'s batches to `port` and reading its replies from it. */
@@ -67,14 +84,23 @@ export class Dispatcher {
     }
     this.#pending[shard]!.clear();
     for (let id = 0; id < this.#shardOf.length; id++) {
-      if (this.#shardOf[id] === shard) this.#answer(id, outcome, undefined);
+      if (this.#shardOf[id] === shard) this.#answer(id, outcome, undefined, 0, undefined);
     }
   }
 
-  /** Sends `key` to `shard`; `sink.answer(token, flags, …)` is called with the result. */
+  /**
+   * Sends `key` to `shard`; `sink.answer(token, flags, …)` is called with the
+   * result. A shard that is down or already has `maxInflight` requests in
+   * flight is answered at once, never queued.
+   */
   submit(shard: number, key: string, sink: Sink, token: unknown, flags: number): void {
     if (this.#ports[shard] === undefined) {
-      sink.answer(token, flags, Outcome.ShardDown, undefined);
+      sink.answer(token, flags, Outcome.ShardDown, undefined, 0, undefined);
+      return;
+    }
+    if (this.inflightOf[shard]! >= this.maxInflight) {
+      this.shed[shard]!++;
+      sink.answer(token, flags, Outcome.Overloaded, undefined, 0, undefined);
       return;
     }
     if (this.#freeTop === 0) this.#grow(this.#free.length * 2);
@@ -84,6 +110,7 @@ export class Dispatcher {
     this.#flags[id] = flags;
     this.#shardOf[id] = shard;
     this.#inFlight++;
+    this.inflightOf[shard]!++;
     this.#pending[shard]!.addKey(id, key);
     if (!this.#flushScheduled) {
       // setImmediate, not queueMicrotask: the microtask would run before the
@@ -108,20 +135,27 @@ export class Dispatcher {
     reader.reset(batch);
     while (reader.next()) {
       const code = reader.code;
-      this.#answer(reader.id, code, code >= 0 ? reader.buffer.subarray(reader.offset, reader.offset + code) : undefined);
+      if (code < 0) {
+        this.#answer(reader.id, code, undefined, 0, undefined);
+        continue;
+      }
+      const buffer = reader.buffer;
+      const at = reader.etagOffset;
+      this.#answer(reader.id, code, buffer.subarray(reader.offset, reader.offset + code), reader.ageMs, at < 0 ? undefined : buffer.latin1Slice(at, at + ETAG_BYTES));
     }
   };
 
-  #answer(id: number, code: number, value: Buffer | undefined): void {
+  #answer(id: number, code: number, value: Buffer | undefined, ageMs: number, etag: string | undefined): void {
     const sink = this.#sinks[id];
     if (sink === undefined) return;
     const token = this.#tokens[id];
     this.#sinks[id] = undefined;
     this.#tokens[id] = undefined;
+    this.inflightOf[this.#shardOf[id]!]!--;
     this.#shardOf[id] = NO_SHARD;
     this.#free[this.#freeTop++] = id;
     this.#inFlight--;
-    sink.answer(token, this.#flags[id]!, code, value);
+    sink.answer(token, this.#flags[id]!, code, value, ageMs, etag);
   }
 
   #grow(size: number): void {

@@ -11,21 +11,31 @@
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { AttachTask } from '../../workers/shard.js';
+import type { Log } from '../log.js';
+import { newShardStats } from '../metrics/shard-stats.js';
 import type { Dispatcher } from './dispatcher.js';
 import { Outcome } from './wire.js';
 
+/** What each shard worker is started with. */
 export interface ShardPoolOptions {
   shards: number;
   /** Total cache capacity in keys, divided among the shards. */
   capacity: number;
   ttlMs: number;
+  staleMs: number;
+  maxValueBytes: number;
   redisUrl: string;
   redisTimeoutMs: number;
-  log: (line: string) => void;
+  log: Log;
+  /** Level of the workers' own loggers. */
+  logLevel: string;
+  /** Whether `kill` works (SHARDCACHE_TEST_HOOKS=1). */
+  testHooks: boolean;
 }
 
 const WORKER = new URL('../../workers/shard.js', import.meta.url).href;
 
+/** The shard workers: one single-thread piscina pool each, replaced when they die. */
 export class ShardPool {
   readonly #pools: Piscina[] = [];
   readonly #options: ShardPoolOptions;
@@ -33,12 +43,16 @@ export class ShardPool {
   #closing = false;
   /** Until every shard has started once, a death is a start-up failure, not something to repair. */
   #started = false;
-  /** Workers replaced after dying, all shards together. */
-  restarts = 0;
+  /** Workers replaced after dying, per shard. */
+  readonly restarts: Float64Array;
+  /** Each shard's published figures (`Stat` slots), shared with its worker. */
+  readonly stats: Float64Array[];
 
   constructor(dispatcher: Dispatcher, options: ShardPoolOptions) {
     this.#dispatcher = dispatcher;
     this.#options = options;
+    this.restarts = new Float64Array(options.shards);
+    this.stats = Array.from({ length: options.shards }, newShardStats);
   }
 
   /**
@@ -61,7 +75,7 @@ export class ShardPool {
       });
       // A worker that throws outside a task is reported here; its death
       // is handled through the attach task's rejection.
-      pool.on('error', (err: Error) => this.#options.log(`shard ${i}: worker error: ${err.message}`));
+      pool.on('error', (err: Error) => this.#options.log.error(`shard ${i}: worker error: ${err.message}`));
       this.#pools.push(pool);
       this.#attach(i);
     }
@@ -74,6 +88,18 @@ export class ShardPool {
     this.#closing = true;
     for (let i = 0; i < this.#pools.length; i++) this.#dispatcher.detach(i, Outcome.ShardDown);
     await Promise.all(this.#pools.map((pool) => pool.close({ force: true })));
+  }
+
+  /**
+   * Test hook: makes shard `i`'s worker die of an uncaught exception.
+   * Resolves once it has died; rejects when test hooks are off.
+   */
+  kill(i: number): Promise<void> {
+    if (!this.#options.testHooks) return Promise.reject(new Error('test hooks are off'));
+    return this.#pools[i]!.run({ kind: 'crash' }).then(
+      () => undefined,
+      () => undefined,
+    );
   }
 
   /** Capacity of shard `i`: an equal share, the remainder spread over the first shards. */
@@ -90,8 +116,13 @@ export class ShardPool {
       index: i,
       capacity: ShardPool.capacityOf(i, o.shards, o.capacity),
       ttlMs: o.ttlMs,
+      staleMs: o.staleMs,
+      maxValueBytes: o.maxValueBytes,
       redisUrl: o.redisUrl,
       redisTimeoutMs: o.redisTimeoutMs,
+      stats: this.stats[i]!,
+      logLevel: o.logLevel,
+      testHooks: o.testHooks,
     };
     this.#dispatcher.attach(i, port1);
     this.#pools[i]!.run(task, { transferList: [port2] }).then(
@@ -102,8 +133,8 @@ export class ShardPool {
 
   #died(i: number, err: Error): void {
     if (this.#closing || !this.#started) return;
-    this.restarts++;
-    this.#options.log(`shard ${i}: worker died (${err.message}); failing its in-flight requests and starting a new one`);
+    this.restarts[i]!++;
+    this.#options.log.error(`shard ${i}: worker died (${err.message}); failing its in-flight requests and starting a new one`);
     this.#dispatcher.detach(i, Outcome.ShardDown);
     this.#attach(i);
   }

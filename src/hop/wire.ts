@@ -3,16 +3,22 @@
  * transferred ArrayBuffer per batch in each direction:
  *
  *     int32 count
- *     count × { int32 id, int32 code }
- *     payload: the bytes of every entry with code ≥ 0, back to back
+ *     count × { int32 id, int32 code, uint32 meta }
+ *     payload: for every entry with code ≥ 0, back to back:
+ *              [18-byte quoted ETag if meta bit 31 is set] + code bytes
  *
- * For a request, `code` is the key's length and the payload holds the key.
- * For a result, `code` ≥ 0 is the value's length (found) and a negative code
- * is an `Outcome` with no payload. Transferring one buffer per event-loop
- * turn, instead of one message per request, is what makes the hop between
- * threads cheap: the fixed cost of a postMessage and of waking the other
- * thread is shared by the whole batch.
+ * For a request, `code` is the key's length, the payload holds the key and
+ * `meta` is 0. For a result, `code` ≥ 0 is the value's length (found), meta's
+ * low 31 bits are the value's age in milliseconds (time since it was fetched
+ * from Redis) and bit 31 says an ETag precedes the value (cached values have
+ * one); a negative code is an `Outcome` with no payload. The main thread
+ * needs nothing else to write `ETag`, `Age` and `Cache-Control`.
+ *
+ * Transferring one buffer per event-loop turn, instead of one message per
+ * request, is what makes the hop between threads cheap: the fixed cost of a
+ * postMessage and of waking the other thread is shared by the whole batch.
  */
+import { ETAG_BYTES } from '../cache/etag.js';
 
 /** Negative result codes: why a key has no value to send. */
 export const Outcome = {
@@ -26,10 +32,16 @@ export const Outcome = {
   RedisError: -4,
   /** The shard worker died with the request in flight. */
   ShardDown: -5,
+  /** The shard already had MAX_INFLIGHT requests in flight (never sent; answered by the dispatcher). */
+  Overloaded: -6,
 } as const;
+/** One of the `Outcome` codes. */
 export type Outcome = (typeof Outcome)[keyof typeof Outcome];
 
-const ENTRY_BYTES = 8;
+const ENTRY_BYTES = 12;
+const HAS_ETAG = 0x80000000;
+/** Ages are capped at 2^31 − 1 ms (24.8 days): the rest of `meta` is the ETag bit. */
+const MAX_AGE_MS = 0x7fffffff;
 
 /**
  * Collects entries and packs them into one ArrayBuffer. Keeps references to
@@ -39,7 +51,9 @@ const ENTRY_BYTES = 8;
 export class BatchWriter {
   #ids = new Int32Array(64);
   #codes = new Int32Array(64);
+  #metas = new Uint32Array(64);
   #payloads: (Buffer | string | undefined)[] = [];
+  #etags: (Buffer | undefined)[] = [];
   #count = 0;
   #payloadBytes = 0;
 
@@ -50,17 +64,21 @@ export class BatchWriter {
 
   /** Adds an entry whose payload is a binary string (a key). */
   addKey(id: number, key: string): void {
-    this.#push(id, key.length, key);
+    this.#push(id, key.length, key, 0, undefined);
   }
 
-  /** Adds an entry whose payload is `value`. */
-  addValue(id: number, value: Buffer): void {
-    this.#push(id, value.length, value);
+  /**
+   * Adds an entry whose payload is `value`, fetched `ageMs` ago, with its
+   * quoted `etag` (ETAG_BYTES long) when it has one.
+   */
+  addValue(id: number, value: Buffer, ageMs: number, etag: Buffer | undefined): void {
+    const age = ageMs < MAX_AGE_MS ? ageMs : MAX_AGE_MS;
+    this.#push(id, value.length, value, etag === undefined ? age : (age | HAS_ETAG) >>> 0, etag);
   }
 
   /** Adds an entry with no payload. */
   addOutcome(id: number, outcome: Outcome): void {
-    this.#push(id, outcome, undefined);
+    this.#push(id, outcome, undefined, 0, undefined);
   }
 
   /** Packs the collected entries into a new ArrayBuffer and starts a new batch. */
@@ -74,8 +92,14 @@ export class BatchWriter {
     for (let i = 0; i < count; i++) {
       out.writeInt32LE(this.#ids[i]!, 4 + i * ENTRY_BYTES);
       out.writeInt32LE(this.#codes[i]!, 8 + i * ENTRY_BYTES);
+      out.writeUInt32LE(this.#metas[i]!, 12 + i * ENTRY_BYTES);
       const payload = this.#payloads[i];
       if (payload === undefined) continue;
+      const etag = this.#etags[i];
+      if (etag !== undefined) {
+        offset += etag.copy(out, offset);
+        this.#etags[i] = undefined;
+      }
       if (typeof payload === 'string') offset += out.latin1Write(payload, offset);
       else offset += payload.copy(out, offset);
       this.#payloads[i] = undefined;
@@ -88,39 +112,50 @@ export class BatchWriter {
   /** Drops the collected entries. */
   clear(): void {
     this.#payloads.fill(undefined, 0, this.#count);
+    this.#etags.fill(undefined, 0, this.#count);
     this.#count = 0;
     this.#payloadBytes = 0;
   }
 
-  #push(id: number, code: number, payload: Buffer | string | undefined): void {
+  #push(id: number, code: number, payload: Buffer | string | undefined, meta: number, etag: Buffer | undefined): void {
     const i = this.#count++;
     if (i === this.#ids.length) {
-      const ids = new Int32Array(i * 2);
-      ids.set(this.#ids);
-      this.#ids = ids;
-      const codes = new Int32Array(i * 2);
-      codes.set(this.#codes);
-      this.#codes = codes;
+      this.#ids = grown(this.#ids, new Int32Array(i * 2));
+      this.#codes = grown(this.#codes, new Int32Array(i * 2));
+      this.#metas = grown(this.#metas, new Uint32Array(i * 2));
     }
     this.#ids[i] = id;
     this.#codes[i] = code;
+    this.#metas[i] = meta;
     this.#payloads[i] = payload;
+    this.#etags[i] = etag;
     if (code > 0) this.#payloadBytes += code;
+    if (etag !== undefined) this.#payloadBytes += ETAG_BYTES;
   }
+}
+
+function grown<T extends Int32Array | Uint32Array>(old: T, bigger: T): T {
+  bigger.set(old);
+  return bigger;
 }
 
 /**
  * Walks a packed batch entry by entry without allocating per entry:
  * `reset(batch)`, then `while (reader.next())` read `id`, `code` and, for a
- * payload, the bytes `buffer[offset, offset + code)`.
+ * payload, the bytes `buffer[offset, offset + code)`, `ageMs`, and the ETag
+ * at `buffer[etagOffset, etagOffset + ETAG_BYTES)` when `etagOffset` ≥ 0.
  */
 export class BatchReader {
   /** A Buffer view over the whole batch. */
   buffer: Buffer = Buffer.alloc(0);
   id = 0;
   code = 0;
-  /** Where the current entry's payload starts in `buffer`. */
+  /** Where the current entry's payload (key or value) starts in `buffer`. */
   offset = 0;
+  /** A result's age in milliseconds. */
+  ageMs = 0;
+  /** Where the current result's ETag starts in `buffer`, or -1 when it has none. */
+  etagOffset = -1;
   #count = 0;
   #index = 0;
   #nextPayload = 0;
@@ -137,6 +172,14 @@ export class BatchReader {
     const at = 4 + this.#index++ * ENTRY_BYTES;
     this.id = this.buffer.readInt32LE(at);
     this.code = this.buffer.readInt32LE(at + 4);
+    const meta = this.buffer.readUInt32LE(at + 8);
+    this.ageMs = meta & MAX_AGE_MS;
+    if (meta & HAS_ETAG) {
+      this.etagOffset = this.#nextPayload;
+      this.#nextPayload += ETAG_BYTES;
+    } else {
+      this.etagOffset = -1;
+    }
     this.offset = this.#nextPayload;
     if (this.code > 0) this.#nextPayload += this.code;
     return true;

@@ -7,10 +7,17 @@ import http from 'node:http';
 import type { Dispatcher, Sink } from '../hop/dispatcher.js';
 import { Outcome } from '../hop/wire.js';
 import { shardOf } from '../routing/hash.js';
+import { AgeStrings, ifNoneMatch, matchesEtag } from './caching.js';
 import { decodeKey, KeyError } from './key.js';
 
 /** `flags` bit: answer without a body. */
 const HEAD = 1;
+
+/** Labels of the method index used in `counts`: GET, HEAD, and anything else (refused). */
+export const METHODS = ['GET', 'HEAD', 'other'] as const;
+const OTHER = 2;
+/** Status codes are counted in a flat array: `counts[method * STATUSES + status]`. */
+export const STATUSES = 600;
 
 const OCTET_STREAM = 'application/octet-stream';
 const NOT_FOUND_HEADERS = ['Content-Length', '0'];
@@ -28,6 +35,7 @@ function canned(status: number, reason: string, extra: string[] = []): Canned {
 }
 
 const METHOD_NOT_ALLOWED = canned(405, 'method not allowed: only GET and HEAD', ['Allow', 'GET, HEAD']);
+const FORBIDDEN = canned(403, 'key outside KEY_PREFIX');
 const KEY_ERRORS: Record<KeyError, (maxKeyBytes: number) => Canned> = {
   [KeyError.NotOriginForm]: () => canned(400, 'bad request target: it must start with /'),
   [KeyError.Empty]: () => canned(400, 'empty key: GET /<percent-encoded key>'),
@@ -39,59 +47,107 @@ const OUTCOMES: Record<Exclude<Outcome, typeof Outcome.NotFound>, Canned> = {
   [Outcome.Unavailable]: canned(503, 'redis unavailable or slower than REDIS_TIMEOUT_MS', ['Retry-After', '1']),
   [Outcome.RedisError]: canned(502, 'redis answered with an error'),
   [Outcome.ShardDown]: canned(503, 'shard restarting', ['Retry-After', '1']),
+  [Outcome.Overloaded]: canned(503, 'shard overloaded: MAX_INFLIGHT requests already in flight', ['Retry-After', '1']),
 };
 
+/** The settings the HTTP front end needs. */
 export interface FrontOptions {
   maxKeyBytes: number;
   maxConnections: number;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  /** Only keys starting with this binary string are served ('' = all). */
+  keyPrefix: string;
+  /** CACHE_TTL_MS, for `Cache-Control: max-age`. */
+  ttlMs: number;
+  /** STALE_IF_ERROR_MS: how old an answer can get, for sizing the header-string tables. */
+  staleMs: number;
 }
 
+/** The client-facing node:http server and the `Sink` that answers its requests. */
 export class HttpFront implements Sink {
   readonly server: http.Server;
+  /** Requests handled, by method and status (`counts[method * STATUSES + status]`); read by /metrics. */
+  readonly counts = new Float64Array(METHODS.length * STATUSES);
+  /** Requests that reached the handler; after a drain, equal to the sum of `counts`. */
+  received = 0;
+  /** Set when the proxy stops: answers close their connection instead of keeping it alive. */
+  draining = false;
   readonly #dispatcher: Dispatcher;
   readonly #shards: number;
   readonly #maxKeyBytes: number;
+  readonly #keyPrefix: string;
   readonly #keyErrors: Canned[];
+  readonly #ages: AgeStrings;
 
   constructor(dispatcher: Dispatcher, options: FrontOptions) {
     this.#dispatcher = dispatcher;
     this.#shards = dispatcher.shards;
     this.#maxKeyBytes = options.maxKeyBytes;
+    this.#keyPrefix = options.keyPrefix;
     this.#keyErrors = Object.values(KeyError).map((e) => KEY_ERRORS[e](options.maxKeyBytes));
+    this.#ages = new AgeStrings(options.ttlMs, options.staleMs);
     this.server = http.createServer(
-      // A key may arrive fully percent-encoded: three bytes of target per key
-      // byte, plus room for ordinary headers.
-      { maxHeaderSize: Math.max(16384, options.maxKeyBytes * 3 + 8192) },
+      {
+        // A key may arrive fully percent-encoded: three bytes of target per key
+        // byte, plus room for ordinary headers.
+        maxHeaderSize: Math.max(16384, options.maxKeyBytes * 3 + 8192),
+        // Slow clients (slowloris) get 408 and lose the connection; node
+        // checks these deadlines every connectionsCheckingInterval.
+        headersTimeout: options.headersTimeoutMs,
+        requestTimeout: options.requestTimeoutMs,
+        connectionsCheckingInterval: Math.min(1000, Math.ceil(options.headersTimeoutMs / 4)),
+      },
       this.#onRequest,
     );
     this.server.maxConnections = options.maxConnections;
   }
 
   readonly #onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    this.received++;
+    if (this.draining) res.shouldKeepAlive = false;
     const method = req.method;
     const flags = method === 'HEAD' ? HEAD : 0;
-    if (method !== 'GET' && flags === 0) return send(res, METHOD_NOT_ALLOWED, 0);
+    if (method !== 'GET' && flags === 0) return this.#send(res, METHOD_NOT_ALLOWED, OTHER);
     const key = decodeKey(req.url!, this.#maxKeyBytes);
-    if (typeof key === 'number') return send(res, this.#keyErrors[key]!, flags);
+    if (typeof key === 'number') return this.#send(res, this.#keyErrors[key]!, flags);
+    if (this.#keyPrefix !== '' && !key.startsWith(this.#keyPrefix)) return this.#send(res, FORBIDDEN, flags);
     this.#dispatcher.submit(shardOf(key, this.#shards), key, this, res, flags);
   };
 
   /** Called by the dispatcher with a shard's result. */
-  answer(token: unknown, flags: number, code: number, value: Buffer | undefined): void {
+  answer(token: unknown, flags: number, code: number, value: Buffer | undefined, ageMs: number, etag: string | undefined): void {
     const res = token as http.ServerResponse;
     if (code >= 0) {
-      res.writeHead(200, ['Content-Type', OCTET_STREAM, 'Content-Length', String(code)]);
+      const ages = this.#ages;
+      if (etag !== undefined && matchesEtag(ifNoneMatch(res.req.rawHeaders), etag)) {
+        this.counts[flags * STATUSES + 304]!++;
+        res.writeHead(304, ['ETag', etag, 'Cache-Control', ages.maxAge(ageMs), 'Age', ages.age(ageMs)]);
+        res.end();
+        return;
+      }
+      this.counts[flags * STATUSES + 200]!++;
+      const length = String(code);
+      res.writeHead(
+        200,
+        etag === undefined
+          ? ['Content-Type', OCTET_STREAM, 'Content-Length', length, 'Cache-Control', ages.maxAge(ageMs), 'Age', ages.age(ageMs)]
+          : ['Content-Type', OCTET_STREAM, 'Content-Length', length, 'Cache-Control', ages.maxAge(ageMs), 'Age', ages.age(ageMs), 'ETag', etag],
+      );
       res.end(flags & HEAD ? undefined : value);
     } else if (code === Outcome.NotFound) {
+      this.counts[flags * STATUSES + 404]!++;
       res.writeHead(404, NOT_FOUND_HEADERS);
       res.end();
     } else {
-      send(res, OUTCOMES[code as keyof typeof OUTCOMES], flags);
+      this.#send(res, OUTCOMES[code as keyof typeof OUTCOMES], flags);
     }
   }
-}
 
-function send(res: http.ServerResponse, answer: Canned, flags: number): void {
-  res.writeHead(answer.status, answer.headers);
-  res.end(flags & HEAD ? undefined : answer.body);
+  /** Sends a canned answer; `method` is the `METHODS` index (equal to the HEAD flag for GET and HEAD). */
+  #send(res: http.ServerResponse, answer: Canned, method: number): void {
+    this.counts[method * STATUSES + answer.status]!++;
+    res.writeHead(answer.status, answer.headers);
+    res.end(method === HEAD ? undefined : answer.body);
+  }
 }

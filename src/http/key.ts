@@ -17,6 +17,7 @@ export const KeyError = {
   BadEscape: 2,
   TooLong: 3,
 } as const;
+/** One of the `KeyError` codes. */
 export type KeyError = (typeof KeyError)[keyof typeof KeyError];
 
 const SLASH = 0x2f;

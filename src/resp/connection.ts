@@ -37,9 +37,13 @@ const WAITING = -100;
 const READY = -101;
 const READY_THEN_CLOSE = -102;
 
-/** Stop reading while this many replies wait; read again below `LOW_WATER`. */
-const HIGH_WATER = 4096;
-const LOW_WATER = 1024;
+/**
+ * Stop reading while this many replies wait; read again below `LOW_WATER`.
+ * Kept well under MAX_INFLIGHT's default (1000 per shard), so that one
+ * client's deep pipeline is slowed by backpressure instead of being shed.
+ */
+const HIGH_WATER = 256;
+const LOW_WATER = 64;
 /** Values at least this long are written as their own chunk instead of being copied. */
 const LARGE_VALUE = 16384;
 /** Sequence numbers wrap here: they stay small integers, and every ring size divides it. */
@@ -51,6 +55,7 @@ const OUTCOME_REPLIES: Record<number, Buffer> = {
   [Outcome.Unavailable]: error('ERR redis unavailable or slower than REDIS_TIMEOUT_MS, try again'),
   [Outcome.RedisError]: error('ERR redis answered with an error'),
   [Outcome.ShardDown]: error('ERR shard restarting, try again'),
+  [Outcome.Overloaded]: error('ERR shard overloaded: MAX_INFLIGHT requests in flight, try again'),
 };
 
 export class RespConnection implements Sink, Session {

@@ -6,16 +6,21 @@
  */
 import { Redis } from 'ioredis';
 import { Outcome } from '../hop/wire.js';
+import type { Log } from '../log.js';
 import type { Fetch } from './shard.js';
 
+/** How to reach Redis and whom to tell about the connection's state. */
 export interface RedisOptions {
   url: string;
   timeoutMs: number;
   /** Prefix for the one-line state messages, e.g. `shard 2`. */
   label: string;
-  log: (line: string) => void;
+  log: Log;
+  /** Told each time the connection becomes ready (`true`) or is lost (`false`); feeds /readyz. */
+  onUp?: (up: boolean) => void;
 }
 
+/** An open (or reconnecting) connection and the way to close it for good. */
 export interface RedisConnection {
   redis: Redis;
   /** Disconnects for good, without reporting it as a lost connection. */
@@ -30,26 +35,32 @@ export function connectRedis(options: RedisOptions): RedisConnection {
     enableOfflineQueue: false,
     autoResendUnfulfilledCommands: false,
     maxRetriesPerRequest: 0,
-    retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 6), 2000),
+    // 100 ms doubling to 1 s: a Redis that returns is used again within
+    // about a second, and a Redis that stays away costs one attempt a second.
+    retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 5), 1000),
     connectionName: `shardcache:${options.label.replace(/\s+/g, '-')}`,
     disableClientInfo: true,
   });
   let state: 'connecting' | 'up' | 'down' | 'closed' = 'connecting';
   const where = redactUrl(options.url);
+  const onUp = options.onUp ?? ((): void => {});
   redis.on('ready', () => {
     if (state === 'closed') return;
-    if (state !== 'up') options.log(`${options.label}: redis ${state === 'down' ? 'reconnected' : 'connected'} (${where})`);
+    if (state !== 'up') options.log.info(`${options.label}: redis ${state === 'down' ? 'reconnected' : 'connected'} (${where})`);
     state = 'up';
+    onUp(true);
   });
   redis.on('error', (err: Error) => {
     if (state === 'down' || state === 'closed') return;
-    options.log(`${options.label}: redis ${state === 'up' ? 'connection lost' : 'unreachable'} at ${where} (${describe(err)}); retrying`);
+    options.log.warn(`${options.label}: redis ${state === 'up' ? 'connection lost' : 'unreachable'} at ${where} (${describe(err)}); retrying`);
     state = 'down';
+    onUp(false);
   });
   redis.on('close', () => {
     if (state === 'up') {
-      options.log(`${options.label}: redis connection closed (${where}); reconnecting`);
+      options.log.warn(`${options.label}: redis connection closed (${where}); reconnecting`);
       state = 'down';
+      onUp(false);
     }
   });
   return {

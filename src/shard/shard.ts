@@ -5,9 +5,11 @@
  * batches as the fetches complete. The worker entry wires it to a
  * MessagePort and an ioredis connection; tests drive it in-process.
  */
+import { etagOf } from '../cache/etag.js';
 import { LRU } from '../cache/lru.js';
 import { Flights } from '../cache/singleflight.js';
 import { BatchReader, BatchWriter, Outcome } from '../hop/wire.js';
+import { newShardStats, observeLatency, Stat } from '../metrics/shard-stats.js';
 
 /**
  * Fetches one key from the backing store. Resolves with the value, or with
@@ -16,6 +18,16 @@ import { BatchReader, BatchWriter, Outcome } from '../hop/wire.js';
  */
 export type Fetch = (key: Buffer) => Promise<Buffer | Outcome>;
 
+/** A cached value and what its answers need besides the bytes, all computed once at insertion. */
+export interface Cached {
+  value: Buffer;
+  /** Quoted ETag bytes (`etagOf`). */
+  etag: Buffer;
+  /** When it was fetched, on the shard's clock: answers carry its age. */
+  at: number;
+}
+
+/** A shard's cache sizing, limits, and its ends: the fetch and the reply sender. */
 export interface ShardOptions {
   /** Entries this shard's LRU holds. */
   capacity: number;
@@ -31,32 +43,55 @@ export interface ShardOptions {
    */
   cork?: () => void;
   uncork?: () => void;
+  /** How long past its TTL an entry may be served while Redis fails (STALE_IF_ERROR_MS); default 0. */
+  staleMs?: number;
+  /** Values longer than this are answered but not cached; default: no limit. */
+  maxValueBytes?: number;
+  /** Where the counters are published (`newShardStats`); counters already in it are carried on. */
+  stats?: Float64Array;
   /** Monotonic clock in milliseconds; injectable for tests. */
   now?: () => number;
 }
 
+/** One shard: batches in, reply batches out; the cache, coalescing and stats of one worker. */
 export class Shard {
-  readonly cache: LRU<Buffer>;
+  readonly cache: LRU<Cached>;
   readonly flights = new Flights<number>();
+  /** This shard's figures, published after every batch and every landing turn. */
+  readonly stats: Float64Array;
   hits = 0;
   misses = 0;
+  staleServed = 0;
+  tooLarge = 0;
 
   readonly #fetch: Fetch;
   readonly #send: (batch: ArrayBuffer) => void;
   readonly #cork: (() => void) | undefined;
   readonly #uncork: (() => void) | undefined;
   readonly #now: () => number;
+  readonly #staleMs: number;
+  readonly #maxValueBytes: number;
+  /** Whether a fetched value can ever be served from the cache (else it is neither copied nor tagged). */
+  readonly #caches: boolean;
+  /** The counters as they were when this shard started (a replaced worker's), added to its own. */
+  readonly #base: Float64Array;
   readonly #reader = new BatchReader();
   readonly #replies = new BatchWriter();
   #flushScheduled = false;
 
   constructor(options: ShardOptions) {
-    this.cache = new LRU<Buffer>({ capacity: options.capacity, ttl: options.ttlMs });
+    this.#staleMs = options.staleMs ?? 0;
+    this.cache = new LRU<Cached>({ capacity: options.capacity, ttl: options.ttlMs, grace: this.#staleMs, weigh: (c) => c.value.length });
     this.#fetch = options.fetch;
     this.#send = options.send;
     this.#cork = options.cork;
     this.#uncork = options.uncork;
     this.#now = options.now ?? performance.now.bind(performance);
+    this.#maxValueBytes = options.maxValueBytes ?? Number.POSITIVE_INFINITY;
+    this.#caches = options.capacity > 0 && options.ttlMs + this.#staleMs > 0;
+    this.stats = options.stats ?? newShardStats();
+    this.#base = Float64Array.from(this.stats);
+    this.#publish();
   }
 
   /**
@@ -72,10 +107,10 @@ export class Shard {
     while (reader.next()) {
       const bytes = reader.buffer;
       const key = bytes.latin1Slice(reader.offset, reader.offset + reader.code);
-      const value = this.cache.get(key, now);
-      if (value !== undefined) {
+      const entry = this.cache.get(key, now);
+      if (entry !== undefined) {
         this.hits++;
-        this.#replies.addValue(reader.id, value);
+        this.#replies.addValue(reader.id, entry.value, now - entry.at, entry.etag);
       } else {
         this.misses++;
         if (this.flights.join(key, reader.id)) {
@@ -85,7 +120,8 @@ export class Shard {
           }
           // The view keeps the request batch alive until the command is
           // written; nothing else writes to that buffer.
-          this.#fetch(bytes.subarray(reader.offset, reader.offset + reader.code)).then((result) => this.#land(key, result));
+          const started = this.#now();
+          this.#fetch(bytes.subarray(reader.offset, reader.offset + reader.code)).then((result) => this.#land(key, result, started));
         }
       }
     }
@@ -93,25 +129,56 @@ export class Shard {
     this.#flush();
   }
 
-  #land(key: string, result: Buffer | Outcome): void {
+  #land(key: string, result: Buffer | Outcome, started: number): void {
+    const now = this.#now();
+    observeLatency(this.stats, (now - started) / 1000);
     const waiters = this.flights.land(key);
-    if (typeof result === 'number') {
+    if (typeof result !== 'number') {
+      this.#answerValue(key, result, waiters, now);
+    } else if (!(this.#staleMs > 0 && this.#answerStale(key, result, waiters, now))) {
       for (let i = 0; i < waiters.length; i++) this.#replies.addOutcome(waiters[i]!, result);
-    } else {
-      // The one copy a cached value needs: the fetched Buffer is a view into
-      // the Redis socket's read chunk, and keeping the view would pin that
-      // whole chunk (other replies included) for as long as the entry lives.
-      // An unpooled buffer of exactly the value's size owns only its bytes.
-      const value = Buffer.allocUnsafeSlow(result.length);
-      result.copy(value);
-      this.cache.set(key, value, this.#now());
-      for (let i = 0; i < waiters.length; i++) this.#replies.addValue(waiters[i]!, value);
     }
     if (!this.#flushScheduled) {
       // Fetches that complete in the same turn share one reply batch.
       this.#flushScheduled = true;
       setImmediate(this.#flushLater);
     }
+  }
+
+  #answerValue(key: string, fetched: Buffer, waiters: number[], now: number): void {
+    if (!this.#caches || fetched.length > this.#maxValueBytes) {
+      // Served from the fetched view (copied once, into the reply batch) and
+      // not kept, so neither a private copy nor an ETag is worth making.
+      if (this.#caches) this.tooLarge++;
+      for (let i = 0; i < waiters.length; i++) this.#replies.addValue(waiters[i]!, fetched, 0, undefined);
+      return;
+    }
+    // The one copy a cached value needs: the fetched Buffer is a view into
+    // the Redis socket's read chunk, and keeping the view would pin that
+    // whole chunk (other replies included) for as long as the entry lives.
+    // An unpooled buffer of exactly the value's size owns only its bytes.
+    const value = Buffer.allocUnsafeSlow(fetched.length);
+    fetched.copy(value);
+    const entry: Cached = { value, etag: etagOf(value), at: now };
+    this.cache.set(key, entry, now);
+    for (let i = 0; i < waiters.length; i++) this.#replies.addValue(waiters[i]!, value, 0, entry.etag);
+  }
+
+  /**
+   * With STALE_IF_ERROR_MS: when Redis failed, answers with the expired
+   * entry if it is still within the grace (returns true). When Redis says
+   * the key is gone or of another type, the stale entry is dropped instead.
+   */
+  #answerStale(key: string, outcome: Outcome, waiters: number[], now: number): boolean {
+    if (outcome === Outcome.NotFound || outcome === Outcome.WrongType) {
+      this.cache.delete(key);
+      return false;
+    }
+    const entry = this.cache.stale(key, now);
+    if (entry === undefined) return false;
+    this.staleServed += waiters.length;
+    for (let i = 0; i < waiters.length; i++) this.#replies.addValue(waiters[i]!, entry.value, now - entry.at, entry.etag);
+    return true;
   }
 
   readonly #flushLater = (): void => {
@@ -121,5 +188,21 @@ export class Shard {
 
   #flush(): void {
     if (this.#replies.length > 0) this.#send(this.#replies.finish());
+    this.#publish();
+  }
+
+  /** Copies the counters into the shared stats: a few stores per batch, none per request. */
+  #publish(): void {
+    const s = this.stats;
+    const b = this.#base;
+    s[Stat.Hits] = b[Stat.Hits]! + this.hits;
+    s[Stat.Misses] = b[Stat.Misses]! + this.misses;
+    s[Stat.Coalesced] = b[Stat.Coalesced]! + this.flights.coalesced;
+    s[Stat.Expired] = b[Stat.Expired]! + this.cache.expired;
+    s[Stat.Evicted] = b[Stat.Evicted]! + this.cache.evicted;
+    s[Stat.StaleServed] = b[Stat.StaleServed]! + this.staleServed;
+    s[Stat.TooLarge] = b[Stat.TooLarge]! + this.tooLarge;
+    s[Stat.Entries] = this.cache.size;
+    s[Stat.Bytes] = this.cache.bytes;
   }
 }

@@ -48,8 +48,16 @@ export interface RedisServer {
   /** A client of this server for setting data up and reading INFO. */
   client: Redis;
   stop(): Promise<void>;
+  /** Kills the server with SIGKILL (no clean shutdown) and waits for it to be gone. */
+  kill(): Promise<void>;
   /** Starts the server again on the same port after `stop`. */
   restart(): Promise<void>;
+  /**
+   * Blocks the server for `seconds` (DEBUG SLEEP) from a connection that is
+   * already open, so the block starts at once; resolves when the block has
+   * begun, with `done`, a promise of its end.
+   */
+  hold(t: Teardown, seconds: number): Promise<{ done: Promise<unknown> }>;
 }
 
 /** Starts a private redis-server (from PATH) on a free port. */
@@ -66,8 +74,23 @@ export async function startRedis(t: Teardown): Promise<RedisServer> {
     async stop() {
       await stopProcess(child);
     },
+    async kill() {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      process.kill(child.pid!, 'SIGKILL');
+      await exited;
+    },
     async restart() {
       child = await spawnRedis(port);
+    },
+    async hold(t, seconds) {
+      const sleeper = client.duplicate();
+      t.teardown(() => sleeper.disconnect());
+      await sleeper.ping();
+      const sleeping = sleeper.call('DEBUG', 'SLEEP', String(seconds));
+      // The command is written at once on the open connection; give Redis a
+      // moment to read it before anything else arrives.
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      return { done: sleeping };
     },
   };
   t.teardown(async () => {
@@ -109,6 +132,8 @@ export interface Proxy {
   url: string;
   /** The RESP listener's port, when RESP_PORT was given. */
   respPort: number | undefined;
+  /** The admin listener: /metrics, /healthz, /readyz. */
+  admin: string;
   child: ChildProcess;
   /** Everything the proxy wrote to stderr so far. */
   logs(): string;
@@ -116,12 +141,12 @@ export interface Proxy {
 }
 
 /**
- * Starts the built proxy with `env` on a free port and waits until it
- * listens (on its RESP port too when `env.RESP_PORT` is set; `'0'` picks a
+ * Starts the built proxy with `env` on free ports and waits until it
+ * listens (admin port included; its RESP port too when `env.RESP_PORT` is set; `'0'` picks a
  * free one).
  */
 export function startProxy(t: Teardown, env: Record<string, string>, args: string[] = []): Promise<Proxy> {
-  return startNode(t, 'dist/src/main.js', env, args);
+  return startNode(t, 'dist/src/main.js', { ADMIN_PORT: '0', ...env }, args);
 }
 
 /**
@@ -131,7 +156,7 @@ export function startProxy(t: Teardown, env: Record<string, string>, args: strin
 export async function startNode(t: Teardown, script: string, env: Record<string, string>, args: string[] = [], nodeArgs: string[] = []): Promise<Proxy> {
   const child = spawn(process.execPath, [...nodeArgs, script, ...args], {
     cwd: ROOT,
-    env: { ...process.env, PORT: '0', ...env },
+    env: { ...process.env, PORT: '0', ADMIN_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
@@ -141,8 +166,10 @@ export async function startNode(t: Teardown, script: string, env: Record<string,
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${script} did not start:\n${stderr}`)), 15000);
     const onData = (): void => {
-      const m = /listening on (http:\/\/[^\s]+)/.exec(stderr);
-      if (m === null || (env.RESP_PORT !== undefined && env.RESP_PORT !== 'off' && !/RESP listening on/.test(stderr))) return;
+      const m = /(?<!admin )listening on (http:\/\/[^\s"]+)/.exec(stderr);
+      if (m === null) return;
+      if (env.ADMIN_PORT !== undefined && !/admin listening on/.test(stderr)) return;
+      if (env.RESP_PORT !== undefined && env.RESP_PORT !== 'off' && !/RESP listening on/.test(stderr)) return;
       clearTimeout(timer);
       child.stderr!.off('data', onData);
       resolve(m[1]!);
@@ -153,14 +180,15 @@ export async function startNode(t: Teardown, script: string, env: Record<string,
       reject(new Error(`${script} exited with ${code}:\n${stderr}`));
     });
   });
-  const resp = /RESP listening on redis:\/\/[^\s]+:(\d+)/.exec(stderr);
-  return { url, respPort: resp ? Number(resp[1]) : undefined, child, logs: () => stderr, stop: () => stopProcess(child) };
+  const resp = /RESP listening on redis:\/\/[^\s"]+:(\d+)/.exec(stderr);
+  const admin = /admin listening on (http:\/\/[^\s"]+)/.exec(stderr);
+  return { url, respPort: resp ? Number(resp[1]) : undefined, admin: admin ? admin[1]! : '', child, logs: () => stderr, stop: () => stopProcess(child) };
 }
 
 /** Runs the built proxy to completion (for start-up errors and --help). */
 export function runProxy(env: Record<string, string>, args: string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['dist/src/main.js', ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['dist/src/main.js', ...args], { cwd: ROOT, env: { ...process.env, ADMIN_PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -1,0 +1,61 @@
+/**
+ * HTTP caching headers for answered values: `Age`, `Cache-Control:
+ * max-age=<seconds left of the TTL>` and the `If-None-Match` test against a
+ * value's ETag (RFC 9110 §13.1.2: weak comparison, a list, or `*`).
+ */
+
+/**
+ * The header strings of every whole second a cached answer can be old, made
+ * once at start-up so that answering converts no number to a string. Ages
+ * beyond the table (a TTL of more than a day) are converted on the fly.
+ */
+export class AgeStrings {
+  readonly #ttlMs: number;
+  readonly #ages: string[];
+  readonly #maxAges: string[];
+
+  constructor(ttlMs: number, staleMs: number) {
+    this.#ttlMs = ttlMs;
+    const seconds = Math.min(86400, Math.ceil((ttlMs + staleMs) / 1000)) + 1;
+    this.#ages = Array.from({ length: seconds }, (_, s) => String(s));
+    this.#maxAges = Array.from({ length: seconds }, (_, s) => `max-age=${s}`);
+  }
+
+  /** `Age`: whole seconds since the value was fetched from Redis. */
+  age(ageMs: number): string {
+    const s = Math.floor(ageMs / 1000);
+    return this.#ages[s] ?? String(s);
+  }
+
+  /** `Cache-Control`: whole seconds left of the TTL, 0 once it has passed (a stale answer). */
+  maxAge(ageMs: number): string {
+    const left = this.#ttlMs - ageMs;
+    const s = left > 0 ? Math.floor(left / 1000) : 0;
+    return this.#maxAges[s] ?? `max-age=${s}`;
+  }
+}
+
+const IF_NONE_MATCH = 'if-none-match';
+
+/** The `If-None-Match` field of a request (several fields joined by `,`), or undefined. */
+export function ifNoneMatch(rawHeaders: string[]): string | undefined {
+  let found: string | undefined;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
+    if (name.length === IF_NONE_MATCH.length && name.toLowerCase() === IF_NONE_MATCH) {
+      found = found === undefined ? rawHeaders[i + 1]! : `${found},${rawHeaders[i + 1]!}`;
+    }
+  }
+  return found;
+}
+
+/** Whether an `If-None-Match` field matches `etag` (a quoted strong tag). */
+export function matchesEtag(field: string | undefined, etag: string): boolean {
+  if (field === undefined) return false;
+  if (field === etag) return true;
+  for (const part of field.split(',')) {
+    const tag = part.trim();
+    if (tag === '*' || tag === etag || (tag.startsWith('W/') && tag.slice(2) === etag)) return true;
+  }
+  return false;
+}

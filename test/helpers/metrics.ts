@@ -1,0 +1,29 @@
+/** Reads the proxy's /metrics (Prometheus text) into numbers for assertions. */
+import { request } from 'undici';
+
+/** Every sample, keyed by `name{labels}` exactly as exposed (e.g. `shardcache_cache_hits_total{shard="0"}`). */
+export type Samples = Map<string, number>;
+
+export async function scrape(admin: string): Promise<Samples> {
+  const res = await request(`${admin}/metrics`);
+  const text = await res.body.text();
+  if (res.statusCode !== 200) throw new Error(`/metrics answered ${res.statusCode}: ${text}`);
+  const samples: Samples = new Map();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const at = line.lastIndexOf(' ');
+    samples.set(line.slice(0, at), Number(line.slice(at + 1)));
+  }
+  return samples;
+}
+
+/** The sum of every sample of `name` whose labels include all of `labels`. */
+export function total(samples: Samples, name: string, labels: Record<string, string> = {}): number {
+  let sum = 0;
+  for (const [key, value] of samples) {
+    const brace = key.indexOf('{');
+    if ((brace < 0 ? key : key.slice(0, brace)) !== name) continue;
+    if (Object.entries(labels).every(([k, v]) => key.includes(`${k}="${v}"`))) sum += value;
+  }
+  return sum;
+}
