@@ -20,6 +20,10 @@ export interface Config {
   maxKeyBytes: number;
   /** RESP (Redis protocol) listener port; `'off'` when there is none. */
   respPort: number | 'off';
+  /** How cached values learn of changes: Redis client tracking, or only the TTL. */
+  invalidation: 'tracking' | 'ttl';
+  /** How long a "key absent" answer is cached; 0: never. */
+  negativeTtlMs: number;
 }
 
 /** A setting with a bad value, or a command line that cannot be read. */
@@ -51,6 +55,8 @@ export const SETTINGS: readonly Setting[] = [
   { env: 'REDIS_TIMEOUT_MS', field: 'redisTimeoutMs', default: () => 1000, parse: integer(1, 600000), help: 'a Redis GET slower than this answers 503' },
   { env: 'RESP_PORT', field: 'respPort', default: () => 'off', parse: portOrOff, help: 'RESP (Redis protocol) port on HOST, for Redis clients; off unless set (0 picks a free one and logs it)' },
   { env: 'MAX_KEY_BYTES', field: 'maxKeyBytes', default: () => 1024, parse: integer(1, 65536), help: 'longest key accepted, after percent-decoding; longer keys get 400' },
+  { env: 'INVALIDATION', field: 'invalidation', default: () => 'tracking', parse: oneOf('tracking', 'ttl'), help: 'tracking: Redis reports changed keys (falls back to ttl if refused); ttl: values may be stale until CACHE_TTL_MS' },
+  { env: 'NEGATIVE_TTL_MS', field: 'negativeTtlMs', default: () => 0, parse: integer(0, 2 ** 31 - 1), help: 'how long a "key absent" answer is cached (0: never); with INVALIDATION=ttl a new key stays 404 that long' },
 ];
 
 /** The `--flag` spelling of an environment variable: `CACHE_TTL_MS` → `--cache-ttl-ms`. */
@@ -115,6 +121,14 @@ function integer(min: number, max: number): Parse {
     const n = Number(raw);
     if (n < min || n > max) throw new Error(`must be from ${min} to ${max}`);
     return n;
+  };
+}
+
+function oneOf(...choices: string[]): Parse {
+  return (raw) => {
+    const value = raw.toLowerCase();
+    if (!choices.includes(value)) throw new Error(`must be one of ${choices.join(', ')}`);
+    return value;
   };
 }
 

@@ -74,6 +74,8 @@ async function main(): Promise<void> {
     shards: config.shards,
     capacity: config.cacheCapacity,
     ttlMs: config.cacheTtlMs,
+    negativeTtlMs: config.negativeTtlMs,
+    invalidation: config.invalidation,
     redisUrl: config.redisUrl,
     redisTimeoutMs: config.redisTimeoutMs,
     log,
@@ -82,7 +84,7 @@ async function main(): Promise<void> {
   await pool.start(Math.max(1000, config.redisTimeoutMs));
   const front = new HttpFront(dispatcher, { maxKeyBytes: config.maxKeyBytes, maxConnections: config.maxConnections });
   await listen(front.server, config.port, config.host, 'PORT');
-  log(`shardcache listening on http://${hostPort(front.server)} (${config.shards} shards, ${config.cacheCapacity} keys, ttl ${config.cacheTtlMs} ms, redis ${redactUrl(config.redisUrl)})`);
+  log(`shardcache listening on http://${hostPort(front.server)} (${config.shards} shards, ${config.cacheCapacity} keys, ttl ${config.cacheTtlMs} ms, invalidation ${config.invalidation}, redis ${redactUrl(config.redisUrl)})`);
   let resp: RespServer | undefined;
   if (config.respPort !== 'off') {
     resp = new RespServer(dispatcher, { maxKeyBytes: config.maxKeyBytes, maxConnections: config.maxConnections });

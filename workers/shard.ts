@@ -11,7 +11,9 @@
 import type { MessagePort } from 'node:worker_threads';
 import { log } from '../src/log.js';
 import { Shard } from '../src/shard/shard.js';
+import { Invalidation } from '../src/shard/invalidation.js';
 import { connectRedis, corking, redisFetch, type RedisConnection } from '../src/shard/redis.js';
+import { delayedForTests } from '../src/shard/test-delay.js';
 
 /** What the main thread sends to bring a shard up. */
 export interface AttachTask {
@@ -20,6 +22,8 @@ export interface AttachTask {
   index: number;
   capacity: number;
   ttlMs: number;
+  negativeTtlMs: number;
+  invalidation: 'tracking' | 'ttl';
   redisUrl: string;
   redisTimeoutMs: number;
 }
@@ -35,6 +39,7 @@ export interface ReadyTask {
 }
 
 let connection: RedisConnection | undefined;
+let invalidation: Invalidation | undefined;
 
 export default function run(task: AttachTask | ReadyTask): Promise<string> {
   return task.kind === 'attach' ? attach(task) : ready(task.waitMs);
@@ -43,15 +48,22 @@ export default function run(task: AttachTask | ReadyTask): Promise<string> {
 function ready(waitMs: number): Promise<string> {
   const redis = connection?.redis;
   if (redis === undefined) return Promise.reject(new Error('shard not attached'));
-  if (redis.status === 'ready') return Promise.resolve('ready');
+  // With tracking, ready means armed too: until then nothing is cached.
+  const isReady = (): boolean => redis.status === 'ready' && (invalidation?.settled ?? true);
+  if (isReady()) return Promise.resolve('ready');
   return new Promise((resolve) => {
+    const check = (): void => {
+      if (isReady()) done();
+    };
     const done = (): void => {
       clearTimeout(timer);
-      redis.off('ready', done);
-      resolve(redis.status === 'ready' ? 'ready' : 'redis unreachable');
+      redis.off('ready', check);
+      invalidation?.off('settled', check);
+      resolve(isReady() ? 'ready' : 'redis unreachable');
     };
     const timer = setTimeout(done, waitMs);
-    redis.once('ready', done);
+    redis.on('ready', check);
+    invalidation?.on('settled', check);
   });
 }
 
@@ -67,13 +79,18 @@ function attach(task: AttachTask): Promise<string> {
   const shard = new Shard({
     capacity: task.capacity,
     ttlMs: task.ttlMs,
-    fetch: redisFetch(own.redis),
+    negativeTtlMs: task.negativeTtlMs,
+    fetch: delayedForTests(redisFetch(own.redis), process.env.SHARDCACHE_TEST_DELAY_GET),
     ...corking(own.redis),
     send: (batch) => port.postMessage(batch, [batch]),
   });
+  if (task.invalidation === 'tracking') {
+    invalidation = new Invalidation({ url: task.redisUrl, timeoutMs: task.redisTimeoutMs, data: own.redis, target: shard, label: `shard ${task.index}`, log });
+  }
   port.on('message', (batch: ArrayBuffer) => shard.receive(batch));
   return new Promise((resolve) => {
     port.once('close', () => {
+      invalidation?.close();
       own.close();
       resolve('closed');
     });

@@ -19,6 +19,8 @@ export interface ShardPoolOptions {
   /** Total cache capacity in keys, divided among the shards. */
   capacity: number;
   ttlMs: number;
+  negativeTtlMs: number;
+  invalidation: 'tracking' | 'ttl';
   redisUrl: string;
   redisTimeoutMs: number;
   log: (line: string) => void;
@@ -90,6 +92,8 @@ export class ShardPool {
       index: i,
       capacity: ShardPool.capacityOf(i, o.shards, o.capacity),
       ttlMs: o.ttlMs,
+      negativeTtlMs: o.negativeTtlMs,
+      invalidation: o.invalidation,
       redisUrl: o.redisUrl,
       redisTimeoutMs: o.redisTimeoutMs,
     };

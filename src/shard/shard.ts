@@ -16,11 +16,19 @@ import { BatchReader, BatchWriter, Outcome } from '../hop/wire.js';
  */
 export type Fetch = (key: Buffer) => Promise<Buffer | Outcome>;
 
+/**
+ * What the cache holds for a key Redis said is absent (`negativeTtlMs`):
+ * recognised by identity, so an empty value is never mistaken for it.
+ */
+const ABSENT = Buffer.alloc(0);
+
 export interface ShardOptions {
   /** Entries this shard's LRU holds. */
   capacity: number;
   /** Time-to-live of a cached value, in milliseconds from insertion. */
   ttlMs: number;
+  /** How long a "key absent" answer is cached, in milliseconds; 0 (the default) never caches it. */
+  negativeTtlMs?: number;
   fetch: Fetch;
   /** Takes ownership of a packed reply batch (the worker transfers it to the main thread). */
   send: (batch: ArrayBuffer) => void;
@@ -40,12 +48,18 @@ export class Shard {
   readonly flights = new Flights<number>();
   hits = 0;
   misses = 0;
+  /**
+   * Whether answers that land may be cached. Invalidation turns it off while
+   * tracking is not armed, since nothing would report a later change.
+   */
+  caching = true;
 
   readonly #fetch: Fetch;
   readonly #send: (batch: ArrayBuffer) => void;
   readonly #cork: (() => void) | undefined;
   readonly #uncork: (() => void) | undefined;
   readonly #now: () => number;
+  readonly #negativeTtlMs: number;
   readonly #reader = new BatchReader();
   readonly #replies = new BatchWriter();
   #flushScheduled = false;
@@ -57,6 +71,19 @@ export class Shard {
     this.#cork = options.cork;
     this.#uncork = options.uncork;
     this.#now = options.now ?? performance.now.bind(performance);
+    this.#negativeTtlMs = options.negativeTtlMs ?? 0;
+  }
+
+  /** Forgets `key`: it changed in Redis. A fetch of it in the air is answered but not cached. */
+  invalidate(key: string): void {
+    this.cache.delete(key);
+    this.flights.poison(key);
+  }
+
+  /** Forgets every key (FLUSHALL, or a lost connection that may have hidden changes). */
+  clear(): void {
+    this.cache.clear();
+    this.flights.poisonAll();
   }
 
   /**
@@ -75,7 +102,8 @@ export class Shard {
       const value = this.cache.get(key, now);
       if (value !== undefined) {
         this.hits++;
-        this.#replies.addValue(reader.id, value);
+        if (value === ABSENT) this.#replies.addOutcome(reader.id, Outcome.NotFound);
+        else this.#replies.addValue(reader.id, value);
       } else {
         this.misses++;
         if (this.flights.join(key, reader.id)) {
@@ -94,17 +122,25 @@ export class Shard {
   }
 
   #land(key: string, result: Buffer | Outcome): void {
+    // Asked before `land`, which clears the poison mark.
+    const keep = this.caching && !this.flights.poisoned(key);
     const waiters = this.flights.land(key);
     if (typeof result === 'number') {
+      // Stamped as if inserted earlier (or later), so that the cache's one
+      // TTL check expires it `negativeTtlMs` from now.
+      if (keep && result === Outcome.NotFound && this.#negativeTtlMs > 0) this.cache.set(key, ABSENT, this.#now() - this.cache.ttl + this.#negativeTtlMs);
       for (let i = 0; i < waiters.length; i++) this.#replies.addOutcome(waiters[i]!, result);
     } else {
-      // The one copy a cached value needs: the fetched Buffer is a view into
-      // the Redis socket's read chunk, and keeping the view would pin that
-      // whole chunk (other replies included) for as long as the entry lives.
-      // An unpooled buffer of exactly the value's size owns only its bytes.
-      const value = Buffer.allocUnsafeSlow(result.length);
-      result.copy(value);
-      this.cache.set(key, value, this.#now());
+      let value = result;
+      if (keep) {
+        // The one copy a cached value needs: the fetched Buffer is a view into
+        // the Redis socket's read chunk, and keeping the view would pin that
+        // whole chunk (other replies included) for as long as the entry lives.
+        // An unpooled buffer of exactly the value's size owns only its bytes.
+        value = Buffer.allocUnsafeSlow(result.length);
+        result.copy(value);
+        this.cache.set(key, value, this.#now());
+      }
       for (let i = 0; i < waiters.length; i++) this.#replies.addValue(waiters[i]!, value);
     }
     if (!this.#flushScheduled) {
