@@ -19,6 +19,8 @@ const cases: Record<string, { default: number | string; good: [string, number | 
   REDIS_TIMEOUT_MS: { default: 1000, good: ['250', 250], bad: ['0', '600001', 'fast'] },
   RESP_PORT: { default: 'off', good: ['6380', 6380], bad: ['-1', '65536', 'redis', 'on'] },
   MAX_KEY_BYTES: { default: 1024, good: ['16', 16], bad: ['0', '65537'] },
+  INVALIDATION: { default: 'tracking', good: ['TTL', 'ttl'], bad: ['none', 'push', '1'] },
+  NEGATIVE_TTL_MS: { default: 0, good: ['5000', 5000], bad: ['-1', 'forever', '2147483648'] },
 };
 
 t.test('every setting is covered here', async (t) => {
@@ -77,4 +79,10 @@ t.test('RESP_PORT: off by default, "off" turns it off, 0 picks a free port', asy
   t.equal(load({ RESP_PORT: 'OFF' }).respPort, 'off');
   t.equal(load({}, ['--resp-port', '0']).respPort, 0);
   t.match(helpText(), /RESP_PORT\s+--resp-port\s+default off/);
+});
+
+t.test('INVALIDATION: tracking or ttl, any case', async (t) => {
+  t.equal(load({ INVALIDATION: 'Tracking' }).invalidation, 'tracking');
+  t.equal(load({}, ['--invalidation=ttl']).invalidation, 'ttl');
+  t.throws(() => loadConfig({ INVALIDATION: 'off' }, []), { message: /^INVALIDATION="off": must be one of tracking, ttl/ });
 });
