@@ -77,7 +77,7 @@ export class Invalidation extends EventEmitter {
     const sub = this.subscriber.redis;
     sub.on('ready', () => this.#subscribe());
     sub.on('close', () => this.#lost(true));
-    sub.on('messageBuffer', (_channel: Buffer, message: Buffer[] | Buffer | null) => this.#message(message));
+    sub.on('messageBuffer', (_channel: Buffer, message: Buffer[] | null) => this.#message(message));
     options.data.on('ready', () => this.#arm());
     options.data.on('close', () => this.#lost(false));
     this.#timer = setInterval(() => this.#ping(), options.pingMs ?? 1000).unref();
@@ -94,17 +94,16 @@ export class Invalidation extends EventEmitter {
     this.subscriber.close();
   }
 
-  #message(message: Buffer[] | Buffer | null): void {
+  /** A RESP2 invalidation message: an array of keys, or null for "everything". */
+  #message(message: Buffer[] | null): void {
     this.messages++;
     const target = this.#o.target;
     if (message === null) {
       target.clear();
-    } else if (Array.isArray(message)) {
-      // Keys are binary: the cache holds them as latin1 strings, one char per byte.
-      for (let i = 0; i < message.length; i++) target.invalidate(message[i]!.latin1Slice(0, message[i]!.length));
-    } else {
-      target.invalidate(message.latin1Slice(0, message.length));
+      return;
     }
+    // Keys are binary: the cache holds them as latin1 strings, one char per byte.
+    for (let i = 0; i < message.length; i++) target.invalidate(message[i]!.latin1Slice(0, message[i]!.length));
   }
 
   async #subscribe(): Promise<void> {
