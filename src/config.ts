@@ -35,6 +35,10 @@ export interface Config {
   keyPrefix: string;
   /** SHARDCACHE_TEST_HOOKS=1: the admin listener accepts test-only commands (killing a shard). Never in production. */
   testHooks: boolean;
+  /** How cached values learn of changes: Redis client tracking, or only the TTL. */
+  invalidation: 'tracking' | 'ttl';
+  /** How long a "key absent" answer is cached; 0: never. */
+  negativeTtlMs: number;
 }
 
 /** A setting with a bad value, or a command line that cannot be read. */
@@ -67,7 +71,7 @@ export const SETTINGS: readonly Setting[] = [
   { env: 'RESP_PORT', field: 'respPort', default: () => 'off', parse: portOrOff, help: 'RESP (Redis protocol) port on HOST, for Redis clients; off unless set (0 picks a free one and logs it)' },
   { env: 'MAX_KEY_BYTES', field: 'maxKeyBytes', default: () => 1024, parse: integer(1, 65536), help: 'longest key accepted, after percent-decoding; longer keys get 400' },
   { env: 'ADMIN_PORT', field: 'adminPort', default: () => 9464, parse: integer(0, 65535), help: 'admin port (/metrics, /healthz, /readyz) on HOST; 0 picks a free one and logs it' },
-  { env: 'LOG_LEVEL', field: 'logLevel', default: () => 'info', parse: oneOf(LOG_LEVELS), help: `least severe log level written: ${LOG_LEVELS.join(', ')}` },
+  { env: 'LOG_LEVEL', field: 'logLevel', default: () => 'info', parse: oneOf(...LOG_LEVELS), help: `least severe log level written: ${LOG_LEVELS.join(', ')}` },
   { env: 'SHUTDOWN_TIMEOUT_MS', field: 'shutdownTimeoutMs', default: () => 10000, parse: integer(1, 600000), help: 'on SIGTERM/SIGINT, how long in-flight requests may take before connections are cut' },
   { env: 'MAX_INFLIGHT', field: 'maxInflight', default: () => 1000, parse: integer(1, 1000000), help: 'requests in flight per shard; beyond it the answer is 503 at once' },
   { env: 'HEADERS_TIMEOUT_MS', field: 'headersTimeoutMs', default: () => 10000, parse: integer(100, 600000), help: 'a client must send its request headers within this (slow clients get 408)' },
@@ -75,6 +79,8 @@ export const SETTINGS: readonly Setting[] = [
   { env: 'STALE_IF_ERROR_MS', field: 'staleIfErrorMs', default: () => 0, parse: integer(0, 2 ** 31 - 1), help: 'while Redis fails, serve an entry up to this long past its TTL (0: off)' },
   { env: 'MAX_VALUE_BYTES', field: 'maxValueBytes', default: () => 1048576, parse: integer(0, 536870912), help: 'larger values are served but not cached' },
   { env: 'KEY_PREFIX', field: 'keyPrefix', default: () => '', parse: keyPrefix, help: 'percent-encoded; only keys starting with it are served, others get 403 (default: all keys)' },
+  { env: 'INVALIDATION', field: 'invalidation', default: () => 'tracking', parse: oneOf('tracking', 'ttl'), help: 'tracking: Redis reports changed keys (falls back to ttl if refused); ttl: values may be stale until CACHE_TTL_MS' },
+  { env: 'NEGATIVE_TTL_MS', field: 'negativeTtlMs', default: () => 0, parse: integer(0, 2 ** 31 - 1), help: 'how long a "key absent" answer is cached (0: never); with INVALIDATION=ttl a new key stays 404 that long' },
 ];
 
 /** The `--flag` spelling of an environment variable: `CACHE_TTL_MS` → `--cache-ttl-ms`. */
@@ -149,17 +155,19 @@ function integer(min: number, max: number): Parse {
   };
 }
 
+/** One of `choices`, case-insensitive (LOG_LEVEL=INFO means info). */
+function oneOf(...choices: string[]): Parse {
+  return (raw) => {
+    const value = raw.toLowerCase();
+    if (!choices.includes(value)) throw new Error(`must be one of ${choices.join(', ')}`);
+    return value;
+  };
+}
+
 /** A port number, or `off` (the listener is not started). */
 function portOrOff(raw: string): number | string {
   if (raw.toLowerCase() === 'off') return 'off';
   return integer(0, 65535)(raw);
-}
-
-function oneOf(allowed: readonly string[]): Parse {
-  return (raw) => {
-    if (!allowed.includes(raw)) throw new Error(`must be one of ${allowed.join(', ')}`);
-    return raw;
-  };
 }
 
 /** Percent-decoded like a key, so a binary prefix can be given. */

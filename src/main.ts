@@ -90,6 +90,8 @@ async function main(): Promise<void> {
     ttlMs: config.cacheTtlMs,
     staleMs: config.staleIfErrorMs,
     maxValueBytes: config.maxValueBytes,
+    negativeTtlMs: config.negativeTtlMs,
+    invalidation: config.invalidation,
     redisUrl: config.redisUrl,
     redisTimeoutMs: config.redisTimeoutMs,
     log,
@@ -108,7 +110,7 @@ async function main(): Promise<void> {
     ...(config.testHooks ? { killShard: (i: number) => pool.kill(i) } : {}),
   });
   if (config.testHooks) log.warn('SHARDCACHE_TEST_HOOKS=1: the admin port can kill shards; never use this in production');
-  listen(front.server, { what: 'shardcache', setting: 'PORT', scheme: 'http' }, config.port, config, log, ` (${config.shards} shards, ${config.cacheCapacity} keys, ttl ${config.cacheTtlMs} ms, redis ${redactUrl(config.redisUrl)})`);
+  listen(front.server, { what: 'shardcache', setting: 'PORT', scheme: 'http' }, config.port, config, log, ` (${config.shards} shards, ${config.cacheCapacity} keys, ttl ${config.cacheTtlMs} ms, invalidation ${config.invalidation}, redis ${redactUrl(config.redisUrl)})`);
   listen(admin, { what: 'admin', setting: 'ADMIN_PORT', scheme: 'http' }, config.adminPort, config, log, ' (/metrics, /healthz, /readyz)');
   const resp = config.respPort === 'off' ? undefined : new RespServer(dispatcher, { maxKeyBytes: config.maxKeyBytes, maxConnections: config.maxConnections });
   if (resp) listen(resp.server, { what: 'shardcache RESP', setting: 'RESP_PORT', scheme: 'redis' }, config.respPort as number, config, log);

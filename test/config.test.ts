@@ -20,7 +20,7 @@ const cases: Record<string, { default: number | string; good: [string, number | 
   RESP_PORT: { default: 'off', good: ['6380', 6380], bad: ['-1', '65536', 'redis', 'on'] },
   MAX_KEY_BYTES: { default: 1024, good: ['16', 16], bad: ['0', '65537'] },
   ADMIN_PORT: { default: 9464, good: ['0', 0], bad: ['-1', '65536', 'admin'] },
-  LOG_LEVEL: { default: 'info', good: ['debug', 'debug'], bad: ['verbose', 'INFO', '3'] },
+  LOG_LEVEL: { default: 'info', good: ['DEBUG', 'debug'], bad: ['verbose', 'inf', '3'] },
   SHUTDOWN_TIMEOUT_MS: { default: 10000, good: ['2500', 2500], bad: ['0', '600001', 'later'] },
   MAX_INFLIGHT: { default: 1000, good: ['5', 5], bad: ['0', '1000001', 'lots'] },
   HEADERS_TIMEOUT_MS: { default: 10000, good: ['500', 500], bad: ['99', '40000', 'slow'] },
@@ -28,6 +28,8 @@ const cases: Record<string, { default: number | string; good: [string, number | 
   STALE_IF_ERROR_MS: { default: 0, good: ['60000', 60000], bad: ['-1', '2147483648', 'forever'] },
   MAX_VALUE_BYTES: { default: 1048576, good: ['0', 0], bad: ['-1', '536870913', '1MB'] },
   KEY_PREFIX: { default: '', good: ['user%3A%00', 'user:\u0000'], bad: ['%zz', 'a%4', 'x?y', 'x#y'] },
+  INVALIDATION: { default: 'tracking', good: ['TTL', 'ttl'], bad: ['none', 'push', '1'] },
+  NEGATIVE_TTL_MS: { default: 0, good: ['5000', 5000], bad: ['-1', 'forever', '2147483648'] },
 };
 
 t.test('every setting is covered here', async (t) => {
@@ -97,4 +99,10 @@ t.test('RESP_PORT: off by default, "off" turns it off, 0 picks a free port', asy
   t.equal(load({ RESP_PORT: 'OFF' }).respPort, 'off');
   t.equal(load({}, ['--resp-port', '0']).respPort, 0);
   t.match(helpText(), /RESP_PORT\s+--resp-port\s+default off/);
+});
+
+t.test('INVALIDATION: tracking or ttl, any case', async (t) => {
+  t.equal(load({ INVALIDATION: 'Tracking' }).invalidation, 'tracking');
+  t.equal(load({}, ['--invalidation=ttl']).invalidation, 'ttl');
+  t.throws(() => loadConfig({ INVALIDATION: 'off' }, []), { message: /^INVALIDATION="off": must be one of tracking, ttl/ });
 });

@@ -11,7 +11,8 @@ t.teardown(() => http.close());
 
 t.test('Redis stopped → 503 within REDIS_TIMEOUT_MS + 1 s; back → 200 without a restart', async (t) => {
   const redis = await startRedis(t);
-  const proxy = await startProxy(t, { REDIS_URL: redis.url, SHARDS: '2', REDIS_TIMEOUT_MS: '500', CACHE_TTL_MS: '60000' });
+  // INVALIDATION=ttl: with tracking, a lost connection flushes the cache (test/coherence.test.ts).
+  const proxy = await startProxy(t, { REDIS_URL: redis.url, SHARDS: '2', REDIS_TIMEOUT_MS: '500', CACHE_TTL_MS: '60000', INVALIDATION: 'ttl' });
   await redis.client.set('before', 'up');
   t.equal((await get(proxy.url, '/before', { dispatcher: http })).status, 200);
 
@@ -24,7 +25,7 @@ t.test('Redis stopped → 503 within REDIS_TIMEOUT_MS + 1 s; back → 200 withou
     t.equal(got.headers['retry-after'], '1');
     t.ok(took <= 1500, `${key}: answered in ${took} ms`);
   }
-  t.equal((await get(proxy.url, '/before', { dispatcher: http })).body.toString(), 'up', 'cached values are still served');
+  t.equal((await get(proxy.url, '/before', { dispatcher: http })).body.toString(), 'up', 'cached values are still served (INVALIDATION=ttl)');
   t.equal(proxy.child.exitCode, null, 'the proxy is alive');
 
   await redis.restart();
@@ -61,4 +62,25 @@ t.test('Redis absent at start: a one-line hint, no stack trace, and it connects 
     status = (await get(proxy.url, '/k', { dispatcher: http })).status;
   }
   t.equal(status, 404, 'answers from Redis once it is up (the key is absent there)');
+});
+
+t.test('INVALIDATION=tracking: Redis stopped → the cache is flushed (changes could go unseen), served again once back', async (t) => {
+  const redis = await startRedis(t);
+  const proxy = await startProxy(t, { REDIS_URL: redis.url, SHARDS: '1', REDIS_TIMEOUT_MS: '500', CACHE_TTL_MS: '60000' });
+  await redis.client.set('tracked', 'v');
+  t.equal((await get(proxy.url, '/tracked', { dispatcher: http })).status, 200);
+  await redis.stop();
+  t.equal((await get(proxy.url, '/tracked', { dispatcher: http })).status, 503, 'not served from a cache nobody keeps coherent');
+  await redis.restart();
+  await redis.client.set('tracked', 'w');
+  const deadline = Date.now() + 10000;
+  let body = '';
+  while (Date.now() < deadline && body !== 'w') {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    body = (await get(proxy.url, '/tracked', { dispatcher: http })).body.toString();
+  }
+  t.equal(body, 'w', 'the new value once Redis is back');
+  const rearmed = Date.now() + 5000;
+  while (Date.now() < rearmed && !/invalidation tracking re-armed/.test(proxy.logs())) await new Promise((resolve) => setTimeout(resolve, 50));
+  t.match(proxy.logs(), /shard 0: invalidation tracking re-armed/);
 });

@@ -16,8 +16,8 @@ async function getCalls(): Promise<number> {
   return m ? Number(m[1]) : 0;
 }
 
-t.test('serves a value, keeps it cached until the TTL passes, then the new one', async (t) => {
-  const proxy = await startProxy(t, { REDIS_URL: redis.url, CACHE_TTL_MS: '600', SHARDS: '2' });
+t.test('INVALIDATION=ttl: serves a value, keeps it cached until the TTL passes, then the new one', async (t) => {
+  const proxy = await startProxy(t, { REDIS_URL: redis.url, CACHE_TTL_MS: '600', SHARDS: '2' , INVALIDATION: 'ttl' });
   await redis.client.set('greeting', 'hello');
   const first = await get(proxy.url, '/greeting', { dispatcher: http });
   t.equal(first.status, 200);
@@ -38,7 +38,7 @@ t.test('serves a value, keeps it cached until the TTL passes, then the new one',
 });
 
 t.test('LRU eviction with SHARDS=1 and capacity 3: the least recently read key goes', async (t) => {
-  const proxy = await startProxy(t, { REDIS_URL: redis.url, SHARDS: '1', CACHE_CAPACITY: '3', CACHE_TTL_MS: '60000' });
+  const proxy = await startProxy(t, { REDIS_URL: redis.url, SHARDS: '1', CACHE_CAPACITY: '3', CACHE_TTL_MS: '60000' , INVALIDATION: 'ttl' });
   await redis.client.mset('lru:1', 'v1', 'lru:2', 'v2', 'lru:3', 'v3', 'lru:4', 'v4');
   for (const k of ['lru:1', 'lru:2', 'lru:3', 'lru:1', 'lru:4']) t.equal((await get(proxy.url, `/${k}`, { dispatcher: http })).status, 200);
   // Change every value behind the proxy's back: a cached key still shows the old value.

@@ -70,9 +70,11 @@ t.test('the RESP and HTTP paths share one cache', async (t) => {
   const http = agent(1);
   t.teardown(() => http.close());
   t.equal((await get(proxy.url, '/shared', { dispatcher: http })).body.toString(), 'first');
-  await redis.client.set('shared', 'second');
+  const getCalls = async (): Promise<number> => Number(/cmdstat_get:calls=(\d+)/.exec(await redis.client.info('commandstats'))?.[1] ?? 0);
+  const calls = await getCalls();
   const c = client({ protocol: 2 });
-  t.equal(await c.get('shared'), 'first', 'cached by the HTTP request');
+  t.equal(await c.get('shared'), 'first');
+  t.equal(await getCalls(), calls, 'cached by the HTTP request: the RESP GET sent no GET to Redis');
 });
 
 t.test('many commands in one write are answered in order, hits and misses mixed', async (t) => {

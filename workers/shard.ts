@@ -12,8 +12,10 @@ import type { MessagePort } from 'node:worker_threads';
 import { createLog, type Log } from '../src/log.js';
 import { trackEventLoop } from '../src/metrics/event-loop.js';
 import { Stat } from '../src/metrics/shard-stats.js';
+import { Invalidation } from '../src/shard/invalidation.js';
 import { Shard } from '../src/shard/shard.js';
 import { connectRedis, corking, redisFetch, type RedisConnection } from '../src/shard/redis.js';
+import { delayedForTests } from '../src/shard/test-delay.js';
 
 /** What the main thread sends to bring a shard up. */
 export interface AttachTask {
@@ -24,6 +26,8 @@ export interface AttachTask {
   ttlMs: number;
   staleMs: number;
   maxValueBytes: number;
+  negativeTtlMs: number;
+  invalidation: 'tracking' | 'ttl';
   redisUrl: string;
   redisTimeoutMs: number;
   /** The shard's stats over a SharedArrayBuffer, the same one across replacements (`newShardStats`). */
@@ -49,6 +53,7 @@ export interface CrashTask {
 }
 
 let connection: RedisConnection | undefined;
+let invalidation: Invalidation | undefined;
 let log: Log | undefined;
 let testHooks = false;
 
@@ -62,15 +67,22 @@ export default function run(task: AttachTask | ReadyTask | CrashTask): Promise<s
 function ready(waitMs: number): Promise<string> {
   const redis = connection?.redis;
   if (redis === undefined) return Promise.reject(new Error('shard not attached'));
-  if (redis.status === 'ready') return Promise.resolve('ready');
+  // With tracking, ready means armed too: until then nothing is cached.
+  const isReady = (): boolean => redis.status === 'ready' && (invalidation?.settled ?? true);
+  if (isReady()) return Promise.resolve('ready');
   return new Promise((resolve) => {
+    const check = (): void => {
+      if (isReady()) done();
+    };
     const done = (): void => {
       clearTimeout(timer);
-      redis.off('ready', done);
-      resolve(redis.status === 'ready' ? 'ready' : 'redis unreachable');
+      redis.off('ready', check);
+      invalidation?.off('settled', check);
+      resolve(isReady() ? 'ready' : 'redis unreachable');
     };
     const timer = setTimeout(done, waitMs);
-    redis.once('ready', done);
+    redis.on('ready', check);
+    invalidation?.on('settled', check);
   });
 }
 
@@ -103,17 +115,22 @@ function attach(task: AttachTask): Promise<string> {
     ttlMs: task.ttlMs,
     staleMs: task.staleMs,
     maxValueBytes: task.maxValueBytes,
+    negativeTtlMs: task.negativeTtlMs,
     stats,
-    fetch: redisFetch(redis.redis),
+    fetch: delayedForTests(redisFetch(redis.redis), process.env.SHARDCACHE_TEST_DELAY_GET),
     ...corking(redis.redis),
     send: (batch) => port.postMessage(batch, [batch]),
   });
+  if (task.invalidation === 'tracking') {
+    invalidation = new Invalidation({ url: task.redisUrl, timeoutMs: task.redisTimeoutMs, data: redis.redis, target: shard, label: `shard ${task.index}`, log: own, keepWhileDown: task.staleMs > 0 });
+  }
   // Batches wait in the port until Redis is ready (or REDIS_TIMEOUT_MS has
   // passed): a replacement worker then answers the requests sent while it
   // connected instead of failing them for a connection that is seconds old.
   void ready(task.redisTimeoutMs).then(() => port.on('message', (batch: ArrayBuffer) => shard.receive(batch)));
   return new Promise((resolve) => {
     port.once('close', () => {
+      invalidation?.close();
       redis.close();
       resolve('closed');
     });

@@ -6,9 +6,16 @@
  * The class only keeps the books; starting the fetch and answering the
  * waiters is the caller's, so it holds no promises and works the same for any
  * kind of fetch.
+ *
+ * A flight can be poisoned while it is in the air: the key changed after the
+ * fetch was sent (an invalidation arrived before the reply did), so the
+ * reply may predate the change. Its waiters still get it, since they asked
+ * before the change; the cache must not keep it.
  */
 export class Flights<W> {
   readonly #waiting = new Map<string, W[]>();
+  /** Keys whose flight in the air was poisoned; empty nearly always, so `land` pays one size check. */
+  readonly #poisoned = new Set<string>();
   /** Waiters that joined a flight another waiter had started (the misses coalescing saved). */
   coalesced = 0;
 
@@ -28,12 +35,31 @@ export class Flights<W> {
     return false;
   }
 
-  /** Ends the flight for `key` and returns its waiters (empty when there was none). */
+  /**
+   * Ends the flight for `key` and returns its waiters (empty when there was
+   * none). Call `poisoned(key)` first to learn whether the reply may be kept.
+   */
   land(key: string): W[] {
     const waiters = this.#waiting.get(key);
     if (waiters === undefined) return [];
     this.#waiting.delete(key);
+    if (this.#poisoned.size > 0) this.#poisoned.delete(key);
     return waiters;
+  }
+
+  /** Marks the flight of `key`, if one is in the air, as not to be cached when it lands. */
+  poison(key: string): void {
+    if (this.#waiting.has(key)) this.#poisoned.add(key);
+  }
+
+  /** Poisons every flight in the air (the whole cache was invalidated). */
+  poisonAll(): void {
+    for (const key of this.#waiting.keys()) this.#poisoned.add(key);
+  }
+
+  /** Whether the flight of `key` was poisoned since it started. */
+  poisoned(key: string): boolean {
+    return this.#poisoned.size > 0 && this.#poisoned.has(key);
   }
 
   /** Number of keys with a fetch in flight. */

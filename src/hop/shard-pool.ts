@@ -24,6 +24,8 @@ export interface ShardPoolOptions {
   ttlMs: number;
   staleMs: number;
   maxValueBytes: number;
+  negativeTtlMs: number;
+  invalidation: 'tracking' | 'ttl';
   redisUrl: string;
   redisTimeoutMs: number;
   log: Log;
@@ -118,6 +120,8 @@ export class ShardPool {
       ttlMs: o.ttlMs,
       staleMs: o.staleMs,
       maxValueBytes: o.maxValueBytes,
+      negativeTtlMs: o.negativeTtlMs,
+      invalidation: o.invalidation,
       redisUrl: o.redisUrl,
       redisTimeoutMs: o.redisTimeoutMs,
       stats: this.stats[i]!,

@@ -4,7 +4,7 @@
  * resent after a reconnect), a slow GET fails after `timeoutMs`, and the
  * client reconnects in the background with capped backoff.
  */
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions as IORedisOptions } from 'ioredis';
 import { Outcome } from '../hop/wire.js';
 import type { Log } from '../log.js';
 import type { Fetch } from './shard.js';
@@ -27,8 +27,12 @@ export interface RedisConnection {
   close(): void;
 }
 
-/** Opens the connection and reports each change of its state in one line. */
-export function connectRedis(options: RedisOptions): RedisConnection {
+/**
+ * Opens the connection and reports each change of its state in one line.
+ * `overrides` adjusts the ioredis options (the invalidation subscriber
+ * speaks RESP2 under its own name).
+ */
+export function connectRedis(options: RedisOptions, overrides: IORedisOptions = {}): RedisConnection {
   const redis = new Redis(options.url, {
     commandTimeout: options.timeoutMs,
     connectTimeout: Math.max(options.timeoutMs, 1000),
@@ -40,6 +44,7 @@ export function connectRedis(options: RedisOptions): RedisConnection {
     retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 5), 1000),
     connectionName: `shardcache:${options.label.replace(/\s+/g, '-')}`,
     disableClientInfo: true,
+    ...overrides,
   });
   let state: 'connecting' | 'up' | 'down' | 'closed' = 'connecting';
   const where = redactUrl(options.url);

@@ -27,10 +27,18 @@ export interface Cached {
   at: number;
 }
 
+/**
+ * What the cache holds for a key Redis said is absent (`negativeTtlMs`):
+ * recognised by identity, so an empty value is never mistaken for it.
+ */
+const ABSENT: Cached = { value: Buffer.alloc(0), etag: Buffer.alloc(0), at: 0 };
+
 /** A shard's cache sizing, limits, and its ends: the fetch and the reply sender. */
 export interface ShardOptions {
   /** Entries this shard's LRU holds. */
   capacity: number;
+  /** How long a "key absent" answer is cached, in milliseconds; 0 (the default) never caches it. */
+  negativeTtlMs?: number;
   /** Time-to-live of a cached value, in milliseconds from insertion. */
   ttlMs: number;
   fetch: Fetch;
@@ -63,6 +71,11 @@ export class Shard {
   misses = 0;
   staleServed = 0;
   tooLarge = 0;
+  /**
+   * Whether answers that land may be cached. Invalidation turns it off while
+   * tracking is not armed, since nothing would report a later change.
+   */
+  caching = true;
 
   readonly #fetch: Fetch;
   readonly #send: (batch: ArrayBuffer) => void;
@@ -70,6 +83,7 @@ export class Shard {
   readonly #uncork: (() => void) | undefined;
   readonly #now: () => number;
   readonly #staleMs: number;
+  readonly #negativeTtlMs: number;
   readonly #maxValueBytes: number;
   /** Whether a fetched value can ever be served from the cache (else it is neither copied nor tagged). */
   readonly #caches: boolean;
@@ -91,7 +105,20 @@ export class Shard {
     this.#caches = options.capacity > 0 && options.ttlMs + this.#staleMs > 0;
     this.stats = options.stats ?? newShardStats();
     this.#base = Float64Array.from(this.stats);
+    this.#negativeTtlMs = options.negativeTtlMs ?? 0;
     this.#publish();
+  }
+
+  /** Forgets `key`: it changed in Redis. A fetch of it in the air is answered but not cached. */
+  invalidate(key: string): void {
+    this.cache.delete(key);
+    this.flights.poison(key);
+  }
+
+  /** Forgets every key (FLUSHALL, or a lost connection that may have hidden changes). */
+  clear(): void {
+    this.cache.clear();
+    this.flights.poisonAll();
   }
 
   /**
@@ -110,7 +137,8 @@ export class Shard {
       const entry = this.cache.get(key, now);
       if (entry !== undefined) {
         this.hits++;
-        this.#replies.addValue(reader.id, entry.value, now - entry.at, entry.etag);
+        if (entry === ABSENT) this.#replies.addOutcome(reader.id, Outcome.NotFound);
+        else this.#replies.addValue(reader.id, entry.value, now - entry.at, entry.etag);
       } else {
         this.misses++;
         if (this.flights.join(key, reader.id)) {
@@ -132,10 +160,15 @@ export class Shard {
   #land(key: string, result: Buffer | Outcome, started: number): void {
     const now = this.#now();
     observeLatency(this.stats, (now - started) / 1000);
+    // Asked before `land`, which clears the poison mark.
+    const keep = this.caching && !this.flights.poisoned(key);
     const waiters = this.flights.land(key);
     if (typeof result !== 'number') {
-      this.#answerValue(key, result, waiters, now);
+      this.#answerValue(key, result, waiters, now, keep);
     } else if (!(this.#staleMs > 0 && this.#answerStale(key, result, waiters, now))) {
+      // Stamped as if inserted earlier (or later), so that the cache's one
+      // TTL check expires it `negativeTtlMs` from now.
+      if (keep && result === Outcome.NotFound && this.#negativeTtlMs > 0) this.cache.set(key, ABSENT, now - this.cache.ttl + this.#negativeTtlMs);
       for (let i = 0; i < waiters.length; i++) this.#replies.addOutcome(waiters[i]!, result);
     }
     if (!this.#flushScheduled) {
@@ -145,11 +178,11 @@ export class Shard {
     }
   }
 
-  #answerValue(key: string, fetched: Buffer, waiters: number[], now: number): void {
-    if (!this.#caches || fetched.length > this.#maxValueBytes) {
+  #answerValue(key: string, fetched: Buffer, waiters: number[], now: number, keep: boolean): void {
+    if (!keep || !this.#caches || fetched.length > this.#maxValueBytes) {
       // Served from the fetched view (copied once, into the reply batch) and
       // not kept, so neither a private copy nor an ETag is worth making.
-      if (this.#caches) this.tooLarge++;
+      if (keep && this.#caches) this.tooLarge++;
       for (let i = 0; i < waiters.length; i++) this.#replies.addValue(waiters[i]!, fetched, 0, undefined);
       return;
     }
@@ -177,6 +210,10 @@ export class Shard {
     const entry = this.cache.stale(key, now);
     if (entry === undefined) return false;
     this.staleServed += waiters.length;
+    if (entry === ABSENT) {
+      for (let i = 0; i < waiters.length; i++) this.#replies.addOutcome(waiters[i]!, Outcome.NotFound);
+      return true;
+    }
     for (let i = 0; i < waiters.length; i++) this.#replies.addValue(waiters[i]!, entry.value, now - entry.at, entry.etag);
     return true;
   }

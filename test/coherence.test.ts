@@ -1,0 +1,154 @@
+/**
+ * Coherence of the built proxy with INVALIDATION=tracking (the default):
+ * changes made in Redis directly show through the proxy within 50 ms,
+ * although CACHE_TTL_MS is ten minutes, so only invalidation explains it.
+ */
+import t from 'tap';
+import { agent, get } from './helpers/http.js';
+import { startProxy, startRedis, type Proxy } from './helpers/processes.js';
+
+const redis = await startRedis(t);
+const http = agent(32);
+t.teardown(() => http.close());
+const LONG_TTL = '600000';
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function getCalls(): Promise<number> {
+  const m = /cmdstat_get:calls=(\d+)/.exec(await redis.client.info('commandstats'));
+  return m ? Number(m[1]) : 0;
+}
+
+const body = async (proxy: Proxy, key: string): Promise<string> => (await get(proxy.url, `/${key}`, { dispatcher: http })).body.toString();
+
+/**
+ * Milliseconds from the moment `change` was acknowledged by Redis until the
+ * proxy answers `expected` for `key` (polled every 2 ms), or Infinity past 1 s.
+ */
+async function msUntil(proxy: Proxy, key: string, change: () => Promise<unknown>, expected: (status: number, body: string) => boolean): Promise<number> {
+  await change();
+  const acked = performance.now();
+  while (performance.now() - acked < 1000) {
+    const answer = await get(proxy.url, `/${key}`, { dispatcher: http });
+    if (expected(answer.status, answer.body.toString())) return performance.now() - acked;
+    await sleep(2);
+  }
+  return Number.POSITIVE_INFINITY;
+}
+
+t.test('1,000 keys over 4 shards: a SET in Redis shows through the proxy within 50 ms', async (t) => {
+  const proxy = await startProxy(t, { REDIS_URL: redis.url, SHARDS: '4', CACHE_TTL_MS: LONG_TTL });
+  const keys = Array.from({ length: 1000 }, (_, i) => `coh:${i}`);
+  await redis.client.mset(...keys.flatMap((k) => [k, `old-${k}`]));
+  for (let i = 0; i < keys.length; i += 50) await Promise.all(keys.slice(i, i + 50).map((k) => body(proxy, k)));
+  const calls = await getCalls();
+  for (let i = 0; i < keys.length; i += 50) await Promise.all(keys.slice(i, i + 50).map((k) => body(proxy, k)));
+  t.equal(await getCalls(), calls, 'all 1,000 keys were cached: the second pass sent no GET');
+
+  const lags: number[] = [];
+  // A few at a time: the figure is the proxy's lag, not the queueing of this test's own requests.
+  for (let i = 0; i < keys.length; i += 4) {
+    lags.push(...(await Promise.all(keys.slice(i, i + 4).map((k) => msUntil(proxy, k, () => redis.client.set(k, `new-${k}`), (s, b) => s === 200 && b === `new-${k}`)))));
+  }
+  lags.sort((a, b) => a - b);
+  t.equal(lags.length, 1000);
+  t.ok(lags[999]! <= 50, `every key shows its new value within 50 ms of the SET (median ${lags[500]!.toFixed(1)} ms, max ${lags[999]!.toFixed(1)} ms)`);
+});
+
+t.test('DEL, EXPIRE reaching its end, FLUSHALL', async (t) => {
+  const proxy = await startProxy(t, { REDIS_URL: redis.url, SHARDS: '2', CACHE_TTL_MS: LONG_TTL });
+  await redis.client.mset('del:a', 'a', 'exp:a', 'e', 'fl:a', 'f', 'fl:b', 'g');
+  for (const k of ['del:a', 'exp:a', 'fl:a', 'fl:b']) t.equal(await body(proxy, k), k === 'del:a' ? 'a' : k === 'exp:a' ? 'e' : k === 'fl:a' ? 'f' : 'g');
+
+  t.ok((await msUntil(proxy, 'del:a', () => redis.client.del('del:a'), (s) => s === 404)) <= 50, 'DEL → 404 within 50 ms');
+
+  await redis.client.pexpire('exp:a', 200);
+  t.equal(await body(proxy, 'exp:a'), 'e', 'served from the cache until it expires');
+  // Redis reports an expired key when its expiry cycle (10 per second) or a read deletes it.
+  const expired = await msUntil(proxy, 'exp:a', () => sleep(200), (s) => s === 404);
+  t.ok(expired <= 500, `expiry → 404 within 500 ms of the deadline (${expired.toFixed(1)} ms), not after the 10-minute TTL`);
+
+  const calls = await getCalls();
+  t.ok((await msUntil(proxy, 'fl:a', () => redis.client.flushall(), (s) => s === 404)) <= 50, 'FLUSHALL → 404 within 50 ms');
+  t.equal((await get(proxy.url, '/fl:b', { dispatcher: http })).status, 404, 'every key of every shard went');
+  t.equal(await getCalls(), calls + 2, 'both were fetched again');
+});
+
+t.test('the race, forced: an invalidation overtaking the GET reply keeps the reply out of the cache', async (t) => {
+  // Replies to GETs of race:* are held 300 ms in the worker; the SET lands in between.
+  const proxy = await startProxy(t, { REDIS_URL: redis.url, SHARDS: '2', CACHE_TTL_MS: LONG_TTL, SHARDCACHE_TEST_DELAY_GET: 'race::300' });
+  await redis.client.set('race:k', 'old');
+  const inFlight = body(proxy, 'race:k');
+  await sleep(100);
+  await redis.client.set('race:k', 'new');
+  t.equal(await inFlight, 'old', 'the request in flight gets the value it was sent for');
+  t.equal(await body(proxy, 'race:k'), 'new', 'the next request does not get it from the cache');
+  t.equal(await body(proxy, 'race:k'), 'new');
+});
+
+t.test('subscriber killed with CLIENT KILL: cache flushed, tracking re-armed, answers right', async (t) => {
+  const proxy = await startProxy(t, { REDIS_URL: redis.url, SHARDS: '1', CACHE_TTL_MS: LONG_TTL });
+  await redis.client.set('kill:k', 'one');
+  t.equal(await body(proxy, 'kill:k'), 'one');
+  const idOf = async (name: string): Promise<string> => {
+    const line = ((await redis.client.client('LIST')) as string).split('\n').find((l) => l.includes(` name=${name} `));
+    return line === undefined ? '' : /id=(\d+)/.exec(line)![1]!;
+  };
+  const oldId = await idOf('shardcache:shard-0:invalidate');
+  t.not(oldId, '', 'the subscriber is named in CLIENT LIST');
+  const calls = await getCalls();
+  await redis.client.client('KILL', 'ID', oldId);
+  const deadline = Date.now() + 5000;
+  let redir = '';
+  let newId = '';
+  while (Date.now() < deadline) {
+    newId = await idOf('shardcache:shard-0:invalidate');
+    const data = ((await redis.client.client('LIST')) as string).split('\n').find((l) => l.includes(' name=shardcache:shard-0 '));
+    redir = /redir=(-?\d+)/.exec(data ?? '')?.[1] ?? '';
+    if (newId !== '' && newId !== oldId && redir === newId) break;
+    await sleep(20);
+  }
+  t.not(newId, oldId, 'a new subscriber connection');
+  t.equal(redir, newId, 'the data connection tracks toward it');
+  await sleep(50);
+  t.equal(await body(proxy, 'kill:k'), 'one');
+  t.equal(await getCalls(), calls + 1, 'the cached value was flushed and fetched again');
+  t.ok((await msUntil(proxy, 'kill:k', () => redis.client.set('kill:k', 'two'), (_s, b) => b === 'two')) <= 50, 'invalidations flow again');
+  t.match(proxy.logs(), /shard 0: invalidation tracking re-armed/);
+});
+
+t.test('two proxies on one Redis stay coherent', async (t) => {
+  const a = await startProxy(t, { REDIS_URL: redis.url, SHARDS: '2', CACHE_TTL_MS: LONG_TTL });
+  const b = await startProxy(t, { REDIS_URL: redis.url, SHARDS: '3', CACHE_TTL_MS: LONG_TTL });
+  await redis.client.set('two:k', 'v1');
+  t.equal(await body(a, 'two:k'), 'v1');
+  t.equal(await body(b, 'two:k'), 'v1');
+  for (const v of ['v2', 'v3']) {
+    await redis.client.set('two:k', v);
+    const acked = performance.now();
+    const [la, lb] = await Promise.all([a, b].map((p) => msUntil(p, 'two:k', async () => undefined, (_s, got) => got === v)));
+    t.ok(la! <= 50 && lb! <= 50, `both serve ${v} within 50 ms of the SET (${la!.toFixed(1)}, ${lb!.toFixed(1)} ms; ${(performance.now() - acked).toFixed(1)} ms in all)`);
+  }
+});
+
+t.test('NEGATIVE_TTL_MS: a cached 404 becomes 200 right after a SET', async (t) => {
+  const proxy = await startProxy(t, { REDIS_URL: redis.url, SHARDS: '2', CACHE_TTL_MS: LONG_TTL, NEGATIVE_TTL_MS: LONG_TTL });
+  await redis.client.del('neg:k');
+  t.equal((await get(proxy.url, '/neg:k', { dispatcher: http })).status, 404);
+  const calls = await getCalls();
+  t.equal((await get(proxy.url, '/neg:k', { dispatcher: http })).status, 404);
+  t.equal(await getCalls(), calls, 'the second 404 came from the cache');
+  t.ok((await msUntil(proxy, 'neg:k', () => redis.client.set('neg:k', 'here'), (s, got) => s === 200 && got === 'here')) <= 50, '200 within 50 ms of the SET');
+});
+
+t.test('INVALIDATION=ttl: no subscriber; a change shows only after the TTL', async (t) => {
+  const proxy = await startProxy(t, { REDIS_URL: redis.url, SHARDS: '1', CACHE_TTL_MS: '400', INVALIDATION: 'ttl' });
+  await redis.client.set('ttl:k', 'one');
+  t.equal(await body(proxy, 'ttl:k'), 'one');
+  await redis.client.set('ttl:k', 'two');
+  await sleep(100);
+  t.equal(await body(proxy, 'ttl:k'), 'one', 'stale until the TTL');
+  await sleep(350);
+  t.equal(await body(proxy, 'ttl:k'), 'two');
+  t.notMatch((await redis.client.client('LIST')) as string, /:invalidate /, 'no subscriber connection');
+  t.match(proxy.logs(), /invalidation ttl/);
+});
