@@ -17,6 +17,7 @@ import { cycleTrace, loadKeys, writePaths, zipfTrace } from './lib/data.js';
 import { writeReport, type Bar, type ScenarioResult, type TargetResult } from './lib/report.js';
 import { respBench, type RespRow } from './lib/resp.js';
 import { median } from './lib/stats.js';
+import type { StalenessSummary } from './staleness.js';
 import { bare, nodeLru, perTask, shardcache, varnish, webdis, type BenchEnv, type Running, type Target } from './lib/targets.js';
 import { runAutocannon } from './lib/autocannon.js';
 import { runWrk, type LoadResult } from './lib/wrk.js';
@@ -68,7 +69,8 @@ const scenarios: Scenario[] = [
     keys: 10000,
     trace: () => cycleTrace(10000),
     capacity: 0,
-    targets: [webdis, shardcache(undefined, {}, 'shardcache (no cache)')],
+    // INVALIDATION=ttl too: with tracking, Redis records every key a GET reads.
+    targets: [webdis, shardcache(undefined, {}, 'shardcache (no cache)'), shardcache(undefined, { INVALIDATION: 'ttl' }, 'shardcache (no cache, INVALIDATION=ttl)')],
     baseline: webdis.name,
     hitRatio: true,
   },
@@ -109,11 +111,26 @@ const BARS: Bar[] = [
   { label: 'miss path ≥ 0.8× webdis', scenario: 'miss', target: 'shardcache (no cache)', against: webdis.name, min: 0.8 },
   { label: 'zipfian mix ≥ 1.0× Varnish', scenario: 'zipf', target: 'shardcache', against: varnish.name, min: 1.0 },
   { label: 'p99 at half of the peak ≤ 2 ms', scenario: 'paced', target: 'shardcache', p99MaxMs: 2 },
+  { label: 'staleness p99 ≤ 10 ms at 10k SET/s (INVALIDATION=tracking)', scenario: 'staleness', target: 'shardcache', staleness: 'p99', p99MaxMs: 10 },
+  { label: 'tracking costs ≤ 5% of hit-path throughput (× INVALIDATION=ttl)', scenario: 'staleness', target: 'shardcache', staleness: 'cost', min: 0.95 },
   { label: 'RESP GET, pipeline 1: ≥ 1.0× Redis', scenario: 'resp', target: 'shardcache', resp: { test: 'GET', pipeline: 1 }, min: 1.0 },
   { label: 'RESP MGET, pipeline 1: ≥ 1.0× Redis', scenario: 'resp', target: 'shardcache', resp: { test: 'MGET', pipeline: 1 }, min: 1.0 },
   { label: 'RESP GET, pipeline 16: ≥ 0.5× Redis', scenario: 'resp', target: 'shardcache', resp: { test: 'GET', pipeline: 16 }, min: 0.5 },
   { label: 'RESP MGET, pipeline 16: ≥ 0.5× Redis', scenario: 'resp', target: 'shardcache', resp: { test: 'MGET', pipeline: 16 }, min: 0.5 },
 ];
+
+/**
+ * Runs benchmarks/staleness.ts (its own redis-server and proxies) and reads
+ * the summary line it ends with. About 1,000 SETs a second are watched at
+ * both write rates, so the reader's own queueing does not swamp the figure.
+ */
+function runStaleness(quick: boolean): StalenessSummary {
+  const out = execFileSync(process.execPath, ['dist/benchmarks/staleness.js', ...(quick ? ['--quick'] : []), '--watch-per-second=1000'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  process.stdout.write(out.replace(/^STALENESS_JSON .*\n?/m, ''));
+  const line = /^STALENESS_JSON (.*)$/m.exec(out);
+  if (line === null) throw new Error('staleness benchmark printed no summary');
+  return JSON.parse(line[1]!) as StalenessSummary;
+}
 
 async function getCalls(redis: { info(section: string): Promise<string> }): Promise<number> {
   const m = /cmdstat_get:calls=(\d+)/.exec(await redis.info('commandstats'));
@@ -145,6 +162,7 @@ async function main(): Promise<void> {
   const results: ScenarioResult[] = [];
   const peaks = new Map<string, number>();
   let resp: RespRow[] | undefined;
+  let staleness: StalenessSummary | undefined;
   try {
     const redis = await startRedis(t);
     const loaded = new Set<string>();
@@ -215,6 +233,10 @@ async function main(): Promise<void> {
         for (const { proc } of running) await proc.stop();
       }
     }
+    if (only === undefined || only.includes('staleness')) {
+      console.log('\n== Coherence: staleness under writes, and what tracking costs on the hit path');
+      staleness = runStaleness(quick);
+    }
     if (only === undefined || only.includes('resp')) {
       const missing = missingPeer('redis-benchmark');
       if (missing) console.log(`skipped the RESP scenario: ${missing}`);
@@ -230,7 +252,7 @@ async function main(): Promise<void> {
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}`;
   const outDir = join(ROOT, 'benchmarks/results');
   mkdirSync(outDir, { recursive: true });
-  writeReport(outDir, { date: new Date().toISOString(), machine, generator, quick, rounds: ROUNDS, seconds: SECONDS, connections: CONNECTIONS, scenarios: results, ...(resp ? { resp } : {}), bars: BARS }, quick || only !== undefined ? undefined : join(ROOT, 'README.md'));
+  writeReport(outDir, { date: new Date().toISOString(), machine, generator, quick, rounds: ROUNDS, seconds: SECONDS, connections: CONNECTIONS, scenarios: results, ...(resp ? { resp } : {}), ...(staleness ? { staleness } : {}), bars: BARS }, quick || only !== undefined ? undefined : join(ROOT, 'README.md'));
   console.log(`\nwrote ${outDir}/latest.{json,md} and charts`);
 }
 

@@ -25,6 +25,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Agent, request } from 'undici';
 import { startProxy, startRedis, type Proxy } from '../test/helpers/processes.js';
 import { cycleTrace, loadKeys, writePaths } from './lib/data.js';
@@ -50,7 +51,7 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-interface Staleness {
+export interface Staleness {
   rate: number;
   sets: number;
   measured: number;
@@ -166,10 +167,26 @@ async function main(): Promise<void> {
     `median tracking/ttl ratio: ${median(ratios).toFixed(3)} (cost ${((1 - median(ratios)) * 100).toFixed(1)}%)`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
+  // For `npm run bench`, which runs this script last and folds it into its report.
+  const summary: StalenessSummary = { watchPerSecond: WATCH_PER_SECOND, rounds: ROUNDS, results, trackingRps: rps.tracking!, ttlRps: rps.ttl!, ratio: median(ratios) };
+  process.stdout.write(`STALENESS_JSON ${JSON.stringify(summary)}\n`);
 }
 
-try {
-  await main();
-} finally {
-  for (const fn of stoppers.reverse()) await fn();
+/** What `npm run bench` reads from this script's last line. */
+export interface StalenessSummary {
+  watchPerSecond: number;
+  rounds: number;
+  results: Staleness[];
+  trackingRps: number[];
+  ttlRps: number[];
+  /** Median over rounds of tracking req/s ÷ ttl req/s. */
+  ratio: number;
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  try {
+    await main();
+  } finally {
+    for (const fn of stoppers.reverse()) await fn();
+  }
 }

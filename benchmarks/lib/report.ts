@@ -1,6 +1,7 @@
 /** Writes a run's results: latest.json, latest.md (the table the README shows) and SVG charts. */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { StalenessSummary } from '../staleness.js';
 import type { RespRow } from './resp.js';
 
 export interface TargetResult {
@@ -43,10 +44,14 @@ export interface Bar {
   p99MaxMs?: number;
   /** RESP bars: the row of the RESP table. */
   resp?: { test: 'GET' | 'MGET'; pipeline: number };
+  /** Coherence bars: the p99 staleness at 10k SET/s, or the tracking ÷ ttl hit-path ratio. */
+  staleness?: 'p99' | 'cost';
 }
 
 /** The measured value of a bar in this run, or NaN when its scenario did not run. */
 export function measure(run: RunResult, bar: Bar): number {
+  if (bar.staleness === 'p99') return run.staleness?.results.find((r) => r.rate === 10000)?.p99 ?? Number.NaN;
+  if (bar.staleness === 'cost') return run.staleness?.ratio ?? Number.NaN;
   if (bar.resp) return run.resp?.find((r) => r.test === bar.resp!.test && r.pipeline === bar.resp!.pipeline)?.ratio ?? Number.NaN;
   const sc = run.scenarios.find((x) => x.id === bar.scenario);
   const t = sc?.targets.find((x) => x.name === bar.target);
@@ -78,6 +83,7 @@ export interface RunResult {
   connections: number;
   scenarios: ScenarioResult[];
   resp?: RespRow[];
+  staleness?: StalenessSummary;
   bars: Bar[];
 }
 
@@ -105,6 +111,13 @@ export function markdown(run: RunResult): string {
     }
     for (const s of sc.skipped) out.push(`| ${s.name} | skipped: ${s.reason} |${' |'.repeat(6 + sc.compare.length + (hit ? 1 : 0))}`);
     out.push('');
+  }
+  if (run.staleness) {
+    const st = run.staleness;
+    out.push('### Coherence: staleness with INVALIDATION=tracking (1,000 keys cached; about 1,000 SETs a second watched)', '');
+    out.push('| SET/s | SETs acknowledged | watched | p50 ms | p99 ms | max ms | stale answers seen |', '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (const r of st.results) out.push(`| ${r.rate} | ${r.sets} | ${r.measured} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.max, 2)} | ${r.staleAnswers} |`);
+    out.push('', `Hit path with tracking ÷ with ttl (median of ${st.rounds} alternating rounds): ${fmt(st.ratio, 3)}; tracking ${st.trackingRps.map((x) => fmt(x)).join(', ')} req/s, ttl ${st.ttlRps.map((x) => fmt(x)).join(', ')} req/s.`, '');
   }
   if (run.resp) {
     out.push('### RESP: redis-benchmark GET and MGET (10 keys), every key cached, 50 clients', '');
