@@ -49,30 +49,30 @@ class Stoppers {
   }
 }
 
-function node(name: string, script: string, extraEnv: (e: BenchEnv) => Record<string, string>, nodeArgs: string[] = []): Target {
+function node(name: string, script: string, extraEnv: Record<string, string> = {}): Target {
   return {
     name,
     start: (e) => {
       const stoppers = new Stoppers();
-      const env = { REDIS_URL: e.redisUrl, CACHE_CAPACITY: String(e.capacity), CACHE_TTL_MS: String(e.ttlMs), BODY_BYTES: String(e.valueBytes), ...extraEnv(e) };
-      return starting(stoppers, async () => ({ url: (await startNode(stoppers, script, env, [], nodeArgs)).url, style: 'plain', stop: () => stoppers.run() }));
+      const env = { REDIS_URL: e.redisUrl, CACHE_CAPACITY: String(e.capacity), CACHE_TTL_MS: String(e.ttlMs), BODY_BYTES: String(e.valueBytes), ...extraEnv };
+      return starting(stoppers, async () => ({ url: (await startNode(stoppers, script, env)).url, style: 'plain', stop: () => stoppers.run() }));
     },
   };
 }
 
 /** shardcache as `npm start` runs it, with `shards` shards (undefined: its default). */
 export function shardcache(shards?: number, extra: Record<string, string> = {}, name?: string): Target {
-  return node(name ?? (shards === undefined ? 'shardcache' : `shardcache SHARDS=${shards}`), 'dist/src/main.js', () => ({ ...shardsEnv(shards), ...extra }));
+  return node(name ?? (shards === undefined ? 'shardcache' : `shardcache SHARDS=${shards}`), 'dist/src/main.js', { ...shardsEnv(shards), ...extra });
 }
 
 function shardsEnv(shards: number | undefined): Record<string, string> {
   return shards === undefined ? {} : { SHARDS: String(shards) };
 }
 
-export const bare = node('node:http bare (ceiling)', 'dist/benchmarks/servers/bare.js', () => ({}));
-export const nodeLru = node('node:http + lru-cache + ioredis', 'dist/benchmarks/servers/node-lru.js', () => ({}));
+export const bare = node('node:http bare (ceiling)', 'dist/benchmarks/servers/bare.js');
+export const nodeLru = node('node:http + lru-cache + ioredis', 'dist/benchmarks/servers/node-lru.js');
 export function perTask(shards?: number): Target {
-  return node(`piscina task per request${shards === undefined ? '' : ` SHARDS=${shards}`}`, 'dist/benchmarks/servers/per-task.js', () => shardsEnv(shards));
+  return node(`piscina task per request${shards === undefined ? '' : ` SHARDS=${shards}`}`, 'dist/benchmarks/servers/per-task.js', shardsEnv(shards));
 }
 
 async function waitForPort(port: number, child: ChildProcess, what: string): Promise<void> {

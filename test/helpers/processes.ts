@@ -153,8 +153,8 @@ export function startProxy(t: Teardown, env: Record<string, string>, args: strin
  * Starts a Node script of this repo with `PORT=0` and waits for the line
  * `listening on http://…` that the proxy and the benchmark servers print.
  */
-export async function startNode(t: Teardown, script: string, env: Record<string, string>, args: string[] = [], nodeArgs: string[] = []): Promise<Proxy> {
-  const child = spawn(process.execPath, [...nodeArgs, script, ...args], {
+export async function startNode(t: Teardown, script: string, env: Record<string, string>, args: string[] = []): Promise<Proxy> {
+  const child = spawn(process.execPath, [script, ...args], {
     cwd: ROOT,
     env: { ...process.env, PORT: '0', ADMIN_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
