@@ -137,6 +137,22 @@ async function getCalls(redis: { info(section: string): Promise<string> }): Prom
   return m ? Number(m[1]) : 0;
 }
 
+/**
+ * The mean pause per connection that puts the paced run at `fraction` of
+ * the target's peak: the peak measured earlier in this run, or measured now
+ * (unpaced) when the paced scenario runs alone. Kept fractional: the wrk
+ * script rounds each delay at random, so the mean rate is the one asked for.
+ */
+async function paceFor(paced: NonNullable<Scenario['paced']>, peaks: Map<string, number>, targets: readonly { target: Target; proc: Running }[], measure: (proc: Running) => Promise<LoadResult>): Promise<number> {
+  let peak = peaks.get(paced.fractionOf);
+  const own = targets.find(({ target }) => target.name === paced.fractionOf);
+  if (peak === undefined && own !== undefined) {
+    peak = (await measure(own.proc)).rps;
+    console.log(`peak of ${paced.fractionOf} (unpaced, for the pace): ${peak.toFixed(0)} req/s`);
+  }
+  return Number(((CONNECTIONS / ((peak ?? 20000) * paced.fraction)) * 1000).toFixed(3));
+}
+
 /** The targets of the scenario under way. */
 const running: { target: Target; proc: Running }[] = [];
 
@@ -190,8 +206,8 @@ async function main(): Promise<void> {
         }
       }
       try {
-        const pace = sc.paced ? Math.max(1, Math.round((CONNECTIONS / ((peaks.get(sc.paced.fractionOf) ?? 20000) * sc.paced.fraction)) * 1000)) : 0;
         for (const { proc } of running) await load({ url: proc.url, pathsFile: files[proc.style], connections: CONNECTIONS, seconds: WARM_SECONDS });
+        const pace = sc.paced ? await paceFor(sc.paced, peaks, running, (proc) => load({ url: proc.url, pathsFile: files[proc.style], connections: CONNECTIONS, seconds: SECONDS })) : 0;
         const rounds = new Map<string, LoadResult[]>(running.map(({ target }) => [target.name, []]));
         const hitRatios = new Map<string, number[]>(running.map(({ target }) => [target.name, []]));
         for (let round = 0; round < ROUNDS; round++) {

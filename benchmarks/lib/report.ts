@@ -99,7 +99,7 @@ export function markdown(run: RunResult): string {
   for (const sc of run.scenarios) {
     const hit = sc.targets.some((t) => t.hitRatio !== undefined);
     out.push(`### ${sc.title}`, '');
-    if (sc.pauseMs) out.push(`Paced: each connection waits ${sc.pauseMs} ms between requests.`, '');
+    if (sc.pauseMs) out.push(`Paced: each of the ${run.connections} connections waits ${fmt(sc.pauseMs, 2)} ms on average between requests (drawn from 0.5–1.5× that, so the connections do not fire in step), aiming at ${fmt((run.connections * 1000) / sc.pauseMs)} req/s.`, '');
     const vsHead = sc.compare.map((c) => ` × ${c} |`).join('');
     out.push(`| target | req/s | × ${sc.baseline} |${vsHead} p50 ms | p90 ms | p99 ms | errors |${hit ? ' hit ratio |' : ''} rounds (req/s) |`);
     out.push(`| --- | ---: | ---: |${sc.compare.map(() => ' ---: |').join('')} ---: | ---: | ---: | ---: |${hit ? ' ---: |' : ''} --- |`);
