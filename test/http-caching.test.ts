@@ -47,7 +47,7 @@ t.test('ETag, If-None-Match → 304, Cache-Control: max-age counts down the TTL,
   t.ok(maxAge <= 59, `max-age ${maxAge} ≤ 59`);
   t.ok(age + maxAge >= 59 && age + maxAge <= 60, 'Age + max-age is the TTL, give or take the rounding');
   const m = await scrape(proxy.admin);
-  t.equal(total(m, 'shardcache_http_requests_total', { status: '304' }), 5, 'the 304s are counted');
+  t.equal(total(m, 'shardcache_requests_total', { protocol: 'http', status: '304' }), 5, 'the 304s are counted');
 });
 
 t.test('a new value after the TTL gets a new tag; an old tag then gets the value', async (t) => {

@@ -4,7 +4,7 @@
  * changes made by another client.
  */
 import t from 'tap';
-import { BatchReader, BatchWriter, Outcome } from '../src/hop/wire.js';
+import { BatchReader, BatchWriter, Outcome, Protocol } from '../src/hop/wire.js';
 import { Invalidation } from '../src/shard/invalidation.js';
 import { connectRedis, redisFetch } from '../src/shard/redis.js';
 import { Shard, type Fetch } from '../src/shard/shard.js';
@@ -16,7 +16,7 @@ const redis = await startRedis(t);
 
 function batch(id: number, key: string): ArrayBuffer {
   const w = new BatchWriter();
-  w.addKey(id, key);
+  w.addKey(id, key, Protocol.Http);
   return w.finish();
 }
 
