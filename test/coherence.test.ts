@@ -4,7 +4,9 @@
  * although CACHE_TTL_MS is ten minutes, so only invalidation explains it.
  */
 import t from 'tap';
+import { shardOf } from '../src/routing/hash.js';
 import { agent, get } from './helpers/http.js';
+import { samplesOf, scrape, total, waitForTotal } from './helpers/metrics.js';
 import { startProxy, startRedis, type Proxy } from './helpers/processes.js';
 
 const redis = await startRedis(t);
@@ -116,6 +118,36 @@ t.test('subscriber killed with CLIENT KILL: cache flushed, tracking re-armed, an
   t.match(proxy.logs(), /shard 0: invalidation tracking re-armed/);
 });
 
+t.test('invalidation metrics: keys and flushes per shard, a re-arm after CLIENT KILL, the armed gauge', async (t) => {
+  const proxy = await startProxy(t, { REDIS_URL: redis.url, SHARDS: '2', CACHE_TTL_MS: LONG_TTL });
+  const names = Array.from({ length: 32 }, (_, i) => `im:${i}`);
+  const [a, b] = [0, 1].map((shard) => names.find((k) => shardOf(k, 2) === shard)!) as [string, string];
+  await redis.client.mset(a, 'a1', b, 'b1');
+  t.same([await body(proxy, a), await body(proxy, b)], ['a1', 'b1']);
+  const m0 = await scrape(proxy.admin);
+  t.same(samplesOf(m0, 'shardcache_tracking_armed'), { '{shard="0"}': 1, '{shard="1"}': 1 }, 'armed on both shards');
+  t.equal(total(m0, 'shardcache_invalidations_total'), 0);
+
+  // Each write to a key the proxy has read is one key invalidation; reading it again tracks it again.
+  t.ok((await msUntil(proxy, a, () => redis.client.set(a, 'a2'), (_s, got) => got === 'a2')) <= 50, 'SET');
+  t.ok((await msUntil(proxy, a, () => redis.client.del(a), (s) => s === 404)) <= 50, 'DEL');
+  t.ok((await msUntil(proxy, b, () => redis.client.set(b, 'b2'), (_s, got) => got === 'b2')) <= 50, 'SET on the other shard');
+  await redis.client.flushall();
+  t.equal(await waitForTotal(proxy.admin, 'shardcache_invalidations_total', { kind: 'flush' }, 2), 2, 'FLUSHALL reaches both shards');
+  t.same(
+    samplesOf(await scrape(proxy.admin), 'shardcache_invalidations_total'),
+    { '{shard="0",kind="key"}': 2, '{shard="0",kind="flush"}': 1, '{shard="1",kind="key"}': 1, '{shard="1",kind="flush"}': 1 },
+    'two keys on shard 0 (SET, DEL), one on shard 1; one flush each',
+  );
+
+  const line = ((await redis.client.client('LIST')) as string).split('\n').find((l) => l.includes(' name=shardcache:shard-0:invalidate '))!;
+  await redis.client.client('KILL', 'ID', /id=(\d+)/.exec(line)![1]!);
+  t.equal(await waitForTotal(proxy.admin, 'shardcache_tracking_rearms_total', { shard: '0' }, 1), 1, 'shard 0 re-armed once after its subscriber was killed');
+  const m = await scrape(proxy.admin);
+  t.same(samplesOf(m, 'shardcache_tracking_rearms_total'), { '{shard="0"}': 1, '{shard="1"}': 0 }, 'shard 1 untouched');
+  t.same(samplesOf(m, 'shardcache_tracking_armed'), { '{shard="0"}': 1, '{shard="1"}': 1 }, 'armed again');
+});
+
 t.test('two proxies on one Redis stay coherent', async (t) => {
   const a = await startProxy(t, { REDIS_URL: redis.url, SHARDS: '2', CACHE_TTL_MS: LONG_TTL });
   const b = await startProxy(t, { REDIS_URL: redis.url, SHARDS: '3', CACHE_TTL_MS: LONG_TTL });
@@ -150,5 +182,8 @@ t.test('INVALIDATION=ttl: no subscriber; a change shows only after the TTL', asy
   await sleep(350);
   t.equal(await body(proxy, 'ttl:k'), 'two');
   t.notMatch((await redis.client.client('LIST')) as string, /:invalidate /, 'no subscriber connection');
+  const m = await scrape(proxy.admin);
+  t.equal(total(m, 'shardcache_tracking_armed'), 0, 'tracking never armed');
+  t.ok(m.has('shardcache_tracking_armed{shard="0"}'), 'but the gauge is there, at 0');
   t.match(proxy.logs(), /invalidation ttl/);
 });

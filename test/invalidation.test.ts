@@ -5,6 +5,7 @@
  */
 import t from 'tap';
 import { BatchReader, BatchWriter, Outcome, Protocol } from '../src/hop/wire.js';
+import { Stat } from '../src/metrics/shard-stats.js';
 import { Invalidation } from '../src/shard/invalidation.js';
 import { connectRedis, redisFetch } from '../src/shard/redis.js';
 import { Shard, type Fetch } from '../src/shard/shard.js';
@@ -122,6 +123,8 @@ t.test('a SET elsewhere removes the cached key; binary keys too; FLUSHALL clears
   await until(() => link.messages > before, 'the FLUSHALL message');
   t.equal(shard.cache.size, 0, 'a null message clears the shard');
   t.same(await read('inv:a'), [5, Outcome.NotFound]);
+  const s = link.stats;
+  t.same([s[Stat.InvalidatedKeys], s[Stat.InvalidationFlushes], s[Stat.TrackingRearms], s[Stat.TrackingArmed]], [2, 1, 0, 1], 'counted: two keys, one flush, armed once');
 });
 
 t.test('the race: an invalidation that overtakes the GET reply keeps that reply out of the cache', async (t) => {
@@ -171,6 +174,7 @@ t.test('subscriber killed: the cache is flushed, nothing cached until tracking i
   await until(() => shard.cache.size === 0, 'invalidations flow again');
   t.same(await read('kill:a'), [3, 1, 'B']);
   t.match(logs.join('\n'), /test: invalidation tracking re-armed/);
+  t.same([link.stats[Stat.TrackingRearms], link.stats[Stat.TrackingArmed], link.stats[Stat.InvalidatedKeys]], [1, 1, 1], 'one re-arm, armed, one key');
 });
 
 t.test('data connection killed: flushed and re-armed too', async (t) => {
@@ -184,6 +188,7 @@ t.test('data connection killed: flushed and re-armed too', async (t) => {
   t.same(await read('dkill'), [2, 1, 'x']);
   await redis.client.set('dkill', 'y');
   await until(() => shard.cache.size === 0, 'invalidations flow again');
+  t.equal(link.stats[Stat.TrackingRearms], 1, 'a lost data connection counts as a re-arm too');
 });
 
 t.test('a link that goes silent is found by PING, reconnected and re-armed', async (t) => {
@@ -218,6 +223,7 @@ t.test('a server that refuses CLIENT TRACKING: one log line, TTL-only caching', 
   const url = redis.url.replace('redis://', 'redis://notrack:pw@');
   const { shard, link, read, logs } = await tracked(t, { url });
   t.equal(link.state, 'off');
+  t.equal(link.stats[Stat.TrackingArmed], 0, 'not armed');
   t.equal(shard.caching, true, 'caches, bounded by the TTL');
   t.equal(logs.filter((l) => /refused client tracking/.test(l)).length, 1, 'said once');
   t.match(logs.join('\n'), /INVALIDATION=ttl/);

@@ -7,7 +7,7 @@ import t from 'tap';
 import { request } from 'undici';
 import { shardOf } from '../src/routing/hash.js';
 import { agent, get } from './helpers/http.js';
-import { scrape, total, type Samples } from './helpers/metrics.js';
+import { samplesOf, scrape, total, waitForTotal } from './helpers/metrics.js';
 import { startProxy, startRedis } from './helpers/processes.js';
 import { command, decodeAll, exchange } from './helpers/resp.js';
 
@@ -69,11 +69,6 @@ t.test('hits, misses, coalesced, entries, bytes, statuses, latency: as predicted
   for (const thread of ['main', 'shard-0', 'shard-1']) t.ok(m.has(`shardcache_event_loop_delay_seconds{thread="${thread}",quantile="0.99"}`), `event-loop delay of ${thread}`);
   t.ok(m.has('process_resident_memory_bytes'), 'the process metrics too');
 });
-
-/** Every sample of `name`, as `labels → value`, for comparing whole label sets. */
-function samplesOf(m: Samples, name: string): Record<string, number> {
-  return Object.fromEntries([...m].filter(([key]) => key.startsWith(`${name}{`)).map(([key, value]) => [key.slice(name.length), value]));
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -190,6 +185,8 @@ t.test('/healthz, /readyz follow Redis; unknown paths 404; the kill hook is off 
   }
   t.equal(ready.status, 503, 'not ready while Redis is down');
   t.match(ready.body.toString(), /^not ready: shard \d: redis down/);
+  t.equal(await waitForTotal(proxy.admin, 'shardcache_tracking_armed', {}, 0), 0, 'tracking is not armed on either shard while Redis is down');
+  t.equal(total(await scrape(proxy.admin), 'shardcache_tracking_rearms_total'), 0, 'no re-arm yet');
   t.equal((await admin('/healthz')).status, 200, 'but alive');
   await local.restart();
   for (let i = 0; i < 50 && ready.status !== 200; i++) {
@@ -197,4 +194,6 @@ t.test('/healthz, /readyz follow Redis; unknown paths 404; the kill hook is off 
     ready = await admin('/readyz');
   }
   t.equal(ready.status, 200, 'ready again once Redis is back');
+  t.equal(await waitForTotal(proxy.admin, 'shardcache_tracking_armed', {}, 2), 2, 'tracking armed again on both shards');
+  t.same(samplesOf(await scrape(proxy.admin), 'shardcache_tracking_rearms_total'), { '{shard="0"}': 1, '{shard="1"}': 1 }, 'one re-arm per shard');
 });

@@ -122,7 +122,7 @@ function attach(task: AttachTask): Promise<string> {
     send: (batch) => port.postMessage(batch, [batch]),
   });
   if (task.invalidation === 'tracking') {
-    invalidation = new Invalidation({ url: task.redisUrl, timeoutMs: task.redisTimeoutMs, data: redis.redis, target: shard, label: `shard ${task.index}`, log: own, keepWhileDown: task.staleMs > 0 });
+    invalidation = new Invalidation({ url: task.redisUrl, timeoutMs: task.redisTimeoutMs, data: redis.redis, target: shard, label: `shard ${task.index}`, log: own, keepWhileDown: task.staleMs > 0, stats });
   }
   // Batches wait in the port until Redis is ready (or REDIS_TIMEOUT_MS has
   // passed): a replacement worker then answers the requests sent while it

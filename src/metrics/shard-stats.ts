@@ -41,10 +41,18 @@ export const Stat = {
   LoopP50: AFTER + 7,
   LoopP99: AFTER + 8,
   LoopMax: AFTER + 9,
+  /** Keys named by invalidation messages (client tracking). */
+  InvalidatedKeys: AFTER + 10,
+  /** Null invalidation messages (FLUSHALL, FLUSHDB): the whole cache went. */
+  InvalidationFlushes: AFTER + 11,
+  /** Times tracking was armed again after the invalidation link was lost. */
+  TrackingRearms: AFTER + 12,
+  /** Gauge: 1 while client tracking is armed. */
+  TrackingArmed: AFTER + 13,
   /** Redis GET latency: sum of seconds, count, then one slot per bucket of `LATENCY_BUCKETS` plus +Inf. */
-  LatencySum: AFTER + 10,
-  LatencyCount: AFTER + 11,
-  LatencyBuckets: AFTER + 12,
+  LatencySum: AFTER + 14,
+  LatencyCount: AFTER + 15,
+  LatencyBuckets: AFTER + 16,
 } as const;
 
 /** Upper bounds (seconds) of the Redis latency histogram buckets. */

@@ -17,11 +17,13 @@
  * finds a link that died without closing.
  *
  * Nothing here runs per request: only when a message or a connection event
- * arrives.
+ * arrives. What it does is counted in the shard's stats array (keys named,
+ * flushes, re-arms, and whether tracking is armed now).
  */
 import type { Log } from '../log.js';
 import { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
+import { newShardStats, Stat } from '../metrics/shard-stats.js';
 import { connectRedis, type RedisConnection } from './redis.js';
 
 /** The channel Redis publishes invalidations on for RESP2 redirect clients. */
@@ -52,6 +54,8 @@ export interface InvalidationOptions {
    * a lost link flushes at once.
    */
   keepWhileDown?: boolean;
+  /** The shard's stats array, where the link's figures are counted (`newShardStats`); default: a private one. */
+  stats?: Float64Array;
 }
 
 /**
@@ -69,6 +73,12 @@ export class Invalidation extends EventEmitter {
   messages = 0;
   /** The subscriber connection (exposed for tests). */
   readonly subscriber: RedisConnection;
+  /**
+   * Where the link's figures go: `InvalidatedKeys`, `InvalidationFlushes`,
+   * `TrackingRearms` carry on from a replaced worker's; `TrackingArmed` is
+   * this link's state.
+   */
+  readonly stats: Float64Array;
 
   readonly #o: InvalidationOptions;
   #subscriberId: number | undefined;
@@ -78,6 +88,8 @@ export class Invalidation extends EventEmitter {
   constructor(options: InvalidationOptions) {
     super();
     this.#o = options;
+    this.stats = options.stats ?? newShardStats();
+    this.stats[Stat.TrackingArmed] = 0;
     options.target.caching = false;
     const name = `${options.data.options.connectionName ?? 'shardcache'}:invalidate`;
     this.subscriber = connectRedis(
@@ -109,9 +121,11 @@ export class Invalidation extends EventEmitter {
     this.messages++;
     const target = this.#o.target;
     if (message === null) {
+      this.stats[Stat.InvalidationFlushes]!++;
       target.clear();
       return;
     }
+    this.stats[Stat.InvalidatedKeys]! += message.length;
     // Keys are binary: the cache holds them as latin1 strings, one char per byte.
     for (let i = 0; i < message.length; i++) target.invalidate(message[i]!.latin1Slice(0, message[i]!.length));
   }
@@ -143,6 +157,8 @@ export class Invalidation extends EventEmitter {
         if (this.state === 'armed') return;
         this.state = 'armed';
         this.arms++;
+        this.stats[Stat.TrackingArmed] = 1;
+        if (this.arms > 1) this.stats[Stat.TrackingRearms]!++;
         if (this.#flushOnArm) {
           this.#flushOnArm = false;
           this.#o.target.clear();
@@ -166,6 +182,7 @@ export class Invalidation extends EventEmitter {
     if (this.state === 'off') return;
     if (subscriber) this.#subscriberId = undefined;
     this.state = 'arming';
+    this.stats[Stat.TrackingArmed] = 0;
     const target = this.#o.target;
     target.caching = false;
     if (this.#o.keepWhileDown) this.#flushOnArm = true;
@@ -194,6 +211,7 @@ export class Invalidation extends EventEmitter {
   #fallBack(err: Error): void {
     if (this.state === 'off') return;
     this.state = 'off';
+    this.stats[Stat.TrackingArmed] = 0;
     clearInterval(this.#timer);
     this.subscriber.close();
     this.#o.target.caching = true;
