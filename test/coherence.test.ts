@@ -20,6 +20,12 @@ async function getCalls(): Promise<number> {
   return m ? Number(m[1]) : 0;
 }
 
+/** Ids of the Redis connections named `name`, oldest first. */
+async function clientIds(name: string): Promise<string[]> {
+  const lines = ((await redis.client.client('LIST')) as string).split('\n').filter((l) => l.includes(` name=${name} `));
+  return lines.map((l) => /id=(\d+)/.exec(l)![1]!);
+}
+
 const body = async (proxy: Proxy, key: string): Promise<string> => (await get(proxy.url, `/${key}`, { dispatcher: http })).body.toString();
 
 /**
@@ -91,10 +97,7 @@ t.test('subscriber killed with CLIENT KILL: cache flushed, tracking re-armed, an
   const proxy = await startProxy(t, { REDIS_URL: redis.url, SHARDS: '1', CACHE_TTL_MS: LONG_TTL });
   await redis.client.set('kill:k', 'one');
   t.equal(await body(proxy, 'kill:k'), 'one');
-  const idOf = async (name: string): Promise<string> => {
-    const line = ((await redis.client.client('LIST')) as string).split('\n').find((l) => l.includes(` name=${name} `));
-    return line === undefined ? '' : /id=(\d+)/.exec(line)![1]!;
-  };
+  const idOf = async (name: string): Promise<string> => (await clientIds(name))[0] ?? '';
   const oldId = await idOf('shardcache:shard-0:invalidate');
   t.not(oldId, '', 'the subscriber is named in CLIENT LIST');
   const calls = await getCalls();
@@ -140,12 +143,36 @@ t.test('invalidation metrics: keys and flushes per shard, a re-arm after CLIENT 
     'two keys on shard 0 (SET, DEL), one on shard 1; one flush each',
   );
 
-  const line = ((await redis.client.client('LIST')) as string).split('\n').find((l) => l.includes(' name=shardcache:shard-0:invalidate '))!;
-  await redis.client.client('KILL', 'ID', /id=(\d+)/.exec(line)![1]!);
+  await redis.client.client('KILL', 'ID', (await clientIds('shardcache:shard-0:invalidate'))[0]!);
   t.equal(await waitForTotal(proxy.admin, 'shardcache_tracking_rearms_total', { shard: '0' }, 1), 1, 'shard 0 re-armed once after its subscriber was killed');
   const m = await scrape(proxy.admin);
   t.same(samplesOf(m, 'shardcache_tracking_rearms_total'), { '{shard="0"}': 1, '{shard="1"}': 0 }, 'shard 1 untouched');
   t.same(samplesOf(m, 'shardcache_tracking_armed'), { '{shard="0"}': 1, '{shard="1"}': 1 }, 'armed again');
+});
+
+t.test('a data connection that goes silent (Redis asleep for 4 s) is replaced: flushed, re-armed, answers right', async (t) => {
+  const proxy = await startProxy(t, { REDIS_URL: redis.url, SHARDS: '1', CACHE_TTL_MS: LONG_TTL });
+  await redis.client.set('quiet:k', 'one');
+  t.equal(await body(proxy, 'quiet:k'), 'one');
+  const [dataId] = await clientIds('shardcache:shard-0');
+  const calls = await getCalls();
+  // Idle links are pinged every second and one unanswered for a second is dropped: 4 s of silence is enough.
+  const { done } = await redis.hold(t, 4);
+  await done;
+  let ids: string[] = [];
+  for (let i = 0; i < 250 && (ids.length !== 1 || ids[0] === dataId || total(await scrape(proxy.admin), 'shardcache_tracking_armed') !== 1); i++) {
+    await sleep(20);
+    ids = await clientIds('shardcache:shard-0');
+  }
+  t.equal(ids.length, 1, 'one data connection');
+  t.not(ids[0], dataId, 'and a new one: the old one was dropped by its unanswered PING');
+  t.match(proxy.logs(), /shard 0: redis connection silent \(PING unanswered for 1000 ms\); reconnecting/);
+  const m = await scrape(proxy.admin);
+  t.ok(total(m, 'shardcache_tracking_rearms_total') >= 1, 'tracking was re-armed');
+  t.equal(total(m, 'shardcache_tracking_armed'), 1, 'and is armed');
+  t.equal(await body(proxy, 'quiet:k'), 'one');
+  t.equal(await getCalls(), calls + 1, 'the cache was flushed: fetched again');
+  t.ok((await msUntil(proxy, 'quiet:k', () => redis.client.set('quiet:k', 'two'), (_s, got) => got === 'two')) <= 50, 'invalidations flow on the new data connection');
 });
 
 t.test('two proxies on one Redis stay coherent', async (t) => {
