@@ -103,25 +103,27 @@ function watchLink(redis: Redis, options: RedisOptions, pingMs: number): NodeJS.
     outstanding = false;
   };
   return setInterval(() => {
-    if (redis.status !== 'ready') {
+    const stream = redis.status === 'ready' ? redis.stream : undefined;
+    if (stream !== socket) {
+      // Reconnected (or down) since the last check: a PING sent on the old socket says nothing of this one.
+      socket = stream;
+      bytesRead = stream?.bytesRead ?? 0;
       outstanding = false;
-      socket = undefined;
       return;
     }
+    if (stream === undefined) return;
     if (outstanding) {
       outstanding = false;
       options.log.warn(`${options.label}: redis connection silent (PING unanswered for ${pingMs} ms); reconnecting`);
       redis.disconnect(true);
       return;
     }
-    const stream = redis.stream;
     const read = stream.bytesRead;
-    if (stream === socket && read === bytesRead) {
+    if (read === bytesRead) {
       outstanding = true;
-      // A rejected PING (timed out, or the link closed) leaves the flag up: the next check acts or resets.
+      // A PING that fails (timed out) leaves the flag up, and the next check acts.
       redis.ping().then(pong, () => undefined);
     }
-    socket = stream;
     bytesRead = read;
   }, pingMs).unref();
 }
