@@ -15,10 +15,12 @@ import { createAdminServer, shardProblems } from './admin/server.js';
 import { ConfigError, helpText, loadConfig, type Config } from './config.js';
 import { Dispatcher } from './hop/dispatcher.js';
 import { ShardPool } from './hop/shard-pool.js';
-import { HttpFront, METHODS, STATUSES } from './http/front.js';
+import { HttpFront, METHODS, STATUS_LABELS } from './http/front.js';
 import { createLog, type Log } from './log.js';
 import { trackEventLoop } from './metrics/event-loop.js';
-import { createMetrics } from './metrics/registry.js';
+import { createMetrics, type RequestCounts } from './metrics/registry.js';
+import { COMMANDS } from './resp/commands.js';
+import { RESP_STATUSES } from './resp/outcomes.js';
 import { RespServer } from './resp/server.js';
 import { redactUrl } from './shard/redis.js';
 import { drain } from './shutdown.js';
@@ -101,8 +103,11 @@ async function main(): Promise<void> {
   hintIfNoRedis(config, log);
   await pool.start(Math.max(1000, config.redisTimeoutMs));
   const front = new HttpFront(dispatcher, { ...config, ttlMs: config.cacheTtlMs, staleMs: config.staleIfErrorMs });
+  const resp = config.respPort === 'off' ? undefined : new RespServer(dispatcher, { maxKeyBytes: config.maxKeyBytes, maxConnections: config.maxConnections });
   let stopping = false;
-  const registry = createMetrics({ counts: front.counts, methods: METHODS, statuses: STATUSES, inflightOf: dispatcher.inflightOf, shed: dispatcher.shed, restarts: pool.restarts, shardStats: pool.stats, mainLoop });
+  const requests: RequestCounts[] = [{ protocol: 'http', counts: front.counts, commands: METHODS, statuses: STATUS_LABELS }];
+  if (resp) requests.push({ protocol: 'resp', counts: resp.counts, commands: COMMANDS, statuses: RESP_STATUSES });
+  const registry = createMetrics({ requests, inflightOf: dispatcher.inflightOf, shed: dispatcher.shed, restarts: pool.restarts, shardStats: pool.stats, mainLoop });
   const admin = createAdminServer({
     registry,
     shards: config.shards,
@@ -112,7 +117,6 @@ async function main(): Promise<void> {
   if (config.testHooks) log.warn('SHARDCACHE_TEST_HOOKS=1: the admin port can kill shards; never use this in production');
   listen(front.server, { what: 'shardcache', setting: 'PORT', scheme: 'http' }, config.port, config, log, ` (${config.shards} shards, ${config.cacheCapacity} keys, ttl ${config.cacheTtlMs} ms, invalidation ${config.invalidation}, redis ${redactUrl(config.redisUrl)})`);
   listen(admin, { what: 'admin', setting: 'ADMIN_PORT', scheme: 'http' }, config.adminPort, config, log, ' (/metrics, /healthz, /readyz)');
-  const resp = config.respPort === 'off' ? undefined : new RespServer(dispatcher, { maxKeyBytes: config.maxKeyBytes, maxConnections: config.maxConnections });
   if (resp) listen(resp.server, { what: 'shardcache RESP', setting: 'RESP_PORT', scheme: 'redis' }, config.respPort as number, config, log);
 
   const stop = (signal: string): void => {

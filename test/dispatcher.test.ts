@@ -6,7 +6,7 @@
 import t from 'tap';
 import { MessageChannel } from 'node:worker_threads';
 import { Dispatcher, type Sink } from '../src/hop/dispatcher.js';
-import { Outcome } from '../src/hop/wire.js';
+import { Outcome, Protocol } from '../src/hop/wire.js';
 import { Shard } from '../src/shard/shard.js';
 import { connectRedis, redisFetch } from '../src/shard/redis.js';
 import { startRedis } from './helpers/processes.js';
@@ -18,8 +18,12 @@ await new Promise((resolve) => connection.redis.once('ready', resolve));
 
 /** Collects answers by token. */
 class Answers implements Sink {
+  readonly protocol: Protocol;
   readonly got = new Map<unknown, [number, number, string | undefined]>();
   #waiter: (() => void) | undefined;
+  constructor(protocol: Protocol = Protocol.Http) {
+    this.protocol = protocol;
+  }
   answer(token: unknown, flags: number, code: number, value: Buffer | undefined): void {
     this.got.set(token, [flags, code, value?.toString('latin1')]);
     this.#waiter?.();
@@ -33,14 +37,16 @@ class Answers implements Sink {
 function wire(shards: number) {
   const dispatcher = new Dispatcher(shards);
   const far = [];
+  const inThread: Shard[] = [];
   for (let i = 0; i < shards; i++) {
     const { port1, port2 } = new MessageChannel();
     const shard = new Shard({ capacity: 100, ttlMs: 60000, fetch: redisFetch(connection.redis), send: (b) => port2.postMessage(b, [b]) });
     port2.on('message', (b: ArrayBuffer) => shard.receive(b));
     dispatcher.attach(i, port1);
     far.push(port2);
+    inThread.push(shard);
   }
-  return { dispatcher, far };
+  return { dispatcher, far, shards: inThread };
 }
 
 t.test('answers reach the request that asked, across shards, with their flags', async (t) => {
@@ -56,6 +62,20 @@ t.test('answers reach the request that asked, across shards, with their flags', 
   t.same(sink.got.get('second'), [0, 1, 'B']);
   t.same(sink.got.get('third'), [0, Outcome.NotFound, undefined]);
   t.equal(dispatcher.inFlight, 0);
+  for (const p of far) p.close();
+});
+
+t.test('each request reaches the shard with its sink\'s protocol', async (t) => {
+  await redis.client.set('d:proto', 'p');
+  const { dispatcher, far, shards } = wire(1);
+  const http = new Answers(Protocol.Http);
+  const resp = new Answers(Protocol.Resp);
+  dispatcher.submit(0, 'd:proto', http, 1, 0);
+  await http.count(1);
+  for (let i = 0; i < 3; i++) dispatcher.submit(0, 'd:proto', resp, i, 0);
+  dispatcher.submit(0, 'd:proto:none', resp, 3, 0);
+  await resp.count(4);
+  t.same([[...shards[0]!.misses], [...shards[0]!.hits]], [[1, 1], [0, 3]], 'HTTP: the miss; RESP: three hits and a miss');
   for (const p of far) p.close();
 });
 
@@ -129,7 +149,7 @@ t.test('a cached value reaches the sink with its age and quoted ETag; a fresh mi
   port2.on('message', (b: ArrayBuffer) => shard.receive(b));
   dispatcher.attach(0, port1);
   const got: [number, string | undefined][] = [];
-  const sink: Sink = { answer: (_token, _flags, _code, _value, ageMs, etag) => got.push([ageMs, etag]) };
+  const sink: Sink = { protocol: Protocol.Http, answer: (_token, _flags, _code, _value, ageMs, etag) => got.push([ageMs, etag]) };
   dispatcher.submit(0, 'd:tag', sink, 1, 0);
   while (got.length < 1) await new Promise((resolve) => setTimeout(resolve, 5));
   now = 3500;

@@ -113,7 +113,7 @@ t.test(`${COUNT} malformed requests: no crash, a 4xx for each answered one`, asy
   t.teardown(() => http.close());
   t.equal((await get(proxy.url, '/still', { dispatcher: http })).body.toString(), 'serving', 'and it still serves');
   const m = await scrape(proxy.admin);
-  t.ok(total(m, 'shardcache_http_requests_total') > 0, 'metrics still scrape');
+  t.ok(total(m, 'shardcache_requests_total', { protocol: 'http' }) > 0, 'metrics still scrape');
   t.notMatch(proxy.logs(), /\n\s+at /, 'no stack trace in the log');
   t.comment(`fuzz: sent ${COUNT}, answered ${answered}, closed without an answer ${silent}, hung ${hung}, crashes 0; by status: ${[...byStatus].sort((a, b) => a[0] - b[0]).map(([s, n]) => `${s}×${n}`).join(', ')}`);
 });

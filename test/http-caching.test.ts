@@ -47,7 +47,7 @@ t.test('ETag, If-None-Match → 304, Cache-Control: max-age counts down the TTL,
   t.ok(maxAge <= 59, `max-age ${maxAge} ≤ 59`);
   t.ok(age + maxAge >= 59 && age + maxAge <= 60, 'Age + max-age is the TTL, give or take the rounding');
   const m = await scrape(proxy.admin);
-  t.equal(total(m, 'shardcache_http_requests_total', { status: '304' }), 5, 'the 304s are counted');
+  t.equal(total(m, 'shardcache_requests_total', { protocol: 'http', status: '304' }), 5, 'the 304s are counted');
 });
 
 t.test('a new value after the TTL gets a new tag; an old tag then gets the value', async (t) => {
@@ -107,7 +107,8 @@ t.test('Redis sees GET and nothing else but the connection set-up', async (t) =>
   // SETNAME, the INFO ready check). The test's own: PING (start-up probe),
   // SET (above) and INFO (this very call).
   // The connection set-up, and the invalidation link's: its subscriber's
-  // CLIENT ID, SUBSCRIBE and PING, and CLIENT TRACKING on the data connection.
+  // CLIENT ID and SUBSCRIBE, and CLIENT TRACKING on the data connection;
+  // PING on a connection idle for a second.
   const allowed = ['get', 'hello', 'client|setname', 'info', 'ping', 'set', 'client|id', 'client|tracking', 'subscribe'];
   t.same(commands.filter((c) => !allowed.includes(c)), [], `no other command; seen: ${commands.join(', ')}`);
   t.ok(commands.includes('get'));

@@ -4,7 +4,8 @@
  * changes made by another client.
  */
 import t from 'tap';
-import { BatchReader, BatchWriter, Outcome } from '../src/hop/wire.js';
+import { BatchReader, BatchWriter, Outcome, Protocol } from '../src/hop/wire.js';
+import { Stat } from '../src/metrics/shard-stats.js';
 import { Invalidation } from '../src/shard/invalidation.js';
 import { connectRedis, redisFetch } from '../src/shard/redis.js';
 import { Shard, type Fetch } from '../src/shard/shard.js';
@@ -16,7 +17,7 @@ const redis = await startRedis(t);
 
 function batch(id: number, key: string): ArrayBuffer {
   const w = new BatchWriter();
-  w.addKey(id, key);
+  w.addKey(id, key, Protocol.Http);
   return w.finish();
 }
 
@@ -43,7 +44,7 @@ async function tracked(t: { teardown(fn: () => unknown): void }, options: { url?
   };
   const log = { info: push, warn: push, error: push };
   const url = options.url ?? redis.url;
-  const data = connectRedis({ url, timeoutMs: 500, label: 'test', log });
+  const data = connectRedis({ url, timeoutMs: 500, label: 'test', log, ...(options.pingMs ? { pingMs: options.pingMs } : {}) });
   const real = redisFetch(data.redis);
   const gates = new Map<string, { replied: () => void; opened: Promise<void> }>();
   let gets = 0;
@@ -122,6 +123,8 @@ t.test('a SET elsewhere removes the cached key; binary keys too; FLUSHALL clears
   await until(() => link.messages > before, 'the FLUSHALL message');
   t.equal(shard.cache.size, 0, 'a null message clears the shard');
   t.same(await read('inv:a'), [5, Outcome.NotFound]);
+  const s = link.stats;
+  t.same([s[Stat.InvalidatedKeys], s[Stat.InvalidationFlushes], s[Stat.TrackingRearms], s[Stat.TrackingArmed]], [2, 1, 0, 1], 'counted: two keys, one flush, armed once');
 });
 
 t.test('the race: an invalidation that overtakes the GET reply keeps that reply out of the cache', async (t) => {
@@ -171,6 +174,7 @@ t.test('subscriber killed: the cache is flushed, nothing cached until tracking i
   await until(() => shard.cache.size === 0, 'invalidations flow again');
   t.same(await read('kill:a'), [3, 1, 'B']);
   t.match(logs.join('\n'), /test: invalidation tracking re-armed/);
+  t.same([link.stats[Stat.TrackingRearms], link.stats[Stat.TrackingArmed], link.stats[Stat.InvalidatedKeys]], [1, 1, 1], 'one re-arm, armed, one key');
 });
 
 t.test('data connection killed: flushed and re-armed too', async (t) => {
@@ -184,6 +188,7 @@ t.test('data connection killed: flushed and re-armed too', async (t) => {
   t.same(await read('dkill'), [2, 1, 'x']);
   await redis.client.set('dkill', 'y');
   await until(() => shard.cache.size === 0, 'invalidations flow again');
+  t.equal(link.stats[Stat.TrackingRearms], 1, 'a lost data connection counts as a re-arm too');
 });
 
 t.test('a link that goes silent is found by PING, reconnected and re-armed', async (t) => {
@@ -193,11 +198,48 @@ t.test('a link that goes silent is found by PING, reconnected and re-armed', asy
   // Stop reading the subscriber's socket: PONGs and invalidations go unseen, as on a dead link.
   link.subscriber.redis.stream.pause();
   await until(() => shard.cache.size === 0, 'the flush after an unanswered PING');
-  t.match(logs.join('\n'), /invalidation link silent/);
+  t.match(logs.join('\n'), /test invalidation: redis connection silent \(PING unanswered for 100 ms\); reconnecting/);
   await until(() => link.arms === 2, 're-armed');
   await read('silent');
   await redis.client.set('silent', 'y');
   await until(() => shard.cache.size === 0, 'invalidations flow again');
+});
+
+t.test('a data connection that goes silent is found by its own PING: reconnected, flushed, re-armed; the subscriber stays', async (t) => {
+  const { shard, link, read, data, logs } = await tracked(t, { pingMs: 100 });
+  await redis.client.set('dsilent', 'x');
+  t.same(await read('dsilent'), [1, 1, 'x']);
+  t.equal(shard.cache.size, 1);
+  const idOf = async (name: string): Promise<string | undefined> => /id=(\d+)/.exec((await clientLine(name)) ?? '')?.[1];
+  const dataName = data.redis.options.connectionName!;
+  const subName = link.subscriber.redis.options.connectionName!;
+  const [dataId, subId] = [await idOf(dataName), await idOf(subName)];
+  // Stop reading the data socket: its PONG goes unseen, as on a link that died without a FIN.
+  data.redis.stream.pause();
+  await until(() => shard.cache.size === 0 && !shard.caching, 'the flush after an unanswered data PING');
+  t.match(logs.join('\n'), /test: redis connection silent \(PING unanswered for 100 ms\); reconnecting/);
+  await until(() => link.arms === 2 && shard.caching, 're-armed');
+  t.notMatch(logs.join('\n'), /test invalidation: redis connection silent/, 'the subscriber was never silent');
+  t.not(await idOf(dataName), dataId, 'a new data connection');
+  t.equal(await idOf(subName), subId, 'the same subscriber');
+  t.match((await clientLine(dataName))!, new RegExp(`flags=t .*redir=${subId} `), 'the new data connection tracks toward it');
+  t.same(await read('dsilent'), [2, 1, 'x'], 'fetched again after the flush');
+  await redis.client.set('dsilent', 'y');
+  await until(() => shard.cache.size === 0, 'invalidations flow again');
+  t.same(await read('dsilent'), [3, 1, 'y']);
+  t.equal(link.stats[Stat.TrackingRearms], 1);
+});
+
+t.test('an idle connection that answers its PINGs is left alone', async (t) => {
+  const { link, data, logs } = await tracked(t, { pingMs: 50 });
+  const pings = async (): Promise<number> => Number(/cmdstat_ping:calls=(\d+)/.exec(await redis.client.info('commandstats'))?.[1] ?? 0);
+  const before = await pings();
+  await sleep(400);
+  t.equal(link.arms, 1, 'never re-armed');
+  t.equal(data.redis.status, 'ready');
+  t.notMatch(logs.join('\n'), /silent/);
+  t.ok((await pings()) - before >= 4, 'PINGs were sent');
+  for (const name of [data.redis.options.connectionName!, link.subscriber.redis.options.connectionName!]) t.match(await clientLine(name), / cmd=ping /, `${name}: its last command was a PING`);
 });
 
 t.test('negative answers are cached and invalidated by a later SET', async (t) => {
@@ -218,6 +260,7 @@ t.test('a server that refuses CLIENT TRACKING: one log line, TTL-only caching', 
   const url = redis.url.replace('redis://', 'redis://notrack:pw@');
   const { shard, link, read, logs } = await tracked(t, { url });
   t.equal(link.state, 'off');
+  t.equal(link.stats[Stat.TrackingArmed], 0, 'not armed');
   t.equal(shard.caching, true, 'caches, bounded by the TTL');
   t.equal(logs.filter((l) => /refused client tracking/.test(l)).length, 1, 'said once');
   t.match(logs.join('\n'), /INVALIDATION=ttl/);

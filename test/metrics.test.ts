@@ -7,8 +7,9 @@ import t from 'tap';
 import { request } from 'undici';
 import { shardOf } from '../src/routing/hash.js';
 import { agent, get } from './helpers/http.js';
-import { scrape, total } from './helpers/metrics.js';
+import { samplesOf, scrape, total, waitForTotal } from './helpers/metrics.js';
 import { startProxy, startRedis } from './helpers/processes.js';
+import { command, decodeAll, exchange } from './helpers/resp.js';
 
 const redis = await startRedis(t);
 const http = agent(8);
@@ -21,7 +22,7 @@ t.test('hits, misses, coalesced, entries, bytes, statuses, latency: as predicted
   await redis.client.mset(...present.flatMap((k, i) => [k, 'v'.repeat(i + 1)]));
   await redis.client.del(...absent);
   const before = await scrape(proxy.admin);
-  t.equal(total(before, 'shardcache_http_requests_total'), 0, 'nothing counted before the first request');
+  t.equal(total(before, 'shardcache_requests_total'), 0, 'nothing counted before the first request');
   t.equal(total(before, 'shardcache_redis_up'), 2, 'both shards report Redis up');
 
   for (const k of [...present, ...absent]) await get(proxy.url, `/${k}`, { dispatcher: http });
@@ -35,7 +36,7 @@ t.test('hits, misses, coalesced, entries, bytes, statuses, latency: as predicted
   await sleeping;
 
   const m = await scrape(proxy.admin);
-  const req = (method: string, status: string): number => total(m, 'shardcache_http_requests_total', { method, status });
+  const req = (method: string, status: string): number => total(m, 'shardcache_requests_total', { protocol: 'http', command: method, status });
   t.equal(req('GET', '200'), 16, 'GET 200: 8 misses + 8 hits');
   t.equal(req('GET', '404'), 7, 'GET 404: two absent keys, five coalesced requests');
   t.equal(req('HEAD', '200'), 1);
@@ -67,6 +68,87 @@ t.test('hits, misses, coalesced, entries, bytes, statuses, latency: as predicted
   t.equal(total(m, 'shardcache_shed_total'), 0);
   for (const thread of ['main', 'shard-0', 'shard-1']) t.ok(m.has(`shardcache_event_loop_delay_seconds{thread="${thread}",quantile="0.99"}`), `event-loop delay of ${thread}`);
   t.ok(m.has('process_resident_memory_bytes'), 'the process metrics too');
+});
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+t.test('requests, hits, misses and coalesced misses are counted per protocol, exactly', async (t) => {
+  // Replies to GETs of co:* are held 1 s inside the shard, so that the flight of co:k stays in the air.
+  const proxy = await startProxy(t, { REDIS_URL: redis.url, SHARDS: '2', RESP_PORT: '0', MAX_INFLIGHT: '4', MAX_KEY_BYTES: '16', CACHE_TTL_MS: '60000', SHARDCACHE_TEST_DELAY_GET: 'co::1000' });
+  const port = proxy.respPort!;
+  await redis.client.mset('p:1', 'one', 'p:2', 'two', 'p:3', 'three', 'co:k', 'held');
+  await redis.client.del('p:absent', 'p:list');
+  await redis.client.rpush('p:list', 'x');
+  t.equal(total(await scrape(proxy.admin), 'shardcache_requests_total'), 0, 'nothing counted before the first request');
+  /** What each key read did in the cache: [key, protocol, hit | miss | coalesced (a miss that joined a flight)]. */
+  const reads: [string, 'http' | 'resp', 'hit' | 'miss' | 'coalesced'][] = [];
+  const status = async (path: string, method: 'GET' | 'HEAD' | 'POST' = 'GET'): Promise<number> => (await get(proxy.url, path, { method, dispatcher: http })).status;
+
+  t.same([await status('/p:1'), await status('/p:2'), await status('/p:1'), await status('/p:absent'), await status('/p:1', 'HEAD'), await status('/p:1', 'POST')], [200, 200, 200, 404, 200, 405]);
+  reads.push(['p:1', 'http', 'miss'], ['p:2', 'http', 'miss'], ['p:1', 'http', 'hit'], ['p:absent', 'http', 'miss'], ['p:1', 'http', 'hit']);
+
+  const pipelined = Buffer.concat([command('GET', 'p:1'), command('GET', 'p:3'), command('GET', 'p:absent'), command('GET', 'p:list'), command('FOO', 'bar'), command('PING'), command('GET'), command('CLIENT', 'GETNAME')]);
+  const a = decodeAll((await exchange(port, pipelined, { replies: 8 })).data);
+  t.same(a, ['one', 'three', null, { error: 'WRONGTYPE Operation against a key holding the wrong kind of value' }, { error: "ERR unknown or unsupported command 'FOO'" }, 'PONG', { error: "ERR wrong number of arguments for 'get' command" }, null]);
+  reads.push(['p:1', 'resp', 'hit'], ['p:3', 'resp', 'miss'], ['p:absent', 'resp', 'miss'], ['p:list', 'resp', 'miss']);
+  const b = decodeAll((await exchange(port, command('MGET', 'p:1', 'p:3', 'p:absent', 'p:list'), { replies: 1 })).data);
+  t.same(b, [['one', 'three', null, null]], 'MGET: absent and non-string keys are nil');
+  reads.push(['p:1', 'resp', 'hit'], ['p:3', 'resp', 'hit'], ['p:absent', 'resp', 'miss'], ['p:list', 'resp', 'miss']);
+  const c = decodeAll((await exchange(port, command('MGET', 'p:1', 'x'.repeat(17)), { replies: 1 })).data);
+  t.same(c, [{ error: 'ERR key longer than MAX_KEY_BYTES (16 bytes)' }]);
+
+  // HTTP starts the flight of co:k; three pipelined RESP GETs join it; with
+  // MAX_INFLIGHT=4 reached, one more RESP GET and one more HTTP GET are shed.
+  const shard = String(shardOf('co:k', 2));
+  const inflight = async (n: number): Promise<void> => {
+    for (let i = 0; i < 200 && total(await scrape(proxy.admin), 'shardcache_inflight_requests', { shard }) < n; i++) await sleep(5);
+  };
+  const first = status('/co:k');
+  await inflight(1);
+  const joined = exchange(port, Buffer.concat([command('GET', 'co:k'), command('GET', 'co:k'), command('GET', 'co:k')]), { replies: 3 });
+  await inflight(4);
+  t.same(decodeAll((await exchange(port, command('GET', 'co:k'), { replies: 1 })).data), [{ error: 'ERR shard overloaded: MAX_INFLIGHT requests in flight, try again' }]);
+  t.equal(await status('/co:k'), 503);
+  t.equal(await first, 200);
+  t.same(decodeAll((await joined).data), ['held', 'held', 'held']);
+  reads.push(['co:k', 'http', 'miss'], ['co:k', 'resp', 'coalesced'], ['co:k', 'resp', 'coalesced'], ['co:k', 'resp', 'coalesced']);
+
+  const m = await scrape(proxy.admin);
+  const viaHttp = (method: string, code: number, n: number): [string, number] => [`{protocol="http",command="${method}",status="${code}"}`, n];
+  const viaResp = (name: string, outcome: string, n: number): [string, number] => [`{protocol="resp",command="${name}",status="${outcome}"}`, n];
+  t.same(
+    samplesOf(m, 'shardcache_requests_total'),
+    Object.fromEntries([
+      viaHttp('GET', 200, 4),
+      viaHttp('GET', 404, 1),
+      viaHttp('GET', 503, 1),
+      viaHttp('HEAD', 200, 1),
+      viaHttp('other', 405, 1),
+      viaResp('GET', 'ok', 5),
+      viaResp('GET', 'nil', 1),
+      viaResp('GET', 'error', 2),
+      viaResp('GET', 'shed', 1),
+      viaResp('MGET', 'ok', 1),
+      viaResp('MGET', 'error', 1),
+      viaResp('PING', 'ok', 1),
+      viaResp('CLIENT', 'nil', 1),
+      viaResp('other', 'error', 1),
+    ]),
+    'every request counted once, under its protocol, command and status, and nothing else',
+  );
+  for (const name of ['hits', 'misses', 'coalesced'] as const) {
+    const expected: Record<string, number> = {};
+    for (const s of ['0', '1']) for (const protocol of ['http', 'resp']) expected[`{shard="${s}",protocol="${protocol}"}`] = 0;
+    for (const [key, protocol, kind] of reads) {
+      const counted = name === 'hits' ? kind === 'hit' : name === 'misses' ? kind !== 'hit' : kind === 'coalesced';
+      if (counted) expected[`{shard="${shardOf(key, 2)}",protocol="${protocol}"}`]!++;
+    }
+    t.same(samplesOf(m, `shardcache_cache_${name}_total`), expected, `${name} per shard and protocol`);
+  }
+  t.equal(total(m, 'shardcache_cache_hits_total', { protocol: 'resp' }), 3, 'RESP hits: p:1, then p:1 and p:3 in the MGET');
+  t.equal(total(m, 'shardcache_cache_misses_total', { protocol: 'resp' }), 8);
+  t.equal(total(m, 'shardcache_cache_coalesced_total', { protocol: 'resp' }), 3);
+  t.equal(total(m, 'shardcache_shed_total'), 2);
 });
 
 t.test('expired and evicted, on one shard of capacity 2', async (t) => {
@@ -103,6 +185,8 @@ t.test('/healthz, /readyz follow Redis; unknown paths 404; the kill hook is off 
   }
   t.equal(ready.status, 503, 'not ready while Redis is down');
   t.match(ready.body.toString(), /^not ready: shard \d: redis down/);
+  t.equal(await waitForTotal(proxy.admin, 'shardcache_tracking_armed', {}, 0), 0, 'tracking is not armed on either shard while Redis is down');
+  t.equal(total(await scrape(proxy.admin), 'shardcache_tracking_rearms_total'), 0, 'no re-arm yet');
   t.equal((await admin('/healthz')).status, 200, 'but alive');
   await local.restart();
   for (let i = 0; i < 50 && ready.status !== 200; i++) {
@@ -110,4 +194,6 @@ t.test('/healthz, /readyz follow Redis; unknown paths 404; the kill hook is off 
     ready = await admin('/readyz');
   }
   t.equal(ready.status, 200, 'ready again once Redis is back');
+  t.equal(await waitForTotal(proxy.admin, 'shardcache_tracking_armed', {}, 2), 2, 'tracking armed again on both shards');
+  t.same(samplesOf(await scrape(proxy.admin), 'shardcache_tracking_rearms_total'), { '{shard="0"}': 1, '{shard="1"}': 1 }, 'one re-arm per shard');
 });

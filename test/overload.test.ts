@@ -37,7 +37,7 @@ t.test('MAX_INFLIGHT exceeded → 503 with Retry-After at once, then normal serv
   for (let i = 0; i < 20; i++) t.equal((await get(proxy.url, '/o:k', { dispatcher: http })).status, 200, `normal service, request ${i + 1}`);
   const m = await scrape(proxy.admin);
   t.equal(total(m, 'shardcache_shed_total'), 16);
-  t.equal(total(m, 'shardcache_http_requests_total', { status: '503' }), 16);
+  t.equal(total(m, 'shardcache_requests_total', { protocol: 'http', status: '503' }), 16);
   t.comment(`MAX_INFLIGHT=4: sent 20 at once + 20 after, answered 40, shed 16 (503 within ${Math.round(slowestShed)} ms), then 20 of 20 served`);
 });
 

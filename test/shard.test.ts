@@ -3,7 +3,7 @@
  * this file: batches in, replies out, coalescing, expiry, error outcomes.
  */
 import t from 'tap';
-import { BatchReader, BatchWriter, Outcome } from '../src/hop/wire.js';
+import { BatchReader, BatchWriter, Outcome, Protocol } from '../src/hop/wire.js';
 import { Shard, type Fetch } from '../src/shard/shard.js';
 import { connectRedis, corking, outcomeOf, redactUrl, redisFetch } from '../src/shard/redis.js';
 import { Stat } from '../src/metrics/shard-stats.js';
@@ -11,9 +11,10 @@ import { startRedis } from './helpers/processes.js';
 
 type Reply = [id: number, code: number, value?: string];
 
-function batch(...keys: [number, string][]): ArrayBuffer {
+/** A request batch; requests come in by HTTP unless their third element says otherwise. */
+function batch(...keys: [number, string, Protocol?][]): ArrayBuffer {
   const w = new BatchWriter();
-  for (const [id, key] of keys) w.addKey(id, key);
+  for (const [id, key, protocol] of keys) w.addKey(id, key, protocol ?? Protocol.Http);
   return w.finish();
 }
 
@@ -89,16 +90,33 @@ t.test('misses are fetched and coalesced, hits answer in the same turn', async (
   t.equal(counter.gets, 3, 'one GET per distinct key, across batches');
   t.equal(counter.corks, 1, 'the batch with misses corked the connection once');
   t.equal(counter.uncorks, 1, 'and uncorked it');
-  t.equal(shard.flights.coalesced, 2);
+  t.same([...shard.coalesced], [2, 0], 'two HTTP misses joined the fetch of a');
   t.ok(replies.length <= 2, `misses completing together share reply batches (${replies.length} batches)`);
 
   replies.length = 0;
   shard.receive(batch([6, 'a'], [7, 'b'], [8, 'absent']));
   t.same(replies, [[[6, 1, 'A'], [7, 1, 'B']]], 'the hits come back before receive returns, in one batch');
-  t.equal(shard.hits, 2);
+  t.same([...shard.hits], [2, 0]);
   t.equal(counter.corks, 2, 'only batches that fetch cork the connection');
   await entries(3);
   t.same(replies[1], [[8, Outcome.NotFound]], 'the miss follows in its own batch');
+});
+
+t.test('hits, misses and coalesced misses are counted by the protocol each request came in by', async (t) => {
+  await redis.client.mset('p:a', 'A', 'p:b', 'B');
+  const { shard, entries } = makeShard();
+  // HTTP starts the flight of p:a, two RESP requests join it; RESP starts p:b's, one HTTP request joins it.
+  shard.receive(batch([1, 'p:a', Protocol.Http], [2, 'p:a', Protocol.Resp], [3, 'p:b', Protocol.Resp], [4, 'p:a', Protocol.Resp], [5, 'p:b', Protocol.Http]));
+  await entries(5);
+  shard.receive(batch([6, 'p:a', Protocol.Resp], [7, 'p:b', Protocol.Resp], [8, 'p:b', Protocol.Http]));
+  await entries(8);
+  t.same([...shard.misses], [2, 3], 'misses: HTTP 2, RESP 3');
+  t.same([...shard.coalesced], [1, 2], 'coalesced: HTTP 1 (p:b), RESP 2 (p:a)');
+  t.same([...shard.hits], [1, 2], 'hits: HTTP 1, RESP 2');
+  const s = shard.stats;
+  const slots = (first: number): number[] => [s[first + Protocol.Http]!, s[first + Protocol.Resp]!];
+  t.same([slots(Stat.Hits), slots(Stat.Misses), slots(Stat.Coalesced)], [[1, 2], [2, 3], [1, 2]], 'published per protocol');
+  t.equal(s[Stat.Expired], 0, 'the slots after the per-protocol counters are untouched');
 });
 
 t.test('20 concurrent misses of one key cost one GET', async (t) => {
@@ -182,7 +200,8 @@ t.test('MAX_VALUE_BYTES: a larger value is answered but not cached; the stats fo
   const s = shard.stats;
   t.same([s[Stat.Hits], s[Stat.Misses], s[Stat.TooLarge], s[Stat.Entries], s[Stat.Bytes], s[Stat.LatencyCount]], [1, 3, 2, 1, 3, 3]);
   const next = new Shard({ capacity: 10, ttlMs: 60000, stats: s, fetch: redisFetch(connection.redis), send: () => {} });
-  t.same([next.stats[Stat.Hits], next.stats[Stat.Misses], next.stats[Stat.Entries], next.stats[Stat.Bytes]], [1, 3, 0, 0], 'a replacement carries the counters on and starts empty');
+  next.receive(batch([9, 'x', Protocol.Resp]));
+  t.same([next.stats[Stat.Hits], next.stats[Stat.Misses], next.stats[Stat.Misses + Protocol.Resp], next.stats[Stat.Entries], next.stats[Stat.Bytes]], [1, 3, 1, 0, 0], 'a replacement carries the counters on and starts empty');
 });
 
 t.test('STALE_IF_ERROR: an expired entry answers while Redis fails, with its age; dropped once Redis says it is gone', async (t) => {

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { MessageChannel } from 'node:worker_threads';
 import { ETAG_BYTES, etagOf } from '../src/cache/etag.js';
-import { BatchReader, BatchWriter, Outcome } from '../src/hop/wire.js';
+import { BatchReader, BatchWriter, Outcome, Protocol } from '../src/hop/wire.js';
 
 function readAll(batch: ArrayBuffer): [number, number, string | undefined][] {
   return readMeta(batch).map(([id, code, payload]) => [id, code, payload]);
@@ -21,7 +21,7 @@ function readMeta(batch: ArrayBuffer): [number, number, string | undefined, numb
 
 t.test('keys, values and outcomes round-trip in order', async (t) => {
   const w = new BatchWriter();
-  w.addKey(7, 'k\u00ff');
+  w.addKey(7, 'k\u00ff', Protocol.Http);
   w.addOutcome(3, Outcome.NotFound);
   w.addValue(9, Buffer.from([0, 1, 2]), 0, undefined);
   w.addValue(1, Buffer.alloc(0), 0, undefined);
@@ -39,13 +39,13 @@ t.test('keys, values and outcomes round-trip in order', async (t) => {
 
 t.test('grows past its initial size and clears', async (t) => {
   const w = new BatchWriter();
-  for (let i = 0; i < 1000; i++) w.addKey(i, `key${i}`);
+  for (let i = 0; i < 1000; i++) w.addKey(i, `key${i}`, Protocol.Http);
   const entries = readAll(w.finish());
   t.equal(entries.length, 1000);
   t.same(entries[999], [999, 6, 'key999']);
-  w.addKey(1, 'x');
+  w.addKey(1, 'x', Protocol.Http);
   w.clear();
-  w.addKey(2, 'y');
+  w.addKey(2, 'y', Protocol.Http);
   t.same(readAll(w.finish()), [[2, 1, 'y']]);
 });
 
@@ -80,4 +80,22 @@ t.test('values carry their age and, when cached, their ETag ahead of the bytes',
   w.clear();
   w.addValue(6, Buffer.from('y'), 7, undefined);
   t.same(readMeta(w.finish()), [[6, 1, 'y', 7, undefined]], 'clear drops ETags too');
+});
+
+t.test('a request carries the protocol it came in by, in meta, at no extra size', async (t) => {
+  const w = new BatchWriter();
+  w.addKey(1, 'h', Protocol.Http);
+  w.addKey(2, 'r', Protocol.Resp);
+  w.addKey(3, 'h2', Protocol.Http);
+  const batch = w.finish();
+  t.equal(batch.byteLength, 4 + 3 * 12 + 4);
+  const r = new BatchReader();
+  r.reset(batch);
+  const got: [number, number, string][] = [];
+  while (r.next()) got.push([r.id, r.protocol, r.buffer.latin1Slice(r.offset, r.offset + r.code)]);
+  t.same(got, [
+    [1, Protocol.Http, 'h'],
+    [2, Protocol.Resp, 'r'],
+    [3, Protocol.Http, 'h2'],
+  ]);
 });

@@ -14,7 +14,7 @@ import { trackEventLoop } from '../src/metrics/event-loop.js';
 import { Stat } from '../src/metrics/shard-stats.js';
 import { Invalidation } from '../src/shard/invalidation.js';
 import { Shard } from '../src/shard/shard.js';
-import { connectRedis, corking, redisFetch, type RedisConnection } from '../src/shard/redis.js';
+import { connectRedis, corking, PING_MS, redisFetch, type RedisConnection } from '../src/shard/redis.js';
 import { delayedForTests } from '../src/shard/test-delay.js';
 
 /** What the main thread sends to bring a shard up. */
@@ -108,6 +108,9 @@ function attach(task: AttachTask): Promise<string> {
     label: `shard ${task.index}`,
     log: own,
     onUp: (up) => (stats[Stat.RedisUp] = up ? 1 : 0),
+    // In both INVALIDATION modes: a data link that died silently would
+    // otherwise fail every GET by timeout and never be replaced.
+    pingMs: PING_MS,
   });
   const redis = connection;
   const shard = new Shard({
@@ -122,7 +125,7 @@ function attach(task: AttachTask): Promise<string> {
     send: (batch) => port.postMessage(batch, [batch]),
   });
   if (task.invalidation === 'tracking') {
-    invalidation = new Invalidation({ url: task.redisUrl, timeoutMs: task.redisTimeoutMs, data: redis.redis, target: shard, label: `shard ${task.index}`, log: own, keepWhileDown: task.staleMs > 0 });
+    invalidation = new Invalidation({ url: task.redisUrl, timeoutMs: task.redisTimeoutMs, data: redis.redis, target: shard, label: `shard ${task.index}`, log: own, keepWhileDown: task.staleMs > 0, stats });
   }
   // Batches wait in the port until Redis is ready (or REDIS_TIMEOUT_MS has
   // passed): a replacement worker then answers the requests sent while it

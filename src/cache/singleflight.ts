@@ -16,8 +16,6 @@ export class Flights<W> {
   readonly #waiting = new Map<string, W[]>();
   /** Keys whose flight in the air was poisoned; empty nearly always, so `land` pays one size check. */
   readonly #poisoned = new Set<string>();
-  /** Waiters that joined a flight another waiter had started (the misses coalescing saved). */
-  coalesced = 0;
 
   /**
    * Adds `waiter` to the flight for `key`. Returns `true` when there was no
@@ -31,7 +29,6 @@ export class Flights<W> {
       return true;
     }
     waiters.push(waiter);
-    this.coalesced++;
     return false;
   }
 

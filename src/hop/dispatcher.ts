@@ -8,15 +8,17 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import { ETAG_BYTES } from '../cache/etag.js';
-import { BatchReader, BatchWriter, Outcome } from './wire.js';
+import { BatchReader, BatchWriter, Outcome, type Protocol } from './wire.js';
 
 /**
- * Whoever answers the client: the HTTP front end (and later other
- * protocols). `token` and `flags` are what was passed to `submit`; `value`
- * is a zero-copy view into the reply batch when `code` ≥ 0, `ageMs` its age
- * and `etag` its quoted ETag when it came from (or went into) the cache.
+ * Whoever answers the client: the HTTP front end or a RESP connection.
+ * `token` and `flags` are what was passed to `submit`; `value` is a
+ * zero-copy view into the reply batch when `code` ≥ 0, `ageMs` its age and
+ * `etag` its quoted ETag when it came from (or went into) the cache.
  */
 export interface Sink {
+  /** The front end this sink serves; its requests carry it to the shard, which counts hits and misses by it. */
+  readonly protocol: Protocol;
   answer(token: unknown, flags: number, code: number, value: Buffer | undefined, ageMs: number, etag: string | undefined): void;
 }
 
@@ -111,7 +113,7 @@ export class Dispatcher {
     this.#shardOf[id] = shard;
     this.#inFlight++;
     this.inflightOf[shard]!++;
-    this.#pending[shard]!.addKey(id, key);
+    this.#pending[shard]!.addKey(id, key, sink.protocol);
     if (!this.#flushScheduled) {
       // setImmediate, not queueMicrotask: the microtask would run before the
       // next request of this turn is parsed, giving batches of one.

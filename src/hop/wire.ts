@@ -8,7 +8,9 @@
  *              [18-byte quoted ETag if meta bit 31 is set] + code bytes
  *
  * For a request, `code` is the key's length, the payload holds the key and
- * `meta` is 0. For a result, `code` ≥ 0 is the value's length (found), meta's
+ * `meta` is the `Protocol` the request came in by (0 HTTP, 1 RESP; the other
+ * bits are 0), so that the shard counts hits and misses per protocol with an
+ * array index and no string. For a result, `code` ≥ 0 is the value's length (found), meta's
  * low 31 bits are the value's age in milliseconds (time since it was fetched
  * from Redis) and bit 31 says an ETag precedes the value (cached values have
  * one); a negative code is an `Outcome` with no payload. The main thread
@@ -19,6 +21,16 @@
  * postMessage and of waking the other thread is shared by the whole batch.
  */
 import { ETAG_BYTES } from '../cache/etag.js';
+
+/** The front end a request came in by: a request entry's `meta`, and an index into per-protocol counters. */
+export const Protocol = {
+  Http: 0,
+  Resp: 1,
+} as const;
+/** One of the `Protocol` values. */
+export type Protocol = (typeof Protocol)[keyof typeof Protocol];
+/** The `protocol` label of each `Protocol`, by value. */
+export const PROTOCOLS = ['http', 'resp'] as const;
 
 /** Negative result codes: why a key has no value to send. */
 export const Outcome = {
@@ -40,6 +52,8 @@ export type Outcome = (typeof Outcome)[keyof typeof Outcome];
 
 const ENTRY_BYTES = 12;
 const HAS_ETAG = 0x80000000;
+/** The bits of a request's `meta` that hold its `Protocol`; masking keeps a counter index in range. */
+const PROTOCOL_BITS = 1;
 /** Ages are capped at 2^31 − 1 ms (24.8 days): the rest of `meta` is the ETag bit. */
 const MAX_AGE_MS = 0x7fffffff;
 
@@ -62,9 +76,9 @@ export class BatchWriter {
     return this.#count;
   }
 
-  /** Adds an entry whose payload is a binary string (a key). */
-  addKey(id: number, key: string): void {
-    this.#push(id, key.length, key, 0, undefined);
+  /** Adds a request: its payload is a binary string (a key); `protocol` is the front end it came in by. */
+  addKey(id: number, key: string, protocol: Protocol): void {
+    this.#push(id, key.length, key, protocol, undefined);
   }
 
   /**
@@ -142,8 +156,9 @@ function grown<T extends Int32Array | Uint32Array>(old: T, bigger: T): T {
 /**
  * Walks a packed batch entry by entry without allocating per entry:
  * `reset(batch)`, then `while (reader.next())` read `id`, `code` and, for a
- * payload, the bytes `buffer[offset, offset + code)`, `ageMs`, and the ETag
- * at `buffer[etagOffset, etagOffset + ETAG_BYTES)` when `etagOffset` ≥ 0.
+ * payload, the bytes `buffer[offset, offset + code)`; for a request its
+ * `protocol`; for a result `ageMs` and the ETag at
+ * `buffer[etagOffset, etagOffset + ETAG_BYTES)` when `etagOffset` ≥ 0.
  */
 export class BatchReader {
   /** A Buffer view over the whole batch. */
@@ -154,6 +169,8 @@ export class BatchReader {
   offset = 0;
   /** A result's age in milliseconds. */
   ageMs = 0;
+  /** A request's `Protocol`. */
+  protocol: Protocol = Protocol.Http;
   /** Where the current result's ETag starts in `buffer`, or -1 when it has none. */
   etagOffset = -1;
   #count = 0;
@@ -174,6 +191,7 @@ export class BatchReader {
     this.code = this.buffer.readInt32LE(at + 4);
     const meta = this.buffer.readUInt32LE(at + 8);
     this.ageMs = meta & MAX_AGE_MS;
+    this.protocol = (meta & PROTOCOL_BITS) as Protocol;
     if (meta & HAS_ETAG) {
       this.etagOffset = this.#nextPayload;
       this.#nextPayload += ETAG_BYTES;

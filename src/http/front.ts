@@ -5,7 +5,7 @@
  */
 import http from 'node:http';
 import type { Dispatcher, Sink } from '../hop/dispatcher.js';
-import { Outcome } from '../hop/wire.js';
+import { Outcome, Protocol } from '../hop/wire.js';
 import { shardOf } from '../routing/hash.js';
 import { AgeStrings, ifNoneMatch, matchesEtag } from './caching.js';
 import { decodeKey, KeyError } from './key.js';
@@ -18,6 +18,8 @@ export const METHODS = ['GET', 'HEAD', 'other'] as const;
 const OTHER = 2;
 /** Status codes are counted in a flat array: `counts[method * STATUSES + status]`. */
 export const STATUSES = 600;
+/** The `status` label of each index of a method's row in `counts`. */
+export const STATUS_LABELS: readonly string[] = Array.from({ length: STATUSES }, (_, status) => String(status));
 
 const OCTET_STREAM = 'application/octet-stream';
 const NOT_FOUND_HEADERS = ['Content-Length', '0'];
@@ -66,6 +68,7 @@ export interface FrontOptions {
 
 /** The client-facing node:http server and the `Sink` that answers its requests. */
 export class HttpFront implements Sink {
+  readonly protocol = Protocol.Http;
   readonly server: http.Server;
   /** Requests handled, by method and status (`counts[method * STATUSES + status]`); read by /metrics. */
   readonly counts = new Float64Array(METHODS.length * STATUSES);

@@ -1,18 +1,27 @@
 /**
  * The Prometheus metrics, built with prom-client at scrape time from plain
- * numbers the hot path already keeps: the front end's status counts, the
+ * numbers the hot path already keeps: the front ends' request counts, the
  * dispatcher's in-flight and shed counts, the pool's restart counts, and
  * each shard's stats array in shared memory. Nothing here runs per request.
  */
 import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from 'prom-client';
+import { PROTOCOLS } from '../hop/wire.js';
 import { LATENCY_BUCKETS, Stat } from './shard-stats.js';
+
+/** One front end's request counts: `counts[command * statuses.length + status]`, by label index. */
+export interface RequestCounts {
+  protocol: (typeof PROTOCOLS)[number];
+  counts: Float64Array;
+  /** `command` label of each row (HTTP: the method). */
+  commands: readonly string[];
+  /** `status` label of each column (HTTP: the status code; RESP: the outcome). */
+  statuses: readonly string[];
+}
 
 /** Where the figures live; each field is read only when /metrics is scraped. */
 export interface MetricSources {
-  /** Requests by method and status: `counts[method * statuses + status]`. */
-  counts: Float64Array;
-  methods: readonly string[];
-  statuses: number;
+  /** Per front end (HTTP, and RESP when it listens). */
+  requests: readonly RequestCounts[];
   /** Per shard. */
   inflightOf: Int32Array;
   shed: Float64Array;
@@ -25,11 +34,15 @@ export interface MetricSources {
 
 type Emit = (labels: Record<string, string>, value: number) => void;
 
-/** The per-shard figures read from the shards' stats arrays: kind, name, slot, help. */
+/** Per-protocol counters of the shards' stats arrays (`slot + protocol`): name, first slot, help. */
+const PROTOCOL_FIGURES: readonly (readonly [string, number, string])[] = [
+  ['shardcache_cache_hits_total', Stat.Hits, 'Requests (MGET: keys) answered from the cache, by protocol'],
+  ['shardcache_cache_misses_total', Stat.Misses, 'Requests (MGET: keys) not answered from the cache (fetched, or joined a fetch), by protocol'],
+  ['shardcache_cache_coalesced_total', Stat.Coalesced, 'Misses that joined a GET already in flight instead of sending their own, by protocol'],
+];
+
+/** The other per-shard figures read from the shards' stats arrays: kind, name, slot, help. */
 const SHARD_FIGURES: readonly (readonly ['counter' | 'gauge', string, number, string])[] = [
-  ['counter', 'shardcache_cache_hits_total', Stat.Hits, 'Requests answered from the cache'],
-  ['counter', 'shardcache_cache_misses_total', Stat.Misses, 'Requests not answered from the cache (fetched, or joined a fetch)'],
-  ['counter', 'shardcache_cache_coalesced_total', Stat.Coalesced, 'Misses that joined a GET already in flight instead of sending their own'],
   ['counter', 'shardcache_cache_expired_total', Stat.Expired, 'Reads that found their entry past CACHE_TTL_MS'],
   ['counter', 'shardcache_cache_evicted_total', Stat.Evicted, 'Entries evicted to make room (least recently used)'],
   ['counter', 'shardcache_stale_served_total', Stat.StaleServed, 'Expired entries served because Redis failed (STALE_IF_ERROR_MS)'],
@@ -37,6 +50,8 @@ const SHARD_FIGURES: readonly (readonly ['counter' | 'gauge', string, number, st
   ['gauge', 'shardcache_cache_entries', Stat.Entries, 'Entries held in the cache'],
   ['gauge', 'shardcache_cache_bytes', Stat.Bytes, 'Bytes of cached values held'],
   ['gauge', 'shardcache_redis_up', Stat.RedisUp, '1 while the shard has a ready Redis connection'],
+  ['counter', 'shardcache_tracking_rearms_total', Stat.TrackingRearms, 'Times client tracking was armed again after the invalidation link was lost (the cache was flushed)'],
+  ['gauge', 'shardcache_tracking_armed', Stat.TrackingArmed, '1 while client tracking is armed; 0 while the link is down, and with INVALIDATION=ttl'],
 ];
 
 /** Builds the registry; `/metrics` answers `await registry.metrics()`. */
@@ -55,13 +70,20 @@ export function createMetrics(src: MetricSources): Registry {
     for (let i = 0; i < values.length; i++) emit({ shard: String(i) }, values[i]!);
   };
   const fromStats = (slot: number) => (emit: Emit) => src.shardStats.forEach((s, i) => emit({ shard: String(i) }, s[slot]!));
+  /** Per shard, one sample for each `[label value, slot]`. */
+  const bySlots = (label: string, slots: readonly (readonly [string, number])[]) => (emit: Emit) =>
+    src.shardStats.forEach((s, i) => slots.forEach(([value, slot]) => emit({ shard: String(i), [label]: value }, s[slot]!)));
 
-  metric('counter', 'shardcache_http_requests_total', 'HTTP requests answered, by method and status', ['method', 'status'], (emit) => {
-    for (let i = 0; i < src.counts.length; i++) {
-      if (src.counts[i]! > 0) emit({ method: src.methods[Math.floor(i / src.statuses)]!, status: String(i % src.statuses) }, src.counts[i]!);
+  metric('counter', 'shardcache_requests_total', 'Requests answered, by protocol, command (HTTP: method) and status (HTTP: status code; RESP: nil, ok, shed or error)', ['protocol', 'command', 'status'], (emit) => {
+    for (const { protocol, counts, commands, statuses } of src.requests) {
+      for (let i = 0; i < counts.length; i++) {
+        if (counts[i]! > 0) emit({ protocol, command: commands[Math.floor(i / statuses.length)]!, status: statuses[i % statuses.length]! }, counts[i]!);
+      }
     }
   });
+  for (const [name, slot, help] of PROTOCOL_FIGURES) metric('counter', name, help, ['shard', 'protocol'], bySlots('protocol', PROTOCOLS.map((protocol, p) => [protocol, slot + p])));
   for (const [kind, name, slot, help] of SHARD_FIGURES) metric(kind, name, help, ['shard'], fromStats(slot));
+  metric('counter', 'shardcache_invalidations_total', 'Invalidations from Redis client tracking: keys named by messages (kind="key"), null messages that emptied the cache (kind="flush": FLUSHALL, FLUSHDB)', ['shard', 'kind'], bySlots('kind', [['key', Stat.InvalidatedKeys], ['flush', Stat.InvalidationFlushes]]));
   metric('gauge', 'shardcache_inflight_requests', 'Requests sent to the shard and not answered yet', ['shard'], perShard(src.inflightOf));
   metric('counter', 'shardcache_shed_total', 'Requests refused with 503 because the shard had MAX_INFLIGHT in flight', ['shard'], perShard(src.shed));
   metric('counter', 'shardcache_shard_restarts_total', 'Shard workers that died and were replaced', ['shard'], perShard(src.restarts));

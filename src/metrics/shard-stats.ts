@@ -10,32 +10,49 @@
  * 64-bit platforms Node runs on, so a reader sees either the old value or the
  * new one.
  */
+import { PROTOCOLS } from '../hop/wire.js';
+
+/** Counters kept per protocol take one slot per `Protocol`: `Stat.Hits + protocol`. */
+const P = PROTOCOLS.length;
+/** The first slot after the per-protocol counters. */
+const AFTER = 3 * P;
 
 /** Slot of each figure in a shard's stats array. */
 export const Stat = {
+  /** Per protocol: requests answered from the cache. */
   Hits: 0,
-  Misses: 1,
-  Coalesced: 2,
-  Expired: 3,
-  Evicted: 4,
+  /** Per protocol: requests not answered from the cache. */
+  Misses: P,
+  /** Per protocol: misses that joined a fetch already in flight. */
+  Coalesced: 2 * P,
+  Expired: AFTER,
+  Evicted: AFTER + 1,
   /** Gauge: entries held now. */
-  Entries: 5,
+  Entries: AFTER + 2,
   /** Gauge: bytes of cached values held now. */
-  Bytes: 6,
+  Bytes: AFTER + 3,
   /** Expired entries served because Redis failed (STALE_IF_ERROR_MS). */
-  StaleServed: 7,
+  StaleServed: AFTER + 4,
   /** Values larger than MAX_VALUE_BYTES: served, not cached. */
-  TooLarge: 8,
+  TooLarge: AFTER + 5,
   /** Gauge: 1 while the shard's Redis connection is ready. */
-  RedisUp: 9,
+  RedisUp: AFTER + 6,
   /** Event-loop delay over the last window, seconds: median, 99th percentile, maximum. */
-  LoopP50: 10,
-  LoopP99: 11,
-  LoopMax: 12,
+  LoopP50: AFTER + 7,
+  LoopP99: AFTER + 8,
+  LoopMax: AFTER + 9,
+  /** Keys named by invalidation messages (client tracking). */
+  InvalidatedKeys: AFTER + 10,
+  /** Null invalidation messages (FLUSHALL, FLUSHDB): the whole cache went. */
+  InvalidationFlushes: AFTER + 11,
+  /** Times tracking was armed again after the invalidation link was lost. */
+  TrackingRearms: AFTER + 12,
+  /** Gauge: 1 while client tracking is armed. */
+  TrackingArmed: AFTER + 13,
   /** Redis GET latency: sum of seconds, count, then one slot per bucket of `LATENCY_BUCKETS` plus +Inf. */
-  LatencySum: 13,
-  LatencyCount: 14,
-  LatencyBuckets: 15,
+  LatencySum: AFTER + 14,
+  LatencyCount: AFTER + 15,
+  LatencyBuckets: AFTER + 16,
 } as const;
 
 /** Upper bounds (seconds) of the Redis latency histogram buckets. */

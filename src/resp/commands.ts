@@ -15,6 +15,8 @@ export interface Session {
   readonly id: number;
   /** `CLIENT SETNAME`'s name; `null` when unset. */
   name: string | null;
+  /** Index in `COMMANDS` of the command being run, set before it runs: its replies are counted under it. */
+  command: number;
   /** Queues a reply that is ready now. */
   reply(bytes: Buffer): void;
   /** Queues the reply to a GET of `key` (a binary string); `flags` may hold `IN_ARRAY`. */
@@ -39,20 +41,27 @@ type Handler = (session: Session, args: string[], argc: number, facts: ServerFac
 export const REDIS_COMPAT_VERSION = '7.0.0';
 const VERSION = '0.1.0';
 
-const TABLE = new Map<string, { arity: number; run: Handler }>([
-  // arity as in Redis's COMMAND reply: n = exactly n arguments, -n = at least n.
-  ['GET', { arity: 2, run: (s, args, _argc, facts) => keyFits(s, args[1]!, facts) && s.get(args[1]!, 0) }],
-  ['MGET', { arity: -2, run: mget }],
-  ['PING', { arity: -1, run: (s, args, argc) => (argc > 2 ? wrongArity(s, 'ping') : s.reply(argc === 2 ? encode(args[1]!) : PONG)) }],
-  ['ECHO', { arity: 2, run: (s, args) => s.reply(encode(args[1]!)) }],
-  ['QUIT', { arity: -1, run: (s) => s.replyAndClose(OK) }],
-  ['SELECT', { arity: 2, run: select }],
-  ['CLIENT', { arity: -2, run: client }],
-  ['HELLO', { arity: -1, run: hello }],
-  ['COMMAND', { arity: -1, run: command }],
-  ['CONFIG', { arity: -2, run: config }],
-  ['INFO', { arity: -1, run: info }],
-]);
+// arity as in Redis's COMMAND reply: n = exactly n arguments, -n = at least n.
+const SPECS: readonly (readonly [name: string, arity: number, run: Handler])[] = [
+  ['GET', 2, (s, args, _argc, facts) => keyFits(s, args[1]!, facts) && s.get(args[1]!, 0)],
+  ['MGET', -2, mget],
+  ['PING', -1, (s, args, argc) => (argc > 2 ? wrongArity(s, 'ping') : s.reply(argc === 2 ? encode(args[1]!) : PONG))],
+  ['ECHO', 2, (s, args) => s.reply(encode(args[1]!))],
+  ['QUIT', -1, (s) => s.replyAndClose(OK)],
+  ['SELECT', 2, select],
+  ['CLIENT', -2, client],
+  ['HELLO', -1, hello],
+  ['COMMAND', -1, command],
+  ['CONFIG', -2, config],
+  ['INFO', -1, info],
+];
+
+/** The `command` label of each command index: the supported commands, then `other` (unknown ones, protocol errors). */
+export const COMMANDS: readonly string[] = [...SPECS.map(([name]) => name), 'other'];
+/** The index of `other` in `COMMANDS`. */
+export const OTHER_COMMAND = SPECS.length;
+
+const TABLE = new Map(SPECS.map(([name, arity, run], index) => [name, { arity, run, index }]));
 
 const GET = TABLE.get('GET')!;
 
@@ -61,6 +70,7 @@ export function execute(session: Session, args: string[], argc: number, facts: S
   const name = args[0]!;
   // The common case without an upper-case copy of the name.
   const entry = name === 'GET' || name === 'get' ? GET : TABLE.get(name.toUpperCase());
+  session.command = entry === undefined ? OTHER_COMMAND : entry.index;
   if (entry === undefined) return unknown(session, name);
   if (entry.arity >= 0 ? argc !== entry.arity : argc < -entry.arity) return wrongArity(session, name.toLowerCase());
   entry.run(session, args, argc, facts);

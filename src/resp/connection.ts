@@ -12,20 +12,27 @@
  *
  * Reading pauses while too many replies wait or the socket's write buffer
  * is full, so a client that pipelines without reading cannot grow memory.
+ *
+ * A command is counted by name and outcome (`RESP_STATUSES`) when the last
+ * slot of its reply is written; as writes go in order, one running figure
+ * holds the worst outcome among an MGET's slots until then.
  */
 import type net from 'node:net';
 import type { Dispatcher, Sink } from '../hop/dispatcher.js';
-import { Outcome } from '../hop/wire.js';
+import { Outcome, Protocol } from '../hop/wire.js';
 import { shardOf } from '../routing/hash.js';
-import { execute, IN_ARRAY, type ServerFacts, type Session } from './commands.js';
+import { execute, IN_ARRAY, OTHER_COMMAND, type ServerFacts, type Session } from './commands.js';
 import { CommandParser, Parse, type ParserLimits } from './parser.js';
-import { error, NULL_BULK } from './reply.js';
+import { NIL, OUTCOME_REPLIES, OUTCOME_STATUS, OK, readyStatus, RESP_STATUSES } from './outcomes.js';
+import { bulkHeaderBytes, error, writeBulkHeader } from './reply.js';
 
 /** What a connection needs from its server. */
 export interface ConnectionContext {
   readonly dispatcher: Dispatcher;
   readonly limits: ParserLimits;
   readonly facts: ServerFacts;
+  /** Commands answered: `counts[command * RESP_STATUSES.length + status]` (`COMMANDS` indices). */
+  readonly counts: Float64Array;
   /** Asks for `connection.flushAnswers()` once the current reply batch is routed. */
   markDirty(connection: RespConnection): void;
   /** The connection closed. */
@@ -49,18 +56,14 @@ const LARGE_VALUE = 16384;
 /** Sequence numbers wrap here: they stay small integers, and every ring size divides it. */
 const SEQ_MASK = 2 ** 30 - 1;
 
-const OUTCOME_REPLIES: Record<number, Buffer> = {
-  [Outcome.NotFound]: NULL_BULK,
-  [Outcome.WrongType]: error('WRONGTYPE Operation against a key holding the wrong kind of value'),
-  [Outcome.Unavailable]: error('ERR redis unavailable or slower than REDIS_TIMEOUT_MS, try again'),
-  [Outcome.RedisError]: error('ERR redis answered with an error'),
-  [Outcome.ShardDown]: error('ERR shard restarting, try again'),
-  [Outcome.Overloaded]: error('ERR shard overloaded: MAX_INFLIGHT requests in flight, try again'),
-};
+/** Slot tag bit: not the last slot of its command's reply (an MGET's header, and its elements but the last). */
+const PART = 0x80;
 
 export class RespConnection implements Sink, Session {
+  readonly protocol = Protocol.Resp;
   readonly id: number;
   name: string | null = null;
+  command = OTHER_COMMAND;
   /** Whether `markDirty` was called and `flushAnswers` has not run since. */
   dirty = false;
 
@@ -69,7 +72,12 @@ export class RespConnection implements Sink, Session {
   readonly #parser: CommandParser;
   #codes = new Int32Array(64);
   #values: (Buffer | undefined)[] = new Array<Buffer | undefined>(64);
+  /** Per slot: the index of the command it answers, with `PART` unless it ends that command's reply. */
+  #tags = new Uint8Array(64);
   #mask = 63;
+  readonly #counts: Float64Array;
+  /** The worst status among the written slots of the reply being written. */
+  #worst = NIL;
   /** Sequence number of the oldest reply not yet written. */
   #head = 0;
   /** Sequence number the next reply gets. */
@@ -87,6 +95,7 @@ export class RespConnection implements Sink, Session {
     this.#socket = socket;
     this.id = id;
     this.#context = context;
+    this.#counts = context.counts;
     this.#parser = new CommandParser(context.limits);
     socket.on('data', this.#onData);
     socket.on('end', this.#onEnd);
@@ -106,6 +115,7 @@ export class RespConnection implements Sink, Session {
     const i = this.#push();
     this.#codes[i] = READY;
     this.#values[i] = bytes;
+    this.#tags[i] = this.command;
   }
 
   replyAndClose(bytes: Buffer): void {
@@ -116,7 +126,11 @@ export class RespConnection implements Sink, Session {
 
   get(key: string, flags: number): void {
     const seq = this.#tail;
-    this.#codes[this.#push()] = WAITING;
+    const i = this.#push();
+    this.#codes[i] = WAITING;
+    this.#tags[i] = this.command;
+    // An element makes the slot before it (the array header or the previous element) part of the same reply.
+    if (flags & IN_ARRAY) this.#tags[(seq - 1) & this.#mask]! |= PART;
     this.#context.dispatcher.submit(shardOf(key, this.#context.dispatcher.shards), key, this, seq, flags);
   }
 
@@ -170,7 +184,10 @@ export class RespConnection implements Sink, Session {
       while (!this.#closing && !this.#drained && this.#waiting() < HIGH_WATER) {
         const parsed = parser.next();
         if (parsed === Parse.NeedMore) this.#drained = true;
-        else if (parsed === Parse.Error) this.replyAndClose(error(`ERR ${parser.error}`));
+        else if (parsed === Parse.Error) {
+          this.command = OTHER_COMMAND;
+          this.replyAndClose(error(`ERR ${parser.error}`));
+        }
         else execute(this, parser.args, parser.argc, this.#context.facts);
       }
       this.#flush();
@@ -204,12 +221,15 @@ export class RespConnection implements Sink, Session {
     const size = (this.#mask + 1) * 2;
     const codes = new Int32Array(size);
     const values = new Array<Buffer | undefined>(size);
+    const tags = new Uint8Array(size);
     for (let seq = this.#head; seq !== this.#tail; seq = (seq + 1) & SEQ_MASK) {
       codes[seq & (size - 1)] = this.#codes[seq & this.#mask]!;
       values[seq & (size - 1)] = this.#values[seq & this.#mask];
+      tags[seq & (size - 1)] = this.#tags[seq & this.#mask]!;
     }
     this.#codes = codes;
     this.#values = values;
+    this.#tags = tags;
     this.#mask = size - 1;
   }
 
@@ -255,6 +275,7 @@ export class RespConnection implements Sink, Session {
       const code = codes[i]!;
       const value = values[i];
       values[i] = undefined;
+      this.#count(this.#tags[i]!, code >= 0 ? OK : code <= READY ? readyStatus(value!) : OUTCOME_STATUS[-code]!);
       if (code >= 0) {
         at = writeBulkHeader(out, at, code);
         if (code >= LARGE_VALUE) {
@@ -277,33 +298,16 @@ export class RespConnection implements Sink, Session {
     if (close) this.#finish();
   }
 
+  /** Folds a written slot's `status` into its reply's; the last slot of a reply counts its command. */
+  #count(tag: number, status: number): void {
+    const worst = status > this.#worst ? status : this.#worst;
+    this.#worst = tag & PART ? worst : NIL;
+    if ((tag & PART) === 0) this.#counts[tag * RESP_STATUSES.length + worst]!++;
+  }
+
   /** Ends the connection once what was written has been sent. */
   #finish(): void {
     this.#closed = true;
     this.#socket.destroySoon();
   }
-}
-
-/** Length of `$<n>\r\n`. */
-function bulkHeaderBytes(n: number): number {
-  let digits = 1;
-  while (n >= 10) {
-    n = Math.floor(n / 10);
-    digits++;
-  }
-  return digits + 3;
-}
-
-/** Writes `$<n>\r\n` at `at` without making a string of `n`; returns the offset after it. */
-function writeBulkHeader(out: Buffer, at: number, n: number): number {
-  const length = bulkHeaderBytes(n);
-  out[at] = 36; // '$'
-  let digit = at + length - 3;
-  do {
-    out[digit--] = 48 + (n % 10);
-    n = Math.floor(n / 10);
-  } while (n > 0);
-  out[at + length - 2] = 13;
-  out[at + length - 1] = 10;
-  return at + length;
 }

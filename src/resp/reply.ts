@@ -43,3 +43,27 @@ const ARRAY_HEADERS = Array.from({ length: 64 }, (_, n) => Buffer.from(`*${n}\r\
 export const OK = status('OK');
 export const PONG = status('PONG');
 export const NULL_BULK = Buffer.from('$-1\r\n', 'latin1');
+
+/** Length of `$<n>\r\n`. */
+export function bulkHeaderBytes(n: number): number {
+  let digits = 1;
+  while (n >= 10) {
+    n = Math.floor(n / 10);
+    digits++;
+  }
+  return digits + 3;
+}
+
+/** Writes `$<n>\r\n` at `at` without making a string of `n`; returns the offset after it. */
+export function writeBulkHeader(out: Buffer, at: number, n: number): number {
+  const length = bulkHeaderBytes(n);
+  out[at] = 36; // '$'
+  let digit = at + length - 3;
+  do {
+    out[digit--] = 48 + (n % 10);
+    n = Math.floor(n / 10);
+  } while (n > 0);
+  out[at + length - 2] = 13;
+  out[at + length - 1] = 10;
+  return at + length;
+}

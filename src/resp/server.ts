@@ -5,8 +5,9 @@
  */
 import net from 'node:net';
 import type { Dispatcher } from '../hop/dispatcher.js';
-import type { ServerFacts } from './commands.js';
+import { COMMANDS, type ServerFacts } from './commands.js';
 import { RespConnection, type ConnectionContext } from './connection.js';
+import { RESP_STATUSES } from './outcomes.js';
 import type { ParserLimits } from './parser.js';
 
 export interface RespOptions {
@@ -34,6 +35,8 @@ export class RespServer implements ConnectionContext, ServerFacts {
   readonly limits = RESP_LIMITS;
   readonly maxKeyBytes: number;
   readonly startedAt = Date.now();
+  /** Commands answered by every connection: `counts[command * RESP_STATUSES.length + status]`; read by /metrics. */
+  readonly counts = new Float64Array(COMMANDS.length * RESP_STATUSES.length);
   readonly #open = new Set<RespConnection>();
   #dirty: RespConnection[] = [];
   #flushing: RespConnection[] = [];

@@ -13,16 +13,20 @@
  * is armed, and whenever either connection drops, the shard caches nothing
  * and forgets what it had: a change made while a connection was down would
  * never be reported. Once both connections are back, tracking is armed
- * again toward the subscriber's new id. A subscriber PING every `pingMs`
- * finds a link that died without closing.
+ * again toward the subscriber's new id. Both connections are checked with a
+ * PING when idle (`connectRedis`'s `pingMs`), so a link that died without
+ * closing is treated as closed: the subscriber here, the data connection by
+ * whoever opened it.
  *
  * Nothing here runs per request: only when a message or a connection event
- * arrives.
+ * arrives. What it does is counted in the shard's stats array (keys named,
+ * flushes, re-arms, and whether tracking is armed now).
  */
 import type { Log } from '../log.js';
 import { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
-import { connectRedis, type RedisConnection } from './redis.js';
+import { newShardStats, Stat } from '../metrics/shard-stats.js';
+import { connectRedis, PING_MS, type RedisConnection } from './redis.js';
 
 /** The channel Redis publishes invalidations on for RESP2 redirect clients. */
 export const INVALIDATE_CHANNEL = '__redis__:invalidate';
@@ -43,7 +47,7 @@ export interface InvalidationOptions {
   /** Prefix for log lines, e.g. `shard 2`. */
   label: string;
   log: Log;
-  /** Interval of the subscriber PING; a PING still unanswered at the next one means the link is dead. */
+  /** Interval of the subscriber's idle-link check (`connectRedis`); default `PING_MS`. */
   pingMs?: number;
   /**
    * Keep the entries while the link is down and flush them only when
@@ -52,6 +56,8 @@ export interface InvalidationOptions {
    * a lost link flushes at once.
    */
   keepWhileDown?: boolean;
+  /** The shard's stats array, where the link's figures are counted (`newShardStats`); default: a private one. */
+  stats?: Float64Array;
 }
 
 /**
@@ -69,19 +75,25 @@ export class Invalidation extends EventEmitter {
   messages = 0;
   /** The subscriber connection (exposed for tests). */
   readonly subscriber: RedisConnection;
+  /**
+   * Where the link's figures go: `InvalidatedKeys`, `InvalidationFlushes`,
+   * `TrackingRearms` carry on from a replaced worker's; `TrackingArmed` is
+   * this link's state.
+   */
+  readonly stats: Float64Array;
 
   readonly #o: InvalidationOptions;
   #subscriberId: number | undefined;
-  #pingOutstanding = false;
-  readonly #timer: NodeJS.Timeout;
 
   constructor(options: InvalidationOptions) {
     super();
     this.#o = options;
+    this.stats = options.stats ?? newShardStats();
+    this.stats[Stat.TrackingArmed] = 0;
     options.target.caching = false;
     const name = `${options.data.options.connectionName ?? 'shardcache'}:invalidate`;
     this.subscriber = connectRedis(
-      { url: options.url, timeoutMs: options.timeoutMs, label: `${options.label} invalidation`, log: options.log },
+      { url: options.url, timeoutMs: options.timeoutMs, label: `${options.label} invalidation`, log: options.log, pingMs: options.pingMs ?? PING_MS },
       { protocol: 2, autoResubscribe: false, connectionName: name },
     );
     const sub = this.subscriber.redis;
@@ -90,7 +102,6 @@ export class Invalidation extends EventEmitter {
     sub.on('messageBuffer', (_channel: Buffer, message: Buffer[] | null) => this.#message(message));
     options.data.on('ready', () => this.#arm());
     options.data.on('close', () => this.#lost(false));
-    this.#timer = setInterval(() => this.#ping(), options.pingMs ?? 1000).unref();
   }
 
   /** Whether the link has reached a steady state (armed, or TTL-only). */
@@ -98,9 +109,8 @@ export class Invalidation extends EventEmitter {
     return this.state !== 'arming' || this.arms > 0;
   }
 
-  /** Stops pinging and closes the subscriber; the data connection is the caller's. */
+  /** Closes the subscriber; the data connection is the caller's. */
   close(): void {
-    clearInterval(this.#timer);
     this.subscriber.close();
   }
 
@@ -109,16 +119,17 @@ export class Invalidation extends EventEmitter {
     this.messages++;
     const target = this.#o.target;
     if (message === null) {
+      this.stats[Stat.InvalidationFlushes]!++;
       target.clear();
       return;
     }
+    this.stats[Stat.InvalidatedKeys]! += message.length;
     // Keys are binary: the cache holds them as latin1 strings, one char per byte.
     for (let i = 0; i < message.length; i++) target.invalidate(message[i]!.latin1Slice(0, message[i]!.length));
   }
 
   async #subscribe(): Promise<void> {
     if (this.state === 'off') return;
-    this.#pingOutstanding = false;
     const sub = this.subscriber.redis;
     try {
       // CLIENT is not allowed once subscribed, so the id comes first.
@@ -143,6 +154,8 @@ export class Invalidation extends EventEmitter {
         if (this.state === 'armed') return;
         this.state = 'armed';
         this.arms++;
+        this.stats[Stat.TrackingArmed] = 1;
+        if (this.arms > 1) this.stats[Stat.TrackingRearms]!++;
         if (this.#flushOnArm) {
           this.#flushOnArm = false;
           this.#o.target.clear();
@@ -166,35 +179,17 @@ export class Invalidation extends EventEmitter {
     if (this.state === 'off') return;
     if (subscriber) this.#subscriberId = undefined;
     this.state = 'arming';
+    this.stats[Stat.TrackingArmed] = 0;
     const target = this.#o.target;
     target.caching = false;
     if (this.#o.keepWhileDown) this.#flushOnArm = true;
     else target.clear();
   }
 
-  #ping(): void {
-    const sub = this.subscriber.redis;
-    if (this.state === 'off' || sub.status !== 'ready' || this.#subscriberId === undefined) return;
-    if (this.#pingOutstanding) {
-      this.#pingOutstanding = false;
-      this.#o.log.warn(`${this.#o.label}: invalidation link silent (PING unanswered); reconnecting it and flushing the cache`);
-      // Closing the socket runs `#lost` through the close event, then reconnects.
-      sub.disconnect(true);
-      return;
-    }
-    this.#pingOutstanding = true;
-    // A rejected PING (timed out) leaves the flag up, so the next tick acts.
-    sub.ping().then(this.#pong, () => undefined);
-  }
-
-  readonly #pong = (): void => {
-    this.#pingOutstanding = false;
-  };
-
   #fallBack(err: Error): void {
     if (this.state === 'off') return;
     this.state = 'off';
-    clearInterval(this.#timer);
+    this.stats[Stat.TrackingArmed] = 0;
     this.subscriber.close();
     this.#o.target.caching = true;
     this.#o.log.warn(`${this.#o.label}: Redis refused client tracking (${err.message.split('\n', 1)[0]}); caching with INVALIDATION=ttl, so values may be stale for up to CACHE_TTL_MS`);

@@ -8,7 +8,7 @@
 import { etagOf } from '../cache/etag.js';
 import { LRU } from '../cache/lru.js';
 import { Flights } from '../cache/singleflight.js';
-import { BatchReader, BatchWriter, Outcome } from '../hop/wire.js';
+import { BatchReader, BatchWriter, Outcome, PROTOCOLS } from '../hop/wire.js';
 import { newShardStats, observeLatency, Stat } from '../metrics/shard-stats.js';
 
 /**
@@ -67,8 +67,12 @@ export class Shard {
   readonly flights = new Flights<number>();
   /** This shard's figures, published after every batch and every landing turn. */
   readonly stats: Float64Array;
-  hits = 0;
-  misses = 0;
+  /** Per `Protocol`: requests answered from the cache. */
+  readonly hits = new Float64Array(PROTOCOLS.length);
+  /** Per `Protocol`: requests not answered from the cache (each key of an MGET counts). */
+  readonly misses = new Float64Array(PROTOCOLS.length);
+  /** Per `Protocol`: misses that joined a fetch already in flight. */
+  readonly coalesced = new Float64Array(PROTOCOLS.length);
   staleServed = 0;
   tooLarge = 0;
   /**
@@ -135,12 +139,13 @@ export class Shard {
       const bytes = reader.buffer;
       const key = bytes.latin1Slice(reader.offset, reader.offset + reader.code);
       const entry = this.cache.get(key, now);
+      const protocol = reader.protocol;
       if (entry !== undefined) {
-        this.hits++;
+        this.hits[protocol]!++;
         if (entry === ABSENT) this.#replies.addOutcome(reader.id, Outcome.NotFound);
         else this.#replies.addValue(reader.id, entry.value, now - entry.at, entry.etag);
       } else {
-        this.misses++;
+        this.misses[protocol]!++;
         if (this.flights.join(key, reader.id)) {
           if (!corked && this.#cork !== undefined) {
             corked = true;
@@ -150,6 +155,8 @@ export class Shard {
           // written; nothing else writes to that buffer.
           const started = this.#now();
           this.#fetch(bytes.subarray(reader.offset, reader.offset + reader.code)).then((result) => this.#land(key, result, started));
+        } else {
+          this.coalesced[protocol]!++;
         }
       }
     }
@@ -232,9 +239,11 @@ export class Shard {
   #publish(): void {
     const s = this.stats;
     const b = this.#base;
-    s[Stat.Hits] = b[Stat.Hits]! + this.hits;
-    s[Stat.Misses] = b[Stat.Misses]! + this.misses;
-    s[Stat.Coalesced] = b[Stat.Coalesced]! + this.flights.coalesced;
+    for (let p = 0; p < PROTOCOLS.length; p++) {
+      s[Stat.Hits + p] = b[Stat.Hits + p]! + this.hits[p]!;
+      s[Stat.Misses + p] = b[Stat.Misses + p]! + this.misses[p]!;
+      s[Stat.Coalesced + p] = b[Stat.Coalesced + p]! + this.coalesced[p]!;
+    }
     s[Stat.Expired] = b[Stat.Expired]! + this.cache.expired;
     s[Stat.Evicted] = b[Stat.Evicted]! + this.cache.evicted;
     s[Stat.StaleServed] = b[Stat.StaleServed]! + this.staleServed;

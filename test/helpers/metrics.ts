@@ -27,3 +27,21 @@ export function total(samples: Samples, name: string, labels: Record<string, str
   }
   return sum;
 }
+
+/** Every sample of `name`, as `{labels} → value`, for comparing whole label sets. */
+export function samplesOf(samples: Samples, name: string): Record<string, number> {
+  return Object.fromEntries([...samples].filter(([key]) => key.startsWith(`${name}{`)).map(([key, value]) => [key.slice(name.length), value]));
+}
+
+/**
+ * Scrapes until the sum of `name` over `labels` is `value`, or `ms` passed;
+ * resolves with the last sum seen, for the caller to assert.
+ */
+export async function waitForTotal(admin: string, name: string, labels: Record<string, string>, value: number, ms = 5000): Promise<number> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const seen = total(await scrape(admin), name, labels);
+    if (seen === value || Date.now() > deadline) return seen;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * What a slot of a RESP reply amounts to: the reply bytes of each shard
+ * `Outcome`, and the outcome label a command is counted under in
+ * `shardcache_requests_total{protocol="resp"}`.
+ */
+import { Outcome } from '../hop/wire.js';
+import { error, NULL_BULK } from './reply.js';
+
+/** The reply to a GET answered with an `Outcome` instead of a value. */
+export const OUTCOME_REPLIES: Record<number, Buffer> = {
+  [Outcome.NotFound]: NULL_BULK,
+  [Outcome.WrongType]: error('WRONGTYPE Operation against a key holding the wrong kind of value'),
+  [Outcome.Unavailable]: error('ERR redis unavailable or slower than REDIS_TIMEOUT_MS, try again'),
+  [Outcome.RedisError]: error('ERR redis answered with an error'),
+  [Outcome.ShardDown]: error('ERR shard restarting, try again'),
+  [Outcome.Overloaded]: error('ERR shard overloaded: MAX_INFLIGHT requests in flight, try again'),
+};
+
+/**
+ * The `status` label of a counted RESP command, by index, in rising order of
+ * severity: a command's status is the worst of its reply's slots. An MGET's
+ * array header is `ok`, so an MGET of absent keys is `ok`, and one element
+ * shed or failed makes it `shed` or `error`.
+ */
+export const RESP_STATUSES = ['nil', 'ok', 'shed', 'error'] as const;
+export const NIL = 0;
+export const OK = 1;
+const SHED = 2;
+const ERROR = 3;
+
+/** Status of a slot answered with an `Outcome`, indexed by `-outcome`: absent is `nil`, refused for load `shed`. */
+export const OUTCOME_STATUS = ((): Uint8Array => {
+  const status = new Uint8Array(1 - Math.min(...Object.values(Outcome))).fill(ERROR);
+  status[-Outcome.NotFound] = NIL;
+  status[-Outcome.Overloaded] = SHED;
+  return status;
+})();
+
+const MINUS = 0x2d;
+
+/** Status of a reply made at once: a null bulk (CLIENT GETNAME) is `nil`, an error reply `error`, the rest `ok`. */
+export function readyStatus(bytes: Buffer): number {
+  return bytes === NULL_BULK ? NIL : bytes[0] === MINUS ? ERROR : OK;
+}
