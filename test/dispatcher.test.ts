@@ -5,7 +5,7 @@
  */
 import t from 'tap';
 import { MessageChannel } from 'node:worker_threads';
-import { Dispatcher, type Sink } from '../src/hop/dispatcher.js';
+import { Dispatcher, FLUSH_AT, type Sink } from '../src/hop/dispatcher.js';
 import { Outcome, Protocol } from '../src/hop/wire.js';
 import { Shard } from '../src/shard/shard.js';
 import { connectRedis, redisFetch } from '../src/shard/redis.js';
@@ -159,4 +159,19 @@ t.test('a cached value reaches the sink with its age and quoted ETag; a fresh mi
   t.same(got[1], [2500, got[0]![1]], 'the hit: 2.5 s old, the same tag');
   t.equal(got[0]![0], 0, 'the miss: age 0');
   port2.close();
+});
+
+t.test(`a shard's batch is posted once it holds ${FLUSH_AT} requests, without waiting for the end of the turn`, async (t) => {
+  const keys = Array.from({ length: FLUSH_AT + 1 }, (_, i) => `d:flush:${i}`);
+  await redis.client.mset(...keys.flatMap((k, i) => [k, String(i)]));
+  const { dispatcher, far } = wire(1);
+  const batches: number[] = [];
+  far[0]!.on('message', (b: ArrayBuffer) => batches.push(b.byteLength));
+  const sink = new Answers();
+  keys.forEach((k, i) => dispatcher.submit(0, k, sink, i, 0));
+  await sink.count(keys.length);
+  t.equal(batches.length, 2, `one batch of ${FLUSH_AT} posted at once, one of 1 at the end of the turn`);
+  t.ok(batches[0]! > batches[1]! * 10, 'the first batch holds the many, the second the one left');
+  t.ok(keys.every((_, i) => sink.got.get(i)![2] === String(i)), 'every answer matches its request');
+  for (const p of far) p.close();
 });

@@ -5,6 +5,7 @@
  */
 import t from 'tap';
 import { execFile } from 'node:child_process';
+import net from 'node:net';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { shardOf } from '../src/routing/hash.js';
@@ -218,4 +219,23 @@ t.test('a client that shuts down its side still gets every reply', async (t) => 
   const { data, closed } = await exchange(port, 'GET half\r\nGET half:none\r\nPING\r\n', { halfClose: true });
   t.same(decodeAll(data), ['open', null, 'PONG']);
   t.ok(closed);
+});
+
+t.test('replies ready at once wait for the GET sent after them: one write, not two', async (t) => {
+  // The GET replies of `held:` keys are held 200 ms in the shard, so a reply
+  // written early would arrive long before the rest.
+  const slow = await startProxy(t, { REDIS_URL: redis.url, RESP_PORT: '0', SHARDCACHE_TEST_DELAY_GET: 'held::200' });
+  await redis.client.mset('held:a', 'A', 'held:b', 'B');
+  const chunks: { at: number; text: string }[] = [];
+  const socket = net.connect({ port: slow.respPort!, host: '127.0.0.1' });
+  t.teardown(() => socket.destroy());
+  await new Promise((resolve) => socket.once('connect', resolve));
+  const sent = performance.now();
+  socket.on('data', (chunk: Buffer) => chunks.push({ at: performance.now() - sent, text: chunk.toString('latin1') }));
+  socket.write('MGET held:a held:b\r\nPING\r\nGET held:a\r\n');
+  const expected = '*2\r\n$1\r\nA\r\n$1\r\nB\r\n+PONG\r\n$1\r\nA\r\n';
+  while (chunks.map((c) => c.text).join('').length < expected.length) await new Promise((resolve) => setTimeout(resolve, 20));
+  t.equal(chunks.map((c) => c.text).join(''), expected, 'every reply, in order');
+  t.ok(chunks[0]!.at >= 150, `nothing arrived before the held values (first bytes after ${chunks[0]!.at.toFixed(0)} ms)`);
+  t.match(chunks[0]!.text, /^\*2\r\n\$1\r\nA\r\n/, 'the MGET header left with its first value');
 });

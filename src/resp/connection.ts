@@ -90,6 +90,11 @@ export class RespConnection implements Sink, Session {
   #drained = true;
   #closed = false;
   #paused = false;
+  /**
+   * Ready replies wait at the head behind a GET still in flight: any answer
+   * may now be the one that lets them out, not only an answer at the head.
+   */
+  #held = false;
 
   constructor(socket: net.Socket, id: number, context: ConnectionContext) {
     this.#socket = socket;
@@ -141,8 +146,8 @@ export class RespConnection implements Sink, Session {
     const i = seq & this.#mask;
     this.#codes[i] = flags & IN_ARRAY && code === Outcome.WrongType ? Outcome.NotFound : code;
     this.#values[i] = value;
-    // Only an answer at the head can unblock a flush.
-    if (seq === this.#head && !this.dirty) {
+    // Only an answer at the head can unblock a flush, unless replies are held.
+    if ((seq === this.#head || this.#held) && !this.dirty) {
       this.dirty = true;
       this.#context.markDirty(this);
     }
@@ -190,7 +195,11 @@ export class RespConnection implements Sink, Session {
         }
         else execute(this, parser.args, parser.argc, this.#context.facts);
       }
-      this.#flush();
+      // Replies ready at once (an MGET's header, a PING) wait for the GET sent
+      // after them: one write with both, not two. A client can do nothing with
+      // an array header alone, and each write is a syscall on the main thread.
+      if (this.#codes[(this.#tail - 1) & this.#mask] === WAITING) this.#held = this.#codes[this.#head & this.#mask] !== WAITING;
+      else this.#flush();
       // Replies that were ready at once (PING, errors) may have made room for more.
     } while (!this.#closing && !this.#drained && this.#canRead());
     // Stop reading while commands wait unparsed or the client does not read its replies.
@@ -255,6 +264,7 @@ export class RespConnection implements Sink, Session {
       else bytes += (code <= READY ? values[seq & mask]! : OUTCOME_REPLIES[code]!).length;
       if (code === READY_THEN_CLOSE) break;
     }
+    this.#held = false;
     if (count > 0) this.#write(count, bytes, large);
     if (this.#inputEnded && this.#drained && this.#head === this.#tail && !this.#closed) this.#finish();
   }
