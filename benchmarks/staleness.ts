@@ -35,7 +35,7 @@ import { runWrk } from './lib/wrk.js';
 const quick = process.argv.includes('--quick');
 const KEYS = 1000;
 const WRITE_SECONDS = quick ? 2 : 5;
-const ROUNDS = quick ? 2 : 3;
+const ROUNDS = quick ? 2 : 5;
 const WRK_SECONDS = quick ? 3 : 6;
 const READERS = 32;
 const watchArg = process.argv.find((a) => a.startsWith('--watch-per-second='));

@@ -83,6 +83,8 @@ export interface RunResult {
   connections: number;
   scenarios: ScenarioResult[];
   resp?: RespRow[];
+  /** Rounds of the RESP scenario (fewer than `rounds`: each is a fixed request count). */
+  respRounds?: number;
   staleness?: StalenessSummary;
   bars: Bar[];
 }
@@ -120,7 +122,7 @@ export function markdown(run: RunResult): string {
     out.push('', `Hit path with tracking ÷ with ttl (median of ${st.rounds} alternating rounds): ${fmt(st.ratio, 3)}; tracking ${st.trackingRps.map((x) => fmt(x)).join(', ')} req/s, ttl ${st.ttlRps.map((x) => fmt(x)).join(', ')} req/s.`, '');
   }
   if (run.resp) {
-    out.push('### RESP: redis-benchmark GET and MGET (10 keys), every key cached, 50 clients', '');
+    out.push('### RESP: redis-benchmark GET and MGET (10 keys), every key cached, 50 clients', '', `Medians of ${run.respRounds ?? run.rounds} interleaved rounds; ratio: median over rounds of proxy ÷ Redis in the same round.`, '');
     out.push('| test | pipeline | Redis req/s | proxy req/s | proxy ÷ Redis |', '| --- | ---: | ---: | ---: | ---: |');
     for (const r of run.resp) out.push(`| ${r.test} | ${r.pipeline} | ${fmt(r.redisRps)} | ${fmt(r.proxyRps)} | ${fmt(r.ratio, 2)} |`);
     out.push('');
