@@ -41,7 +41,7 @@ interface Scenario {
   baseline: string;
   /** Further targets to take per-round ratios against (peers named by a bar). */
   compare?: string[];
-  /** Measure the hit ratio (from Redis GET calls) too. */
+  /** Measure the hit ratio (from the keys Redis looked up) too. */
   hitRatio?: boolean;
   /** Paced run at this fraction of a peak measured earlier in the run. */
   paced?: { fractionOf: string; fraction: number };
@@ -132,9 +132,15 @@ function runStaleness(quick: boolean): StalenessSummary {
   return JSON.parse(line[1]!) as StalenessSummary;
 }
 
-async function getCalls(redis: { info(section: string): Promise<string> }): Promise<number> {
-  const m = /cmdstat_get:calls=(\d+)/.exec(await redis.info('commandstats'));
-  return m ? Number(m[1]) : 0;
+/**
+ * Keys Redis has looked up (keyspace hits + misses): one per key whether a
+ * GET or an MGET read it, so shardcache's batched MGETs count as webdis's
+ * and the baselines' GETs do.
+ */
+async function keysRead(redis: { info(section: string): Promise<string> }): Promise<number> {
+  const info = await redis.info('stats');
+  const field = (name: string): number => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? 0);
+  return field('keyspace_hits') + field('keyspace_misses');
 }
 
 /**
@@ -214,10 +220,10 @@ async function main(): Promise<void> {
           // Rotate the order each round so no target always runs first.
           for (let k = 0; k < running.length; k++) {
             const { target, proc } = running[(k + round) % running.length]!;
-            const before = sc.hitRatio ? await getCalls(redis.client) : 0;
+            const before = sc.hitRatio ? await keysRead(redis.client) : 0;
             const r = await load({ url: proc.url, pathsFile: files[proc.style], connections: CONNECTIONS, seconds: SECONDS, pauseMs: pace });
-            // GETs still in flight when wrk stops can push the count a hair past the requests it saw.
-            if (sc.hitRatio) hitRatios.get(target.name)!.push(Math.max(0, 1 - ((await getCalls(redis.client)) - before) / Math.max(1, r.requests)));
+            // Reads still in flight when wrk stops can push the count a hair past the requests it saw.
+            if (sc.hitRatio) hitRatios.get(target.name)!.push(Math.max(0, 1 - ((await keysRead(redis.client)) - before) / Math.max(1, r.requests)));
             rounds.get(target.name)!.push(r);
             console.log(`round ${round + 1} ${target.name.padEnd(36)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  errors ${r.errors}`);
           }
