@@ -4,6 +4,7 @@
  * although CACHE_TTL_MS is ten minutes, so only invalidation explains it.
  */
 import t from 'tap';
+import { Redis } from 'ioredis';
 import { shardOf } from '../src/routing/hash.js';
 import { agent, get } from './helpers/http.js';
 import { samplesOf, scrape, total, waitForTotal } from './helpers/metrics.js';
@@ -15,10 +16,13 @@ t.teardown(() => http.close());
 const LONG_TTL = '600000';
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function getCalls(): Promise<number> {
-  const m = /cmdstat_get:calls=(\d+)/.exec(await redis.client.info('commandstats'));
-  return m ? Number(m[1]) : 0;
+/** Reads sent to Redis so far: GET and MGET calls. */
+async function readCalls(): Promise<{ get: number; mget: number; all: number }> {
+  const info = await redis.client.info('commandstats');
+  const calls = (name: string): number => Number(new RegExp(`cmdstat_${name}:calls=(\\d+)`).exec(info)?.[1] ?? 0);
+  return { get: calls('get'), mget: calls('mget'), all: calls('get') + calls('mget') };
 }
+const getCalls = async (): Promise<number> => (await readCalls()).all;
 
 /** Ids of the Redis connections named `name`, oldest first. */
 async function clientIds(name: string): Promise<string[]> {
@@ -50,7 +54,7 @@ t.test('1,000 keys over 4 shards: a SET in Redis shows through the proxy within 
   for (let i = 0; i < keys.length; i += 50) await Promise.all(keys.slice(i, i + 50).map((k) => body(proxy, k)));
   const calls = await getCalls();
   for (let i = 0; i < keys.length; i += 50) await Promise.all(keys.slice(i, i + 50).map((k) => body(proxy, k)));
-  t.equal(await getCalls(), calls, 'all 1,000 keys were cached: the second pass sent no GET');
+  t.equal(await getCalls(), calls, 'all 1,000 keys were cached: the second pass sent no GET or MGET');
 
   const lags: number[] = [];
   // A few at a time: the figure is the proxy's lag, not the queueing of this test's own requests.
@@ -91,6 +95,26 @@ t.test('the race, forced: an invalidation overtaking the GET reply keeps the rep
   t.equal(await inFlight, 'old', 'the request in flight gets the value it was sent for');
   t.equal(await body(proxy, 'race:k'), 'new', 'the next request does not get it from the cache');
   t.equal(await body(proxy, 'race:k'), 'new');
+});
+
+t.test('the race through an MGET: the overtaken key is not cached, its neighbours are, and MGET reads are tracked', async (t) => {
+  // SHARDS=1: a RESP MGET's keys reach the shard in one batch, so Redis gets
+  // one MGET for them, held 300 ms because mrace:a matches.
+  const proxy = await startProxy(t, { REDIS_URL: redis.url, SHARDS: '1', RESP_PORT: '0', CACHE_TTL_MS: LONG_TTL, SHARDCACHE_TEST_DELAY_GET: 'mrace::300' });
+  const client = new Redis({ port: proxy.respPort!, host: '127.0.0.1', protocol: 2, maxRetriesPerRequest: 0 });
+  t.teardown(() => client.disconnect());
+  await redis.client.mset('mrace:a', 'old', 'mfree:b', 'B');
+  const before = await readCalls();
+  const inFlight = client.mget('mrace:a', 'mfree:b');
+  await sleep(100);
+  await redis.client.set('mrace:a', 'new');
+  t.same(await inFlight, ['old', 'B'], 'the MGET in flight answers what it was sent for');
+  const sent = await readCalls();
+  t.same([sent.mget - before.mget, sent.get - before.get], [1, 0], 'both keys went in one MGET');
+  t.same(await client.mget('mrace:a', 'mfree:b'), ['new', 'B'], 'the overtaken key is fetched again');
+  const again = await readCalls();
+  t.same([again.mget - sent.mget, again.get - sent.get], [0, 1], 'mrace:a alone, by GET; mfree:b came from the cache');
+  t.ok((await msUntil(proxy, 'mfree:b', () => redis.client.set('mfree:b', 'B2'), (s, got) => s === 200 && got === 'B2')) <= 50, 'a key read only by MGET is invalidated within 50 ms of its SET');
 });
 
 t.test('subscriber killed with CLIENT KILL: cache flushed, tracking re-armed, answers right', async (t) => {

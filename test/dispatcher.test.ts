@@ -8,7 +8,7 @@ import { MessageChannel } from 'node:worker_threads';
 import { Dispatcher, FLUSH_AT, type Sink } from '../src/hop/dispatcher.js';
 import { Outcome, Protocol } from '../src/hop/wire.js';
 import { Shard } from '../src/shard/shard.js';
-import { connectRedis, redisFetch } from '../src/shard/redis.js';
+import { connectRedis, redisFetch, redisFetchMany } from '../src/shard/redis.js';
 import { startRedis } from './helpers/processes.js';
 
 const redis = await startRedis(t);
@@ -40,7 +40,7 @@ function wire(shards: number) {
   const inThread: Shard[] = [];
   for (let i = 0; i < shards; i++) {
     const { port1, port2 } = new MessageChannel();
-    const shard = new Shard({ capacity: 100, ttlMs: 60000, fetch: redisFetch(connection.redis), send: (b) => port2.postMessage(b, [b]) });
+    const shard = new Shard({ capacity: 100, ttlMs: 60000, fetch: redisFetch(connection.redis), fetchMany: redisFetchMany(connection.redis), send: (b) => port2.postMessage(b, [b]) });
     port2.on('message', (b: ArrayBuffer) => shard.receive(b));
     dispatcher.attach(i, port1);
     far.push(port2);

@@ -1,30 +1,15 @@
 /**
  * The shard's logic in-process, against a real redis-server started for
  * this file: batches in, replies out, coalescing, expiry, error outcomes.
+ * How misses reach Redis (one MGET per batch) is in batch-fetch.test.ts.
  */
 import t from 'tap';
-import { BatchReader, BatchWriter, Outcome, Protocol } from '../src/hop/wire.js';
-import { Shard, type Fetch } from '../src/shard/shard.js';
-import { connectRedis, corking, outcomeOf, redactUrl, redisFetch } from '../src/shard/redis.js';
+import { BatchReader, Outcome, Protocol } from '../src/hop/wire.js';
+import { Shard, type Fetch, type FetchMany } from '../src/shard/shard.js';
+import { connectRedis, outcomeOf, redactUrl, redisFetch, redisFetchMany } from '../src/shard/redis.js';
 import { Stat } from '../src/metrics/shard-stats.js';
+import { batch, decode, type Reply } from './helpers/batches.js';
 import { startRedis } from './helpers/processes.js';
-
-type Reply = [id: number, code: number, value?: string];
-
-/** A request batch; requests come in by HTTP unless their third element says otherwise. */
-function batch(...keys: [number, string, Protocol?][]): ArrayBuffer {
-  const w = new BatchWriter();
-  for (const [id, key, protocol] of keys) w.addKey(id, key, protocol ?? Protocol.Http);
-  return w.finish();
-}
-
-function decode(ab: ArrayBuffer): Reply[] {
-  const r = new BatchReader();
-  r.reset(ab);
-  const out: Reply[] = [];
-  while (r.next()) out.push(r.code >= 0 ? [r.id, r.code, r.buffer.latin1Slice(r.offset, r.offset + r.code)] : [r.id, r.code]);
-  return out;
-}
 
 const redis = await startRedis(t);
 const logs: string[] = [];
@@ -32,32 +17,31 @@ const connection = connectRedis({ url: redis.url, timeoutMs: 300, label: 'test',
 t.teardown(() => connection.close());
 await new Promise((resolve) => connection.redis.once('ready', resolve));
 
-/** A shard over the real connection that counts the GETs it sends and records every reply batch. */
+/** A shard over the real connection that counts the keys it fetches and records every reply batch. */
 function makeShard(options: { capacity?: number; ttlMs?: number; now?: () => number } = {}) {
   const replies: Reply[][] = [];
   let waiting: (() => void) | undefined;
-  const real = redisFetch(connection.redis);
-  const counter = { gets: 0, corks: 0, uncorks: 0 };
-  const cork = corking(connection.redis);
+  const one = redisFetch(connection.redis);
+  const many = redisFetchMany(connection.redis);
+  /** Keys asked of Redis, by GET and by MGET; and the MGETs. */
+  const counter = { gets: 0, mgetKeys: 0, mgets: 0 };
   const fetch: Fetch = (key) => {
     counter.gets++;
-    return real(key);
+    return one(key);
+  };
+  const fetchMany: FetchMany = (keys) => {
+    counter.mgets++;
+    counter.mgetKeys += keys.length;
+    return many(keys);
   };
   const shard = new Shard({
     capacity: options.capacity ?? 10,
     ttlMs: options.ttlMs ?? 60000,
     fetch,
+    fetchMany,
     send: (b) => {
       replies.push(decode(b));
       waiting?.();
-    },
-    cork: () => {
-      counter.corks++;
-      cork.cork();
-    },
-    uncork: () => {
-      counter.uncorks++;
-      cork.uncork();
     },
     ...(options.now ? { now: options.now } : {}),
   });
@@ -87,9 +71,7 @@ t.test('misses are fetched and coalesced, hits answer in the same turn', async (
       [5, 1, 'A'],
     ],
   );
-  t.equal(counter.gets, 3, 'one GET per distinct key, across batches');
-  t.equal(counter.corks, 1, 'the batch with misses corked the connection once');
-  t.equal(counter.uncorks, 1, 'and uncorked it');
+  t.same(counter, { mgets: 1, mgetKeys: 3, gets: 1 }, 'each distinct key asked once, in one MGET; the nil confirmed by a GET');
   t.same([...shard.coalesced], [2, 0], 'two HTTP misses joined the fetch of a');
   t.ok(replies.length <= 2, `misses completing together share reply batches (${replies.length} batches)`);
 
@@ -97,7 +79,6 @@ t.test('misses are fetched and coalesced, hits answer in the same turn', async (
   shard.receive(batch([6, 'a'], [7, 'b'], [8, 'absent']));
   t.same(replies, [[[6, 1, 'A'], [7, 1, 'B']]], 'the hits come back before receive returns, in one batch');
   t.same([...shard.hits], [2, 0]);
-  t.equal(counter.corks, 2, 'only batches that fetch cork the connection');
   await entries(3);
   t.same(replies[1], [[8, Outcome.NotFound]], 'the miss follows in its own batch');
 });
@@ -164,7 +145,7 @@ t.test('capacity evicts the least recently read key', async (t) => {
   shard.receive(batch([5, 'k4']));
   await entries(5);
   t.same(shard.cache.keys().sort(), ['k1', 'k3', 'k4']);
-  t.equal(counter.gets, 4);
+  t.equal(counter.gets + counter.mgetKeys, 4, 'each key fetched once');
 });
 
 t.test('binary keys and values', async (t) => {

@@ -14,7 +14,7 @@ import { trackEventLoop } from '../src/metrics/event-loop.js';
 import { Stat } from '../src/metrics/shard-stats.js';
 import { Invalidation } from '../src/shard/invalidation.js';
 import { Shard } from '../src/shard/shard.js';
-import { connectRedis, corking, PING_MS, redisFetch, type RedisConnection } from '../src/shard/redis.js';
+import { connectRedis, PING_MS, redisFetch, redisFetchMany, type RedisConnection } from '../src/shard/redis.js';
 import { delayedForTests } from '../src/shard/test-delay.js';
 
 /** What the main thread sends to bring a shard up. */
@@ -109,7 +109,7 @@ function attach(task: AttachTask): Promise<string> {
     log: own,
     onUp: (up) => (stats[Stat.RedisUp] = up ? 1 : 0),
     // In both INVALIDATION modes: a data link that died silently would
-    // otherwise fail every GET by timeout and never be replaced.
+    // otherwise fail every read by timeout and never be replaced.
     pingMs: PING_MS,
   });
   const redis = connection;
@@ -120,8 +120,7 @@ function attach(task: AttachTask): Promise<string> {
     maxValueBytes: task.maxValueBytes,
     negativeTtlMs: task.negativeTtlMs,
     stats,
-    fetch: delayedForTests(redisFetch(redis.redis), process.env.SHARDCACHE_TEST_DELAY_GET),
-    ...corking(redis.redis),
+    ...delayedForTests({ fetch: redisFetch(redis.redis), fetchMany: redisFetchMany(redis.redis) }, process.env.SHARDCACHE_TEST_DELAY_GET),
     send: (batch) => port.postMessage(batch, [batch]),
   });
   if (task.invalidation === 'tracking') {

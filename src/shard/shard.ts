@@ -1,22 +1,19 @@
 /**
  * One shard's request handling, independent of threads: it takes a packed
  * request batch, answers the hits in one reply batch at once, coalesces the
- * misses into one fetch per key, and sends their answers in later reply
- * batches as the fetches complete. The worker entry wires it to a
- * MessagePort and an ioredis connection; tests drive it in-process.
+ * misses into one flight per key, fetches the batch's new flights together
+ * (`BatchFetch`: one MGET), and sends their answers in later reply batches
+ * as the fetches complete. The worker entry wires it to a MessagePort and
+ * an ioredis connection; tests drive it in-process.
  */
 import { etagOf } from '../cache/etag.js';
 import { LRU } from '../cache/lru.js';
 import { Flights } from '../cache/singleflight.js';
 import { BatchReader, BatchWriter, Outcome, PROTOCOLS } from '../hop/wire.js';
-import { newShardStats, observeLatency, Stat } from '../metrics/shard-stats.js';
+import { newShardStats, Stat } from '../metrics/shard-stats.js';
+import { BatchFetch, type Fetch, type FetchMany } from './batch-fetch.js';
 
-/**
- * Fetches one key from the backing store. Resolves with the value, or with
- * an `Outcome` (absent, unavailable, …); never rejects. The value may be a
- * view into a larger buffer: the shard copies what it keeps.
- */
-export type Fetch = (key: Buffer) => Promise<Buffer | Outcome>;
+export type { Fetch, FetchMany } from './batch-fetch.js';
 
 /** A cached value and what its answers need besides the bytes, all computed once at insertion. */
 export interface Cached {
@@ -41,16 +38,14 @@ export interface ShardOptions {
   negativeTtlMs?: number;
   /** Time-to-live of a cached value, in milliseconds from insertion. */
   ttlMs: number;
+  /** Fetches a key alone: a batch's only miss, and each key a `fetchMany` found no string value for. */
   fetch: Fetch;
+  /** Fetches a batch's misses together; absent: each with `fetch`. */
+  fetchMany?: FetchMany;
+  /** Keys per `fetchMany` at most; default `MAX_KEYS_PER_FETCH`. */
+  maxKeysPerFetch?: number;
   /** Takes ownership of a packed reply batch (the worker transfers it to the main thread). */
   send: (batch: ArrayBuffer) => void;
-  /**
-   * Called before the first fetch of a request batch and after its last,
-   * so that the backend can send all of a batch's GETs in one write
-   * instead of one system call each.
-   */
-  cork?: () => void;
-  uncork?: () => void;
   /** How long past its TTL an entry may be served while Redis fails (STALE_IF_ERROR_MS); default 0. */
   staleMs?: number;
   /** Values longer than this are answered but not cached; default: no limit. */
@@ -81,10 +76,8 @@ export class Shard {
    */
   caching = true;
 
-  readonly #fetch: Fetch;
+  readonly #fetches: BatchFetch;
   readonly #send: (batch: ArrayBuffer) => void;
-  readonly #cork: (() => void) | undefined;
-  readonly #uncork: (() => void) | undefined;
   readonly #now: () => number;
   readonly #staleMs: number;
   readonly #negativeTtlMs: number;
@@ -100,16 +93,21 @@ export class Shard {
   constructor(options: ShardOptions) {
     this.#staleMs = options.staleMs ?? 0;
     this.cache = new LRU<Cached>({ capacity: options.capacity, ttl: options.ttlMs, grace: this.#staleMs, weigh: (c) => c.value.length });
-    this.#fetch = options.fetch;
     this.#send = options.send;
-    this.#cork = options.cork;
-    this.#uncork = options.uncork;
     this.#now = options.now ?? performance.now.bind(performance);
     this.#maxValueBytes = options.maxValueBytes ?? Number.POSITIVE_INFINITY;
     this.#caches = options.capacity > 0 && options.ttlMs + this.#staleMs > 0;
     this.stats = options.stats ?? newShardStats();
     this.#base = Float64Array.from(this.stats);
     this.#negativeTtlMs = options.negativeTtlMs ?? 0;
+    this.#fetches = new BatchFetch({
+      fetch: options.fetch,
+      fetchMany: options.fetchMany,
+      maxKeys: options.maxKeysPerFetch,
+      land: (key, result) => this.#land(key, result),
+      stats: this.stats,
+      now: this.#now,
+    });
     this.#publish();
   }
 
@@ -128,12 +126,12 @@ export class Shard {
   /**
    * Handles one request batch. Hits are answered before this returns; each
    * miss is answered when its fetch completes, so a batch's hits never wait
-   * for its misses.
+   * for its misses. The keys that start a flight are fetched together once
+   * the whole batch has been read.
    */
   receive(batch: ArrayBuffer): void {
     const reader = this.#reader;
     const now = this.#now();
-    let corked = false;
     reader.reset(batch);
     while (reader.next()) {
       const bytes = reader.buffer;
@@ -146,27 +144,18 @@ export class Shard {
         else this.#replies.addValue(reader.id, entry.value, now - entry.at, entry.etag);
       } else {
         this.misses[protocol]!++;
-        if (this.flights.join(key, reader.id)) {
-          if (!corked && this.#cork !== undefined) {
-            corked = true;
-            this.#cork();
-          }
-          // The view keeps the request batch alive until the command is
-          // written; nothing else writes to that buffer.
-          const started = this.#now();
-          this.#fetch(bytes.subarray(reader.offset, reader.offset + reader.code)).then((result) => this.#land(key, result, started));
-        } else {
-          this.coalesced[protocol]!++;
-        }
+        // The view keeps the request batch alive until the reply lands;
+        // nothing else writes to that buffer.
+        if (this.flights.join(key, reader.id)) this.#fetches.add(key, bytes.subarray(reader.offset, reader.offset + reader.code));
+        else this.coalesced[protocol]!++;
       }
     }
-    if (corked) this.#uncork!();
+    this.#fetches.send();
     this.#flush();
   }
 
-  #land(key: string, result: Buffer | Outcome, started: number): void {
+  #land(key: string, result: Buffer | Outcome): void {
     const now = this.#now();
-    observeLatency(this.stats, (now - started) / 1000);
     // Asked before `land`, which clears the poison mark.
     const keep = this.caching && !this.flights.poisoned(key);
     const waiters = this.flights.land(key);

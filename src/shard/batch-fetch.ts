@@ -1,0 +1,122 @@
+/**
+ * How a shard's misses reach the backing store: the keys that start a flight
+ * during one request batch are gathered and sent as one multi-key fetch
+ * (Redis `MGET`) when the batch has been read, instead of one `GET` each. A
+ * command costs an ioredis Command, a promise and a reply dispatch in Redis
+ * whatever its size, so one per batch instead of one per key is most of what
+ * a miss costs the shard and Redis besides the bytes.
+ *
+ * A batch with a single miss sends a plain `GET`, which answers everything
+ * at once. An `MGET` answers nil for an absent key and for a key of another
+ * type alike, where a `GET` tells them apart (404 against 409 WRONGTYPE), so
+ * each nil is asked again with a `GET` and lands with that answer; absences
+ * are rare on a hot path, and `NEGATIVE_TTL_MS` can cache them.
+ */
+import type { Outcome } from '../hop/wire.js';
+import { observeLatency } from '../metrics/shard-stats.js';
+
+/**
+ * Fetches one key from the backing store. Resolves with the value, or with
+ * an `Outcome` (absent, unavailable, …); never rejects. The value may be a
+ * view into a larger buffer: the shard copies what it keeps.
+ */
+export type Fetch = (key: Buffer) => Promise<Buffer | Outcome>;
+
+/**
+ * Fetches several keys in one command. Resolves with one entry per key, in
+ * order: the value, or `null` where the store has no string value (absent, or
+ * another type: the caller learns which by a `Fetch` of that key); or with
+ * one `Outcome` for every key when the command as a whole failed (an error
+ * reply, a timeout, no connection). Never rejects. Values may be views, as
+ * with `Fetch`.
+ */
+export type FetchMany = (keys: Buffer[]) => Promise<readonly (Buffer | null)[] | Outcome>;
+
+/**
+ * Keys per multi-key fetch at most: a larger batch is sent as several, so
+ * that no single reply grows without bound (request batches hold 64 keys,
+ * `FLUSH_AT`, so this only bounds other callers).
+ */
+export const MAX_KEYS_PER_FETCH = 512;
+
+/** The ends of a `BatchFetch`. */
+export interface BatchFetchOptions {
+  fetch: Fetch;
+  /** Absent: each key is fetched on its own with `fetch`. */
+  fetchMany?: FetchMany;
+  /** Called once per key with its result: the value, or its outcome. */
+  land: (key: string, result: Buffer | Outcome) => void;
+  /** Where each command's duration is observed (`observeLatency`). */
+  stats: Float64Array;
+  /** Monotonic clock in milliseconds. */
+  now: () => number;
+  /** Keys per `fetchMany` at most; default `MAX_KEYS_PER_FETCH`. */
+  maxKeys?: number;
+}
+
+/**
+ * Gathers the keys to fetch (`add`) and sends them (`send`): one promise and
+ * one closure per command, none per key.
+ */
+export class BatchFetch {
+  readonly #o: BatchFetchOptions;
+  readonly #maxKeys: number;
+  #keys: string[] = [];
+  /** The keys' bytes, views into the request batch (which they keep alive until the reply). */
+  #views: Buffer[] = [];
+
+  constructor(options: BatchFetchOptions) {
+    this.#o = options;
+    this.#maxKeys = Math.max(1, options.maxKeys ?? MAX_KEYS_PER_FETCH);
+  }
+
+  /** Queues `key` (as a string for the caller, as bytes for the store); sends at once when the cap is reached. */
+  add(key: string, view: Buffer): void {
+    this.#keys.push(key);
+    this.#views.push(view);
+    if (this.#keys.length >= this.#maxKeys) this.send();
+  }
+
+  /** Sends what was queued: one `fetchMany`, or one `fetch` for a single key. */
+  send(): void {
+    const keys = this.#keys;
+    const views = this.#views;
+    if (keys.length === 0) return;
+    const fetchMany = this.#o.fetchMany;
+    if (keys.length === 1 || fetchMany === undefined) {
+      for (let i = 0; i < keys.length; i++) this.#fetchOne(keys[i]!, views[i]!);
+      // Nothing kept them: the arrays are reused.
+      keys.length = 0;
+      views.length = 0;
+      return;
+    }
+    // The reply's closure keeps these two arrays; the next batch gets new ones.
+    this.#keys = [];
+    this.#views = [];
+    const started = this.#o.now();
+    fetchMany(views).then((results) => this.#landMany(keys, views, results, started));
+  }
+
+  #fetchOne(key: string, view: Buffer): void {
+    const started = this.#o.now();
+    this.#o.fetch(view).then((result) => {
+      observeLatency(this.#o.stats, (this.#o.now() - started) / 1000);
+      this.#o.land(key, result);
+    });
+  }
+
+  #landMany(keys: string[], views: Buffer[], results: readonly (Buffer | null)[] | Outcome, started: number): void {
+    const o = this.#o;
+    observeLatency(o.stats, (o.now() - started) / 1000);
+    if (typeof results === 'number') {
+      for (let i = 0; i < keys.length; i++) o.land(keys[i]!, results);
+      return;
+    }
+    for (let i = 0; i < keys.length; i++) {
+      const value = results[i]!;
+      // The flight stays open while the nil is confirmed: an invalidation in the meantime still poisons it.
+      if (value === null) this.#fetchOne(keys[i]!, views[i]!);
+      else o.land(keys[i]!, value);
+    }
+  }
+}
