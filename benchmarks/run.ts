@@ -47,7 +47,8 @@ interface Scenario {
   /** Measure the hit ratio (from Redis GET calls) too. */
   hitRatio?: boolean;
   /** Paced run at this fraction of a peak measured earlier in the run. */
-  paced?: { fractionOf: string; fraction: number };
+  /** Paced run at `fraction` of the peak `target` reached in scenario `of` earlier in this run. */
+  paced?: { of: string; target: string; fraction: number };
 }
 
 function missingPeer(bin: string): string | undefined {
@@ -102,7 +103,7 @@ const scenarios: Scenario[] = [
           capacity: 100000,
           targets: [bare, shardcache()],
           baseline: bare.name,
-          paced: { fractionOf: 'shardcache', fraction: 0.5 },
+          paced: { of: 'hit-100', target: 'shardcache', fraction: 0.5 },
         },
       ]),
 ].filter((s) => only === undefined || only.includes(s.id));
@@ -153,11 +154,11 @@ async function keyLookups(redis: { info(section: string): Promise<string> }): Pr
  * script rounds each delay at random, so the mean rate is the one asked for.
  */
 async function paceFor(paced: NonNullable<Scenario['paced']>, peaks: Map<string, number>, targets: readonly { target: Target; proc: Running }[], measure: (proc: Running) => Promise<LoadResult>): Promise<number> {
-  let peak = peaks.get(paced.fractionOf);
-  const own = targets.find(({ target }) => target.name === paced.fractionOf);
+  let peak = peaks.get(`${paced.of}/${paced.target}`);
+  const own = targets.find(({ target }) => target.name === paced.target);
   if (peak === undefined && own !== undefined) {
     peak = (await measure(own.proc)).rps;
-    console.log(`peak of ${paced.fractionOf} (unpaced, for the pace): ${peak.toFixed(0)} req/s`);
+    console.log(`peak of ${paced.target} (unpaced, for the pace): ${peak.toFixed(0)} req/s`);
   }
   return Number(((CONNECTIONS / ((peak ?? 20000) * paced.fraction)) * 1000).toFixed(3));
 }
@@ -252,7 +253,8 @@ async function main(): Promise<void> {
             rounds: rs.map((r) => Math.round(r.rps)),
           };
         });
-        for (const r of targets) peaks.set(r.name, r.rps);
+        // Keyed by scenario too: 'shardcache' is a target of several scenarios.
+        for (const r of targets) peaks.set(`${sc.id}/${r.name}`, r.rps);
         results.push({ id: sc.id, title: sc.title, baseline: sc.baseline, compare: sc.compare ?? [], ...(pace ? { pauseMs: pace } : {}), targets, skipped });
       } finally {
         for (const { proc } of running) await proc.stop();
