@@ -122,9 +122,9 @@ export function markdown(run: RunResult): string {
     out.push('', `Hit path with tracking ÷ with ttl (median of ${st.rounds} alternating rounds): ${fmt(st.ratio, 3)}; tracking ${st.trackingRps.map((x) => fmt(x)).join(', ')} req/s, ttl ${st.ttlRps.map((x) => fmt(x)).join(', ')} req/s.`, '');
   }
   if (run.resp) {
-    out.push('### RESP: redis-benchmark GET and MGET (10 keys), every key cached, 50 clients', '', `Medians of ${run.respRounds ?? run.rounds} interleaved rounds; ratio: median over rounds of proxy ÷ Redis in the same round.`, '');
-    out.push('| test | pipeline | Redis req/s | proxy req/s | proxy ÷ Redis |', '| --- | ---: | ---: | ---: | ---: |');
-    for (const r of run.resp) out.push(`| ${r.test} | ${r.pipeline} | ${fmt(r.redisRps)} | ${fmt(r.proxyRps)} | ${fmt(r.ratio, 2)} |`);
+    out.push('### RESP: redis-benchmark GET and MGET (10 keys), every key cached, 50 clients', '', `Medians of ${run.respRounds ?? run.rounds} interleaved rounds; ratios: median over rounds of X ÷ Redis in the same round. The Node ceiling is one Node thread framing each command and answering fixed bytes (\`benchmarks/servers/resp-bare.ts\`): no cache, no hop.`, '');
+    out.push('| test | pipeline | Redis req/s | Node ceiling req/s | ceiling ÷ Redis | proxy req/s | proxy ÷ Redis |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (const r of run.resp) out.push(`| ${r.test} | ${r.pipeline} | ${fmt(r.redisRps)} | ${fmt(r.ceilingRps)} | ${fmt(r.ceilingRatio, 2)} | ${fmt(r.proxyRps)} | ${fmt(r.ratio, 2)} |`);
     out.push('');
   }
   return out.join('\n');

@@ -1,14 +1,19 @@
 /**
  * The RESP scenario: `redis-benchmark` GET and MGET through the proxy's RESP
- * port and straight at Redis, at pipeline depths 1 and 16, interleaved
- * round by round. The keys redis-benchmark reads with `-r N`
- * (`key:%012d`, 0 ≤ n < N) are set in Redis and read once through the
- * proxy first, so the proxy's numbers are cache hits.
+ * port, straight at Redis, and at the Node RESP ceiling
+ * (`servers/resp-bare.ts`: fixed answers, no cache, no hop), at pipeline
+ * depths 1 and 16, interleaved round by round. The ceiling tells whether a
+ * bar missed against Redis is within reach of a Node front at all. The keys
+ * redis-benchmark reads with `-r N` (`key:%012d`, 0 ≤ n < N) are set in
+ * Redis and read once through the proxy first, so the proxy's numbers are
+ * cache hits.
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
-import { startProxy, type RedisServer } from '../../test/helpers/processes.js';
+import { spawn } from 'node:child_process';
+import { freePort, startProxy, stopProcess, ROOT, type RedisServer } from '../../test/helpers/processes.js';
+import { waitForPort } from './targets.js';
 import { median } from './stats.js';
 
 const run = promisify(execFile);
@@ -20,8 +25,12 @@ export interface RespRow {
   pipeline: number;
   redisRps: number;
   proxyRps: number;
+  /** The Node RESP ceiling (fixed answers, one thread). */
+  ceilingRps: number;
   /** Median over rounds of proxy ÷ Redis in the same round. */
   ratio: number;
+  /** Median over rounds of ceiling ÷ Redis in the same round. */
+  ceilingRatio: number;
 }
 
 export interface RespOptions {
@@ -55,6 +64,10 @@ export async function respBench(redis: RedisServer, o: RespOptions): Promise<Res
   const teardowns: (() => unknown)[] = [];
   try {
     const proxy = await startProxy({ teardown: (fn) => teardowns.push(fn) }, { REDIS_URL: redis.url, RESP_PORT: '0', CACHE_CAPACITY: String(Math.max(o.keys, 100000)), CACHE_TTL_MS: '3600000' });
+    const ceilingPort = await freePort();
+    const ceiling = spawn(process.execPath, ['dist/benchmarks/servers/resp-bare.js'], { cwd: ROOT, env: { ...process.env, PORT: String(ceilingPort) }, stdio: 'ignore' });
+    teardowns.push(() => stopProcess(ceiling));
+    await waitForPort(ceilingPort, ceiling, 'the Node RESP ceiling');
     const warm = new Redis({ port: proxy.respPort!, host: '127.0.0.1', protocol: 2 });
     teardowns.push(() => warm.disconnect());
     for (let from = 0; from < o.keys; from += 1000) {
@@ -67,12 +80,15 @@ export async function respBench(redis: RedisServer, o: RespOptions): Promise<Res
       for (const test of ['GET', 'MGET'] as const) {
         const direct: number[] = [];
         const proxied: number[] = [];
+        const bare: number[] = [];
         for (let r = 0; r < o.rounds; r++) {
           direct.push(await bench(redis.port, test, pipeline, o));
+          bare.push(await bench(ceilingPort, test, pipeline, o));
           proxied.push(await bench(proxy.respPort!, test, pipeline, o));
-          console.log(`round ${r + 1} RESP ${test} P${pipeline}: redis ${direct[r]!.toFixed(0)} req/s, proxy ${proxied[r]!.toFixed(0)} req/s`);
+          console.log(`round ${r + 1} RESP ${test} P${pipeline}: redis ${direct[r]!.toFixed(0)}, Node ceiling ${bare[r]!.toFixed(0)}, proxy ${proxied[r]!.toFixed(0)} req/s`);
         }
-        rows.push({ test, pipeline, redisRps: median(direct), proxyRps: median(proxied), ratio: median(proxied.map((p, i) => p / direct[i]!)) });
+        const overRedis = (xs: number[]): number => median(xs.map((x, i) => x / direct[i]!));
+        rows.push({ test, pipeline, redisRps: median(direct), proxyRps: median(proxied), ceilingRps: median(bare), ratio: overRedis(proxied), ceilingRatio: overRedis(bare) });
       }
     }
     return rows;

@@ -75,7 +75,8 @@ export function perTask(shards?: number): Target {
   return node(`piscina task per request${shards === undefined ? '' : ` SHARDS=${shards}`}`, 'dist/benchmarks/servers/per-task.js', shardsEnv(shards));
 }
 
-async function waitForPort(port: number, child: ChildProcess, what: string): Promise<void> {
+/** Resolves once `port` accepts connections; rejects if `child` exits first or 10 s pass. */
+export async function waitForPort(port: number, child: ChildProcess, what: string): Promise<void> {
   const deadline = Date.now() + 10000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode}`);
