@@ -17,12 +17,8 @@ import { Shard } from '../src/shard/shard.js';
 import { connectRedis, PING_MS, redisFetch, redisFetchMany, type RedisConnection } from '../src/shard/redis.js';
 import { delayedForTests } from '../src/shard/test-delay.js';
 
-/** What the main thread sends to bring a shard up. */
-export interface AttachTask {
-  kind: 'attach';
-  port: MessagePort;
-  index: number;
-  capacity: number;
+/** The settings every shard is started with, the same for all of them (from `Config`). */
+export interface ShardSettings {
   ttlMs: number;
   staleMs: number;
   maxValueBytes: number;
@@ -30,11 +26,21 @@ export interface AttachTask {
   invalidation: 'tracking' | 'ttl';
   redisUrl: string;
   redisTimeoutMs: number;
-  /** The shard's stats over a SharedArrayBuffer, the same one across replacements (`newShardStats`). */
-  stats: Float64Array;
+  /** Level of the worker's own logger. */
   logLevel: string;
   /** Whether `crash` tasks are obeyed (SHARDCACHE_TEST_HOOKS=1). */
   testHooks: boolean;
+}
+
+/** What the main thread sends to bring a shard up. */
+export interface AttachTask extends ShardSettings {
+  kind: 'attach';
+  port: MessagePort;
+  index: number;
+  /** This shard's share of CACHE_CAPACITY, in keys. */
+  capacity: number;
+  /** The shard's stats over a SharedArrayBuffer, the same one across replacements (`newShardStats`). */
+  stats: Float64Array;
 }
 
 /**

@@ -10,29 +10,18 @@
  */
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import type { AttachTask } from '../../workers/shard.js';
+import type { AttachTask, ShardSettings } from '../../workers/shard.js';
 import type { Log } from '../log.js';
 import { newShardStats } from '../metrics/shard-stats.js';
 import type { Dispatcher } from './dispatcher.js';
 import { Outcome } from './wire.js';
 
 /** What each shard worker is started with. */
-export interface ShardPoolOptions {
+export interface ShardPoolOptions extends ShardSettings {
   shards: number;
   /** Total cache capacity in keys, divided among the shards. */
   capacity: number;
-  ttlMs: number;
-  staleMs: number;
-  maxValueBytes: number;
-  negativeTtlMs: number;
-  invalidation: 'tracking' | 'ttl';
-  redisUrl: string;
-  redisTimeoutMs: number;
   log: Log;
-  /** Level of the workers' own loggers. */
-  logLevel: string;
-  /** Whether `kill` works (SHARDCACHE_TEST_HOOKS=1). */
-  testHooks: boolean;
 }
 
 const WORKER = new URL('../../workers/shard.js', import.meta.url).href;
@@ -111,23 +100,8 @@ export class ShardPool {
 
   #attach(i: number): void {
     const { port1, port2 } = new MessageChannel();
-    const o = this.#options;
-    const task: AttachTask = {
-      kind: 'attach',
-      port: port2,
-      index: i,
-      capacity: ShardPool.capacityOf(i, o.shards, o.capacity),
-      ttlMs: o.ttlMs,
-      staleMs: o.staleMs,
-      maxValueBytes: o.maxValueBytes,
-      negativeTtlMs: o.negativeTtlMs,
-      invalidation: o.invalidation,
-      redisUrl: o.redisUrl,
-      redisTimeoutMs: o.redisTimeoutMs,
-      stats: this.stats[i]!,
-      logLevel: o.logLevel,
-      testHooks: o.testHooks,
-    };
+    const { shards, capacity, log, ...settings } = this.#options;
+    const task: AttachTask = { ...settings, kind: 'attach', port: port2, index: i, capacity: ShardPool.capacityOf(i, shards, capacity), stats: this.stats[i]! };
     this.#dispatcher.attach(i, port1);
     this.#pools[i]!.run(task, { transferList: [port2] }).then(
       () => undefined,

@@ -25,6 +25,7 @@ import { execute, IN_ARRAY, OTHER_COMMAND, type ServerFacts, type Session } from
 import { CommandParser, Parse, type ParserLimits } from './parser.js';
 import { NIL, OUTCOME_REPLIES, OUTCOME_STATUS, OK, readyStatus, RESP_STATUSES } from './outcomes.js';
 import { bulkHeaderBytes, error, writeBulkHeader } from './reply.js';
+import { PART, ReplyRing, SEQ_MASK } from './reply-ring.js';
 
 /** What a connection needs from its server. */
 export interface ConnectionContext {
@@ -53,11 +54,6 @@ const HIGH_WATER = 256;
 const LOW_WATER = 64;
 /** Values at least this long are written as their own chunk instead of being copied. */
 const LARGE_VALUE = 16384;
-/** Sequence numbers wrap here: they stay small integers, and every ring size divides it. */
-const SEQ_MASK = 2 ** 30 - 1;
-
-/** Slot tag bit: not the last slot of its command's reply (an MGET's header, and its elements but the last). */
-const PART = 0x80;
 
 export class RespConnection implements Sink, Session {
   readonly protocol = Protocol.Resp;
@@ -70,18 +66,10 @@ export class RespConnection implements Sink, Session {
   readonly #socket: net.Socket;
   readonly #context: ConnectionContext;
   readonly #parser: CommandParser;
-  #codes = new Int32Array(64);
-  #values: (Buffer | undefined)[] = new Array<Buffer | undefined>(64);
-  /** Per slot: the index of the command it answers, with `PART` unless it ends that command's reply. */
-  #tags = new Uint8Array(64);
-  #mask = 63;
+  readonly #ring = new ReplyRing();
   readonly #counts: Float64Array;
   /** The worst status among the written slots of the reply being written. */
   #worst = NIL;
-  /** Sequence number of the oldest reply not yet written. */
-  #head = 0;
-  /** Sequence number the next reply gets. */
-  #tail = 0;
   /** No more commands are run: QUIT, a protocol error, or the server is stopping. */
   #closing = false;
   /** The client half-closed: end our side once every command it sent is answered. */
@@ -117,25 +105,25 @@ export class RespConnection implements Sink, Session {
   }
 
   reply(bytes: Buffer): void {
-    const i = this.#push();
-    this.#codes[i] = READY;
-    this.#values[i] = bytes;
-    this.#tags[i] = this.command;
+    const i = this.#ring.push();
+    this.#ring.codes[i] = READY;
+    this.#ring.values[i] = bytes;
+    this.#ring.tags[i] = this.command;
   }
 
   replyAndClose(bytes: Buffer): void {
     this.reply(bytes);
-    this.#codes[(this.#tail - 1) & this.#mask] = READY_THEN_CLOSE;
+    this.#ring.codes[(this.#ring.tail - 1) & this.#ring.mask] = READY_THEN_CLOSE;
     this.#closing = true;
   }
 
   get(key: string, flags: number): void {
-    const seq = this.#tail;
-    const i = this.#push();
-    this.#codes[i] = WAITING;
-    this.#tags[i] = this.command;
+    const seq = this.#ring.tail;
+    const i = this.#ring.push();
+    this.#ring.codes[i] = WAITING;
+    this.#ring.tags[i] = this.command;
     // An element makes the slot before it (the array header or the previous element) part of the same reply.
-    if (flags & IN_ARRAY) this.#tags[(seq - 1) & this.#mask]! |= PART;
+    if (flags & IN_ARRAY) this.#ring.tags[(seq - 1) & this.#ring.mask]! |= PART;
     this.#context.dispatcher.submit(shardOf(key, this.#context.dispatcher.shards), key, this, seq, flags);
   }
 
@@ -143,11 +131,11 @@ export class RespConnection implements Sink, Session {
   answer(token: unknown, flags: number, code: number, value: Buffer | undefined): void {
     if (this.#closed) return;
     const seq = token as number;
-    const i = seq & this.#mask;
-    this.#codes[i] = flags & IN_ARRAY && code === Outcome.WrongType ? Outcome.NotFound : code;
-    this.#values[i] = value;
+    const i = seq & this.#ring.mask;
+    this.#ring.codes[i] = flags & IN_ARRAY && code === Outcome.WrongType ? Outcome.NotFound : code;
+    this.#ring.values[i] = value;
     // Only an answer at the head can unblock a flush, unless replies are held.
-    if ((seq === this.#head || this.#held) && !this.dirty) {
+    if ((seq === this.#ring.head || this.#held) && !this.dirty) {
       this.dirty = true;
       this.#context.markDirty(this);
     }
@@ -178,7 +166,7 @@ export class RespConnection implements Sink, Session {
 
   readonly #onClose = (): void => {
     this.#closed = true;
-    this.#values.fill(undefined);
+    this.#ring.values.fill(undefined);
     this.#context.forget(this);
   };
 
@@ -186,7 +174,7 @@ export class RespConnection implements Sink, Session {
   #pump(): void {
     const parser = this.#parser;
     do {
-      while (!this.#closing && !this.#drained && this.#waiting() < HIGH_WATER) {
+      while (!this.#closing && !this.#drained && this.#ring.waiting < HIGH_WATER) {
         const parsed = parser.next();
         if (parsed === Parse.NeedMore) this.#drained = true;
         else if (parsed === Parse.Error) {
@@ -198,7 +186,7 @@ export class RespConnection implements Sink, Session {
       // Replies ready at once (an MGET's header, a PING) wait for the GET sent
       // after them: one write with both, not two. A client can do nothing with
       // an array header alone, and each write is a syscall on the main thread.
-      if (this.#codes[(this.#tail - 1) & this.#mask] === WAITING) this.#held = this.#codes[this.#head & this.#mask] !== WAITING;
+      if (this.#ring.codes[(this.#ring.tail - 1) & this.#ring.mask] === WAITING) this.#held = this.#ring.codes[this.#ring.head & this.#ring.mask] !== WAITING;
       else this.#flush();
       // Replies that were ready at once (PING, errors) may have made room for more.
     } while (!this.#closing && !this.#drained && this.#canRead());
@@ -211,35 +199,7 @@ export class RespConnection implements Sink, Session {
   }
 
   #canRead(): boolean {
-    return this.#waiting() < (this.#paused ? LOW_WATER : HIGH_WATER) && !this.#socket.writableNeedDrain;
-  }
-
-  #waiting(): number {
-    return (this.#tail - this.#head) & SEQ_MASK;
-  }
-
-  /** Takes the next slot and returns its index. */
-  #push(): number {
-    if (this.#waiting() === this.#mask + 1) this.#grow();
-    const i = this.#tail & this.#mask;
-    this.#tail = (this.#tail + 1) & SEQ_MASK;
-    return i;
-  }
-
-  #grow(): void {
-    const size = (this.#mask + 1) * 2;
-    const codes = new Int32Array(size);
-    const values = new Array<Buffer | undefined>(size);
-    const tags = new Uint8Array(size);
-    for (let seq = this.#head; seq !== this.#tail; seq = (seq + 1) & SEQ_MASK) {
-      codes[seq & (size - 1)] = this.#codes[seq & this.#mask]!;
-      values[seq & (size - 1)] = this.#values[seq & this.#mask];
-      tags[seq & (size - 1)] = this.#tags[seq & this.#mask]!;
-    }
-    this.#codes = codes;
-    this.#values = values;
-    this.#tags = tags;
-    this.#mask = size - 1;
+    return this.#ring.waiting < (this.#paused ? LOW_WATER : HIGH_WATER) && !this.#socket.writableNeedDrain;
   }
 
   /**
@@ -249,13 +209,13 @@ export class RespConnection implements Sink, Session {
    */
   #flush(): void {
     if (this.#closed) return;
-    const codes = this.#codes;
-    const values = this.#values;
-    const mask = this.#mask;
+    const codes = this.#ring.codes;
+    const values = this.#ring.values;
+    const mask = this.#ring.mask;
     let count = 0;
     let bytes = 0;
     let large = false;
-    for (let seq = this.#head; seq !== this.#tail; seq = (seq + 1) & SEQ_MASK) {
+    for (let seq = this.#ring.head; seq !== this.#ring.tail; seq = (seq + 1) & SEQ_MASK) {
       const code = codes[seq & mask]!;
       if (code === WAITING) break;
       count++;
@@ -266,26 +226,26 @@ export class RespConnection implements Sink, Session {
     }
     this.#held = false;
     if (count > 0) this.#write(count, bytes, large);
-    if (this.#inputEnded && this.#drained && this.#head === this.#tail && !this.#closed) this.#finish();
+    if (this.#inputEnded && this.#drained && this.#ring.head === this.#ring.tail && !this.#closed) this.#finish();
   }
 
   #write(count: number, bytes: number, large: boolean): void {
-    const codes = this.#codes;
-    const values = this.#values;
-    const mask = this.#mask;
+    const codes = this.#ring.codes;
+    const values = this.#ring.values;
+    const mask = this.#ring.mask;
     const socket = this.#socket;
     const out = Buffer.allocUnsafe(bytes);
     let at = 0;
     let start = 0;
     let close = false;
     if (large) socket.cork();
-    let seq = this.#head;
+    let seq = this.#ring.head;
     for (let n = 0; n < count; n++, seq = (seq + 1) & SEQ_MASK) {
       const i = seq & mask;
       const code = codes[i]!;
       const value = values[i];
       values[i] = undefined;
-      this.#count(this.#tags[i]!, code >= 0 ? OK : code <= READY ? readyStatus(value!) : OUTCOME_STATUS[-code]!);
+      this.#count(this.#ring.tags[i]!, code >= 0 ? OK : code <= READY ? readyStatus(value!) : OUTCOME_STATUS[-code]!);
       if (code >= 0) {
         at = writeBulkHeader(out, at, code);
         if (code >= LARGE_VALUE) {
@@ -302,7 +262,7 @@ export class RespConnection implements Sink, Session {
         close = code === READY_THEN_CLOSE;
       }
     }
-    this.#head = seq;
+    this.#ring.head = seq;
     if (at > start) socket.write(out.subarray(start, at));
     if (large) socket.uncork();
     if (close) this.#finish();
