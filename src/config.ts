@@ -17,6 +17,8 @@ export interface Config {
   redisUrlGiven: boolean;
   cacheTtlMs: number;
   cacheCapacity: number;
+  /** Value bytes cached in total; 0: no limit besides cacheCapacity. */
+  cacheMaxBytes: number;
   shards: number;
   maxConnections: number;
   redisTimeoutMs: number;
@@ -65,6 +67,7 @@ export const SETTINGS: readonly Setting[] = [
   { env: 'REDIS_URL', field: 'redisUrl', default: () => 'redis://127.0.0.1:6379', parse: redisUrl, help: 'backing Redis: redis:// or rediss://, user:password@ and /db allowed' },
   { env: 'CACHE_TTL_MS', field: 'cacheTtlMs', default: () => 30000, parse: integer(0, 2 ** 31 - 1), help: 'how long a value is served from the cache after it was fetched (0: never from cache)' },
   { env: 'CACHE_CAPACITY', field: 'cacheCapacity', default: () => 100000, parse: integer(0, 2 ** 31 - 1), help: 'total keys cached, divided among the shards (counted in keys, not bytes)' },
+  { env: 'CACHE_MAX_BYTES', field: 'cacheMaxBytes', default: () => 0, parse: byteSize(2 ** 50), help: 'value bytes cached in total, divided among the shards, e.g. 256m (k, m, g: KiB, MiB, GiB); 0: no limit but CACHE_CAPACITY' },
   { env: 'SHARDS', field: 'shards', default: defaultShards, parse: integer(1, 256), help: 'worker-thread shards (default: available cores - 1, at least 1)' },
   { env: 'MAX_CONNECTIONS', field: 'maxConnections', default: () => 10000, parse: integer(1, 2 ** 31 - 1), help: 'client connections beyond this are refused' },
   { env: 'REDIS_TIMEOUT_MS', field: 'redisTimeoutMs', default: () => 1000, parse: integer(1, 600000), help: 'a Redis GET slower than this answers 503' },
@@ -77,7 +80,7 @@ export const SETTINGS: readonly Setting[] = [
   { env: 'HEADERS_TIMEOUT_MS', field: 'headersTimeoutMs', default: () => 10000, parse: integer(100, 600000), help: 'a client must send its request headers within this (slow clients get 408)' },
   { env: 'REQUEST_TIMEOUT_MS', field: 'requestTimeoutMs', default: () => 30000, parse: integer(100, 3600000), help: 'a client must send its whole request within this; at least HEADERS_TIMEOUT_MS' },
   { env: 'STALE_IF_ERROR_MS', field: 'staleIfErrorMs', default: () => 0, parse: integer(0, 2 ** 31 - 1), help: 'while Redis fails, serve an entry up to this long past its TTL (0: off)' },
-  { env: 'MAX_VALUE_BYTES', field: 'maxValueBytes', default: () => 1048576, parse: integer(0, 536870912), help: 'larger values are served but not cached' },
+  { env: 'MAX_VALUE_BYTES', field: 'maxValueBytes', default: () => 1048576, parse: byteSize(536870912), help: 'larger values are served but not cached (k, m, g suffixes allowed)' },
   { env: 'KEY_PREFIX', field: 'keyPrefix', default: () => '', parse: keyPrefix, help: 'percent-encoded; only keys starting with it are served, others get 403 (default: all keys)' },
   { env: 'INVALIDATION', field: 'invalidation', default: () => 'tracking', parse: oneOf('tracking', 'ttl'), help: 'tracking: Redis reports changed keys (falls back to ttl if refused); ttl: values may be stale until CACHE_TTL_MS' },
   { env: 'NEGATIVE_TTL_MS', field: 'negativeTtlMs', default: () => 0, parse: integer(0, 2 ** 31 - 1), help: 'how long a "key absent" answer is cached (0: never); with INVALIDATION=ttl a new key stays 404 that long' },
@@ -151,6 +154,22 @@ function integer(min: number, max: number): Parse {
     if (!/^\d+$/.test(raw)) throw new Error(`must be a whole number from ${min} to ${max}`);
     const n = Number(raw);
     if (n < min || n > max) throw new Error(`must be from ${min} to ${max}`);
+    return n;
+  };
+}
+
+const UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
+
+/**
+ * Bytes as a whole number, or with a binary suffix as Varnish and nginx take
+ * them: `512k`, `256m`, `2g` (also `256mb`, `256MiB`); at most `max`.
+ */
+function byteSize(max: number): Parse {
+  return (raw) => {
+    const m = /^(\d+)\s*([kmgt]?)(?:i?b)?$/i.exec(raw);
+    if (m === null) throw new Error('must be a number of bytes, optionally with k, m or g (KiB, MiB, GiB)');
+    const n = Number(m[1]) * UNITS[m[2]!.toLowerCase()]!;
+    if (n > max) throw new Error(`must be at most ${max} bytes`);
     return n;
   };
 }

@@ -89,6 +89,7 @@ async function main(): Promise<void> {
   const pool = new ShardPool(dispatcher, {
     shards: config.shards,
     capacity: config.cacheCapacity,
+    maxBytes: config.cacheMaxBytes,
     ttlMs: config.cacheTtlMs,
     staleMs: config.staleIfErrorMs,
     maxValueBytes: config.maxValueBytes,
@@ -115,7 +116,7 @@ async function main(): Promise<void> {
     ...(config.testHooks ? { killShard: (i: number) => pool.kill(i) } : {}),
   });
   if (config.testHooks) log.warn('SHARDCACHE_TEST_HOOKS=1: the admin port can kill shards; never use this in production');
-  listen(front.server, { what: 'shardcache', setting: 'PORT', scheme: 'http' }, config.port, config, log, ` (${config.shards} shards, ${config.cacheCapacity} keys, ttl ${config.cacheTtlMs} ms, invalidation ${config.invalidation}, redis ${redactUrl(config.redisUrl)})`);
+  listen(front.server, { what: 'shardcache', setting: 'PORT', scheme: 'http' }, config.port, config, log, ` (${config.shards} shards, ${config.cacheCapacity} keys${config.cacheMaxBytes > 0 ? ` or ${config.cacheMaxBytes} bytes` : ''}, ttl ${config.cacheTtlMs} ms, invalidation ${config.invalidation}, redis ${redactUrl(config.redisUrl)})`);
   listen(admin, { what: 'admin', setting: 'ADMIN_PORT', scheme: 'http' }, config.adminPort, config, log, ' (/metrics, /healthz, /readyz)');
   if (resp) listen(resp.server, { what: 'shardcache RESP', setting: 'RESP_PORT', scheme: 'redis' }, config.respPort as number, config, log);
 

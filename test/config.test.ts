@@ -26,7 +26,8 @@ const cases: Record<string, { default: number | string; good: [string, number | 
   HEADERS_TIMEOUT_MS: { default: 10000, good: ['500', 500], bad: ['99', '40000', 'slow'] },
   REQUEST_TIMEOUT_MS: { default: 30000, good: ['60000', 60000], bad: ['99', '3600001', 'never'] },
   STALE_IF_ERROR_MS: { default: 0, good: ['60000', 60000], bad: ['-1', '2147483648', 'forever'] },
-  MAX_VALUE_BYTES: { default: 1048576, good: ['0', 0], bad: ['-1', '536870913', '1MB'] },
+  MAX_VALUE_BYTES: { default: 1048576, good: ['64k', 65536], bad: ['-1', '536870913', '513m', '1.5m', '1x'] },
+  CACHE_MAX_BYTES: { default: 0, good: ['256m', 268435456], bad: ['-1', '1.5g', '2x', 'lots', '1025t'] },
   KEY_PREFIX: { default: '', good: ['user%3A%00', 'user:\u0000'], bad: ['%zz', 'a%4', 'x?y', 'x#y'] },
   INVALIDATION: { default: 'tracking', good: ['TTL', 'ttl'], bad: ['none', 'push', '1'] },
   NEGATIVE_TTL_MS: { default: 0, good: ['5000', 5000], bad: ['-1', 'forever', '2147483648'] },
@@ -59,6 +60,12 @@ for (const s of SETTINGS) {
     }
   });
 }
+
+t.test('byte sizes: a whole number of bytes, or k, m, g, t as KiB, MiB, GiB, TiB', async (t) => {
+  const sizes: [string, number][] = [['0', 0], ['1000', 1000], ['512k', 524288], ['512K', 524288], ['2g', 2 ** 31], ['256mb', 268435456], ['256MiB', 268435456], ['1 m', 1048576]];
+  for (const [raw, bytes] of sizes) t.equal(load({ CACHE_MAX_BYTES: raw }).cacheMaxBytes, bytes, raw);
+  t.equal(load({ MAX_VALUE_BYTES: '0' }).maxValueBytes, 0, 'MAX_VALUE_BYTES=0: nothing cached but empty values');
+});
 
 t.test('REDIS_URL errors do not print the password', async (t) => {
   t.throws(() => loadConfig({ REDIS_URL: 'http://u:hunter2@h:1' }, []), { message: /^REDIS_URL="http:\/\/u:\*\*\*@h:1/ });

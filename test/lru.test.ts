@@ -147,3 +147,29 @@ t.test('weigh: bytes follow inserts, replacements, evictions, expiry, deletes an
   t.equal(c.bytes, 0);
   t.equal(new LRU<string>({ capacity: 1, ttl: 1 }).bytes, 0, 'no weigh, no bytes');
 });
+
+t.test('maxBytes: least recently used entries go until the bytes fit; a value over the budget alone is not kept', async (t) => {
+  const c = new LRU<string>({ capacity: 10, ttl: 1000, weigh: (v) => v.length, maxBytes: 10 });
+  c.set('a', 'aaaa', 0);
+  c.set('b', 'bbbb', 0);
+  t.equal(c.get('a', 1), 'aaaa', 'a read: b is now the least recently used');
+  c.set('c', 'cccc', 0);
+  t.same(c.keys(), ['c', 'a'], 'b evicted for bytes while capacity had room');
+  t.equal(c.bytes, 8);
+  t.equal(c.evicted, 1);
+  c.set('d', 'dddddddd', 0);
+  t.same(c.keys(), ['d'], 'an 8-byte value evicts both 4-byte ones, the least recently used first');
+  t.equal(c.bytes, 8);
+  t.equal(c.evicted, 3);
+  c.set('d', 'x'.repeat(11), 0);
+  t.equal(c.get('d', 1), undefined, 'a value heavier than the budget is not kept, and the older value of its key is gone');
+  t.equal(c.bytes, 0);
+  t.equal(c.evicted, 3, 'that removal is not an eviction');
+  c.set('e', 'x'.repeat(10), 0);
+  t.equal(c.get('e', 1), 'x'.repeat(10), 'exactly the budget fits');
+  c.set('e', 'yy', 0);
+  c.set('f', 'z'.repeat(8), 0);
+  t.same(c.keys(), ['f', 'e'], 'a lighter replacement frees its bytes');
+  t.throws(() => new LRU({ capacity: 1, ttl: 1, maxBytes: -1 }), RangeError);
+  t.equal(new LRU<string>({ capacity: 1, ttl: 1 }).maxBytes, Number.POSITIVE_INFINITY, 'no limit by default');
+});

@@ -39,6 +39,8 @@ export interface AttachTask extends ShardSettings {
   index: number;
   /** This shard's share of CACHE_CAPACITY, in keys. */
   capacity: number;
+  /** This shard's share of CACHE_MAX_BYTES; Infinity when there is no byte limit. */
+  maxBytes: number;
   /** The shard's stats over a SharedArrayBuffer, the same one across replacements (`newShardStats`). */
   stats: Float64Array;
 }
@@ -121,6 +123,7 @@ function attach(task: AttachTask): Promise<string> {
   const redis = connection;
   const shard = new Shard({
     capacity: task.capacity,
+    maxBytes: task.maxBytes,
     ttlMs: task.ttlMs,
     staleMs: task.staleMs,
     maxValueBytes: task.maxValueBytes,

@@ -41,6 +41,16 @@ export interface LRUOptions<V = unknown> {
   grace?: number;
   /** Size of a value (bytes, for the proxy); summed in `bytes`. Without it `bytes` stays 0. */
   weigh?: (value: V) => number;
+  /**
+   * Most `bytes` the cache holds (needs `weigh`): beyond it the least
+   * recently used entries are evicted, as for `capacity`. The two bounds
+   * answer different failures: `capacity` keeps the bookkeeping bounded when
+   * values are small, `maxBytes` keeps memory bounded when values are large
+   * (Varnish's `-s malloc,<size>`, Redis's `maxmemory` with an LRU policy).
+   * A value heavier than `maxBytes` on its own is not kept at all. Default:
+   * no limit besides `capacity`.
+   */
+  maxBytes?: number;
 }
 
 /** The cache itself; see the file comment for the layout and costs. */
@@ -55,6 +65,8 @@ export class LRU<V> {
   expired = 0;
   /** Sum of `weigh` over the entries held. */
   bytes = 0;
+  /** Most `bytes` held; see `LRUOptions.maxBytes`. */
+  readonly maxBytes: number;
   readonly #grace: number;
   readonly #weigh: ((value: V) => number) | undefined;
 
@@ -77,6 +89,8 @@ export class LRU<V> {
     this.ttl = ttl;
     this.#grace = options.grace ?? 0;
     this.#weigh = options.weigh;
+    this.maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
+    if (!(this.maxBytes >= 0)) throw new RangeError(`maxBytes must be a non-negative number, got ${options.maxBytes}`);
     this.#keys = new Array<string | undefined>(capacity).fill(undefined);
     this.#values = new Array<V | undefined>(capacity).fill(undefined);
     this.#insertedAt = new Float64Array(capacity);
@@ -123,10 +137,17 @@ export class LRU<V> {
 
   /**
    * Inserts or replaces `key`, stamped with `now`, as the most recently used
-   * entry; evicts the least recently used entry when the cache is full.
+   * entry; evicts least recently used entries while the cache is over
+   * `capacity` or `maxBytes`. A value over `maxBytes` by itself is not kept,
+   * and an older value of `key` is removed: it would be stale.
    */
   set(key: string, value: V, now: number): void {
     if (this.capacity === 0) return;
+    const weight = this.#weigh === undefined ? 0 : this.#weigh(value);
+    if (weight > this.maxBytes) {
+      this.delete(key);
+      return;
+    }
     let slot = this.#index.get(key);
     if (slot !== undefined) {
       this.#unlink(slot);
@@ -142,9 +163,15 @@ export class LRU<V> {
       this.#keys[slot] = key;
     }
     this.#values[slot] = value;
-    if (this.#weigh !== undefined) this.bytes += this.#weigh(value);
+    this.bytes += weight;
     this.#insertedAt[slot] = now;
     this.#linkFront(slot);
+    // The new entry is at the front and fits alone, so this stops before it.
+    while (this.bytes > this.maxBytes) {
+      const oldest = this.#prev[this.capacity]!;
+      this.evicted++;
+      this.#remove(this.#keys[oldest]!, oldest);
+    }
   }
 
   /** Removes `key`; returns whether it was present. */

@@ -21,6 +21,8 @@ export interface ShardPoolOptions extends ShardSettings {
   shards: number;
   /** Total cache capacity in keys, divided among the shards. */
   capacity: number;
+  /** Total value bytes cached, divided among the shards; 0: no limit. */
+  maxBytes: number;
   log: Log;
 }
 
@@ -93,15 +95,23 @@ export class ShardPool {
     );
   }
 
-  /** Capacity of shard `i`: an equal share, the remainder spread over the first shards. */
+  /** Shard `i`'s part of a total (keys or bytes): an equal share, the remainder spread over the first shards. */
   static capacityOf(i: number, shards: number, total: number): number {
     return Math.floor(total / shards) + (i < total % shards ? 1 : 0);
   }
 
   #attach(i: number): void {
     const { port1, port2 } = new MessageChannel();
-    const { shards, capacity, log, ...settings } = this.#options;
-    const task: AttachTask = { ...settings, kind: 'attach', port: port2, index: i, capacity: ShardPool.capacityOf(i, shards, capacity), stats: this.stats[i]! };
+    const { shards, capacity, maxBytes, log, ...settings } = this.#options;
+    const task: AttachTask = {
+      ...settings,
+      kind: 'attach',
+      port: port2,
+      index: i,
+      capacity: ShardPool.capacityOf(i, shards, capacity),
+      maxBytes: maxBytes === 0 ? Number.POSITIVE_INFINITY : ShardPool.capacityOf(i, shards, maxBytes),
+      stats: this.stats[i]!,
+    };
     this.#dispatcher.attach(i, port1);
     this.#pools[i]!.run(task, { transferList: [port2] }).then(
       () => undefined,

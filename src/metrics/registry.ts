@@ -44,9 +44,9 @@ const PROTOCOL_FIGURES: readonly (readonly [string, number, string])[] = [
 /** The other per-shard figures read from the shards' stats arrays: kind, name, slot, help. */
 const SHARD_FIGURES: readonly (readonly ['counter' | 'gauge', string, number, string])[] = [
   ['counter', 'shardcache_cache_expired_total', Stat.Expired, 'Reads that found their entry past CACHE_TTL_MS'],
-  ['counter', 'shardcache_cache_evicted_total', Stat.Evicted, 'Entries evicted to make room (least recently used)'],
+  ['counter', 'shardcache_cache_evicted_total', Stat.Evicted, 'Entries evicted to make room under CACHE_CAPACITY or CACHE_MAX_BYTES (least recently used)'],
   ['counter', 'shardcache_stale_served_total', Stat.StaleServed, 'Expired entries served because Redis failed (STALE_IF_ERROR_MS)'],
-  ['counter', 'shardcache_too_large_total', Stat.TooLarge, 'Values over MAX_VALUE_BYTES, served without being cached'],
+  ['counter', 'shardcache_too_large_total', Stat.TooLarge, 'Values over MAX_VALUE_BYTES (or over the shard\'s share of CACHE_MAX_BYTES), served without being cached'],
   ['gauge', 'shardcache_cache_entries', Stat.Entries, 'Entries held in the cache'],
   ['gauge', 'shardcache_cache_bytes', Stat.Bytes, 'Bytes of cached values held'],
   ['gauge', 'shardcache_redis_up', Stat.RedisUp, '1 while the shard has a ready Redis connection'],

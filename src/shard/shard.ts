@@ -34,6 +34,8 @@ const ABSENT: Cached = { value: Buffer.alloc(0), etag: Buffer.alloc(0), at: 0 };
 export interface ShardOptions {
   /** Entries this shard's LRU holds. */
   capacity: number;
+  /** Value bytes this shard's LRU holds (its share of CACHE_MAX_BYTES); default: no limit. */
+  maxBytes?: number;
   /** How long a "key absent" answer is cached, in milliseconds; 0 (the default) never caches it. */
   negativeTtlMs?: number;
   /** Time-to-live of a cached value, in milliseconds from insertion. */
@@ -92,10 +94,12 @@ export class Shard {
 
   constructor(options: ShardOptions) {
     this.#staleMs = options.staleMs ?? 0;
-    this.cache = new LRU<Cached>({ capacity: options.capacity, ttl: options.ttlMs, grace: this.#staleMs, weigh: (c) => c.value.length });
+    const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
+    this.cache = new LRU<Cached>({ capacity: options.capacity, ttl: options.ttlMs, grace: this.#staleMs, weigh: (c) => c.value.length, maxBytes });
     this.#send = options.send;
     this.#now = options.now ?? performance.now.bind(performance);
-    this.#maxValueBytes = options.maxValueBytes ?? Number.POSITIVE_INFINITY;
+    // A value the byte budget cannot hold is answered uncached, and counted as too large, like one over MAX_VALUE_BYTES.
+    this.#maxValueBytes = Math.min(options.maxValueBytes ?? Number.POSITIVE_INFINITY, maxBytes);
     this.#caches = options.capacity > 0 && options.ttlMs + this.#staleMs > 0;
     this.stats = options.stats ?? newShardStats();
     this.#base = Float64Array.from(this.stats);
