@@ -109,15 +109,15 @@ async function main(): Promise<void> {
   const requests: RequestCounts[] = [{ protocol: 'http', counts: front.counts, commands: METHODS, statuses: STATUS_LABELS }];
   if (resp) requests.push({ protocol: 'resp', counts: resp.counts, commands: COMMANDS, statuses: RESP_STATUSES });
   const registry = createMetrics({ requests, inflightOf: dispatcher.inflightOf, shed: dispatcher.shed, restarts: pool.restarts, shardStats: pool.stats, mainLoop });
-  const admin = createAdminServer({
+  const admin = config.adminPort === 'off' ? undefined : createAdminServer({
     registry,
     shards: config.shards,
     notReady: () => (stopping ? ['stopping'] : shardProblems(dispatcher, pool.stats)),
     ...(config.testHooks ? { killShard: (i: number) => pool.kill(i) } : {}),
   });
-  if (config.testHooks) log.warn('SHARDCACHE_TEST_HOOKS=1: the admin port can kill shards; never use this in production');
+  if (config.testHooks && admin) log.warn('SHARDCACHE_TEST_HOOKS=1: the admin port can kill shards; never use this in production');
   listen(front.server, { what: 'shardcache', setting: 'PORT', scheme: 'http' }, config.port, config, log, ` (${config.shards} shards, ${config.cacheCapacity} keys${config.cacheMaxBytes > 0 ? ` or ${config.cacheMaxBytes} bytes` : ''}, ttl ${config.cacheTtlMs} ms, invalidation ${config.invalidation}, redis ${redactUrl(config.redisUrl)})`);
-  listen(admin, { what: 'admin', setting: 'ADMIN_PORT', scheme: 'http' }, config.adminPort, config, log, ' (/metrics, /healthz, /readyz)');
+  if (admin) listen(admin, { what: 'admin', setting: 'ADMIN_PORT', scheme: 'http' }, config.adminPort as number, config, log, ' (/metrics, /healthz, /readyz)');
   if (resp) listen(resp.server, { what: 'shardcache RESP', setting: 'RESP_PORT', scheme: 'redis' }, config.respPort as number, config, log);
 
   const stop = (signal: string): void => {
@@ -131,7 +131,7 @@ async function main(): Promise<void> {
       const answered = front.counts.reduce((a, b) => a + b, 0);
       const how = code === 0 ? 'drained' : `cut connections still open after SHUTDOWN_TIMEOUT_MS (${config.shutdownTimeoutMs} ms)`;
       log.info(`stopped: ${how} in ${Math.round(performance.now() - started)} ms; answered ${answered} of ${front.received} requests received`);
-      admin.close();
+      admin?.close();
       process.exit(code);
     });
   };

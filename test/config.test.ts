@@ -19,7 +19,7 @@ const cases: Record<string, { default: number | string; good: [string, number | 
   REDIS_TIMEOUT_MS: { default: 1000, good: ['250', 250], bad: ['0', '600001', 'fast'] },
   RESP_PORT: { default: 'off', good: ['6380', 6380], bad: ['-1', '65536', 'redis', 'on'] },
   MAX_KEY_BYTES: { default: 1024, good: ['16', 16], bad: ['0', '65537'] },
-  ADMIN_PORT: { default: 9464, good: ['0', 0], bad: ['-1', '65536', 'admin'] },
+  ADMIN_PORT: { default: 9464, good: ['OFF', 'off'], bad: ['-1', '65536', 'admin', 'no'] },
   LOG_LEVEL: { default: 'info', good: ['DEBUG', 'debug'], bad: ['verbose', 'inf', '3'] },
   SHUTDOWN_TIMEOUT_MS: { default: 10000, good: ['2500', 2500], bad: ['0', '600001', 'later'] },
   MAX_INFLIGHT: { default: 1000, good: ['5', 5], bad: ['0', '1000001', 'lots'] },

@@ -1,6 +1,7 @@
 /** Start-up of the built proxy: --help, bad settings, clean stop. */
 import t from 'tap';
 import { SETTINGS } from '../src/config.js';
+import { get } from './helpers/http.js';
 import { runProxy, startProxy, startRedis } from './helpers/processes.js';
 
 t.test('--help lists every setting and exits 0', async (t) => {
@@ -41,4 +42,14 @@ t.test('a port already in use is a clear start-up failure', async (t) => {
   const { code, stderr } = await runProxy({ REDIS_URL: redis.url, SHARDS: '1', PORT: port });
   t.equal(code, 1);
   t.match(stderr, `cannot listen on 127.0.0.1:${port}: EADDRINUSE`);
+});
+
+t.test('ADMIN_PORT=off starts no admin listener; the proxy serves as before', async (t) => {
+  const redis = await startRedis(t);
+  await redis.client.set('noadmin', 'v');
+  const proxy = await startProxy(t, { REDIS_URL: redis.url, SHARDS: '1', ADMIN_PORT: 'off' });
+  t.equal((await get(proxy.url, '/noadmin')).body.toString(), 'v');
+  t.notMatch(proxy.logs(), /admin listening/, 'no admin line in the log');
+  t.equal(proxy.admin, '', 'no admin address');
+  t.equal(await proxy.stop(), 0, 'and it still stops cleanly');
 });

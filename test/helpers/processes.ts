@@ -168,7 +168,7 @@ export async function startNode(t: Teardown, script: string, env: Record<string,
     const onData = (): void => {
       const m = /(?<!admin )listening on (http:\/\/[^\s"]+)/.exec(stderr);
       if (m === null) return;
-      if (env.ADMIN_PORT !== undefined && !/admin listening on/.test(stderr)) return;
+      if (env.ADMIN_PORT !== undefined && env.ADMIN_PORT !== 'off' && !/admin listening on/.test(stderr)) return;
       if (env.RESP_PORT !== undefined && env.RESP_PORT !== 'off' && !/RESP listening on/.test(stderr)) return;
       clearTimeout(timer);
       child.stderr!.off('data', onData);
