@@ -104,7 +104,7 @@ async function main(): Promise<void> {
   hintIfNoRedis(config, log);
   await pool.start(Math.max(1000, config.redisTimeoutMs));
   const front = new HttpFront(dispatcher, { ...config, ttlMs: config.cacheTtlMs, staleMs: config.staleIfErrorMs });
-  const resp = config.respPort === 'off' ? undefined : new RespServer(dispatcher, { maxKeyBytes: config.maxKeyBytes, maxConnections: config.maxConnections });
+  const resp = config.respPort === 'off' ? undefined : new RespServer(dispatcher, { maxKeyBytes: config.maxKeyBytes, maxConnections: config.maxConnections, password: config.respPassword });
   let stopping = false;
   const requests: RequestCounts[] = [{ protocol: 'http', counts: front.counts, commands: METHODS, statuses: STATUS_LABELS }];
   if (resp) requests.push({ protocol: 'resp', counts: resp.counts, commands: COMMANDS, statuses: RESP_STATUSES });
@@ -118,7 +118,7 @@ async function main(): Promise<void> {
   if (config.testHooks && admin) log.warn('SHARDCACHE_TEST_HOOKS=1: the admin port can kill shards; never use this in production');
   listen(front.server, { what: 'shardcache', setting: 'PORT', scheme: 'http' }, config.port, config, log, ` (${config.shards} shards, ${config.cacheCapacity} keys${config.cacheMaxBytes > 0 ? ` or ${config.cacheMaxBytes} bytes` : ''}, ttl ${config.cacheTtlMs} ms, invalidation ${config.invalidation}, redis ${redactUrl(config.redisUrl)})`);
   if (admin) listen(admin, { what: 'admin', setting: 'ADMIN_PORT', scheme: 'http' }, config.adminPort as number, config, log, ' (/metrics, /healthz, /readyz)');
-  if (resp) listen(resp.server, { what: 'shardcache RESP', setting: 'RESP_PORT', scheme: 'redis' }, config.respPort as number, config, log);
+  if (resp) listen(resp.server, { what: 'shardcache RESP', setting: 'RESP_PORT', scheme: 'redis' }, config.respPort as number, config, log, resp.password ? ' (AUTH required: RESP_PASSWORD is set)' : '');
 
   const stop = (signal: string): void => {
     if (stopping) return;

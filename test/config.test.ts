@@ -18,6 +18,7 @@ const cases: Record<string, { default: number | string; good: [string, number | 
   MAX_CONNECTIONS: { default: 10000, good: ['50', 50], bad: ['0', 'x'] },
   REDIS_TIMEOUT_MS: { default: 1000, good: ['250', 250], bad: ['0', '600001', 'fast'] },
   RESP_PORT: { default: 'off', good: ['6380', 6380], bad: ['-1', '65536', 'redis', 'on'] },
+  RESP_PASSWORD: { default: '', good: ['s3cret pass', 's3cret pass'], bad: [] },
   MAX_KEY_BYTES: { default: 1024, good: ['16', 16], bad: ['0', '65537'] },
   ADMIN_PORT: { default: 9464, good: ['OFF', 'off'], bad: ['-1', '65536', 'admin', 'no'] },
   LOG_LEVEL: { default: 'info', good: ['DEBUG', 'debug'], bad: ['verbose', 'inf', '3'] },

@@ -166,7 +166,7 @@ t.test('connection commands', async (t) => {
     [['HELLO', '3'], { error: 'NOPROTO unsupported protocol version' }],
     [['HELLO', '1'], { error: 'NOPROTO unsupported protocol version' }],
     [['HELLO', 'x'], { error: 'ERR Protocol version is not an integer or out of range' }],
-    [['HELLO', '2', 'AUTH', 'u', 'p'], { error: 'ERR AUTH is not supported: shardcache has no users' }],
+    [['HELLO', '2', 'AUTH', 'u', 'p'], { error: 'WRONGPASS invalid username-password pair or user is disabled.' }],
     [['HELLO', '2', 'SETNAME', 'a b'], { error: 'ERR Client names cannot contain spaces, newlines or special characters.' }],
     [['HELLO', '2', 'FOO'], { error: "ERR Syntax error in HELLO option 'FOO'" }],
     [['HELLO', '2', 'SETNAME', 'renamed'], ['server', 'shardcache', 'version', '0.1.0', 'proto', 2, 'id', 0, 'mode', 'standalone', 'role', 'master', 'modules', []]],

@@ -4,6 +4,7 @@
  * here, from the connection's own state. Nothing else ever reaches Redis:
  * a write command is as unknown here as a misspelt one.
  */
+import { credentialsValid, HELLO_NOAUTH, NO_PASSWORD_SET, NOAUTH, WRONGPASS, type Password } from './auth.js';
 import { arrayHeader, encode, error, NULL_BULK, OK, PONG, type Item } from './reply.js';
 
 /** `flags` bit of a GET that is one element of an MGET (Redis's MGET answers nil for a non-string key). */
@@ -15,6 +16,8 @@ export interface Session {
   readonly id: number;
   /** `CLIENT SETNAME`'s name; `null` when unset. */
   name: string | null;
+  /** Whether AUTH (or HELLO … AUTH) succeeded; only consulted when RESP_PASSWORD is set. */
+  authenticated: boolean;
   /** Index in `COMMANDS` of the command being run, set before it runs: its replies are counted under it. */
   command: number;
   /** Queues a reply that is ready now. */
@@ -33,6 +36,8 @@ export interface ServerFacts {
   readonly port: number;
   readonly startedAt: number;
   readonly connections: number;
+  /** RESP_PASSWORD; undefined when none is set (no AUTH needed). */
+  readonly password: Password | undefined;
 }
 
 type Handler = (session: Session, args: string[], argc: number, facts: ServerFacts) => void;
@@ -42,15 +47,17 @@ export const REDIS_COMPAT_VERSION = '7.0.0';
 const VERSION = '0.1.0';
 
 // arity as in Redis's COMMAND reply: n = exactly n arguments, -n = at least n.
+// AUTH, HELLO and QUIT are the commands Redis runs before authentication (they come first).
 const SPECS: readonly (readonly [name: string, arity: number, run: Handler])[] = [
+  ['AUTH', -2, auth],
+  ['HELLO', -1, hello],
+  ['QUIT', -1, (s) => s.replyAndClose(OK)],
   ['GET', 2, (s, args, _argc, facts) => keyFits(s, args[1]!, facts) && s.get(args[1]!, 0)],
   ['MGET', -2, mget],
   ['PING', -1, (s, args, argc) => (argc > 2 ? wrongArity(s, 'ping') : s.reply(argc === 2 ? encode(args[1]!) : PONG))],
   ['ECHO', 2, (s, args) => s.reply(encode(args[1]!))],
-  ['QUIT', -1, (s) => s.replyAndClose(OK)],
   ['SELECT', 2, select],
   ['CLIENT', -2, client],
-  ['HELLO', -1, hello],
   ['COMMAND', -1, command],
   ['CONFIG', -2, config],
   ['INFO', -1, info],
@@ -64,6 +71,8 @@ export const OTHER_COMMAND = SPECS.length;
 const TABLE = new Map(SPECS.map(([name, arity, run], index) => [name, { arity, run, index }]));
 
 const GET = TABLE.get('GET')!;
+/** Commands with an index below this run before authentication. */
+const NO_AUTH_BELOW = 3;
 
 /** Runs the command in `args[0, argc)` on `session`. */
 export function execute(session: Session, args: string[], argc: number, facts: ServerFacts): void {
@@ -73,6 +82,8 @@ export function execute(session: Session, args: string[], argc: number, facts: S
   session.command = entry === undefined ? OTHER_COMMAND : entry.index;
   if (entry === undefined) return unknown(session, name);
   if (entry.arity >= 0 ? argc !== entry.arity : argc < -entry.arity) return wrongArity(session, name.toLowerCase());
+  // After the lookup and arity checks, as in Redis: an unknown command says so even before AUTH.
+  if (facts.password !== undefined && !session.authenticated && entry.index >= NO_AUTH_BELOW) return session.reply(NOAUTH);
   entry.run(session, args, argc, facts);
 }
 
@@ -97,6 +108,16 @@ function mget(session: Session, args: string[], argc: number, facts: ServerFacts
   // connection's reply queue: answers from different shards land in place.
   session.reply(arrayHeader(argc - 1));
   for (let i = 1; i < argc; i++) session.get(args[i]!, IN_ARRAY);
+}
+
+/** AUTH <password>, or AUTH <user> <password> with the one user, `default`. */
+function auth(session: Session, args: string[], argc: number, facts: ServerFacts): void {
+  if (argc > 3) return session.reply(error('ERR syntax error'));
+  if (argc === 2 && facts.password === undefined) return session.reply(NO_PASSWORD_SET);
+  const ok = argc === 2 ? facts.password!.matches(args[1]!) : credentialsValid(facts.password, args[1]!, args[2]!);
+  // A failed AUTH leaves an earlier successful one in force, as in Redis.
+  if (ok) session.authenticated = true;
+  session.reply(ok ? OK : WRONGPASS);
 }
 
 function select(session: Session, args: string[]): void {
@@ -132,22 +153,30 @@ function setName(session: Session, name: string): void {
  * but 2 is refused with NOPROTO, which is what makes a RESP3 client (ioredis
  * by default) fall back to RESP2.
  */
-function hello(session: Session, args: string[], argc: number): void {
+function hello(session: Session, args: string[], argc: number, facts: ServerFacts): void {
   if (argc >= 2) {
     if (!/^\d+$/.test(args[1]!)) return session.reply(error('ERR Protocol version is not an integer or out of range'));
     if (args[1] !== '2') return session.reply(error('NOPROTO unsupported protocol version'));
   }
   let name: string | undefined;
+  let login: [user: string, password: string] | undefined;
   for (let i = 2; i < argc; i += 2) {
     const option = args[i]!.toUpperCase();
     if (option === 'SETNAME' && i + 1 < argc) {
       name = args[i + 1]!;
       if (!NAME.test(name)) return session.reply(BAD_NAME);
     } else if (option === 'AUTH' && i + 2 < argc) {
-      return session.reply(error('ERR AUTH is not supported: shardcache has no users'));
+      login = [args[i + 1]!, args[i + 2]!];
+      i++;
     } else {
       return session.reply(error(`ERR Syntax error in HELLO option '${args[i]!}'`));
     }
+  }
+  if (login !== undefined) {
+    if (!credentialsValid(facts.password, login[0], login[1])) return session.reply(WRONGPASS);
+    session.authenticated = true;
+  } else if (facts.password !== undefined && !session.authenticated) {
+    return session.reply(HELLO_NOAUTH);
   }
   if (name !== undefined) session.name = name === '' ? null : name;
   const reply: Item = ['server', 'shardcache', 'version', VERSION, 'proto', 2, 'id', session.id, 'mode', 'standalone', 'role', 'master', 'modules', []];

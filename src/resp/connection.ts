@@ -59,6 +59,7 @@ export class RespConnection implements Sink, Session {
   readonly protocol = Protocol.Resp;
   readonly id: number;
   name: string | null = null;
+  authenticated = false;
   command = OTHER_COMMAND;
   /** Whether `markDirty` was called and `flushAnswers` has not run since. */
   dirty = false;

@@ -5,6 +5,7 @@
  */
 import net from 'node:net';
 import type { Dispatcher } from '../hop/dispatcher.js';
+import { Password } from './auth.js';
 import { COMMANDS, type ServerFacts } from './commands.js';
 import { RespConnection, type ConnectionContext } from './connection.js';
 import { RESP_STATUSES } from './outcomes.js';
@@ -13,6 +14,8 @@ import type { ParserLimits } from './parser.js';
 export interface RespOptions {
   maxKeyBytes: number;
   maxConnections: number;
+  /** RESP_PASSWORD: clients must AUTH with it first; '' or undefined: no AUTH needed. */
+  password?: string;
 }
 
 /**
@@ -34,6 +37,7 @@ export class RespServer implements ConnectionContext, ServerFacts {
   readonly dispatcher: Dispatcher;
   readonly limits = RESP_LIMITS;
   readonly maxKeyBytes: number;
+  readonly password: Password | undefined;
   readonly startedAt = Date.now();
   /** Commands answered by every connection: `counts[command * RESP_STATUSES.length + status]`; read by /metrics. */
   readonly counts = new Float64Array(COMMANDS.length * RESP_STATUSES.length);
@@ -46,6 +50,7 @@ export class RespServer implements ConnectionContext, ServerFacts {
   constructor(dispatcher: Dispatcher, options: RespOptions) {
     this.dispatcher = dispatcher;
     this.maxKeyBytes = options.maxKeyBytes;
+    this.password = options.password ? new Password(options.password) : undefined;
     // Half-open: a client may send its commands and shut its side down
     // (`printf … | nc`); its replies are still written before we close.
     this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, this.#onConnection);
