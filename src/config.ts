@@ -108,7 +108,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: readonly string[]): Con
     const eq = arg.indexOf('=');
     const name = eq < 0 ? arg : arg.slice(0, eq);
     const setting = SETTINGS.find((s) => flagOf(s.env) === name);
-    if (setting === undefined) throw new ConfigError(`unknown argument ${JSON.stringify(arg)} (see --help)`);
+    // The name only: after a misspelt --resp-password= comes a secret.
+    if (setting === undefined) throw new ConfigError(`unknown argument ${JSON.stringify(name)} (see --help)`);
     const value = eq < 0 ? argv[++i] : arg.slice(eq + 1);
     if (value === undefined) throw new ConfigError(`${name} needs a value`);
     flags.set(setting.env, value);

@@ -93,6 +93,7 @@ t.test('command line', async (t) => {
   t.equal(loadConfig({}, ['--help']), 'help');
   t.equal(loadConfig({}, ['-h']), 'help');
   t.throws(() => loadConfig({}, ['--nope']), { message: /unknown argument "--nope"/ });
+  t.throws(() => loadConfig({}, ['--resp-pasword=hunter2']), { message: /^unknown argument "--resp-pasword" \(see --help\)$/ }, 'a misspelt flag is named without its value');
   t.throws(() => loadConfig({}, ['--port']), { message: /--port needs a value/ });
   t.throws(() => loadConfig({}, ['--port=x']), { message: /^--port="x"/ });
 });
