@@ -71,8 +71,8 @@ export const OTHER_COMMAND = SPECS.length;
 const TABLE = new Map(SPECS.map(([name, arity, run], index) => [name, { arity, run, index }]));
 
 const GET = TABLE.get('GET')!;
-/** Commands with an index below this run before authentication. */
-const NO_AUTH_BELOW = 3;
+/** Commands with an index below this (AUTH, HELLO, QUIT) run before authentication. */
+const NO_AUTH_BELOW = TABLE.get('QUIT')!.index + 1;
 
 /** Runs the command in `args[0, argc)` on `session`. */
 export function execute(session: Session, args: string[], argc: number, facts: ServerFacts): void {
@@ -114,7 +114,7 @@ function mget(session: Session, args: string[], argc: number, facts: ServerFacts
 function auth(session: Session, args: string[], argc: number, facts: ServerFacts): void {
   if (argc > 3) return session.reply(error('ERR syntax error'));
   if (argc === 2 && facts.password === undefined) return session.reply(NO_PASSWORD_SET);
-  const ok = argc === 2 ? facts.password!.matches(args[1]!) : credentialsValid(facts.password, args[1]!, args[2]!);
+  const ok = credentialsValid(facts.password, argc === 2 ? 'default' : args[1]!, args[argc - 1]!);
   // A failed AUTH leaves an earlier successful one in force, as in Redis.
   if (ok) session.authenticated = true;
   session.reply(ok ? OK : WRONGPASS);
