@@ -1,6 +1,6 @@
 /**
  * Which parser should read client commands on the RESP port: ours
- * (`src/resp/parser.ts`), redis-parser 3 (what ioredis 4 and 5 built on), or
+ * (`src/acceptor/resp/parser.ts`), redis-parser 3 (what ioredis 4 and 5 built on), or
  * ioredis 6's own decoder? The two others parse *replies*; a client command
  * is a reply-shaped array of bulk strings, so they can read it, minus inline
  * commands and limits. Each parser reads the same pipelined stream, cut
@@ -11,8 +11,8 @@
  *   npx tsc -b && flock /tmp/shardcache-cpu.lock node dist/benchmarks/resp-parser.js
  */
 import { createRequire } from 'node:module';
-import { CommandParser, Parse } from '../src/resp/parser.js';
-import { RESP_LIMITS } from '../src/resp/server.js';
+import { CommandParser, Parse } from '../src/acceptor/resp/parser.js';
+import { RESP_LIMITS } from '../src/acceptor/resp/server.js';
 
 const require = createRequire(import.meta.url);
 

@@ -5,7 +5,7 @@
  * setting and the value, never a stack trace.
  */
 import { availableParallelism } from 'node:os';
-import { decodeKey } from './http/key.js';
+import { decodeKey } from './acceptor/http/key.js';
 import { LOG_LEVELS } from './log.js';
 
 /** Every setting, checked and parsed (see SETTINGS for the environment variables and flags). */

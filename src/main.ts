@@ -4,26 +4,26 @@
  * listener and, when RESP_PORT is set, the RESP listener; SIGTERM/SIGINT
  * drain and stop.
  *
- * Reading order for the request path: `http/front.ts` (request → key →
- * shard), `hop/dispatcher.ts` and `hop/wire.ts` (batches across threads),
+ * Reading order for the request path: `acceptor/http/front.ts` (request → key →
+ * shard), `acceptor/dispatcher.ts` and `hop/wire.ts` (batches across threads),
  * `../workers/shard.ts` and `shard/shard.ts` (cache, coalescing, Redis), then
  * back through the dispatcher to `HttpFront.answer`.
  */
 import type http from 'node:http';
 import net from 'node:net';
-import { createAdminServer, shardProblems } from './admin/server.js';
+import { createAdminServer, shardProblems } from './control/admin.js';
 import { ConfigError, helpText, loadConfig, type Config } from './config.js';
-import { Dispatcher } from './hop/dispatcher.js';
-import { ShardPool } from './hop/shard-pool.js';
-import { HttpFront, METHODS, STATUS_LABELS } from './http/front.js';
+import { Dispatcher } from './acceptor/dispatcher.js';
+import { ShardPool } from './control/shard-pool.js';
+import { HttpFront, METHODS, STATUS_LABELS } from './acceptor/http/front.js';
 import { createLog, type Log } from './log.js';
 import { trackEventLoop } from './metrics/event-loop.js';
-import { createMetrics, type RequestCounts } from './metrics/registry.js';
-import { COMMANDS } from './resp/commands.js';
-import { RESP_STATUSES } from './resp/outcomes.js';
-import { RespServer } from './resp/server.js';
+import { createMetrics, type RequestCounts } from './control/metrics.js';
+import { COMMANDS } from './acceptor/resp/commands.js';
+import { RESP_STATUSES } from './acceptor/resp/outcomes.js';
+import { RespServer } from './acceptor/resp/server.js';
 import { redactUrl } from './shard/redis.js';
-import { drain } from './shutdown.js';
+import { drain } from './control/shutdown.js';
 
 function readConfig(): Config {
   try {

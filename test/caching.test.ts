@@ -1,5 +1,5 @@
 import t from 'tap';
-import { AgeStrings, ifNoneMatch, matchesEtag } from '../src/http/caching.js';
+import { AgeStrings, ifNoneMatch, matchesEtag } from '../src/acceptor/http/caching.js';
 
 t.test('Age and max-age in whole seconds; max-age 0 once the TTL has passed', async (t) => {
   const a = new AgeStrings(30000, 5000);

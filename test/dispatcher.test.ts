@@ -5,7 +5,7 @@
  */
 import t from 'tap';
 import { MessageChannel } from 'node:worker_threads';
-import { Dispatcher, FLUSH_AT, type Sink } from '../src/hop/dispatcher.js';
+import { Dispatcher, FLUSH_AT, type Sink } from '../src/acceptor/dispatcher.js';
 import { Outcome, Protocol } from '../src/hop/wire.js';
 import { Shard } from '../src/shard/shard.js';
 import { connectRedis, redisFetch, redisFetchMany } from '../src/shard/redis.js';

@@ -1,7 +1,7 @@
 import t from 'tap';
-import { CommandParser, Parse, type ParserLimits } from '../src/resp/parser.js';
-import { globMatch } from '../src/resp/commands.js';
-import { arrayHeader, encode, error } from '../src/resp/reply.js';
+import { CommandParser, Parse, type ParserLimits } from '../src/acceptor/resp/parser.js';
+import { globMatch } from '../src/acceptor/resp/commands.js';
+import { arrayHeader, encode, error } from '../src/acceptor/resp/reply.js';
 
 const LIMITS: ParserLimits = { maxBulkBytes: 64, maxArgs: 8, maxCommandBytes: 100, maxInlineBytes: 32 };
 

@@ -3,7 +3,7 @@
  * `Outcome`, and the outcome label a command is counted under in
  * `shardcache_requests_total{protocol="resp"}`.
  */
-import { Outcome } from '../hop/wire.js';
+import { Outcome } from '../../hop/wire.js';
 import { error, NULL_BULK } from './reply.js';
 
 /** The reply to a GET answered with an `Outcome` instead of a value. */

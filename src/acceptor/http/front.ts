@@ -4,9 +4,9 @@
  * answered value and nothing per request besides what node:http itself does.
  */
 import http from 'node:http';
-import type { Dispatcher, Sink } from '../hop/dispatcher.js';
-import { Outcome, Protocol } from '../hop/wire.js';
-import { shardOf } from '../routing/hash.js';
+import type { Dispatcher, Sink } from '../dispatcher.js';
+import { Outcome, Protocol } from '../../hop/wire.js';
+import { shardOf } from '../../routing/hash.js';
 import { AgeStrings, ifNoneMatch, matchesEtag } from './caching.js';
 import { decodeKey, KeyError } from './key.js';
 

@@ -18,9 +18,9 @@
  * holds the worst outcome among an MGET's slots until then.
  */
 import type net from 'node:net';
-import type { Dispatcher, Sink } from '../hop/dispatcher.js';
-import { Outcome, Protocol } from '../hop/wire.js';
-import { shardOf } from '../routing/hash.js';
+import type { Dispatcher, Sink } from '../dispatcher.js';
+import { Outcome, Protocol } from '../../hop/wire.js';
+import { shardOf } from '../../routing/hash.js';
 import { execute, IN_ARRAY, OTHER_COMMAND, type ServerFacts, type Session } from './commands.js';
 import { CommandParser, Parse, type ParserLimits } from './parser.js';
 import { NIL, OUTCOME_REPLIES, OUTCOME_STATUS, OK, readyStatus, RESP_STATUSES } from './outcomes.js';

@@ -13,8 +13,8 @@ import { Piscina } from 'piscina';
 import type { AttachTask, ShardSettings } from '../../workers/shard.js';
 import type { Log } from '../log.js';
 import { newShardStats } from '../metrics/shard-stats.js';
-import type { Dispatcher } from './dispatcher.js';
-import { Outcome } from './wire.js';
+import type { Dispatcher } from '../acceptor/dispatcher.js';
+import { Outcome } from '../hop/wire.js';
 
 /** What each shard worker is started with. */
 export interface ShardPoolOptions extends ShardSettings {

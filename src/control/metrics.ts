@@ -6,7 +6,7 @@
  */
 import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from 'prom-client';
 import { PROTOCOLS } from '../hop/wire.js';
-import { LATENCY_BUCKETS, Stat } from './shard-stats.js';
+import { LATENCY_BUCKETS, Stat } from '../metrics/shard-stats.js';
 
 /** One front end's request counts: `counts[command * statuses.length + status]`, by label index. */
 export interface RequestCounts {

@@ -8,7 +8,7 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import { ETAG_BYTES } from '../cache/etag.js';
-import { BatchReader, BatchWriter, Outcome, type Protocol } from './wire.js';
+import { BatchReader, BatchWriter, Outcome, type Protocol } from '../hop/wire.js';
 
 /**
  * Whoever answers the client: the HTTP front end or a RESP connection.

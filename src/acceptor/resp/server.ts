@@ -4,7 +4,7 @@
  * HTTP front end. Off unless RESP_PORT is set.
  */
 import net from 'node:net';
-import type { Dispatcher } from '../hop/dispatcher.js';
+import type { Dispatcher } from '../dispatcher.js';
 import { Password } from './auth.js';
 import { COMMANDS, type ServerFacts } from './commands.js';
 import { RespConnection, type ConnectionContext } from './connection.js';
