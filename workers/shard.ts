@@ -1,16 +1,18 @@
 /**
  * Worker-thread entry of a shard, loaded by piscina.
  *
- * Piscina starts, names and replaces the thread; the request traffic does not
- * go through piscina tasks. The main thread runs one long `attach` task that
- * hands over a MessagePort, and from then on request batches and reply
- * batches flow over that port as transferred ArrayBuffers. The task stays in
+ * Piscina starts and replaces the thread; the request traffic does not go
+ * through piscina tasks. The main thread runs one long `attach` task that
+ * starts the shard, then one `link` task per acceptor thread, each handing
+ * over a MessagePort; from then on request batches and reply batches flow
+ * over those ports as transferred ArrayBuffers. The attach task stays in
  * flight for the life of the shard, so its rejection is how the main thread
  * learns that the worker died.
  */
 import type { MessagePort } from 'node:worker_threads';
 import { createLog, type Log } from '../src/log.js';
 import { trackEventLoop } from '../src/metrics/event-loop.js';
+import { nameThread } from '../src/metrics/thread.js';
 import { Stat } from '../src/metrics/shard-stats.js';
 import { Invalidation } from '../src/shard/invalidation.js';
 import { Shard } from '../src/shard/shard.js';
@@ -35,7 +37,6 @@ export interface ShardSettings {
 /** What the main thread sends to bring a shard up. */
 export interface AttachTask extends ShardSettings {
   kind: 'attach';
-  port: MessagePort;
   index: number;
   /** This shard's share of CACHE_CAPACITY, in keys. */
   capacity: number;
@@ -55,21 +56,57 @@ export interface ReadyTask {
   waitMs: number;
 }
 
+/**
+ * Sent after `attach`, once per acceptor thread (and again for an acceptor's
+ * replacement): the port its request batches come in by and its replies go
+ * out by. Resolves at once; the link closes when the acceptor's end does.
+ */
+export interface LinkTask {
+  kind: 'link';
+  port: MessagePort;
+}
+
 /** Test hook: the worker dies of an uncaught exception, as it would of a bug. Refused unless enabled. */
 export interface CrashTask {
   kind: 'crash';
 }
 
+/** Closes the Redis connections and ends the attach task (the proxy is stopping). */
+export interface StopTask {
+  kind: 'stop';
+}
+
 let connection: RedisConnection | undefined;
 let invalidation: Invalidation | undefined;
+let shard: Shard | undefined;
 let log: Log | undefined;
 let testHooks = false;
+/** Resolves once Redis is ready or REDIS_TIMEOUT_MS has passed: links read their ports from then on. */
+let started: Promise<unknown> = Promise.resolve();
+let stop: (() => void) | undefined;
 
-/** The piscina task handler: attach a shard, wait for its Redis, or (test hook) crash. */
-export default function run(task: AttachTask | ReadyTask | CrashTask): Promise<string> {
+/** The piscina task handler: attach a shard, link an acceptor, wait for Redis, stop, or (test hook) crash. */
+export default function run(task: AttachTask | LinkTask | ReadyTask | CrashTask | StopTask): Promise<string> {
   if (task.kind === 'attach') return attach(task);
+  if (task.kind === 'link') return link(task.port);
   if (task.kind === 'ready') return ready(task.waitMs);
+  if (task.kind === 'stop') {
+    stop?.();
+    return Promise.resolve('stopped');
+  }
   return crash();
+}
+
+function link(port: MessagePort): Promise<string> {
+  const own = shard;
+  if (own === undefined) return Promise.reject(new Error('shard not attached'));
+  const n = own.link((batch) => port.postMessage(batch, [batch]));
+  // Batches wait in the port until Redis is ready (or REDIS_TIMEOUT_MS has
+  // passed): a replacement worker then answers the requests sent while it
+  // connected instead of failing them for a connection that is seconds old.
+  void started.then(() => port.on('message', (batch: ArrayBuffer) => own.receive(batch, n)));
+  port.once('close', () => own.unlink(n));
+  return Promise.resolve('linked');
 }
 
 function ready(waitMs: number): Promise<string> {
@@ -104,24 +141,25 @@ function crash(): Promise<string> {
 }
 
 function attach(task: AttachTask): Promise<string> {
-  const { port, stats } = task;
+  const { stats } = task;
   testHooks = task.testHooks;
-  const own = createLog(task.logLevel, { shard: task.index });
-  log = own;
+  const logger = createLog(task.logLevel, { shard: task.index });
+  log = logger;
+  stats[Stat.Tid] = nameThread(`shard-${task.index}`);
   trackEventLoop(stats, Stat.LoopP50);
   stats[Stat.RedisUp] = 0;
   connection = connectRedis({
     url: task.redisUrl,
     timeoutMs: task.redisTimeoutMs,
     label: `shard ${task.index}`,
-    log: own,
+    log: logger,
     onUp: (up) => (stats[Stat.RedisUp] = up ? 1 : 0),
     // In both INVALIDATION modes: a data link that died silently would
     // otherwise fail every read by timeout and never be replaced.
     pingMs: PING_MS,
   });
   const redis = connection;
-  const shard = new Shard({
+  const own = new Shard({
     capacity: task.capacity,
     maxBytes: task.maxBytes,
     ttlMs: task.ttlMs,
@@ -130,20 +168,17 @@ function attach(task: AttachTask): Promise<string> {
     negativeTtlMs: task.negativeTtlMs,
     stats,
     ...delayedForTests({ fetch: redisFetch(redis.redis), fetchMany: redisFetchMany(redis.redis) }, process.env.SHARDCACHE_TEST_DELAY_GET),
-    send: (batch) => port.postMessage(batch, [batch]),
   });
+  shard = own;
   if (task.invalidation === 'tracking') {
-    invalidation = new Invalidation({ url: task.redisUrl, timeoutMs: task.redisTimeoutMs, data: redis.redis, target: shard, label: `shard ${task.index}`, log: own, keepWhileDown: task.staleMs > 0, stats });
+    invalidation = new Invalidation({ url: task.redisUrl, timeoutMs: task.redisTimeoutMs, data: redis.redis, target: own, label: `shard ${task.index}`, log: logger, keepWhileDown: task.staleMs > 0, stats });
   }
-  // Batches wait in the port until Redis is ready (or REDIS_TIMEOUT_MS has
-  // passed): a replacement worker then answers the requests sent while it
-  // connected instead of failing them for a connection that is seconds old.
-  void ready(task.redisTimeoutMs).then(() => port.on('message', (batch: ArrayBuffer) => shard.receive(batch)));
+  started = ready(task.redisTimeoutMs);
   return new Promise((resolve) => {
-    port.once('close', () => {
+    stop = () => {
       invalidation?.close();
       redis.close();
       resolve('closed');
-    });
+    };
   });
 }

@@ -49,10 +49,12 @@ export const Stat = {
   TrackingRearms: AFTER + 12,
   /** Gauge: 1 while client tracking is armed. */
   TrackingArmed: AFTER + 13,
+  /** The shard thread's Linux thread id (0 where unknown), for its CPU time in /proc. */
+  Tid: AFTER + 14,
   /** Redis GET latency: sum of seconds, count, then one slot per bucket of `LATENCY_BUCKETS` plus +Inf. */
-  LatencySum: AFTER + 14,
-  LatencyCount: AFTER + 15,
-  LatencyBuckets: AFTER + 16,
+  LatencySum: AFTER + 15,
+  LatencyCount: AFTER + 16,
+  LatencyBuckets: AFTER + 17,
 } as const;
 
 /** Upper bounds (seconds) of the Redis latency histogram buckets. */
