@@ -11,35 +11,20 @@
  * waiters remember their link. The worker entry wires links to
  * MessagePorts and the fetches to ioredis; tests drive it in-process.
  */
-import { etagOf } from '../cache/etag.js';
-import { LRU } from '../cache/lru.js';
+import { etagOut, etagWords } from '../cache/etag.js';
 import { Flights } from '../cache/singleflight.js';
+import { ABSENT, MISS, Store } from '../cache/store.js';
 import { BatchReader, BatchWriter, Outcome, PROTOCOLS } from '../hop/wire.js';
 import { newShardStats, Stat } from '../metrics/shard-stats.js';
 import { BatchFetch, type Fetch, type FetchMany } from './batch-fetch.js';
 
 export type { Fetch, FetchMany } from './batch-fetch.js';
 
-/** A cached value and what its answers need besides the bytes, all computed once at insertion. */
-export interface Cached {
-  value: Buffer;
-  /** Quoted ETag bytes (`etagOf`). */
-  etag: Buffer;
-  /** When it was fetched, on the shard's clock: answers carry its age. */
-  at: number;
-}
-
-/**
- * What the cache holds for a key Redis said is absent (`negativeTtlMs`):
- * recognised by identity, so an empty value is never mistaken for it.
- */
-const ABSENT: Cached = { value: Buffer.alloc(0), etag: Buffer.alloc(0), at: 0 };
-
 /** A shard's cache sizing, limits, and its ends: the fetch and the reply sender. */
 export interface ShardOptions {
-  /** Entries this shard's LRU holds. */
+  /** Entries this shard's store holds. */
   capacity: number;
-  /** Value bytes this shard's LRU holds (its share of CACHE_MAX_BYTES); default: no limit. */
+  /** Bytes this shard's store holds, everything counted (its share of CACHE_MAX_BYTES); default: no limit. */
   maxBytes?: number;
   /** How long a "key absent" answer is cached, in milliseconds; 0 (the default) never caches it. */
   negativeTtlMs?: number;
@@ -78,7 +63,7 @@ interface Link {
 
 /** One shard: batches in, reply batches out; the cache, coalescing and stats of one worker. */
 export class Shard {
-  readonly cache: LRU<Cached>;
+  readonly cache: Store;
   /** Waiters are `link * LINK_SPAN + id`. */
   readonly flights = new Flights<number>();
   /** This shard's figures, published after every batch and every landing turn. */
@@ -116,7 +101,7 @@ export class Shard {
   constructor(options: ShardOptions) {
     this.#staleMs = options.staleMs ?? 0;
     const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
-    this.cache = new LRU<Cached>({ capacity: options.capacity, ttl: options.ttlMs, grace: this.#staleMs, weigh: (c) => c.value.length, maxBytes });
+    this.cache = new Store({ capacity: options.capacity, ttl: options.ttlMs, grace: this.#staleMs, maxBytes });
     this.#now = options.now ?? performance.now.bind(performance);
     // A value the byte budget cannot hold is answered uncached, and counted as too large, like one over MAX_VALUE_BYTES.
     this.#maxValueBytes = Math.min(options.maxValueBytes ?? Number.POSITIVE_INFINITY, maxBytes);
@@ -179,15 +164,15 @@ export class Shard {
     reader.reset(batch);
     while (reader.next()) {
       const bytes = reader.buffer;
-      const key = bytes.latin1Slice(reader.offset, reader.offset + reader.code);
-      const entry = this.cache.get(key, now);
+      // Looked up from the request's bytes: a hit makes no string.
+      const entry = this.cache.get(bytes, reader.offset, reader.code, now);
       const protocol = reader.protocol;
-      if (entry !== undefined) {
+      if (entry !== MISS) {
         this.hits[protocol]!++;
-        if (entry === ABSENT) replies.addOutcome(reader.id, Outcome.NotFound);
-        else replies.addValue(reader.id, entry.value, now - entry.at, entry.etag);
+        this.#answerEntry(replies, reader.id, entry, now);
       } else {
         this.misses[protocol]!++;
+        const key = bytes.latin1Slice(reader.offset, reader.offset + reader.code);
         // The view keeps the request batch alive until the reply lands;
         // nothing else writes to that buffer.
         if (this.flights.join(key, base + reader.id)) this.#fetches.add(key, bytes.subarray(reader.offset, reader.offset + reader.code));
@@ -210,7 +195,7 @@ export class Shard {
     } else if (!(this.#staleMs > 0 && this.#answerStale(key, result, waiters, now))) {
       // Stamped as if inserted earlier (or later), so that the cache's one
       // TTL check expires it `negativeTtlMs` from now.
-      if (keep && result === Outcome.NotFound && this.#negativeTtlMs > 0) this.cache.set(key, ABSENT, now - this.cache.ttl + this.#negativeTtlMs);
+      if (keep && result === Outcome.NotFound && this.#negativeTtlMs > 0) this.cache.set(key, undefined, now - this.cache.ttl + this.#negativeTtlMs);
       for (let i = 0; i < waiters.length; i++) this.#replyTo(waiters[i]!)?.addOutcome(waiters[i]! % LINK_SPAN, result);
     }
     if (!this.#flushScheduled) {
@@ -228,15 +213,29 @@ export class Shard {
       for (let i = 0; i < waiters.length; i++) this.#replyTo(waiters[i]!)?.addValue(waiters[i]! % LINK_SPAN, fetched, 0, undefined);
       return;
     }
-    // The one copy a cached value needs: the fetched Buffer is a view into
-    // the Redis socket's read chunk, and keeping the view would pin that
-    // whole chunk (other replies included) for as long as the entry lives.
-    // An unpooled buffer of exactly the value's size owns only its bytes.
-    const value = Buffer.allocUnsafeSlow(fetched.length);
-    fetched.copy(value);
-    const entry: Cached = { value, etag: etagOf(value), at: now };
-    this.cache.set(key, entry, now);
-    for (let i = 0; i < waiters.length; i++) this.#replyTo(waiters[i]!)?.addValue(waiters[i]! % LINK_SPAN, value, 0, entry.etag);
+    // The one copy a cached value needs is into the store's arena: the
+    // fetched Buffer is a view into the Redis socket's read chunk, and
+    // keeping the view would pin that whole chunk.
+    etagWords(fetched);
+    const entry = this.cache.set(key, fetched, now, etagOut[0], etagOut[1]);
+    if (entry === MISS) {
+      // Its block, metadata and index share outweigh the shard's budget alone.
+      this.tooLarge++;
+      for (let i = 0; i < waiters.length; i++) this.#replyTo(waiters[i]!)?.addValue(waiters[i]! % LINK_SPAN, fetched, 0, undefined);
+      return;
+    }
+    for (let i = 0; i < waiters.length; i++) {
+      const replies = this.#replyTo(waiters[i]!);
+      if (replies !== undefined) this.#answerEntry(replies, waiters[i]! % LINK_SPAN, entry, now);
+    }
+  }
+
+  /** Answers request `id` from the store's `entry`: its bytes are copied into the reply batch now. */
+  #answerEntry(replies: BatchWriter, id: number, entry: number, now: number): void {
+    const c = this.cache;
+    const length = c.valueLength[entry]!;
+    if (length === ABSENT) replies.addOutcome(id, Outcome.NotFound);
+    else replies.addStored(id, c.page(entry), c.valueStart(entry), length, now - c.at[entry]!, c.etag[entry * 2]!, c.etag[entry * 2 + 1]!);
   }
 
   /**
@@ -250,13 +249,12 @@ export class Shard {
       return false;
     }
     const entry = this.cache.stale(key, now);
-    if (entry === undefined) return false;
+    if (entry === MISS) return false;
     this.staleServed += waiters.length;
-    if (entry === ABSENT) {
-      for (let i = 0; i < waiters.length; i++) this.#replyTo(waiters[i]!)?.addOutcome(waiters[i]! % LINK_SPAN, Outcome.NotFound);
-      return true;
+    for (let i = 0; i < waiters.length; i++) {
+      const replies = this.#replyTo(waiters[i]!);
+      if (replies !== undefined) this.#answerEntry(replies, waiters[i]! % LINK_SPAN, entry, now);
     }
-    for (let i = 0; i < waiters.length; i++) this.#replyTo(waiters[i]!)?.addValue(waiters[i]! % LINK_SPAN, entry.value, now - entry.at, entry.etag);
     return true;
   }
 
