@@ -283,3 +283,14 @@ t.test('Redis down: misses answer Unavailable quickly, the shard recovers', asyn
   }
   t.match(logs.join('\n'), /test: redis reconnected/);
 });
+
+t.test('answers landing in one turn keep their bytes when a later landing evicts their entry and reuses its memory', async (t) => {
+  const replies: Reply[] = [];
+  // Capacity 1: each landing evicts the one before it, whose arena block the next value then takes.
+  const shard = linked(new Shard({ capacity: 1, ttlMs: 60000, fetch: (key) => Promise.resolve(Buffer.from(`value of ${key.toString()}`.padEnd(60, '.'))) }), (b) => replies.push(...decode(b)));
+  shard.receive(batch([1, 'turn:a'], [2, 'turn:b'], [3, 'turn:c']), 0);
+  while (replies.length < 3) await new Promise((resolve) => setTimeout(resolve, 5));
+  t.same(replies.sort((a, b) => a[0] - b[0]).map(([, , v]) => v), ['turn:a', 'turn:b', 'turn:c'].map((k) => `value of ${k}`.padEnd(60, '.')));
+  t.same(shard.cache.keys(), ['turn:c']);
+  t.equal(shard.cache.evicted, 2);
+});
