@@ -127,11 +127,11 @@ t.test('grace: an expired entry is kept for stale() until ttl + grace, then remo
 t.test('negative entries, empty values and ETag words', async (t) => {
   const c = new Store({ capacity: 4, ttl: 100 });
   const absent = c.set('gone', undefined, 0);
-  t.equal(c.valueLength[absent], ABSENT);
+  t.equal(c.valueLength(absent), ABSENT);
   t.equal(c.value(absent).length, 0);
   const empty = c.set('empty', Buffer.alloc(0), 0, 7, -8);
-  t.equal(c.valueLength[empty], 0, 'an empty value is not a negative entry');
-  t.same([c.etag[empty * 2], c.etag[empty * 2 + 1]], [7, -8]);
+  t.equal(c.valueLength(empty), 0, 'an empty value is not a negative entry');
+  t.same([c.etagHigh(empty), c.etagLow(empty)], [7, -8]);
   t.equal(c.getKey('gone', 1), absent);
 });
 
@@ -178,7 +178,7 @@ t.test('bytes count every byte held: blocks, metadata and the index, exact to th
   set(c, 'a', 'xx', 0);
   set(c, 'bb', 'y'.repeat(100), 0);
   t.equal(c.bytes, expected([['a', 2], ['bb', 100]]));
-  t.equal(c.bytes, 16 + 112 + 2 * ENTRY_BYTES + 64, 'by hand: blocks of 16 and 112 bytes, 2 × 44, a 16-slot index');
+  t.equal(c.bytes, 16 + 112 + 2 * 32 + 64, 'by hand: blocks of 16 and 112 bytes, two 32-byte records, a 16-slot index');
   set(c, 'a', 'z', 0);
   t.equal(c.bytes, expected([['a', 1], ['bb', 100]]), 'replacement');
   c.delete('bb');
@@ -188,7 +188,7 @@ t.test('bytes count every byte held: blocks, metadata and the index, exact to th
 });
 
 t.test('maxBytes: least recently used entries go until everything fits; an entry over the budget alone is not kept', async (t) => {
-  // Each 'k' + 20-byte value takes a 32-byte block and 44 bytes of metadata; the index 64 bytes.
+  // Each 'k' + 20-byte value takes a 32-byte block and a 32-byte record; the index 64 bytes.
   const one = 32 + ENTRY_BYTES;
   const c = new Store({ capacity: 10, ttl: 1000, maxBytes: 64 + 2 * one });
   set(c, 'a', 'a'.repeat(20), 0);
@@ -216,4 +216,18 @@ t.test('a value larger than an arena page is stored on a page of its own', async
   t.equal(c.delete('big'), true);
   t.equal(c.arena.reserved, 4096, 'its page went with it');
   t.equal(get(c, 'small', 0), 's');
+});
+
+t.test('fetch times are whole ms from an epoch that moves on before an int32 overflows', async (t) => {
+  const c = new Store({ capacity: 4, ttl: 2 ** 31 - 1 });
+  set(c, 'old', 'o', 10.7);
+  t.equal(c.age(c.findKey('old'), 20), 10, 'the stamp is the whole ms: the age may be up to 1 ms more than exact');
+  const day = 86_400_000;
+  set(c, 'new', 'n', 20 * day);
+  t.equal(c.age(c.findKey('new'), 20 * day + 5), 5, 'after the epoch moved');
+  t.equal(c.age(c.findKey('old'), 20 * day), 20 * day - 10, 'older stamps moved with it');
+  set(c, 'later', 'l', 60 * day);
+  t.equal(c.age(c.findKey('old'), 60 * day), 2 ** 31 + 2 ** 29, 'a stamp beyond an int32 is clamped, still older than any TTL');
+  t.equal(get(c, 'new', 60 * day), undefined, 'and expiry still works across moves');
+  t.equal(get(c, 'later', 60 * day + 1), 'l');
 });

@@ -7,13 +7,13 @@
  * never needs a rebuild.
  *
  * The index does not compare keys: the store walks `table` from
- * `home(hash)` itself (its hot path), checking each entry's hash and bytes.
- * Entry hashes live in the store's `hashes` array, passed in when the index
- * needs them to move entries.
+ * `hash & mask` itself (its hot path). Moving entries needs their hashes,
+ * which the store recomputes from the key bytes (`hashOf`): entries do not
+ * keep them, and moves happen on deletion and growth only.
  */
 
-/** A slot with no entry. */
-export const EMPTY = -1;
+/** A slot with no entry (entry numbers start above the list sentinels). */
+export const EMPTY = 0;
 
 /** See the file comment. */
 export class KeyIndex {
@@ -26,7 +26,7 @@ export class KeyIndex {
 
   constructor(minSlots = 16) {
     const slots = 2 ** Math.max(4, Math.ceil(Math.log2(minSlots)));
-    this.table = new Int32Array(slots).fill(EMPTY);
+    this.table = new Int32Array(slots);
     this.mask = slots - 1;
   }
 
@@ -35,18 +35,18 @@ export class KeyIndex {
     return this.table.byteLength;
   }
 
-  /** Adds `entry` (whose hash is `hashes[entry]`, not indexed yet), doubling the table first if it would pass half full. */
-  insert(entry: number, hashes: Int32Array): void {
-    if ((this.size + 1) * 2 > this.table.length) this.#rehash(this.table.length * 2, hashes);
-    this.#place(entry, hashes[entry]!);
+  /** Adds `entry` with `hash` (not indexed yet), doubling the table first if it would pass half full. */
+  insert(entry: number, hash: number, hashOf: (entry: number) => number): void {
+    if ((this.size + 1) * 2 > this.table.length) this.#rehash(this.table.length * 2, hashOf);
+    this.#place(entry, hash);
     this.size++;
   }
 
-  /** Removes `entry`, which must be indexed, and shifts the run after it back. */
-  remove(entry: number, hashes: Int32Array): void {
+  /** Removes `entry` (with `hash`), which must be indexed, and shifts the run after it back. */
+  remove(entry: number, hash: number, hashOf: (entry: number) => number): void {
     const table = this.table;
     const mask = this.mask;
-    let hole = hashes[entry]! & mask;
+    let hole = hash & mask;
     while (table[hole] !== entry) hole = (hole + 1) & mask;
     // Backward shift: an entry further down the run moves into the hole
     // unless its home slot lies cyclically after the hole (it would then be
@@ -56,7 +56,7 @@ export class KeyIndex {
       j = (j + 1) & mask;
       const e = table[j]!;
       if (e === EMPTY) break;
-      const home = hashes[e]! & mask;
+      const home = hashOf(e) & mask;
       if (((j - home) & mask) >= ((j - hole) & mask)) {
         table[hole] = e;
         hole = j;
@@ -79,10 +79,10 @@ export class KeyIndex {
     table[slot] = entry;
   }
 
-  #rehash(slots: number, hashes: Int32Array): void {
+  #rehash(slots: number, hashOf: (entry: number) => number): void {
     const old = this.table;
-    this.table = new Int32Array(slots).fill(EMPTY);
+    this.table = new Int32Array(slots);
     this.mask = slots - 1;
-    for (let i = 0; i < old.length; i++) if (old[i] !== EMPTY) this.#place(old[i]!, hashes[old[i]!]!);
+    for (let i = 0; i < old.length; i++) if (old[i] !== EMPTY) this.#place(old[i]!, hashOf(old[i]!));
   }
 }

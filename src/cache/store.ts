@@ -4,9 +4,9 @@
  * the whole cache as a handful of arrays however many keys it holds.
  *
  * - Key and value bytes share one block of the `Arena` (key first).
- * - Metadata lives in typed arrays indexed by entry number: hash, fetch
- *   time, arena address, key and value lengths, ETag words, recency links.
- *   They grow by doubling up to `capacity`.
+ * - Metadata is one 32-byte record per entry (`Entries`): key length and
+ *   hash tag, value length, arena address, fetch time, ETag words, recency
+ *   links. The records grow by doubling up to `capacity`.
  * - `KeyIndex` maps hashes to entry numbers; a lookup compares the key's
  *   bytes where they lie (the request batch, say) with the stored ones, so a
  *   hit makes no string.
@@ -14,7 +14,7 @@
  *
  * | operation | cost |
  * | --- | --- |
- * | `get`, `getKey`, `stale` | O(1) expected: one hash of the key, ~1.5 probes, one key compare, one relink |
+ * | `get`, `getKey`, `stale` | O(1) expected: one hash of the key, ~1.5 probes, one key compare, one relink; about five cache lines (index slot, record, block, two neighbours) |
  * | `set` | O(1) expected: one lookup, one arena allocation, evictions of O(1) each (amortised: the index and the metadata arrays double) |
  * | `delete` | O(1) expected |
  * | `clear` | O(capacity) |
@@ -25,6 +25,7 @@
  * length of `ABSENT`.
  */
 import { Arena } from './arena.js';
+import { ADDR, AT, Entries, ETAG_HIGH, ETAG_LOW, KEY_LENGTH_MASK, NEXT, STRIDE, TAG_LENGTH, TAG_MASK, tagLength, VALUE_LENGTH } from './entries.js';
 import { hashBytes, hashString } from './key-hash.js';
 import { EMPTY, KeyIndex } from './key-index.js';
 import { LISTS, Lists } from './lists.js';
@@ -33,12 +34,11 @@ import { LISTS, Lists } from './lists.js';
 export const ABSENT = -1;
 /** What `get` and friends return when there is no (usable) entry. */
 export const MISS = -1;
-/**
- * Metadata bytes per entry number: hash 4, fetch time 8, address 4, key and
- * value lengths 8, ETag 8, recency links 8, free-list slot 4.
- */
-export const ENTRY_BYTES = 44;
+/** Metadata bytes per entry: its record (`Entries`). */
+export const ENTRY_BYTES = STRIDE * 4;
 const RECENCY = 0;
+/** Fetch times are whole ms since an epoch, in an int32: the epoch moves on before they reach this. */
+const REBASE_AT = 2 ** 30;
 
 export interface StoreOptions {
   /**
@@ -72,22 +72,20 @@ export class Store {
   expired = 0;
   readonly arena: Arena;
   readonly index = new KeyIndex();
+  readonly entries: Entries;
   readonly lists: Lists;
-  hashes: Int32Array;
-  /** Fetch time of each entry (ms on the shard's clock). */
-  at: Float64Array;
-  /** Arena address of each entry's block. */
-  addr: Uint32Array;
-  keyLength: Int32Array;
-  /** Value length, or `ABSENT`. */
-  valueLength: Int32Array;
-  /** Two words per entry: the ETag (`etagWords`). */
-  etag: Int32Array;
   readonly #grace: number;
-  #free: Int32Array;
-  #freeTop = 0;
+  /** First record of the free chain (through `NEXT`), or `EMPTY`. */
+  #free = EMPTY;
   /** Entry numbers below this have been handed out at least once. */
   #top = LISTS;
+  /** `AT` words count ms from here. */
+  #epoch = 0;
+  readonly #hashOf = (e: number): number => {
+    const m = this.entries.words;
+    const addr = m[e * STRIDE + ADDR]! >>> 0;
+    return hashBytes(this.arena.bytes[Arena.page(addr)]!, Arena.payload(addr), m[e * STRIDE + TAG_LENGTH]! & KEY_LENGTH_MASK);
+  };
 
   constructor(options: StoreOptions) {
     const { capacity, ttl } = options;
@@ -100,15 +98,8 @@ export class Store {
     this.ttl = ttl;
     this.#grace = options.grace ?? 0;
     this.arena = new Arena(options.pageBytes === undefined ? {} : { pageBytes: options.pageBytes });
-    const entries = LISTS + Math.min(capacity, 1024);
-    this.lists = new Lists(entries);
-    this.hashes = new Int32Array(entries);
-    this.at = new Float64Array(entries);
-    this.addr = new Uint32Array(entries);
-    this.keyLength = new Int32Array(entries);
-    this.valueLength = new Int32Array(entries);
-    this.etag = new Int32Array(entries * 2);
-    this.#free = new Int32Array(entries);
+    this.entries = new Entries(LISTS + Math.min(capacity, 1024));
+    this.lists = new Lists(this.entries);
   }
 
   /** Entries held, expired ones included until they are read or evicted. */
@@ -124,22 +115,26 @@ export class Store {
   /** The entry of the key `bytes[offset, offset + length)`, whatever its age, or `MISS`; changes nothing. */
   find(bytes: Uint8Array, offset: number, length: number): number {
     const hash = hashBytes(bytes, offset, length);
+    const want = tagLength(hash, length);
+    const m = this.entries.words;
     const { table, mask } = this.index;
     for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
       const e = table[slot]!;
       if (e === EMPTY) return MISS;
-      if (this.hashes[e] === hash && this.keyLength[e] === length && this.#sameBytes(e, bytes, offset, length)) return e;
+      if (((m[e * STRIDE + TAG_LENGTH]! ^ want) & (TAG_MASK | KEY_LENGTH_MASK)) === 0 && this.#sameBytes(e, bytes, offset, length)) return e;
     }
   }
 
   /** `find` for a key given as a latin1 string. */
   findKey(key: string): number {
     const hash = hashString(key);
+    const want = tagLength(hash, key.length);
+    const m = this.entries.words;
     const { table, mask } = this.index;
     for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
       const e = table[slot]!;
       if (e === EMPTY) return MISS;
-      if (this.hashes[e] === hash && this.keyLength[e] === key.length && this.#sameString(e, key)) return e;
+      if (((m[e * STRIDE + TAG_LENGTH]! ^ want) & (TAG_MASK | KEY_LENGTH_MASK)) === 0 && this.#sameString(e, key)) return e;
     }
   }
 
@@ -160,7 +155,7 @@ export class Store {
   /** The entry of `key` even past its TTL, as long as it is within the grace; recency unchanged. */
   stale(key: string, now: number): number {
     const e = this.findKey(key);
-    return e !== MISS && now - this.at[e]! < this.ttl + this.#grace ? e : MISS;
+    return e !== MISS && this.age(e, now) < this.ttl + this.#grace ? e : MISS;
   }
 
   /**
@@ -188,14 +183,16 @@ export class Store {
     const start = Arena.payload(addr);
     page.latin1Write(key, start);
     if (value !== undefined) page.set(value, start + key.length);
-    this.hashes[e] = hashString(key);
-    this.at[e] = at;
-    this.addr[e] = addr;
-    this.keyLength[e] = key.length;
-    this.valueLength[e] = value === undefined ? ABSENT : valueLength;
-    this.etag[e * 2] = etagHigh;
-    this.etag[e * 2 + 1] = etagLow;
-    this.index.insert(e, this.hashes);
+    const hash = hashString(key);
+    const m = this.entries.words;
+    const r = e * STRIDE;
+    m[r + TAG_LENGTH] = tagLength(hash, key.length);
+    m[r + VALUE_LENGTH] = value === undefined ? ABSENT : valueLength;
+    m[r + ADDR] = addr;
+    m[r + AT] = this.#stamp(at);
+    m[r + ETAG_HIGH] = etagHigh;
+    m[r + ETAG_LOW] = etagLow;
+    this.index.insert(e, hash, this.#hashOf);
     this.lists.pushFront(RECENCY, e);
     while (this.bytes > this.maxBytes) {
       const victim = this.#evict();
@@ -217,42 +214,63 @@ export class Store {
     this.index.clear();
     this.lists.clear();
     this.arena.clear();
-    this.#freeTop = 0;
+    this.#free = EMPTY;
     this.#top = LISTS;
   }
 
-  /** The page holding entry `e`'s bytes: its value is `page[valueStart(e), valueStart(e) + valueLength[e])`. */
+  /** How long ago entry `e` was fetched, in ms (whole ms of its stamp: up to 1 ms more than exact). */
+  age(e: number, now: number): number {
+    return now - this.#epoch - this.entries.words[e * STRIDE + AT]!;
+  }
+
+  /** Entry `e`'s value length, or `ABSENT`. */
+  valueLength(e: number): number {
+    return this.entries.words[e * STRIDE + VALUE_LENGTH]!;
+  }
+
+  /** Entry `e`'s ETag words. */
+  etagHigh(e: number): number {
+    return this.entries.words[e * STRIDE + ETAG_HIGH]!;
+  }
+
+  etagLow(e: number): number {
+    return this.entries.words[e * STRIDE + ETAG_LOW]!;
+  }
+
+  /** The page holding entry `e`'s bytes: its value is `page[valueStart(e), valueStart(e) + valueLength(e))`. */
   page(e: number): Buffer {
-    return this.arena.bytes[Arena.page(this.addr[e]!)]!;
+    return this.arena.bytes[Arena.page(this.entries.words[e * STRIDE + ADDR]! >>> 0)]!;
   }
 
   /** Where entry `e`'s value starts in `page(e)`. */
   valueStart(e: number): number {
-    return Arena.payload(this.addr[e]!) + this.keyLength[e]!;
+    const m = this.entries.words;
+    return Arena.payload(m[e * STRIDE + ADDR]! >>> 0) + (m[e * STRIDE + TAG_LENGTH]! & KEY_LENGTH_MASK);
   }
 
   /** Entry `e`'s value as a view into the arena (valid until the entry goes); empty for a negative entry. */
   value(e: number): Buffer {
     const start = this.valueStart(e);
-    return this.page(e).subarray(start, start + Math.max(0, this.valueLength[e]!));
+    return this.page(e).subarray(start, start + Math.max(0, this.valueLength(e)));
   }
 
   /** Entry `e`'s key as a latin1 string. */
   key(e: number): string {
-    const start = Arena.payload(this.addr[e]!);
-    return this.page(e).latin1Slice(start, start + this.keyLength[e]!);
+    const m = this.entries.words;
+    const start = Arena.payload(m[e * STRIDE + ADDR]! >>> 0);
+    return this.page(e).latin1Slice(start, start + (m[e * STRIDE + TAG_LENGTH]! & KEY_LENGTH_MASK));
   }
 
   /** Keys from most to least recently used; for tests and debugging, O(size). */
   keys(): string[] {
     const out: string[] = [];
-    for (let e = this.lists.first(RECENCY); e !== RECENCY; e = this.lists.next[e]!) out.push(this.key(e));
+    for (let e = this.lists.first(RECENCY); e !== RECENCY; e = this.lists.next(e)) out.push(this.key(e));
     return out;
   }
 
   #fresh(e: number, now: number): number {
     if (e === MISS) return MISS;
-    const age = now - this.at[e]!;
+    const age = this.age(e, now);
     if (age >= this.ttl) {
       this.expired++;
       if (age >= this.ttl + this.#grace) this.#remove(e);
@@ -271,46 +289,54 @@ export class Store {
   }
 
   #remove(e: number): void {
-    this.index.remove(e, this.hashes);
+    const m = this.entries.words;
+    this.index.remove(e, this.#hashOf(e), this.#hashOf);
     this.lists.unlink(RECENCY, e);
-    this.arena.free(this.addr[e]!);
-    this.#free[this.#freeTop++] = e;
+    this.arena.free(m[e * STRIDE + ADDR]! >>> 0);
+    m[e * STRIDE + NEXT] = this.#free;
+    this.#free = e;
   }
 
   #newEntry(): number {
-    if (this.#freeTop > 0) return this.#free[--this.#freeTop]!;
+    if (this.#free !== EMPTY) {
+      const e = this.#free;
+      this.#free = this.entries.words[e * STRIDE + NEXT]!;
+      return e;
+    }
     const e = this.#top++;
-    if (e === this.hashes.length) this.#grow(Math.min(this.capacity + LISTS, e * 2));
+    if (e === this.entries.count) this.entries.grow(Math.min(this.capacity + LISTS, e * 2));
     return e;
   }
 
-  #grow(entries: number): void {
-    this.lists.grow(entries);
-    this.hashes = grown(this.hashes, new Int32Array(entries));
-    this.at = grown(this.at, new Float64Array(entries));
-    this.addr = grown(this.addr, new Uint32Array(entries));
-    this.keyLength = grown(this.keyLength, new Int32Array(entries));
-    this.valueLength = grown(this.valueLength, new Int32Array(entries));
-    this.etag = grown(this.etag, new Int32Array(entries * 2));
-    this.#free = grown(this.#free, new Int32Array(entries));
+  /**
+   * `at` as whole ms since the epoch. Past 2^30 ms (12 days) the epoch moves
+   * forward so that `at` is 2^29 ms after it, and every record's stamp with
+   * it: O(entries), once in 6 days. Stamps older than an int32 can hold are
+   * clamped to its least value (those entries are weeks old).
+   */
+  #stamp(at: number): number {
+    const t = Math.floor(at - this.#epoch);
+    if (t < REBASE_AT) return t;
+    const shift = t - REBASE_AT / 2;
+    this.#epoch += shift;
+    const m = this.entries.words;
+    for (let e = LISTS; e < this.#top; e++) m[e * STRIDE + AT] = Math.max(-(2 ** 31), m[e * STRIDE + AT]! - shift);
+    return t - shift;
   }
 
   #sameBytes(e: number, bytes: Uint8Array, offset: number, length: number): boolean {
-    const page = this.arena.bytes[Arena.page(this.addr[e]!)]!;
-    const start = Arena.payload(this.addr[e]!);
+    const addr = this.entries.words[e * STRIDE + ADDR]! >>> 0;
+    const page = this.arena.bytes[Arena.page(addr)]!;
+    const start = Arena.payload(addr);
     for (let i = 0; i < length; i++) if (page[start + i] !== bytes[offset + i]) return false;
     return true;
   }
 
   #sameString(e: number, key: string): boolean {
-    const page = this.arena.bytes[Arena.page(this.addr[e]!)]!;
-    const start = Arena.payload(this.addr[e]!);
+    const addr = this.entries.words[e * STRIDE + ADDR]! >>> 0;
+    const page = this.arena.bytes[Arena.page(addr)]!;
+    const start = Arena.payload(addr);
     for (let i = 0; i < key.length; i++) if (page[start + i] !== (key.charCodeAt(i) & 0xff)) return false;
     return true;
   }
-}
-
-function grown<T extends Int32Array | Uint32Array | Float64Array>(old: T, bigger: T): T {
-  bigger.set(old as never);
-  return bigger;
 }

@@ -233,9 +233,9 @@ export class Shard {
   /** Answers request `id` from the store's `entry`: its bytes are copied into the reply batch now. */
   #answerEntry(replies: BatchWriter, id: number, entry: number, now: number): void {
     const c = this.cache;
-    const length = c.valueLength[entry]!;
+    const length = c.valueLength(entry);
     if (length === ABSENT) replies.addOutcome(id, Outcome.NotFound);
-    else replies.addStored(id, c.page(entry), c.valueStart(entry), length, now - c.at[entry]!, c.etag[entry * 2]!, c.etag[entry * 2 + 1]!);
+    else replies.addStored(id, c.page(entry), c.valueStart(entry), length, c.age(entry, now), c.etagHigh(entry), c.etagLow(entry));
   }
 
   /**
