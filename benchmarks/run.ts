@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { ROOT, startRedis } from '../test/helpers/processes.js';
 import { cycleTrace, loadKeys, writePaths, zipfTrace } from './lib/data.js';
 import { writeReport, type Bar, type ScenarioResult, type TargetResult } from './lib/report.js';
+import { Replay, simulateLru } from './lib/replay.js';
 import { respBench, type RespRow } from './lib/resp.js';
 import { median } from './lib/stats.js';
 import type { StalenessSummary } from './staleness.js';
@@ -115,6 +116,8 @@ const BARS: Bar[] = [
   { label: 'hit path ≥ 1.0× Varnish', scenario: 'hit-100', target: 'shardcache', against: varnish.name, min: 1.0 },
   { label: 'miss path ≥ 0.8× webdis', scenario: 'miss', target: 'shardcache (no cache)', against: webdis.name, min: 0.8 },
   { label: 'zipfian mix ≥ 1.0× Varnish', scenario: 'zipf', target: 'shardcache', against: varnish.name, min: 1.0 },
+  { label: 'zipf hit ratio ≥ an exact LRU simulated on the same requests (within 0.5 points)', scenario: 'zipf', target: 'shardcache', hitRatioOver: 'exact LRU', min: -0.5 },
+  { label: 'zipf hit ratio ≥ the node:http + lru-cache server', scenario: 'zipf', target: 'shardcache', hitRatioOver: nodeLru.name, min: 0 },
   { label: 'p99 at half of the peak ≤ 2 ms', scenario: 'paced', target: 'shardcache', p99MaxMs: 2 },
   { label: 'staleness p99 ≤ 10 ms at 10k SET/s (INVALIDATION=tracking)', scenario: 'staleness', target: 'shardcache', staleness: 'p99', p99MaxMs: 10 },
   { label: 'tracking costs ≤ 5% of hit-path throughput (× INVALIDATION=ttl)', scenario: 'staleness', target: 'shardcache', staleness: 'cost', min: 0.95 },
@@ -217,7 +220,9 @@ async function main(): Promise<void> {
         }
       }
       try {
-        for (const { proc } of running) await load({ url: proc.url, pathsFile: files[proc.style], connections: CONNECTIONS, seconds: WARM_SECONDS });
+        // Hit-ratio scenarios replay the trace continuously per target (lib/replay.ts).
+        const replay = sc.hitRatio === true ? new Replay(trace.length) : undefined;
+        for (const { target, proc } of running) replay?.advance(target.name, (await load({ url: proc.url, pathsFile: files[proc.style], connections: CONNECTIONS, seconds: WARM_SECONDS, startAt: replay?.startOf(target.name) })).requests, false);
         const pace = sc.paced ? await paceFor(sc.paced, peaks, running, (proc) => load({ url: proc.url, pathsFile: files[proc.style], connections: CONNECTIONS, seconds: SECONDS })) : 0;
         const rounds = new Map<string, LoadResult[]>(running.map(({ target }) => [target.name, []]));
         const hitRatios = new Map<string, number[]>(running.map(({ target }) => [target.name, []]));
@@ -228,7 +233,8 @@ async function main(): Promise<void> {
             // The bare ceiling never asks Redis: it has no hit ratio.
             const countHits = sc.hitRatio === true && target !== bare;
             const before = countHits ? await keyLookups(redis.client) : 0;
-            const r = await load({ url: proc.url, pathsFile: files[proc.style], connections: CONNECTIONS, seconds: SECONDS, pauseMs: pace });
+            const r = await load({ url: proc.url, pathsFile: files[proc.style], connections: CONNECTIONS, seconds: SECONDS, pauseMs: pace, startAt: replay?.startOf(target.name) });
+            replay?.advance(target.name, r.requests, true);
             // Fetches still in flight when wrk stops can push the count a hair past the requests it saw.
             if (countHits) hitRatios.get(target.name)!.push(Math.max(0, 1 - ((await keyLookups(redis.client)) - before) / Math.max(1, r.requests)));
             rounds.get(target.name)!.push(r);
@@ -252,7 +258,7 @@ async function main(): Promise<void> {
             p99Ms: median(rs.map((r) => r.p99Ms)),
             errors: rs.reduce((a, r) => a + r.errors, 0),
             requests: rs.reduce((a, r) => a + r.requests, 0),
-            ...(hitRatios.get(target.name)!.length > 0 ? { hitRatio: median(hitRatios.get(target.name)!) } : {}),
+            ...(hitRatios.get(target.name)!.length > 0 ? { hitRatio: median(hitRatios.get(target.name)!), simulatedHitRatio: median(simulateLru(trace, sc.capacity, replay!.segments(target.name))) } : {}),
             rounds: rs.map((r) => Math.round(r.rps)),
           };
         });
