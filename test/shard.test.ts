@@ -5,7 +5,7 @@
  */
 import t from 'tap';
 import { BatchReader, Outcome, Protocol } from '../src/hop/wire.js';
-import { Shard, type Fetch, type FetchMany } from '../src/shard/shard.js';
+import { REPLY_FLUSH_BYTES, Shard, type Fetch, type FetchMany } from '../src/shard/shard.js';
 import { connectRedis, outcomeOf, redactUrl, redisFetch, redisFetchMany } from '../src/shard/redis.js';
 import { Stat } from '../src/metrics/shard-stats.js';
 import { ENTRY_BYTES } from '../src/cache/store.js';
@@ -293,4 +293,16 @@ t.test('answers landing in one turn keep their bytes when a later landing evicts
   t.same(replies.sort((a, b) => a[0] - b[0]).map(([, , v]) => v), ['turn:a', 'turn:b', 'turn:c'].map((k) => `value of ${k}`.padEnd(60, '.')));
   t.same(shard.cache.keys(), ['turn:c']);
   t.equal(shard.cache.evicted, 2);
+});
+
+t.test('a reply batch leaves once it holds REPLY_FLUSH_BYTES, before the rest of the request batch is answered', async (t) => {
+  const sent: Reply[][] = [];
+  const big = Buffer.alloc(REPLY_FLUSH_BYTES / 2 + 1000, 0x62);
+  const shard = linked(new Shard({ capacity: 10, ttlMs: 60000, fetch: () => Promise.resolve(big) }), (b) => sent.push(decode(b)));
+  shard.receive(batch([1, 'big:a'], [2, 'big:b'], [3, 'big:c']), 0);
+  while (sent.flat().length < 3) await new Promise((resolve) => setTimeout(resolve, 5));
+  sent.length = 0;
+  shard.receive(batch([4, 'big:a'], [5, 'big:b'], [6, 'big:c']), 0);
+  t.same(sent.map((b) => b.map(([id, code]) => [id, code])), [[[4, big.length], [5, big.length]], [[6, big.length]]], 'three hits: two in a first batch past the threshold, the third in a second');
+  t.ok(sent.flat().every(([, , v]) => v === big.toString('latin1')));
 });

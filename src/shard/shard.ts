@@ -53,6 +53,16 @@ export interface ShardOptions {
  */
 const LINK_SPAN = 0x80000000;
 
+/**
+ * A reply batch leaves as soon as it holds this many bytes, without waiting
+ * for the rest of the request batch: with large values, the acceptor then
+ * writes the first answers to their sockets while this thread copies the
+ * next ones, instead of the two threads taking turns on one batch of many
+ * megabytes. (256 KiB values, by hand: 3.8k req/s with one reply batch
+ * per request batch, 5.5–6.2k flushing at 1 MiB, 5.0–5.9k at 256 KiB.)
+ */
+export const REPLY_FLUSH_BYTES = 1 << 20;
+
 /** Where a link's replies go: its sender and the reply batch being filled for it. */
 interface Link {
   send: (batch: ArrayBuffer) => void;
@@ -170,6 +180,7 @@ export class Shard {
       if (entry !== MISS) {
         this.hits[protocol]!++;
         this.#answerEntry(replies, reader.id, entry, now);
+        if (replies.bytes >= REPLY_FLUSH_BYTES) out.send(replies.finish());
       } else {
         this.misses[protocol]!++;
         const key = bytes.latin1Slice(reader.offset, reader.offset + reader.code);
