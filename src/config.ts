@@ -18,7 +18,7 @@ export interface Config {
   redisUrlGiven: boolean;
   cacheTtlMs: number;
   cacheCapacity: number;
-  /** Value bytes cached in total; 0: no limit besides cacheCapacity. */
+  /** Bytes the cache holds in total, everything counted (docs/cache.md); 0: no limit besides cacheCapacity. */
   cacheMaxBytes: number;
   shards: number;
   /** Threads accepting HTTP (and RESP) connections on the one port; the main thread is the first. */
@@ -74,7 +74,7 @@ export const SETTINGS: readonly Setting[] = [
   { env: 'REDIS_URL', field: 'redisUrl', default: () => 'redis://127.0.0.1:6379', parse: redisUrl, help: 'backing Redis: redis:// or rediss://, user:password@ and /db allowed' },
   { env: 'CACHE_TTL_MS', field: 'cacheTtlMs', default: () => 30000, parse: integer(0, 2 ** 31 - 1), help: 'how long a value is served from the cache after it was fetched (0: never from cache)' },
   { env: 'CACHE_CAPACITY', field: 'cacheCapacity', default: () => 100000, parse: integer(0, 2 ** 31 - 1), help: 'total keys cached, divided among the shards (counted in keys, not bytes)' },
-  { env: 'CACHE_MAX_BYTES', field: 'cacheMaxBytes', default: () => 0, parse: byteSize(2 ** 50), help: 'value bytes cached in total, divided among the shards, e.g. 256m (k, m, g: KiB, MiB, GiB); 0: no limit but CACHE_CAPACITY' },
+  { env: 'CACHE_MAX_BYTES', field: 'cacheMaxBytes', default: () => 0, parse: byteSize(2 ** 50), help: 'bytes the cache holds in total (values, keys, metadata, index), divided among the shards, e.g. 256m (k, m, g: KiB, MiB, GiB); 0: no limit but CACHE_CAPACITY' },
   { env: 'ACCEPTORS', field: 'acceptors', default: () => defaults().acceptors, parse: integer(1, 64), help: 'threads accepting connections on PORT and RESP_PORT, the main thread included (default: cores - SHARDS by the rule in docs/architecture.md; more than 1 needs Node >= 22.12)' },
   { env: 'SHARDS', field: 'shards', default: () => defaults().shards, parse: integer(1, 256), help: 'worker-thread shards, each with its own part of the cache and its own Redis connections (default: a fifth of the cores, at least 1)' },
   { env: 'MAX_CONNECTIONS', field: 'maxConnections', default: () => 10000, parse: integer(1, 2 ** 31 - 1), help: 'client connections per listener (HTTP, RESP) for the whole process, all acceptors together; beyond it new ones are closed' },
