@@ -13,9 +13,9 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, startRedis } from '../test/helpers/processes.js';
-import { cycleTrace, loadKeys, writePaths, zipfTrace } from './lib/data.js';
+import { cycleTrace, keyName, loadKeys, writePaths, zipfTrace } from './lib/data.js';
 import { writeReport, type Bar, type ScenarioResult, type TargetResult } from './lib/report.js';
-import { Replay, simulateLru } from './lib/replay.js';
+import { Replay, simulate } from './lib/replay.js';
 import { respBench, type RespRow } from './lib/resp.js';
 import { median } from './lib/stats.js';
 import type { StalenessSummary } from './staleness.js';
@@ -258,7 +258,7 @@ async function main(): Promise<void> {
             p99Ms: median(rs.map((r) => r.p99Ms)),
             errors: rs.reduce((a, r) => a + r.errors, 0),
             requests: rs.reduce((a, r) => a + r.requests, 0),
-            ...(hitRatios.get(target.name)!.length > 0 ? { hitRatio: median(hitRatios.get(target.name)!), simulatedHitRatio: median(simulateLru(trace, sc.capacity, replay!.segments(target.name))) } : {}),
+            ...(hitRatios.get(target.name)!.length > 0 ? { hitRatio: median(hitRatios.get(target.name)!), simulatedHitRatio: median(simulate(target.eviction ?? 'lru', trace, sc.capacity, replay!.segments(target.name), (i) => keyName(sc.valueBytes, i))) } : {}),
             rounds: rs.map((r) => Math.round(r.rps)),
           };
         });

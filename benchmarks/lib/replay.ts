@@ -2,8 +2,8 @@
  * Hit ratios that can be trusted: every target replays the trace as one
  * continuous sequence (each wrk run starts where that target's last one
  * stopped), and the same positions are replayed offline through an exact
- * LRU of the same capacity, so the measured ratio has a reference it must
- * match.
+ * LRU (or, for a target run with EVICTION=tinylfu, W-TinyLFU) of the same
+ * capacity, so the measured ratio has a reference it must match.
  *
  * Why: the zipf trace is 500k requests and a round covers 150–250k of them.
  * When each run started at a random point (as `paths.lua` still does for the
@@ -13,6 +13,8 @@
  * target got per round (79.2% for shardcache against 84.8% for lru-cache in
  * one run, while an exact LRU over the trace in order gives 76.8%).
  */
+
+import { modelOf } from './policies.js';
 
 /** A stretch of the trace one run replayed. */
 export interface Segment {
@@ -50,21 +52,16 @@ export class Replay {
 }
 
 /**
- * An exact LRU of `capacity` keys (a Map in recency order) replayed over
- * `segments` of the cycled `trace`; returns the hit ratio of each measured
- * segment, in order.
+ * A reference model of `policy` (`policies.ts`) with `capacity` keys,
+ * replayed over `segments` of the cycled `trace` (key `i` named `name(i)`);
+ * returns the hit ratio of each measured segment, in order.
  */
-export function simulateLru(trace: Uint32Array, capacity: number, segments: readonly Segment[]): number[] {
-  const lru = new Map<number, true>();
+export function simulate(policy: 'lru' | 'tinylfu', trace: Uint32Array, capacity: number, segments: readonly Segment[], name: (i: number) => string): number[] {
+  const model = modelOf(policy, capacity);
   const ratios: number[] = [];
   for (const s of segments) {
     let hits = 0;
-    for (let k = 0; k < s.count; k++) {
-      const key = trace[(s.start + k) % trace.length]!;
-      if (lru.delete(key)) hits++;
-      else if (lru.size >= capacity) lru.delete(lru.keys().next().value!);
-      lru.set(key, true);
-    }
+    for (let k = 0; k < s.count; k++) if (model.read(name(trace[(s.start + k) % trace.length]!))) hits++;
     if (s.measured) ratios.push(hits / Math.max(1, s.count));
   }
   return ratios;

@@ -49,6 +49,13 @@ export class Lists {
     return this.#entries.words[entry * STRIDE + NEXT]!;
   }
 
+  /** The entries of `list` from most to least recent; for tests and debugging, O(length). */
+  entries(list: number): number[] {
+    const out: number[] = [];
+    for (let e = this.first(list); e !== list; e = this.next(e)) out.push(e);
+    return out;
+  }
+
   /** Puts `entry` (on no list) at the front of `list`. */
   pushFront(list: number, entry: number): void {
     const m = this.#entries.words;

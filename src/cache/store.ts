@@ -10,7 +10,8 @@
  * - `KeyIndex` maps hashes to entry numbers; a lookup compares the key's
  *   bytes where they lie (the request batch, say) with the stored ones, so a
  *   hit makes no string.
- * - Recency is an exact LRU by default (a read refreshes it): `Lists`.
+ * - Recency is an exact LRU by default (a read refreshes it): `Lists`;
+ *   `eviction: 'tinylfu'` puts W-TinyLFU's admission in front (`policy.ts`).
  *
  * | operation | cost |
  * | --- | --- |
@@ -29,6 +30,9 @@ import { ADDR, AT, Entries, ETAG_HIGH, ETAG_LOW, KEY_LENGTH_MASK, NEXT, STRIDE, 
 import { hashBytes, hashString } from './key-hash.js';
 import { EMPTY, KeyIndex } from './key-index.js';
 import { LISTS, Lists } from './lists.js';
+import { type Eviction, LruPolicy, type Policy } from './policy.js';
+import { FrequencySketch } from './sketch.js';
+import { TinyLfuPolicy } from './tinylfu.js';
 
 /** Value length of a negative entry: the key is known to be absent. */
 export const ABSENT = -1;
@@ -36,7 +40,6 @@ export const ABSENT = -1;
 export const MISS = -1;
 /** Metadata bytes per entry: its record (`Entries`). */
 export const ENTRY_BYTES = STRIDE * 4;
-const RECENCY = 0;
 /** Fetch times are whole ms since an epoch, in an int32: the epoch moves on before they reach this. */
 const REBASE_AT = 2 ** 30;
 
@@ -59,6 +62,14 @@ export interface StoreOptions {
   maxBytes?: number;
   /** Arena page size (`ArenaOptions.pageBytes`). */
   pageBytes?: number;
+  /**
+   * Which entry goes when room is needed (EVICTION): `lru` (the default),
+   * the least recently read; `tinylfu`, W-TinyLFU's admission (`tinylfu.ts`),
+   * which keeps frequently read keys through scans and one-off reads at the
+   * price of a frequency sketch (2 bytes per capacity slot, counted in
+   * `bytes`) and a duel of two sketch estimates per eviction.
+   */
+  eviction?: Eviction;
 }
 
 /** See the file comment. */
@@ -74,6 +85,7 @@ export class Store {
   readonly index = new KeyIndex();
   readonly entries: Entries;
   readonly lists: Lists;
+  readonly policy: Policy;
   readonly #grace: number;
   /** First record of the free chain (through `NEXT`), or `EMPTY`. */
   #free = EMPTY;
@@ -81,6 +93,8 @@ export class Store {
   #top = LISTS;
   /** `AT` words count ms from here. */
   #epoch = 0;
+  /** The hash of the key the last `find` looked up. */
+  #hash = 0;
   readonly #hashOf = (e: number): number => {
     const m = this.entries.words;
     const addr = m[e * STRIDE + ADDR]! >>> 0;
@@ -100,6 +114,10 @@ export class Store {
     this.arena = new Arena(options.pageBytes === undefined ? {} : { pageBytes: options.pageBytes });
     this.entries = new Entries(LISTS + Math.min(capacity, 1024));
     this.lists = new Lists(this.entries);
+    this.policy =
+      options.eviction === 'tinylfu'
+        ? new TinyLfuPolicy({ lists: this.lists, words: () => this.entries.words, hashOf: this.#hashOf, sketch: new FrequencySketch(capacity), capacity })
+        : new LruPolicy(this.lists);
   }
 
   /** Entries held, expired ones included until they are read or evicted. */
@@ -109,12 +127,12 @@ export class Store {
 
   /** Bytes held: see `StoreOptions.maxBytes` for what counts. */
   get bytes(): number {
-    return this.arena.used + this.index.size * ENTRY_BYTES + this.index.bytes;
+    return this.arena.used + this.index.size * ENTRY_BYTES + this.index.bytes + this.policy.bytes;
   }
 
   /** The entry of the key `bytes[offset, offset + length)`, whatever its age, or `MISS`; changes nothing. */
   find(bytes: Uint8Array, offset: number, length: number): number {
-    const hash = hashBytes(bytes, offset, length);
+    const hash = (this.#hash = hashBytes(bytes, offset, length));
     const want = tagLength(hash, length);
     const m = this.entries.words;
     const { table, mask } = this.index;
@@ -127,7 +145,7 @@ export class Store {
 
   /** `find` for a key given as a latin1 string. */
   findKey(key: string): number {
-    const hash = hashString(key);
+    const hash = (this.#hash = hashString(key));
     const want = tagLength(hash, key.length);
     const m = this.entries.words;
     const { table, mask } = this.index;
@@ -144,12 +162,16 @@ export class Store {
    * grace too).
    */
   get(bytes: Uint8Array, offset: number, length: number, now: number): number {
-    return this.#fresh(this.find(bytes, offset, length), now);
+    const e = this.find(bytes, offset, length);
+    this.policy.access(this.#hash);
+    return this.#fresh(e, now);
   }
 
   /** `get` for a key given as a latin1 string. */
   getKey(key: string, now: number): number {
-    return this.#fresh(this.findKey(key), now);
+    const e = this.findKey(key);
+    this.policy.access(this.#hash);
+    return this.#fresh(e, now);
   }
 
   /** The entry of `key` even past its TTL, as long as it is within the grace; recency unchanged. */
@@ -193,7 +215,7 @@ export class Store {
     m[r + ETAG_HIGH] = etagHigh;
     m[r + ETAG_LOW] = etagLow;
     this.index.insert(e, hash, this.#hashOf);
-    this.lists.pushFront(RECENCY, e);
+    this.policy.insert(e);
     while (this.bytes > this.maxBytes) {
       const victim = this.#evict();
       if (victim === e) return MISS;
@@ -213,6 +235,7 @@ export class Store {
   clear(): void {
     this.index.clear();
     this.lists.clear();
+    this.policy.clear();
     this.arena.clear();
     this.#free = EMPTY;
     this.#top = LISTS;
@@ -261,11 +284,9 @@ export class Store {
     return this.page(e).latin1Slice(start, start + (m[e * STRIDE + TAG_LENGTH]! & KEY_LENGTH_MASK));
   }
 
-  /** Keys from most to least recently used; for tests and debugging, O(size). */
+  /** Keys from first to be kept to first to go (LRU: most to least recently used); for tests and debugging, O(size). */
   keys(): string[] {
-    const out: string[] = [];
-    for (let e = this.lists.first(RECENCY); e !== RECENCY; e = this.lists.next(e)) out.push(this.key(e));
-    return out;
+    return this.policy.order().map((e) => this.key(e));
   }
 
   #fresh(e: number, now: number): number {
@@ -276,13 +297,13 @@ export class Store {
       if (age >= this.ttl + this.#grace) this.#remove(e);
       return MISS;
     }
-    this.lists.moveFront(RECENCY, e);
+    this.policy.hit(e);
     return e;
   }
 
-  /** Evicts the least recently used entry; returns it. */
+  /** Evicts the policy's victim (LRU: the least recently used entry); returns it. */
   #evict(): number {
-    const victim = this.lists.last(RECENCY);
+    const victim = this.policy.victim();
     this.evicted++;
     this.#remove(victim);
     return victim;
@@ -291,7 +312,7 @@ export class Store {
   #remove(e: number): void {
     const m = this.entries.words;
     this.index.remove(e, this.#hashOf(e), this.#hashOf);
-    this.lists.unlink(RECENCY, e);
+    this.policy.remove(e);
     this.arena.free(m[e * STRIDE + ADDR]! >>> 0);
     m[e * STRIDE + NEXT] = this.#free;
     this.#free = e;
