@@ -6,6 +6,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { decodeKey } from './acceptor/http/key.js';
+import { EVICTIONS, type Eviction } from './cache/policy.js';
 import { LOG_LEVELS } from './log.js';
 import { defaultThreads, reusePortProblem } from './threads.js';
 
@@ -47,6 +48,8 @@ export interface Config {
   invalidation: 'tracking' | 'ttl';
   /** How long a "key absent" answer is cached; 0: never. */
   negativeTtlMs: number;
+  /** Which entry a full shard evicts (docs/cache.md#eviction). */
+  eviction: Eviction;
 }
 
 /** A setting with a bad value, or a command line that cannot be read. */
@@ -92,6 +95,7 @@ export const SETTINGS: readonly Setting[] = [
   { env: 'MAX_VALUE_BYTES', field: 'maxValueBytes', default: () => 1048576, parse: byteSize(536870912), help: 'larger values are served but not cached (k, m, g suffixes allowed)' },
   { env: 'KEY_PREFIX', field: 'keyPrefix', default: () => '', parse: keyPrefix, help: 'percent-encoded; only keys starting with it are served, others get 403 (default: all keys)' },
   { env: 'INVALIDATION', field: 'invalidation', default: () => 'tracking', parse: oneOf('tracking', 'ttl'), help: 'tracking: Redis reports changed keys (falls back to ttl if refused); ttl: values may be stale until CACHE_TTL_MS' },
+  { env: 'EVICTION', field: 'eviction', default: () => 'lru', parse: oneOf(...EVICTIONS), help: 'which entry a full shard evicts: lru, the least recently read; tinylfu, W-TinyLFU (keeps frequently read keys through scans; a sketch of 3 bytes per CACHE_CAPACITY slot)' },
   { env: 'NEGATIVE_TTL_MS', field: 'negativeTtlMs', default: () => 0, parse: integer(0, 2 ** 31 - 1), help: 'how long a "key absent" answer is cached (0: never); with INVALIDATION=ttl a new key stays 404 that long' },
 ];
 

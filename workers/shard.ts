@@ -10,6 +10,7 @@
  * learns that the worker died.
  */
 import type { MessagePort } from 'node:worker_threads';
+import type { Eviction } from '../src/cache/policy.js';
 import { createLog, type Log } from '../src/log.js';
 import { trackEventLoop } from '../src/metrics/event-loop.js';
 import { nameThread } from '../src/metrics/thread.js';
@@ -25,6 +26,8 @@ export interface ShardSettings {
   staleMs: number;
   maxValueBytes: number;
   negativeTtlMs: number;
+  /** EVICTION. */
+  eviction: Eviction;
   invalidation: 'tracking' | 'ttl';
   redisUrl: string;
   redisTimeoutMs: number;
@@ -166,6 +169,7 @@ function attach(task: AttachTask): Promise<string> {
     staleMs: task.staleMs,
     maxValueBytes: task.maxValueBytes,
     negativeTtlMs: task.negativeTtlMs,
+    eviction: task.eviction,
     stats,
     ...delayedForTests({ fetch: redisFetch(redis.redis), fetchMany: redisFetchMany(redis.redis) }, process.env.SHARDCACHE_TEST_DELAY_GET),
   });

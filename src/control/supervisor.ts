@@ -59,6 +59,7 @@ export class Supervisor {
       staleMs: config.staleIfErrorMs,
       maxValueBytes: config.maxValueBytes,
       negativeTtlMs: config.negativeTtlMs,
+      eviction: config.eviction,
       invalidation: config.invalidation,
       redisUrl: config.redisUrl,
       redisTimeoutMs: config.redisTimeoutMs,

@@ -12,6 +12,7 @@
  * MessagePorts and the fetches to ioredis; tests drive it in-process.
  */
 import { etagOut, etagWords } from '../cache/etag.js';
+import type { Eviction } from '../cache/policy.js';
 import { Flights } from '../cache/singleflight.js';
 import { ABSENT, MISS, Store } from '../cache/store.js';
 import { BatchReader, BatchWriter, Outcome, PROTOCOLS } from '../hop/wire.js';
@@ -28,6 +29,8 @@ export interface ShardOptions {
   maxBytes?: number;
   /** How long a "key absent" answer is cached, in milliseconds; 0 (the default) never caches it. */
   negativeTtlMs?: number;
+  /** The store's eviction policy (EVICTION); default `lru`. */
+  eviction?: Eviction;
   /** Time-to-live of a cached value, in milliseconds from insertion. */
   ttlMs: number;
   /** Fetches a key alone: a batch's only miss, and each key a `fetchMany` found no string value for. */
@@ -111,7 +114,7 @@ export class Shard {
   constructor(options: ShardOptions) {
     this.#staleMs = options.staleMs ?? 0;
     const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
-    this.cache = new Store({ capacity: options.capacity, ttl: options.ttlMs, grace: this.#staleMs, maxBytes });
+    this.cache = new Store({ capacity: options.capacity, ttl: options.ttlMs, grace: this.#staleMs, maxBytes, eviction: options.eviction ?? 'lru' });
     this.#now = options.now ?? performance.now.bind(performance);
     // A value the byte budget cannot hold is answered uncached, and counted as too large, like one over MAX_VALUE_BYTES.
     this.#maxValueBytes = Math.min(options.maxValueBytes ?? Number.POSITIVE_INFINITY, maxBytes);
