@@ -13,7 +13,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, startRedis } from '../test/helpers/processes.js';
-import { cycleTrace, keyName, loadKeys, writePaths, zipfTrace } from './lib/data.js';
+import { cycleTrace, keyName, loadKeys, scanTrace, writePaths, zipfTrace } from './lib/data.js';
 import { writeReport, type Bar, type ScenarioResult, type TargetResult } from './lib/report.js';
 import { Replay, simulate } from './lib/replay.js';
 import { respBench, type RespRow } from './lib/resp.js';
@@ -61,6 +61,7 @@ function missingPeer(bin: string): string | undefined {
   }
 }
 
+const tinyLfu = shardcache(undefined, { EVICTION: 'tinylfu' }, 'shardcache EVICTION=tinylfu');
 const hitTargets = quick ? [bare, shardcache(), perTask()] : [bare, shardcache(), perTask(), nodeLru, varnish];
 const sweep = quick ? [shardcache(1), shardcache(2)] : [shardcache(1), shardcache(2), shardcache(4), perTask(1), perTask(2)];
 
@@ -92,10 +93,13 @@ const scenarios: Scenario[] = [
           keys: 1_000_000,
           trace: () => zipfTrace(1_000_000, 0.99, 500_000),
           capacity: 100000,
-          targets: [varnish, shardcache(), nodeLru],
+          targets: [varnish, shardcache(), nodeLru, tinyLfu],
           baseline: varnish.name,
           hitRatio: true,
         },
+        // Issue 14: the eviction policies on the same traces (each beside its offline simulation).
+        { id: 'scan', title: 'Zipfian mix with scans: after every 100k requests, 200k cold keys read once', valueBytes: 100, keys: 2_000_000, trace: () => scanTrace(zipfTrace(1_000_000, 0.99, 500_000), 100_000, 200_000, 1_000_000), capacity: 100000, targets: [shardcache(), tinyLfu], baseline: 'shardcache', hitRatio: true },
+        { id: 'policy-hit', title: 'Hit path by EVICTION (10k keys, 100 B)', valueBytes: 100, keys: 10000, trace: () => cycleTrace(10000), capacity: 100000, targets: [shardcache(), tinyLfu], baseline: 'shardcache' },
         {
           id: 'paced',
           title: 'Latency at half of the measured peak (hit path, 100 B)',
@@ -117,6 +121,9 @@ const BARS: Bar[] = [
   { label: 'miss path ≥ 0.8× webdis', scenario: 'miss', target: 'shardcache (no cache)', against: webdis.name, min: 0.8 },
   { label: 'zipfian mix ≥ 1.0× Varnish', scenario: 'zipf', target: 'shardcache', against: varnish.name, min: 1.0 },
   { label: 'zipf hit ratio ≥ an exact LRU simulated on the same requests (within 0.5 points)', scenario: 'zipf', target: 'shardcache', hitRatioOver: 'exact LRU', min: -0.5 },
+  { label: 'zipf hit ratio, EVICTION=tinylfu ≥ lru + 5 points', scenario: 'zipf', target: tinyLfu.name, hitRatioOver: 'shardcache', min: 5 },
+  { label: 'zipf with scans, EVICTION=tinylfu ≥ lru + 15 points', scenario: 'scan', target: tinyLfu.name, hitRatioOver: 'shardcache', min: 15 },
+  { label: 'hit path, EVICTION=tinylfu ≥ 0.95× lru', scenario: 'policy-hit', target: tinyLfu.name, against: 'shardcache', min: 0.95 },
   { label: 'zipf hit ratio ≥ the node:http + lru-cache server (within 0.5 points)', scenario: 'zipf', target: 'shardcache', hitRatioOver: nodeLru.name, min: -0.5 },
   { label: 'p99 at half of the peak ≤ 2 ms', scenario: 'paced', target: 'shardcache', p99MaxMs: 2 },
   { label: 'staleness p99 ≤ 10 ms at 10k SET/s (INVALIDATION=tracking)', scenario: 'staleness', target: 'shardcache', staleness: 'p99', p99MaxMs: 10 },
@@ -273,6 +280,8 @@ async function main(): Promise<void> {
       console.log('\n== Coherence: staleness under writes, and what tracking costs on the hit path');
       staleness = runStaleness(quick);
     }
+    // Only when asked (`--only=memory`): it loads 10M keys and runs about ten minutes (benchmarks/memory.ts).
+    if (only?.includes('memory')) execFileSync(process.execPath, ['dist/benchmarks/memory.js', ...(quick ? ['--quick'] : [])], { cwd: ROOT, stdio: 'inherit' });
     if (only === undefined || only.includes('resp')) {
       const missing = missingPeer('redis-benchmark');
       if (missing) console.log(`skipped the RESP scenario: ${missing}`);
