@@ -18,7 +18,7 @@ export interface TargetResult {
   errors: number;
   requests: number;
   hitRatio?: number;
-  /** Median over rounds of an exact LRU's hit ratio, replayed offline over the same requests (lib/replay.ts). */
+  /** Median over rounds of the hit ratio of the target's policy (an exact LRU unless it runs EVICTION=tinylfu), replayed offline over the same requests (lib/replay.ts). */
   simulatedHitRatio?: number;
   /** Requests per second of each round, in order. */
   rounds: number[];
@@ -113,7 +113,7 @@ export function markdown(run: RunResult): string {
     out.push(`### ${sc.title}`, '');
     if (sc.pauseMs) out.push(`Paced: each of the ${run.connections} connections waits ${fmt(sc.pauseMs, 2)} ms on average between requests (drawn from 0.5–1.5× that, so the connections do not fire in step), aiming at ${fmt((run.connections * 1000) / sc.pauseMs)} req/s.`, '');
     const vsHead = sc.compare.map((c) => ` × ${c} |`).join('');
-    out.push(`| target | req/s | × ${sc.baseline} |${vsHead} p50 ms | p90 ms | p99 ms | errors |${hit ? ' hit ratio | exact LRU, same requests |' : ''} rounds (req/s) |`);
+    out.push(`| target | req/s | × ${sc.baseline} |${vsHead} p50 ms | p90 ms | p99 ms | errors |${hit ? ' hit ratio | its policy offline, same requests |' : ''} rounds (req/s) |`);
     out.push(`| --- | ---: | ---: |${sc.compare.map(() => ' ---: |').join('')} ---: | ---: | ---: | ---: |${hit ? ' ---: | ---: |' : ''} --- |`);
     for (const t of sc.targets) {
       const vs = sc.compare.map((c) => ` ${fmt(t.vs[c] ?? Number.NaN, 2)} |`).join('');
