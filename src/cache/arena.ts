@@ -40,12 +40,7 @@ const MIN_BLOCK = 2;
 const NONE = -1;
 
 export interface ArenaOptions {
-  /**
-   * Bytes per page, a power of two from 4 KiB to `MAX_PAGE_BYTES` (the
-   * default). Larger pages mean fewer allocations from the system; a page
-   * is only counted once its bytes are touched, so an idle arena costs its
-   * address space, not its memory.
-   */
+  /** Bytes per page, a power of two from 4 KiB to `MAX_PAGE_BYTES` (the default); an untouched page costs address space only. */
   pageBytes?: number;
 }
 
@@ -96,11 +91,7 @@ export class Arena {
     return addr >>> PAGE_BITS;
   }
 
-  /**
-   * A block with room for `payload` bytes; returns its address, or -1 when
-   * no page can be added (all `MAX_PAGES` page numbers in use, or the system
-   * refused the memory).
-   */
+  /** A block with room for `payload` bytes; its address, or -1 when no page can be added (all page numbers used, or no memory). */
   alloc(payload: number): number {
     const size = Arena.granules(payload);
     if (size > this.#pageGranules - 1) return this.#allocSolo(size);
@@ -124,8 +115,7 @@ export class Arena {
       this.#setWord(block, 0, have << 2);
       this.#markNext(block, have, false);
     }
-    // So every block is exactly `granules(payload)`: the bytes counted are the bytes asked for, rounded.
-    // A block handed out never has a free left neighbour: those merge when freed.
+    // Every block is exactly `granules(payload)`, and never has a free left neighbour (those merge when freed).
     this.used += this.#size(block) * GRANULE;
     return block >>> 0;
   }

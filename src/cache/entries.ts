@@ -55,6 +55,12 @@ export class Entries {
     return this.words.length / STRIDE;
   }
 
+  /** Moves the `AT` stamps of records `from` … `to - 1` back by `shift` ms, clamped at int32's least value. */
+  shiftStamps(from: number, to: number, shift: number): void {
+    const m = this.words;
+    for (let e = from; e < to; e++) m[e * STRIDE + AT] = Math.max(-(2 ** 31), m[e * STRIDE + AT]! - shift);
+  }
+
   /** Makes room for `count` records, keeping the ones there. */
   grow(count: number): void {
     const words = new Int32Array(count * STRIDE);

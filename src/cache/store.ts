@@ -13,12 +13,8 @@
  * - Recency is an exact LRU by default (a read refreshes it): `Lists`;
  *   `eviction: 'tinylfu'` puts W-TinyLFU's admission in front (`policy.ts`).
  *
- * | operation | cost |
- * | --- | --- |
- * | `get`, `getKey`, `stale` | O(1) expected: one hash of the key, ~1.5 probes, one key compare, one relink; about five cache lines (index slot, record, block, two neighbours) |
- * | `set` | O(1) expected: one lookup, one arena allocation, evictions of O(1) each (amortised: the index and the metadata arrays double) |
- * | `delete` | O(1) expected |
- * | `clear` | O(capacity) |
+ * Every operation is O(1) expected (amortised for `set`, whose index and
+ * records double now and then); docs/cache.md has the table of costs.
  *
  * Expiry is lazy as before: an entry past `ttl` is treated as absent when
  * read (and removed once past `ttl + grace`), and otherwise waits for
@@ -27,15 +23,15 @@
  */
 import { Arena } from './arena.js';
 import { ADDR, AT, Entries, ETAG_HIGH, ETAG_LOW, KEY_LENGTH_MASK, NEXT, STRIDE, TAG_LENGTH, TAG_MASK, tagLength, VALUE_LENGTH } from './entries.js';
-import { hashBytes, hashString } from './key-hash.js';
+import { ABSENT, EntryView } from './entry-view.js';
+import { hashBytes } from './key-hash.js';
 import { EMPTY, KeyIndex } from './key-index.js';
 import { LISTS, Lists } from './lists.js';
 import { type Eviction, LruPolicy, type Policy } from './policy.js';
 import { FrequencySketch } from './sketch.js';
 import { TinyLfuPolicy } from './tinylfu.js';
 
-/** Value length of a negative entry: the key is known to be absent. */
-export const ABSENT = -1;
+export { ABSENT } from './entry-view.js';
 /** What `get` and friends return when there is no (usable) entry. */
 export const MISS = -1;
 /** Metadata bytes per entry: its record (`Entries`). */
@@ -73,7 +69,7 @@ export interface StoreOptions {
 }
 
 /** See the file comment. */
-export class Store {
+export class Store extends EntryView {
   readonly capacity: number;
   readonly ttl: number;
   readonly maxBytes: number;
@@ -81,9 +77,7 @@ export class Store {
   evicted = 0;
   /** Reads that found their entry past its TTL. */
   expired = 0;
-  readonly arena: Arena;
   readonly index = new KeyIndex();
-  readonly entries: Entries;
   readonly lists: Lists;
   readonly policy: Policy;
   readonly #grace: number;
@@ -91,10 +85,10 @@ export class Store {
   #free = EMPTY;
   /** Entry numbers below this have been handed out at least once. */
   #top = LISTS;
-  /** `AT` words count ms from here. */
-  #epoch = 0;
   /** The hash of the key the last `find` looked up. */
   #hash = 0;
+  /** Where `findKey` writes a string key's bytes to look them up. */
+  #scratch = Buffer.allocUnsafeSlow(256);
   readonly #hashOf = (e: number): number => {
     const m = this.entries.words;
     const addr = m[e * STRIDE + ADDR]! >>> 0;
@@ -102,17 +96,12 @@ export class Store {
   };
 
   constructor(options: StoreOptions) {
-    const { capacity, ttl } = options;
-    if (!Number.isInteger(capacity) || capacity < 0) throw new RangeError(`capacity must be a non-negative integer, got ${capacity}`);
-    if (!(ttl >= 0)) throw new RangeError(`ttl must be a non-negative number, got ${ttl}`);
-    if (!((options.grace ?? 0) >= 0)) throw new RangeError(`grace must be a non-negative number, got ${options.grace}`);
+    super(new Arena(options.pageBytes === undefined ? {} : { pageBytes: options.pageBytes }), new Entries(LISTS + Math.min(options.capacity, 1024)));
+    const { capacity, ttl } = check(options);
     this.maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
-    if (!(this.maxBytes >= 0)) throw new RangeError(`maxBytes must be a non-negative number, got ${options.maxBytes}`);
     this.capacity = capacity;
     this.ttl = ttl;
     this.#grace = options.grace ?? 0;
-    this.arena = new Arena(options.pageBytes === undefined ? {} : { pageBytes: options.pageBytes });
-    this.entries = new Entries(LISTS + Math.min(capacity, 1024));
     this.lists = new Lists(this.entries);
     this.policy =
       options.eviction === 'tinylfu'
@@ -143,17 +132,11 @@ export class Store {
     }
   }
 
-  /** `find` for a key given as a latin1 string. */
+  /** `find` for a key given as a latin1 string (one char per byte). */
   findKey(key: string): number {
-    const hash = (this.#hash = hashString(key));
-    const want = tagLength(hash, key.length);
-    const m = this.entries.words;
-    const { table, mask } = this.index;
-    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
-      const e = table[slot]!;
-      if (e === EMPTY) return MISS;
-      if (((m[e * STRIDE + TAG_LENGTH]! ^ want) & (TAG_MASK | KEY_LENGTH_MASK)) === 0 && this.#sameString(e, key)) return e;
-    }
+    if (key.length > this.#scratch.length) this.#scratch = Buffer.allocUnsafeSlow(Math.max(key.length, 2 * this.#scratch.length));
+    this.#scratch.latin1Write(key, 0);
+    return this.find(this.#scratch, 0, key.length);
   }
 
   /**
@@ -190,6 +173,7 @@ export class Store {
    */
   set(key: string, value: Uint8Array | undefined, at: number, etagHigh = 0, etagLow = 0): number {
     const old = this.findKey(key);
+    const hash = this.#hash;
     if (old !== MISS) this.#remove(old);
     const valueLength = value === undefined ? 0 : value.length;
     if (this.capacity === 0 || Arena.granules(key.length + valueLength) * 8 + ENTRY_BYTES + this.index.bytes > this.maxBytes) return MISS;
@@ -205,7 +189,6 @@ export class Store {
     const start = Arena.payload(addr);
     page.latin1Write(key, start);
     if (value !== undefined) page.set(value, start + key.length);
-    const hash = hashString(key);
     const m = this.entries.words;
     const r = e * STRIDE;
     m[r + TAG_LENGTH] = tagLength(hash, key.length);
@@ -239,49 +222,6 @@ export class Store {
     this.arena.clear();
     this.#free = EMPTY;
     this.#top = LISTS;
-  }
-
-  /** How long ago entry `e` was fetched, in ms (whole ms of its stamp: up to 1 ms more than exact). */
-  age(e: number, now: number): number {
-    return now - this.#epoch - this.entries.words[e * STRIDE + AT]!;
-  }
-
-  /** Entry `e`'s value length, or `ABSENT`. */
-  valueLength(e: number): number {
-    return this.entries.words[e * STRIDE + VALUE_LENGTH]!;
-  }
-
-  /** Entry `e`'s ETag words. */
-  etagHigh(e: number): number {
-    return this.entries.words[e * STRIDE + ETAG_HIGH]!;
-  }
-
-  etagLow(e: number): number {
-    return this.entries.words[e * STRIDE + ETAG_LOW]!;
-  }
-
-  /** The page holding entry `e`'s bytes: its value is `page[valueStart(e), valueStart(e) + valueLength(e))`. */
-  page(e: number): Buffer {
-    return this.arena.bytes[Arena.page(this.entries.words[e * STRIDE + ADDR]! >>> 0)]!;
-  }
-
-  /** Where entry `e`'s value starts in `page(e)`. */
-  valueStart(e: number): number {
-    const m = this.entries.words;
-    return Arena.payload(m[e * STRIDE + ADDR]! >>> 0) + (m[e * STRIDE + TAG_LENGTH]! & KEY_LENGTH_MASK);
-  }
-
-  /** Entry `e`'s value as a view into the arena (valid until the entry goes); empty for a negative entry. */
-  value(e: number): Buffer {
-    const start = this.valueStart(e);
-    return this.page(e).subarray(start, start + Math.max(0, this.valueLength(e)));
-  }
-
-  /** Entry `e`'s key as a latin1 string. */
-  key(e: number): string {
-    const m = this.entries.words;
-    const start = Arena.payload(m[e * STRIDE + ADDR]! >>> 0);
-    return this.page(e).latin1Slice(start, start + (m[e * STRIDE + TAG_LENGTH]! & KEY_LENGTH_MASK));
   }
 
   /** Keys from first to be kept to first to go (LRU: most to least recently used); for tests and debugging, O(size). */
@@ -336,12 +276,11 @@ export class Store {
    * clamped to its least value (those entries are weeks old).
    */
   #stamp(at: number): number {
-    const t = Math.floor(at - this.#epoch);
+    const t = Math.floor(at - this.epoch);
     if (t < REBASE_AT) return t;
     const shift = t - REBASE_AT / 2;
-    this.#epoch += shift;
-    const m = this.entries.words;
-    for (let e = LISTS; e < this.#top; e++) m[e * STRIDE + AT] = Math.max(-(2 ** 31), m[e * STRIDE + AT]! - shift);
+    this.epoch += shift;
+    this.entries.shiftStamps(LISTS, this.#top, shift);
     return t - shift;
   }
 
@@ -352,12 +291,13 @@ export class Store {
     for (let i = 0; i < length; i++) if (page[start + i] !== bytes[offset + i]) return false;
     return true;
   }
+}
 
-  #sameString(e: number, key: string): boolean {
-    const addr = this.entries.words[e * STRIDE + ADDR]! >>> 0;
-    const page = this.arena.bytes[Arena.page(addr)]!;
-    const start = Arena.payload(addr);
-    for (let i = 0; i < key.length; i++) if (page[start + i] !== (key.charCodeAt(i) & 0xff)) return false;
-    return true;
-  }
+/** Throws a RangeError naming the first bad option. */
+function check(o: StoreOptions): StoreOptions {
+  if (!Number.isInteger(o.capacity) || o.capacity < 0) throw new RangeError(`capacity must be a non-negative integer, got ${o.capacity}`);
+  if (!(o.ttl >= 0)) throw new RangeError(`ttl must be a non-negative number, got ${o.ttl}`);
+  if (!((o.grace ?? 0) >= 0)) throw new RangeError(`grace must be a non-negative number, got ${o.grace}`);
+  if (!((o.maxBytes ?? 0) >= 0)) throw new RangeError(`maxBytes must be a non-negative number, got ${o.maxBytes}`);
+  return o;
 }
