@@ -50,6 +50,10 @@ export interface Config {
   negativeTtlMs: number;
   /** Which entry a full shard evicts (docs/cache.md#eviction). */
   eviction: Eviction;
+  /** How long past its TTL an entry is answered at once while one fetch refreshes it; 0: off. */
+  staleWhileRevalidateMs: number;
+  /** XFetch's β for refreshing hot entries before they expire; 0: off. */
+  earlyRefreshBeta: number;
 }
 
 /** A setting with a bad value, or a command line that cannot be read. */
@@ -96,6 +100,8 @@ export const SETTINGS: readonly Setting[] = [
   { env: 'KEY_PREFIX', field: 'keyPrefix', default: () => '', parse: keyPrefix, help: 'percent-encoded; only keys starting with it are served, others get 403 (default: all keys)' },
   { env: 'INVALIDATION', field: 'invalidation', default: () => 'tracking', parse: oneOf('tracking', 'ttl'), help: 'tracking: Redis reports changed keys (falls back to ttl if refused); ttl: values may be stale until CACHE_TTL_MS' },
   { env: 'EVICTION', field: 'eviction', default: () => 'lru', parse: oneOf(...EVICTIONS), help: 'which entry a full shard evicts: lru, the least recently read; tinylfu, W-TinyLFU (keeps frequently read keys through scans; a sketch of 3 bytes per CACHE_CAPACITY slot)' },
+  { env: 'STALE_WHILE_REVALIDATE_MS', field: 'staleWhileRevalidateMs', default: () => 0, parse: integer(0, 2 ** 31 - 1), help: 'an entry up to this long past CACHE_TTL_MS is answered at once (stale) while one fetch refreshes it (0: off)' },
+  { env: 'EARLY_REFRESH_BETA', field: 'earlyRefreshBeta', default: () => 1, parse: decimal(0, 100), help: "XFetch's beta: a hit refreshes its entry early with a probability that rises as expiry nears, scaled by Redis's round trip; larger is earlier (0: off)" },
   { env: 'NEGATIVE_TTL_MS', field: 'negativeTtlMs', default: () => 0, parse: integer(0, 2 ** 31 - 1), help: 'how long a "key absent" answer is cached (0: never); with INVALIDATION=ttl a new key stays 404 that long' },
 ];
 
@@ -171,6 +177,16 @@ export function helpText(): string {
 function integer(min: number, max: number): Parse {
   return (raw) => {
     if (!/^\d+$/.test(raw)) throw new Error(`must be a whole number from ${min} to ${max}`);
+    const n = Number(raw);
+    if (n < min || n > max) throw new Error(`must be from ${min} to ${max}`);
+    return n;
+  };
+}
+
+/** A decimal number from `min` to `max`, e.g. `0.5`. */
+function decimal(min: number, max: number): Parse {
+  return (raw) => {
+    if (!/^\d+(\.\d+)?$/.test(raw)) throw new Error(`must be a number from ${min} to ${max}, e.g. 1 or 0.5`);
     const n = Number(raw);
     if (n < min || n > max) throw new Error(`must be from ${min} to ${max}`);
     return n;

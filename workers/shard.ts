@@ -28,6 +28,10 @@ export interface ShardSettings {
   negativeTtlMs: number;
   /** EVICTION. */
   eviction: Eviction;
+  /** STALE_WHILE_REVALIDATE_MS. */
+  swrMs: number;
+  /** EARLY_REFRESH_BETA. */
+  earlyRefreshBeta: number;
   invalidation: 'tracking' | 'ttl';
   redisUrl: string;
   redisTimeoutMs: number;
@@ -170,6 +174,8 @@ function attach(task: AttachTask): Promise<string> {
     maxValueBytes: task.maxValueBytes,
     negativeTtlMs: task.negativeTtlMs,
     eviction: task.eviction,
+    swrMs: task.swrMs,
+    earlyRefreshBeta: task.earlyRefreshBeta,
     stats,
     ...delayedForTests({ fetch: redisFetch(redis.redis), fetchMany: redisFetchMany(redis.redis) }, process.env.SHARDCACHE_TEST_DELAY_GET),
   });

@@ -47,7 +47,12 @@ export interface StoreOptions {
   capacity: number;
   /** Time-to-live of every entry from its fetch time, in the unit of `now` (ms). */
   ttl: number;
-  /** How long past `ttl` an entry is kept for `stale` (STALE_IF_ERROR_MS); default 0. */
+  /**
+   * How long past `ttl` `get` still returns an entry (STALE_WHILE_REVALIDATE_MS:
+   * the caller answers with it and refreshes it); default 0.
+   */
+  swr?: number;
+  /** How long past `ttl + swr` an entry is kept for `stale` (STALE_IF_ERROR_MS); default 0. */
   grace?: number;
   /**
    * Bytes held at most, counting everything the store holds: each entry's
@@ -81,6 +86,8 @@ export class Store extends EntryView {
   readonly lists: Lists;
   readonly policy: Policy;
   readonly #grace: number;
+  /** `ttl + swr`: the age from which `get` treats an entry as expired. */
+  readonly #serveFor: number;
   /** First record of the free chain (through `NEXT`), or `EMPTY`. */
   #free = EMPTY;
   /** Entry numbers below this have been handed out at least once. */
@@ -102,6 +109,7 @@ export class Store extends EntryView {
     this.capacity = capacity;
     this.ttl = ttl;
     this.#grace = options.grace ?? 0;
+    this.#serveFor = ttl + (options.swr ?? 0);
     this.lists = new Lists(this.entries);
     this.policy =
       options.eviction === 'tinylfu'
@@ -140,9 +148,9 @@ export class Store extends EntryView {
   }
 
   /**
-   * The fresh entry of the key `bytes[offset, offset + length)`, marked most
-   * recently used; `MISS` when absent or past its TTL (removed when past the
-   * grace too).
+   * The entry of the key `bytes[offset, offset + length)` if younger than
+   * `ttl + swr`, marked as read; `MISS` when absent or older (removed when
+   * past the grace too).
    */
   get(bytes: Uint8Array, offset: number, length: number, now: number): number {
     const e = this.find(bytes, offset, length);
@@ -160,7 +168,7 @@ export class Store extends EntryView {
   /** The entry of `key` even past its TTL, as long as it is within the grace; recency unchanged. */
   stale(key: string, now: number): number {
     const e = this.findKey(key);
-    return e !== MISS && this.age(e, now) < this.ttl + this.#grace ? e : MISS;
+    return e !== MISS && this.age(e, now) < this.#serveFor + this.#grace ? e : MISS;
   }
 
   /**
@@ -232,9 +240,9 @@ export class Store extends EntryView {
   #fresh(e: number, now: number): number {
     if (e === MISS) return MISS;
     const age = this.age(e, now);
-    if (age >= this.ttl) {
+    if (age >= this.#serveFor) {
       this.expired++;
-      if (age >= this.ttl + this.#grace) this.#remove(e);
+      if (age >= this.#serveFor + this.#grace) this.#remove(e);
       return MISS;
     }
     this.policy.hit(e);
@@ -297,6 +305,7 @@ export class Store extends EntryView {
 function check(o: StoreOptions): StoreOptions {
   if (!Number.isInteger(o.capacity) || o.capacity < 0) throw new RangeError(`capacity must be a non-negative integer, got ${o.capacity}`);
   if (!(o.ttl >= 0)) throw new RangeError(`ttl must be a non-negative number, got ${o.ttl}`);
+  if (!((o.swr ?? 0) >= 0)) throw new RangeError(`swr must be a non-negative number, got ${o.swr}`);
   if (!((o.grace ?? 0) >= 0)) throw new RangeError(`grace must be a non-negative number, got ${o.grace}`);
   if (!((o.maxBytes ?? 0) >= 0)) throw new RangeError(`maxBytes must be a non-negative number, got ${o.maxBytes}`);
   return o;

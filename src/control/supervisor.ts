@@ -60,6 +60,8 @@ export class Supervisor {
       maxValueBytes: config.maxValueBytes,
       negativeTtlMs: config.negativeTtlMs,
       eviction: config.eviction,
+      swrMs: config.staleWhileRevalidateMs,
+      earlyRefreshBeta: config.earlyRefreshBeta,
       invalidation: config.invalidation,
       redisUrl: config.redisUrl,
       redisTimeoutMs: config.redisTimeoutMs,

@@ -51,10 +51,16 @@ export const Stat = {
   TrackingArmed: AFTER + 13,
   /** The shard thread's Linux thread id (0 where unknown), for its CPU time in /proc. */
   Tid: AFTER + 14,
+  /** Background fetches started to refresh an entry: stale-while-revalidate or early (XFetch). */
+  RefreshesStarted: AFTER + 15,
+  /** Those that Redis failed (the old entry stays, within its windows). */
+  RefreshesFailed: AFTER + 16,
+  /** Answers given from an entry past its TTL, within STALE_WHILE_REVALIDATE_MS. */
+  ServedStale: AFTER + 17,
   /** Redis GET latency: sum of seconds, count, then one slot per bucket of `LATENCY_BUCKETS` plus +Inf. */
-  LatencySum: AFTER + 15,
-  LatencyCount: AFTER + 16,
-  LatencyBuckets: AFTER + 17,
+  LatencySum: AFTER + 18,
+  LatencyCount: AFTER + 19,
+  LatencyBuckets: AFTER + 20,
 } as const;
 
 /** Upper bounds (seconds) of the Redis latency histogram buckets. */

@@ -31,6 +31,10 @@ export interface ShardOptions {
   negativeTtlMs?: number;
   /** The store's eviction policy (EVICTION); default `lru`. */
   eviction?: Eviction;
+  /** How long past its TTL an entry is answered at once while one fetch refreshes it (STALE_WHILE_REVALIDATE_MS); default 0. */
+  swrMs?: number;
+  /** XFetch's β (EARLY_REFRESH_BETA): hits refresh an entry before it expires with a probability that rises as expiry nears; default 0 (off). */
+  earlyRefreshBeta?: number;
   /** Time-to-live of a cached value, in milliseconds from insertion. */
   ttlMs: number;
   /** Fetches a key alone: a batch's only miss, and each key a `fetchMany` found no string value for. */
@@ -55,6 +59,16 @@ export interface ShardOptions {
  * exact integer in a double, so a waiter costs no object.
  */
 const LINK_SPAN = 0x80000000;
+
+/** The waiter of a background refresh: nobody to answer (its link, -1, is never open). */
+const REFRESH = -1;
+
+/**
+ * XFetch refreshes when `-delta · β · ln(U) ≥ time left` (U uniform in
+ * (0, 1]); beyond this many `delta · β` before expiry the chance is below
+ * e^-10, so a hit farther from expiry skips the draw: one comparison.
+ */
+const EARLY_HORIZON = 10;
 
 /**
  * A reply batch leaves as soon as it holds this many bytes, without waiting
@@ -89,6 +103,10 @@ export class Shard {
   readonly coalesced = new Float64Array(PROTOCOLS.length);
   staleServed = 0;
   tooLarge = 0;
+  /** Background refreshes started (stale-while-revalidate, early refresh), failed, and answers served stale by SWR. */
+  refreshesStarted = 0;
+  refreshesFailed = 0;
+  servedStale = 0;
   /**
    * Whether answers that land may be cached. Invalidation turns it off while
    * tracking is not armed, since nothing would report a later change.
@@ -102,6 +120,12 @@ export class Shard {
   #dirty: Link[] = [];
   readonly #now: () => number;
   readonly #staleMs: number;
+  readonly #ttlMs: number;
+  readonly #beta: number;
+  /** The age from which a hit looks at refreshing its entry: the TTL, or the early-refresh horizon before it. */
+  #refreshAt = Number.POSITIVE_INFINITY;
+  /** Mean Redis round trip in ms (XFetch's delta), from the latency figures. */
+  #deltaMs = 1;
   readonly #negativeTtlMs: number;
   readonly #maxValueBytes: number;
   /** Whether a fetched value can ever be served from the cache (else it is neither copied nor tagged). */
@@ -114,11 +138,15 @@ export class Shard {
   constructor(options: ShardOptions) {
     this.#staleMs = options.staleMs ?? 0;
     const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
-    this.cache = new Store({ capacity: options.capacity, ttl: options.ttlMs, grace: this.#staleMs, maxBytes, eviction: options.eviction ?? 'lru' });
+    const swrMs = options.swrMs ?? 0;
+    this.cache = new Store({ capacity: options.capacity, ttl: options.ttlMs, swr: swrMs, grace: this.#staleMs, maxBytes, eviction: options.eviction ?? 'lru' });
+    this.#ttlMs = options.ttlMs;
+    this.#beta = options.earlyRefreshBeta ?? 0;
+    if (swrMs > 0) this.#refreshAt = options.ttlMs;
     this.#now = options.now ?? performance.now.bind(performance);
     // A value the byte budget cannot hold is answered uncached, and counted as too large, like one over MAX_VALUE_BYTES.
     this.#maxValueBytes = Math.min(options.maxValueBytes ?? Number.POSITIVE_INFINITY, maxBytes);
-    this.#caches = options.capacity > 0 && options.ttlMs + this.#staleMs > 0;
+    this.#caches = options.capacity > 0 && options.ttlMs + swrMs + this.#staleMs > 0;
     this.stats = options.stats ?? newShardStats();
     this.#base = Float64Array.from(this.stats);
     this.#negativeTtlMs = options.negativeTtlMs ?? 0;
@@ -174,6 +202,7 @@ export class Shard {
     const base = link * LINK_SPAN;
     const reader = this.#reader;
     const now = this.#now();
+    if (this.#beta > 0) this.#earlyHorizon();
     reader.reset(batch);
     while (reader.next()) {
       const bytes = reader.buffer;
@@ -182,7 +211,9 @@ export class Shard {
       const protocol = reader.protocol;
       if (entry !== MISS) {
         this.hits[protocol]!++;
-        this.#answerEntry(replies, reader.id, entry, now);
+        const age = this.cache.age(entry, now);
+        if (age >= this.#refreshAt) this.#refresh(bytes, reader.offset, reader.code, age);
+        this.#answerEntry(replies, reader.id, entry, age);
         if (replies.bytes >= REPLY_FLUSH_BYTES) out.send(replies.finish());
       } else {
         this.misses[protocol]!++;
@@ -199,6 +230,29 @@ export class Shard {
     this.#publish();
   }
 
+  /**
+   * A hit on an entry near or past its TTL: past it (within
+   * STALE_WHILE_REVALIDATE_MS) the answer is stale and a refresh starts;
+   * before it, XFetch's draw decides. One refresh per key: a fetch already
+   * in flight (a refresh, or misses) will replace the entry when it lands.
+   */
+  #refresh(bytes: Buffer, offset: number, length: number, age: number): void {
+    if (age >= this.#ttlMs) this.servedStale++;
+    else if (-this.#deltaMs * this.#beta * Math.log(1 - Math.random()) < this.#ttlMs - age) return;
+    const key = bytes.latin1Slice(offset, offset + length);
+    if (this.flights.has(key)) return;
+    this.flights.join(key, REFRESH);
+    this.refreshesStarted++;
+    this.#fetches.add(key, bytes.subarray(offset, offset + length));
+  }
+
+  /** Updates XFetch's delta (the mean Redis round trip so far) and the age from which hits draw; once per batch. */
+  #earlyHorizon(): void {
+    const count = this.stats[Stat.LatencyCount]!;
+    if (count > 0) this.#deltaMs = (this.stats[Stat.LatencySum]! / count) * 1000;
+    this.#refreshAt = Math.min(this.#ttlMs, this.#ttlMs - this.#deltaMs * this.#beta * EARLY_HORIZON);
+  }
+
   #land(key: string, result: Buffer | Outcome): void {
     const now = this.#now();
     // Asked before `land`, which clears the poison mark.
@@ -206,11 +260,16 @@ export class Shard {
     const waiters = this.flights.land(key);
     if (typeof result !== 'number') {
       this.#answerValue(key, result, waiters, now, keep);
-    } else if (!(this.#staleMs > 0 && this.#answerStale(key, result, waiters, now))) {
-      // Stamped as if inserted earlier (or later), so that the cache's one
-      // TTL check expires it `negativeTtlMs` from now.
-      if (keep && result === Outcome.NotFound && this.#negativeTtlMs > 0) this.cache.set(key, undefined, now - this.cache.ttl + this.#negativeTtlMs);
-      for (let i = 0; i < waiters.length; i++) this.#replyTo(waiters[i]!)?.addOutcome(waiters[i]! % LINK_SPAN, result);
+    } else {
+      // Whatever an entry of the key held is gone (a refresh, or a miss of a stale entry, learns it here).
+      if (result === Outcome.NotFound || result === Outcome.WrongType) this.cache.delete(key);
+      else if (waiters.includes(REFRESH)) this.refreshesFailed++;
+      if (!(this.#staleMs > 0 && this.#answerStale(key, result, waiters, now))) {
+        // Stamped as if inserted earlier (or later), so that the cache's one
+        // TTL check expires it `negativeTtlMs` from now.
+        if (keep && result === Outcome.NotFound && this.#negativeTtlMs > 0) this.cache.set(key, undefined, now - this.cache.ttl + this.#negativeTtlMs);
+        for (let i = 0; i < waiters.length; i++) this.#replyTo(waiters[i]!)?.addOutcome(waiters[i]! % LINK_SPAN, result);
+      }
     }
     if (!this.#flushScheduled) {
       // Fetches that complete in the same turn share one reply batch.
@@ -240,16 +299,16 @@ export class Shard {
     }
     for (let i = 0; i < waiters.length; i++) {
       const replies = this.#replyTo(waiters[i]!);
-      if (replies !== undefined) this.#answerEntry(replies, waiters[i]! % LINK_SPAN, entry, now);
+      if (replies !== undefined) this.#answerEntry(replies, waiters[i]! % LINK_SPAN, entry, this.cache.age(entry, now));
     }
   }
 
   /** Answers request `id` from the store's `entry`: its bytes are copied into the reply batch now. */
-  #answerEntry(replies: BatchWriter, id: number, entry: number, now: number): void {
+  #answerEntry(replies: BatchWriter, id: number, entry: number, age: number): void {
     const c = this.cache;
     const length = c.valueLength(entry);
     if (length === ABSENT) replies.addOutcome(id, Outcome.NotFound);
-    else replies.addStored(id, c.page(entry), c.valueStart(entry), length, c.age(entry, now), c.etagHigh(entry), c.etagLow(entry));
+    else replies.addStored(id, c.page(entry), c.valueStart(entry), length, age, c.etagHigh(entry), c.etagLow(entry));
   }
 
   /**
@@ -258,16 +317,14 @@ export class Shard {
    * the key is gone or of another type, the stale entry is dropped instead.
    */
   #answerStale(key: string, outcome: Outcome, waiters: number[], now: number): boolean {
-    if (outcome === Outcome.NotFound || outcome === Outcome.WrongType) {
-      this.cache.delete(key);
-      return false;
-    }
+    if (outcome === Outcome.NotFound || outcome === Outcome.WrongType) return false;
     const entry = this.cache.stale(key, now);
     if (entry === MISS) return false;
-    this.staleServed += waiters.length;
     for (let i = 0; i < waiters.length; i++) {
+      // A refresh's waiter is nobody: only clients count as served.
+      if (waiters[i] !== REFRESH) this.staleServed++;
       const replies = this.#replyTo(waiters[i]!);
-      if (replies !== undefined) this.#answerEntry(replies, waiters[i]! % LINK_SPAN, entry, now);
+      if (replies !== undefined) this.#answerEntry(replies, waiters[i]! % LINK_SPAN, entry, this.cache.age(entry, now));
     }
     return true;
   }
@@ -312,6 +369,9 @@ export class Shard {
     s[Stat.Evicted] = b[Stat.Evicted]! + this.cache.evicted;
     s[Stat.StaleServed] = b[Stat.StaleServed]! + this.staleServed;
     s[Stat.TooLarge] = b[Stat.TooLarge]! + this.tooLarge;
+    s[Stat.RefreshesStarted] = b[Stat.RefreshesStarted]! + this.refreshesStarted;
+    s[Stat.RefreshesFailed] = b[Stat.RefreshesFailed]! + this.refreshesFailed;
+    s[Stat.ServedStale] = b[Stat.ServedStale]! + this.servedStale;
     s[Stat.Entries] = this.cache.size;
     s[Stat.Bytes] = this.cache.bytes;
   }
