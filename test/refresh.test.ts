@@ -138,7 +138,7 @@ t.test('early refresh (XFetch): near expiry a hit may refresh, far from it never
   r.clock.now = 995;
   for (let i = 0; i < 200; i++) r.shard.receive(batch([1000 + i, 'k']), 0);
   t.same(r.fetched, ['k', 'k'], '10 ms before: one refresh among 200 hits (chance of none: 0.865^200)');
-  t.equal(r.shard.refreshesStarted, 1);
+  t.equal(r.shard.refresh.started, 1);
   await settle();
   r.clock.now = 1010;
   t.same(await r.read(2000, 'k'), [2000, 2, 'v2'], 'after the old expiry: the refreshed value, no miss');
@@ -151,6 +151,6 @@ t.test('without SWR and with β = 0 an expired entry is a plain miss', async (t)
   r.clock.now = 150;
   r.answer.value = 'v2';
   t.same(await r.read(2, 'k'), [2, 2, 'v2']);
-  t.equal(r.shard.refreshesStarted, 0);
+  t.equal(r.shard.refresh.started, 0);
   t.equal(r.shard.misses[0], 2);
 });

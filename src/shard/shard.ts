@@ -15,9 +15,11 @@ import { etagOut, etagWords } from '../cache/etag.js';
 import type { Eviction } from '../cache/policy.js';
 import { Flights } from '../cache/singleflight.js';
 import { ABSENT, MISS, Store } from '../cache/store.js';
-import { BatchReader, BatchWriter, Outcome, PROTOCOLS } from '../hop/wire.js';
+import { BatchReader, type BatchWriter, Outcome, PROTOCOLS } from '../hop/wire.js';
 import { newShardStats, Stat } from '../metrics/shard-stats.js';
 import { BatchFetch, type Fetch, type FetchMany } from './batch-fetch.js';
+import { Refresh, REFRESH } from './refresh.js';
+import { LINK_SPAN, ReplyLinks } from './reply-links.js';
 
 export type { Fetch, FetchMany } from './batch-fetch.js';
 
@@ -53,22 +55,6 @@ export interface ShardOptions {
   now?: () => number;
 }
 
-/**
- * A flight's waiter is one number: its request id on its link, plus the link
- * times this. Ids are int32 (`wire.ts`), and links below 2^22 keep the sum an
- * exact integer in a double, so a waiter costs no object.
- */
-const LINK_SPAN = 0x80000000;
-
-/** The waiter of a background refresh: nobody to answer (its link, -1, is never open). */
-const REFRESH = -1;
-
-/**
- * XFetch refreshes when `-delta · β · ln(U) ≥ time left` (U uniform in
- * (0, 1]); beyond this many `delta · β` before expiry the chance is below
- * e^-10, so a hit farther from expiry skips the draw: one comparison.
- */
-const EARLY_HORIZON = 10;
 
 /**
  * A reply batch leaves as soon as it holds this many bytes, without waiting
@@ -79,14 +65,6 @@ const EARLY_HORIZON = 10;
  * per request batch, 5.5–6.2k flushing at 1 MiB, 5.0–5.9k at 256 KiB.)
  */
 export const REPLY_FLUSH_BYTES = 1 << 20;
-
-/** Where a link's replies go: its sender and the reply batch being filled for it. */
-interface Link {
-  send: (batch: ArrayBuffer) => void;
-  replies: BatchWriter;
-  /** Queued in `#dirty`, to be flushed at the end of the turn. */
-  dirty: boolean;
-}
 
 /** One shard: batches in, reply batches out; the cache, coalescing and stats of one worker. */
 export class Shard {
@@ -103,10 +81,8 @@ export class Shard {
   readonly coalesced = new Float64Array(PROTOCOLS.length);
   staleServed = 0;
   tooLarge = 0;
-  /** Background refreshes started (stale-while-revalidate, early refresh), failed, and answers served stale by SWR. */
-  refreshesStarted = 0;
-  refreshesFailed = 0;
-  servedStale = 0;
+  /** When hits refresh their entry (stale-while-revalidate, early refresh), and the counts of it. */
+  readonly refresh: Refresh;
   /**
    * Whether answers that land may be cached. Invalidation turns it off while
    * tracking is not armed, since nothing would report a later change.
@@ -114,18 +90,10 @@ export class Shard {
   caching = true;
 
   readonly #fetches: BatchFetch;
-  /** By link number; a closed link's slot is `undefined` (its late answers are dropped). */
-  readonly #links: (Link | undefined)[] = [];
-  /** Links holding answers that landed this turn. */
-  #dirty: Link[] = [];
+  /** The acceptors' links, and the reply batches being filled for them. */
+  readonly #links = new ReplyLinks(() => this.#publish());
   readonly #now: () => number;
   readonly #staleMs: number;
-  readonly #ttlMs: number;
-  readonly #beta: number;
-  /** The age from which a hit looks at refreshing its entry: the TTL, or the early-refresh horizon before it. */
-  #refreshAt = Number.POSITIVE_INFINITY;
-  /** XFetch's delta in ms (`#earlyHorizon`). */
-  #deltaMs = 1;
   readonly #negativeTtlMs: number;
   readonly #maxValueBytes: number;
   /** Whether a fetched value can ever be served from the cache (else it is neither copied nor tagged). */
@@ -133,16 +101,13 @@ export class Shard {
   /** The counters as they were when this shard started (a replaced worker's), added to its own. */
   readonly #base: Float64Array;
   readonly #reader = new BatchReader();
-  #flushScheduled = false;
 
   constructor(options: ShardOptions) {
     this.#staleMs = options.staleMs ?? 0;
     const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
     const swrMs = options.swrMs ?? 0;
     this.cache = new Store({ capacity: options.capacity, ttl: options.ttlMs, swr: swrMs, grace: this.#staleMs, maxBytes, eviction: options.eviction ?? 'lru' });
-    this.#ttlMs = options.ttlMs;
-    this.#beta = options.earlyRefreshBeta ?? 0;
-    if (swrMs > 0) this.#refreshAt = options.ttlMs;
+    this.refresh = new Refresh(options.ttlMs, swrMs, options.earlyRefreshBeta ?? 0);
     this.#now = options.now ?? performance.now.bind(performance);
     // A value the byte budget cannot hold is answered uncached, and counted as too large, like one over MAX_VALUE_BYTES.
     this.#maxValueBytes = Math.min(options.maxValueBytes ?? Number.POSITIVE_INFINITY, maxBytes);
@@ -167,14 +132,12 @@ export class Shard {
    * acceptor). Returns the link number to `receive` its batches with.
    */
   link(send: (batch: ArrayBuffer) => void): number {
-    this.#links.push({ send, replies: new BatchWriter(), dirty: false });
-    return this.#links.length - 1;
+    return this.#links.open(send);
   }
 
   /** Closes link `n` (its acceptor is gone): answers still in flight for it are dropped when they land. */
   unlink(n: number): void {
-    this.#links[n]?.replies.clear();
-    this.#links[n] = undefined;
+    this.#links.close(n);
   }
 
   /** Forgets `key`: it changed in Redis. A fetch of it in the air is answered but not cached. */
@@ -196,13 +159,13 @@ export class Shard {
    * the whole batch has been read. Answers go back over `link`.
    */
   receive(batch: ArrayBuffer, link: number): void {
-    const out = this.#links[link];
+    const out = this.#links.get(link);
     if (out === undefined) return;
     const replies = out.replies;
     const base = link * LINK_SPAN;
     const reader = this.#reader;
     const now = this.#now();
-    if (this.#beta > 0) this.#earlyHorizon();
+    this.refresh.update(this.stats);
     reader.reset(batch);
     while (reader.next()) {
       const bytes = reader.buffer;
@@ -212,7 +175,7 @@ export class Shard {
       if (entry !== MISS) {
         this.hits[protocol]!++;
         const age = this.cache.age(entry, now);
-        if (age >= this.#refreshAt) this.#refresh(bytes, reader.offset, reader.code, age);
+        if (age >= this.refresh.from && this.refresh.due(age)) this.#startRefresh(bytes, reader.offset, reader.code);
         this.#answerEntry(replies, reader.id, entry, age);
         if (replies.bytes >= REPLY_FLUSH_BYTES) out.send(replies.finish());
       } else {
@@ -230,35 +193,13 @@ export class Shard {
     this.#publish();
   }
 
-  /**
-   * A hit on an entry near or past its TTL: past it (within
-   * STALE_WHILE_REVALIDATE_MS) the answer is stale and a refresh starts;
-   * before it, XFetch's draw decides. One refresh per key: a fetch already
-   * in flight (a refresh, or misses) will replace the entry when it lands.
-   */
-  #refresh(bytes: Buffer, offset: number, length: number, age: number): void {
-    if (age >= this.#ttlMs) this.servedStale++;
-    else if (-this.#deltaMs * this.#beta * Math.log(1 - Math.random()) < this.#ttlMs - age) return;
+  /** Fetches `bytes[offset, offset + length)` in the background, unless a fetch of it is in flight already. */
+  #startRefresh(bytes: Buffer, offset: number, length: number): void {
     const key = bytes.latin1Slice(offset, offset + length);
     if (this.flights.has(key)) return;
     this.flights.join(key, REFRESH);
-    this.refreshesStarted++;
+    this.refresh.started++;
     this.#fetches.add(key, bytes.subarray(offset, offset + length));
-  }
-
-  /**
-   * Updates XFetch's delta and the age from which hits draw; once per batch.
-   * Delta is how long a refresh takes to replace the entry: the mean Redis
-   * round trip so far plus this thread's event-loop delay (p99 over the last
-   * window), since under load the landing waits its turn. With the round
-   * trip alone, the stampede test saw 3 of 20 expiries pass before their
-   * refresh landed.
-   */
-  #earlyHorizon(): void {
-    const s = this.stats;
-    const count = s[Stat.LatencyCount]!;
-    this.#deltaMs = (count > 0 ? (s[Stat.LatencySum]! / count) * 1000 : 1) + s[Stat.LoopP99]! * 1000;
-    this.#refreshAt = Math.min(this.#ttlMs, this.#ttlMs - this.#deltaMs * this.#beta * EARLY_HORIZON);
   }
 
   #land(key: string, result: Buffer | Outcome): void {
@@ -271,19 +212,15 @@ export class Shard {
     } else {
       // Whatever an entry of the key held is gone (a refresh, or a miss of a stale entry, learns it here).
       if (result === Outcome.NotFound || result === Outcome.WrongType) this.cache.delete(key);
-      else if (waiters.includes(REFRESH)) this.refreshesFailed++;
+      else if (waiters.includes(REFRESH)) this.refresh.failed++;
       if (!(this.#staleMs > 0 && this.#answerStale(key, result, waiters, now))) {
         // Stamped as if inserted earlier (or later), so that the cache's one
         // TTL check expires it `negativeTtlMs` from now.
         if (keep && result === Outcome.NotFound && this.#negativeTtlMs > 0) this.cache.set(key, undefined, now - this.cache.ttl + this.#negativeTtlMs);
-        for (let i = 0; i < waiters.length; i++) this.#replyTo(waiters[i]!)?.addOutcome(waiters[i]! % LINK_SPAN, result);
+        for (let i = 0; i < waiters.length; i++) this.#links.replyTo(waiters[i]!)?.addOutcome(waiters[i]! % LINK_SPAN, result);
       }
     }
-    if (!this.#flushScheduled) {
-      // Fetches that complete in the same turn share one reply batch.
-      this.#flushScheduled = true;
-      setImmediate(this.#flushLater);
-    }
+    this.#links.flushSoon();
   }
 
   #answerValue(key: string, fetched: Buffer, waiters: number[], now: number, keep: boolean): void {
@@ -291,7 +228,7 @@ export class Shard {
       // Served from the fetched view (copied once, into the reply batch) and
       // not kept, so neither a private copy nor an ETag is worth making.
       if (keep && this.#caches) this.tooLarge++;
-      for (let i = 0; i < waiters.length; i++) this.#replyTo(waiters[i]!)?.addValue(waiters[i]! % LINK_SPAN, fetched, 0, undefined);
+      for (let i = 0; i < waiters.length; i++) this.#links.replyTo(waiters[i]!)?.addValue(waiters[i]! % LINK_SPAN, fetched, 0, undefined);
       return;
     }
     // The one copy a cached value needs is into the store's arena: the
@@ -302,11 +239,11 @@ export class Shard {
     if (entry === MISS) {
       // Its block, metadata and index share outweigh the shard's budget alone.
       this.tooLarge++;
-      for (let i = 0; i < waiters.length; i++) this.#replyTo(waiters[i]!)?.addValue(waiters[i]! % LINK_SPAN, fetched, 0, undefined);
+      for (let i = 0; i < waiters.length; i++) this.#links.replyTo(waiters[i]!)?.addValue(waiters[i]! % LINK_SPAN, fetched, 0, undefined);
       return;
     }
     for (let i = 0; i < waiters.length; i++) {
-      const replies = this.#replyTo(waiters[i]!);
+      const replies = this.#links.replyTo(waiters[i]!);
       if (replies !== undefined) this.#answerEntry(replies, waiters[i]! % LINK_SPAN, entry, this.cache.age(entry, now));
     }
   }
@@ -331,38 +268,11 @@ export class Shard {
     for (let i = 0; i < waiters.length; i++) {
       // A refresh's waiter is nobody: only clients count as served.
       if (waiters[i] !== REFRESH) this.staleServed++;
-      const replies = this.#replyTo(waiters[i]!);
+      const replies = this.#links.replyTo(waiters[i]!);
       if (replies !== undefined) this.#answerEntry(replies, waiters[i]! % LINK_SPAN, entry, this.cache.age(entry, now));
     }
     return true;
   }
-
-  /**
-   * The reply batch of `waiter`'s link, marked to be sent at the end of the
-   * turn; `undefined` when that link has closed (nobody is left to answer).
-   */
-  #replyTo(waiter: number): BatchWriter | undefined {
-    const link = this.#links[Math.floor(waiter / LINK_SPAN)];
-    if (link === undefined) return undefined;
-    if (!link.dirty) {
-      link.dirty = true;
-      this.#dirty.push(link);
-    }
-    return link.replies;
-  }
-
-  readonly #flushLater = (): void => {
-    this.#flushScheduled = false;
-    const dirty = this.#dirty;
-    for (let i = 0; i < dirty.length; i++) {
-      const link = dirty[i]!;
-      link.dirty = false;
-      // Empty when `receive` sent them already, or the link closed.
-      if (link.replies.length > 0) link.send(link.replies.finish());
-    }
-    dirty.length = 0;
-    this.#publish();
-  };
 
   /** Copies the counters into the shared stats: a few stores per batch, none per request. */
   #publish(): void {
@@ -377,9 +287,9 @@ export class Shard {
     s[Stat.Evicted] = b[Stat.Evicted]! + this.cache.evicted;
     s[Stat.StaleServed] = b[Stat.StaleServed]! + this.staleServed;
     s[Stat.TooLarge] = b[Stat.TooLarge]! + this.tooLarge;
-    s[Stat.RefreshesStarted] = b[Stat.RefreshesStarted]! + this.refreshesStarted;
-    s[Stat.RefreshesFailed] = b[Stat.RefreshesFailed]! + this.refreshesFailed;
-    s[Stat.ServedStale] = b[Stat.ServedStale]! + this.servedStale;
+    s[Stat.RefreshesStarted] = b[Stat.RefreshesStarted]! + this.refresh.started;
+    s[Stat.RefreshesFailed] = b[Stat.RefreshesFailed]! + this.refresh.failed;
+    s[Stat.ServedStale] = b[Stat.ServedStale]! + this.refresh.servedStale;
     s[Stat.Entries] = this.cache.size;
     s[Stat.Bytes] = this.cache.bytes;
   }
