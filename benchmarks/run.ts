@@ -282,6 +282,8 @@ async function main(): Promise<void> {
     }
     // Only when asked (`--only=memory`): it loads 10M keys and runs about ten minutes (benchmarks/memory.ts).
     if (only?.includes('memory')) execFileSync(process.execPath, ['dist/benchmarks/memory.js', ...(quick ? ['--quick'] : [])], { cwd: ROOT, stdio: 'inherit' });
+    // Issue 14's stampede bar (benchmarks/stampede.ts): its own proxies and load, about a minute.
+    if (only === undefined || only.includes('stampede')) execFileSync(process.execPath, ['dist/benchmarks/stampede.js', ...(quick ? ['--quick'] : [])], { cwd: ROOT, stdio: 'inherit' });
     if (only === undefined || only.includes('resp')) {
       const missing = missingPeer('redis-benchmark');
       if (missing) console.log(`skipped the RESP scenario: ${missing}`);
