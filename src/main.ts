@@ -11,8 +11,8 @@
  */
 import type http from 'node:http';
 import net from 'node:net';
-import { createAdminServer, shardProblems } from './control/admin.js';
-import { ConfigError, helpText, loadConfig, type Config } from './config.js';
+import { createAdminServer, shardDegraded, shardProblems } from './control/admin.js';
+import { backendSettings, ConfigError, helpText, loadConfig, type Config } from './config.js';
 import { Dispatcher } from './acceptor/dispatcher.js';
 import { ShardPool } from './control/shard-pool.js';
 import { HttpFront, METHODS, STATUS_LABELS } from './acceptor/http/front.js';
@@ -23,6 +23,7 @@ import { COMMANDS } from './acceptor/resp/commands.js';
 import { RESP_STATUSES } from './acceptor/resp/outcomes.js';
 import { RespServer } from './acceptor/resp/server.js';
 import { redactUrl } from './shard/redis.js';
+import { describeBackend } from './shard/endpoints.js';
 import { drain } from './control/shutdown.js';
 
 function readConfig(): Config {
@@ -44,6 +45,7 @@ function readConfig(): Config {
  * guesswork.
  */
 function hintIfNoRedis(config: Config, log: Log): void {
+  if (config.redisMode !== 'standalone') return;
   const url = new URL(config.redisUrl);
   const socket = net.connect({ host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port || 6379) });
   socket.setTimeout(1000);
@@ -95,8 +97,7 @@ async function main(): Promise<void> {
     maxValueBytes: config.maxValueBytes,
     negativeTtlMs: config.negativeTtlMs,
     invalidation: config.invalidation,
-    redisUrl: config.redisUrl,
-    redisTimeoutMs: config.redisTimeoutMs,
+    backend: backendSettings(config),
     log,
     logLevel: config.logLevel,
     testHooks: config.testHooks,
@@ -112,11 +113,12 @@ async function main(): Promise<void> {
   const admin = config.adminPort === 'off' ? undefined : createAdminServer({
     registry,
     shards: config.shards,
-    notReady: () => (stopping ? ['stopping'] : shardProblems(dispatcher, pool.stats)),
+    notReady: () => (stopping ? ['stopping'] : shardProblems(dispatcher, pool.stats, config.redisMode)),
+    degraded: () => shardDegraded(pool.stats),
     ...(config.testHooks ? { killShard: (i: number) => pool.kill(i) } : {}),
   });
   if (config.testHooks && admin) log.warn('SHARDCACHE_TEST_HOOKS=1: the admin port can kill shards; never use this in production');
-  listen(front.server, { what: 'shardcache', setting: 'PORT', scheme: 'http' }, config.port, config, log, ` (${config.shards} shards, ${config.cacheCapacity} keys${config.cacheMaxBytes > 0 ? ` or ${config.cacheMaxBytes} bytes` : ''}, ttl ${config.cacheTtlMs} ms, invalidation ${config.invalidation}, redis ${redactUrl(config.redisUrl)})`);
+  listen(front.server, { what: 'shardcache', setting: 'PORT', scheme: 'http' }, config.port, config, log, ` (${config.shards} shards, ${config.cacheCapacity} keys${config.cacheMaxBytes > 0 ? ` or ${config.cacheMaxBytes} bytes` : ''}, ttl ${config.cacheTtlMs} ms, invalidation ${config.invalidation}, ${describeBackend(backendSettings(config))})`);
   if (admin) listen(admin, { what: 'admin', setting: 'ADMIN_PORT', scheme: 'http' }, config.adminPort as number, config, log, ' (/metrics, /healthz, /readyz)');
   if (resp) listen(resp.server, { what: 'shardcache RESP', setting: 'RESP_PORT', scheme: 'redis' }, config.respPort as number, config, log, resp.password ? ' (AUTH required: RESP_PASSWORD is set)' : '');
 

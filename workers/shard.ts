@@ -12,9 +12,9 @@ import type { MessagePort } from 'node:worker_threads';
 import { createLog, type Log } from '../src/log.js';
 import { trackEventLoop } from '../src/metrics/event-loop.js';
 import { Stat } from '../src/metrics/shard-stats.js';
-import { Invalidation } from '../src/shard/invalidation.js';
+import { openBackend, type Backend } from '../src/shard/backend.js';
+import type { BackendSettings } from '../src/shard/endpoints.js';
 import { Shard } from '../src/shard/shard.js';
-import { connectRedis, PING_MS, redisFetch, redisFetchMany, type RedisConnection } from '../src/shard/redis.js';
 import { delayedForTests } from '../src/shard/test-delay.js';
 
 /** The settings every shard is started with, the same for all of them (from `Config`). */
@@ -24,8 +24,8 @@ export interface ShardSettings {
   maxValueBytes: number;
   negativeTtlMs: number;
   invalidation: 'tracking' | 'ttl';
-  redisUrl: string;
-  redisTimeoutMs: number;
+  /** Where Redis is (standalone, sentinel or cluster) and REDIS_TIMEOUT_MS. */
+  backend: BackendSettings;
   /** Level of the worker's own logger. */
   logLevel: string;
   /** Whether `crash` tasks are obeyed (SHARDCACHE_TEST_HOOKS=1). */
@@ -60,8 +60,7 @@ export interface CrashTask {
   kind: 'crash';
 }
 
-let connection: RedisConnection | undefined;
-let invalidation: Invalidation | undefined;
+let backend: Backend | undefined;
 let log: Log | undefined;
 let testHooks = false;
 
@@ -73,25 +72,8 @@ export default function run(task: AttachTask | ReadyTask | CrashTask): Promise<s
 }
 
 function ready(waitMs: number): Promise<string> {
-  const redis = connection?.redis;
-  if (redis === undefined) return Promise.reject(new Error('shard not attached'));
-  // With tracking, ready means armed too: until then nothing is cached.
-  const isReady = (): boolean => redis.status === 'ready' && (invalidation?.settled ?? true);
-  if (isReady()) return Promise.resolve('ready');
-  return new Promise((resolve) => {
-    const check = (): void => {
-      if (isReady()) done();
-    };
-    const done = (): void => {
-      clearTimeout(timer);
-      redis.off('ready', check);
-      invalidation?.off('settled', check);
-      resolve(isReady() ? 'ready' : 'redis unreachable');
-    };
-    const timer = setTimeout(done, waitMs);
-    redis.on('ready', check);
-    invalidation?.on('settled', check);
-  });
+  if (backend === undefined) return Promise.reject(new Error('shard not attached'));
+  return backend.ready(waitMs);
 }
 
 function crash(): Promise<string> {
@@ -109,18 +91,7 @@ function attach(task: AttachTask): Promise<string> {
   const own = createLog(task.logLevel, { shard: task.index });
   log = own;
   trackEventLoop(stats, Stat.LoopP50);
-  stats[Stat.RedisUp] = 0;
-  connection = connectRedis({
-    url: task.redisUrl,
-    timeoutMs: task.redisTimeoutMs,
-    label: `shard ${task.index}`,
-    log: own,
-    onUp: (up) => (stats[Stat.RedisUp] = up ? 1 : 0),
-    // In both INVALIDATION modes: a data link that died silently would
-    // otherwise fail every read by timeout and never be replaced.
-    pingMs: PING_MS,
-  });
-  const redis = connection;
+  const store = (backend = openBackend({ settings: task.backend, label: `shard ${task.index}`, log: own, stats }));
   const shard = new Shard({
     capacity: task.capacity,
     maxBytes: task.maxBytes,
@@ -129,20 +100,17 @@ function attach(task: AttachTask): Promise<string> {
     maxValueBytes: task.maxValueBytes,
     negativeTtlMs: task.negativeTtlMs,
     stats,
-    ...delayedForTests({ fetch: redisFetch(redis.redis), fetchMany: redisFetchMany(redis.redis) }, process.env.SHARDCACHE_TEST_DELAY_GET),
+    ...delayedForTests({ fetch: store.fetch, fetchMany: store.fetchMany }, process.env.SHARDCACHE_TEST_DELAY_GET),
     send: (batch) => port.postMessage(batch, [batch]),
   });
-  if (task.invalidation === 'tracking') {
-    invalidation = new Invalidation({ url: task.redisUrl, timeoutMs: task.redisTimeoutMs, data: redis.redis, target: shard, label: `shard ${task.index}`, log: own, keepWhileDown: task.staleMs > 0, stats });
-  }
+  if (task.invalidation === 'tracking') store.track(shard, task.staleMs > 0);
   // Batches wait in the port until Redis is ready (or REDIS_TIMEOUT_MS has
   // passed): a replacement worker then answers the requests sent while it
   // connected instead of failing them for a connection that is seconds old.
-  void ready(task.redisTimeoutMs).then(() => port.on('message', (batch: ArrayBuffer) => shard.receive(batch)));
+  void store.ready(task.backend.timeoutMs).then(() => port.on('message', (batch: ArrayBuffer) => shard.receive(batch)));
   return new Promise((resolve) => {
     port.once('close', () => {
-      invalidation?.close();
-      redis.close();
+      store.close();
       resolve('closed');
     });
   });

@@ -10,12 +10,15 @@
 import http from 'node:http';
 import type { Registry } from 'prom-client';
 import { Stat } from '../metrics/shard-stats.js';
+import type { RedisMode } from '../shard/endpoints.js';
 
 /** What the admin listener reports on, and the test hook when enabled. */
 export interface AdminOptions {
   registry: Registry;
   /** Why the proxy is not ready; empty when it is. */
   notReady: () => string[];
+  /** What is down although the proxy can serve (a cluster master); said after `ready`. */
+  degraded?: () => string[];
   shards: number;
   /** The test hook; absent unless SHARDCACHE_TEST_HOOKS=1. */
   killShard?: (i: number) => Promise<void>;
@@ -48,7 +51,9 @@ async function route(o: AdminOptions, req: http.IncomingMessage, res: http.Serve
   }
   if (path === '/healthz') return reply(res, 200, 'ok');
   const problems = o.notReady();
-  reply(res, problems.length === 0 ? 200 : 503, problems.length === 0 ? 'ready' : `not ready: ${problems.join('; ')}`);
+  const degraded = o.degraded?.() ?? [];
+  const ready = degraded.length === 0 ? 'ready' : `ready, degraded: ${degraded.join('; ')}`;
+  reply(res, problems.length === 0 ? 200 : 503, problems.length === 0 ? ready : `not ready: ${problems.join('; ')}`);
 }
 
 function reply(res: http.ServerResponse, status: number, text: string, extra: string[] = []): void {
@@ -57,12 +62,29 @@ function reply(res: http.ServerResponse, status: number, text: string, extra: st
   res.end(res.req.method === 'HEAD' ? undefined : body);
 }
 
-/** Readiness problems of the shards: one being replaced, or without a ready Redis connection. */
-export function shardProblems(dispatcher: { attached(i: number): boolean; shards: number }, stats: readonly Float64Array[]): string[] {
+const DOWN: Record<RedisMode, string> = { standalone: 'redis down', sentinel: 'redis down (no master reached through the sentinels)', cluster: 'redis cluster unreachable' };
+
+/** Readiness problems of the shards: one being replaced, or without a ready Redis connection (a cluster: without a ready cluster client). */
+export function shardProblems(dispatcher: { attached(i: number): boolean; shards: number }, stats: readonly Float64Array[], mode: RedisMode = 'standalone'): string[] {
   const problems: string[] = [];
   for (let i = 0; i < dispatcher.shards; i++) {
     if (!dispatcher.attached(i)) problems.push(`shard ${i} restarting`);
-    else if (stats[i]![Stat.RedisUp] !== 1) problems.push(`shard ${i}: redis down`);
+    else if (stats[i]![Stat.RedisUp] !== 1) problems.push(`shard ${i}: ${DOWN[mode]}`);
   }
   return problems;
+}
+
+/**
+ * Cluster masters a shard cannot reach while the cluster client as a whole
+ * is up: the keys of their slots answer 503 until a replica takes over, the
+ * others are served. Not a readiness failure, since every proxy in front of
+ * the cluster sees the same, and taking them all out of service would turn a
+ * partial outage into a whole one.
+ */
+export function shardDegraded(stats: readonly Float64Array[]): string[] {
+  const notes: string[] = [];
+  stats.forEach((s, i) => {
+    if (s[Stat.RedisUp] === 1 && s[Stat.RedisNodesUp]! < s[Stat.RedisNodes]!) notes.push(`shard ${i}: ${s[Stat.RedisNodes]! - s[Stat.RedisNodesUp]!} of ${s[Stat.RedisNodes]} cluster masters unreachable`);
+  });
+  return notes;
 }

@@ -49,10 +49,16 @@ export const Stat = {
   TrackingRearms: AFTER + 12,
   /** Gauge: 1 while client tracking is armed. */
   TrackingArmed: AFTER + 13,
+  /** Gauge: Redis servers the shard reads from (cluster: masters; otherwise 1). */
+  RedisNodes: AFTER + 14,
+  /** Gauge: of those, the ones whose connection is ready now. */
+  RedisNodesUp: AFTER + 15,
+  /** Flushes because cluster slots changed masters (failover, resharding). */
+  TopologyFlushes: AFTER + 16,
   /** Redis GET latency: sum of seconds, count, then one slot per bucket of `LATENCY_BUCKETS` plus +Inf. */
-  LatencySum: AFTER + 14,
-  LatencyCount: AFTER + 15,
-  LatencyBuckets: AFTER + 16,
+  LatencySum: AFTER + 17,
+  LatencyCount: AFTER + 18,
+  LatencyBuckets: AFTER + 19,
 } as const;
 
 /** Upper bounds (seconds) of the Redis latency histogram buckets. */

@@ -16,7 +16,12 @@ import type { Fetch, FetchMany } from './batch-fetch.js';
 
 /** How to reach Redis and whom to tell about the connection's state. */
 export interface RedisOptions {
+  /** The server, with credentials; unless `server` is given, then only named in the log lines. */
   url: string;
+  /** The server's ioredis options (a cluster node, or sentinels), credentials included; default: `url`. */
+  server?: IORedisOptions;
+  /** How the log lines name the server; default: `url` without its password. */
+  where?: string;
   timeoutMs: number;
   /** Prefix for the one-line state messages, e.g. `shard 2`. */
   label: string;
@@ -43,7 +48,7 @@ export interface RedisConnection {
  * speaks RESP2 under its own name).
  */
 export function connectRedis(options: RedisOptions, overrides: IORedisOptions = {}): RedisConnection {
-  const redis = new Redis(options.url, {
+  const settings: IORedisOptions = {
     commandTimeout: options.timeoutMs,
     connectTimeout: Math.max(options.timeoutMs, 1000),
     enableOfflineQueue: false,
@@ -55,9 +60,10 @@ export function connectRedis(options: RedisOptions, overrides: IORedisOptions = 
     connectionName: `shardcache:${options.label.replace(/\s+/g, '-')}`,
     disableClientInfo: true,
     ...overrides,
-  });
+  };
+  const redis = options.server === undefined ? new Redis(options.url, settings) : new Redis({ ...options.server, ...settings });
   let state: 'connecting' | 'up' | 'down' | 'closed' = 'connecting';
-  const where = redactUrl(options.url);
+  const where = options.where ?? redactUrl(options.url);
   const onUp = options.onUp ?? ((): void => {});
   redis.on('ready', () => {
     if (state === 'closed') return;
@@ -78,7 +84,7 @@ export function connectRedis(options: RedisOptions, overrides: IORedisOptions = 
       onUp(false);
     }
   });
-  const timer = options.pingMs === undefined ? undefined : watchLink(redis, options, options.pingMs);
+  const timer = options.pingMs === undefined ? undefined : watchLink(redis, options.label, options.log, options.pingMs);
   return {
     redis,
     close() {
@@ -94,9 +100,10 @@ export function connectRedis(options: RedisOptions, overrides: IORedisOptions = 
  * sent a PING; a PING still unanswered at the next check means the link is
  * dead, and the socket is closed and reopened, which its owners see as any
  * other close (the invalidation link flushes and re-arms). Reading the
- * socket's byte count once a check is all it costs a busy connection.
+ * socket's byte count once a check is all it costs a busy connection. Also
+ * used on the connections a cluster client opens to its nodes.
  */
-function watchLink(redis: Redis, options: RedisOptions, pingMs: number): NodeJS.Timeout {
+export function watchLink(redis: Redis, label: string, log: Log, pingMs: number): NodeJS.Timeout {
   let socket: unknown;
   let bytesRead = 0;
   let outstanding = false;
@@ -115,7 +122,7 @@ function watchLink(redis: Redis, options: RedisOptions, pingMs: number): NodeJS.
     if (stream === undefined) return;
     if (outstanding) {
       outstanding = false;
-      options.log.warn(`${options.label}: redis connection silent (PING unanswered for ${pingMs} ms); reconnecting`);
+      log.warn(`${label}: redis connection silent (PING unanswered for ${pingMs} ms); reconnecting`);
       redis.disconnect(true);
       return;
     }
@@ -134,6 +141,11 @@ export function redisFetch(redis: Redis): Fetch {
   return (key) => redis.getBuffer(key).then(valueOrNotFound, outcomeOf);
 }
 
+/** A GET's reply as a fetch result. */
+export function valueOrNotFound(value: Buffer | null): Buffer | Outcome {
+  return value === null ? Outcome.NotFound : value;
+}
+
 /**
  * A `FetchMany` that reads with one MGET; a failure (an error reply, the
  * command timeout, no connection) is one outcome for all its keys.
@@ -142,17 +154,22 @@ export function redisFetchMany(redis: Redis): FetchMany {
   return (keys) => redis.mgetBuffer(keys).catch(outcomeOf);
 }
 
-function valueOrNotFound(value: Buffer | null): Buffer | Outcome {
-  return value === null ? Outcome.NotFound : value;
-}
+/**
+ * Error replies that mean "not now" rather than "no": a server still loading
+ * its data, a cluster without a majority or with a slot in motion, a replica
+ * whose master is gone. They are answered like an unreachable Redis (503,
+ * retry), as a failover must be.
+ */
+const TRANSIENT = /^(LOADING|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|MOVED|ASK) /;
 
 /**
- * Redis's own error replies mean Redis is up and refused this key; anything
- * else (timeouts, closed or unwritable connections) means Redis is unavailable.
+ * Redis's own error replies mean Redis is up and refused this key (except
+ * the transient ones above); anything else (timeouts, closed or unwritable
+ * connections) means Redis is unavailable.
  */
 export function outcomeOf(err: Error): Outcome {
-  if (err.name === 'ReplyError') return err.message.startsWith('WRONGTYPE') ? Outcome.WrongType : Outcome.RedisError;
-  return Outcome.Unavailable;
+  if (err.name !== 'ReplyError' || TRANSIENT.test(err.message)) return Outcome.Unavailable;
+  return err.message.startsWith('WRONGTYPE') ? Outcome.WrongType : Outcome.RedisError;
 }
 
 /** The URL without its password, for logs. */
