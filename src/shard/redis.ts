@@ -96,44 +96,57 @@ export function connectRedis(options: RedisOptions, overrides: IORedisOptions = 
 }
 
 /**
- * Every `pingMs`: a connection that read nothing since the last check is
- * sent a PING; a PING still unanswered at the next check means the link is
- * dead, and the socket is closed and reopened, which its owners see as any
- * other close (the invalidation link flushes and re-arms). Reading the
- * socket's byte count once a check is all it costs a busy connection. Also
- * used on the connections a cluster client opens to its nodes.
+ * A connection that has read nothing for `pingMs` is sent a PING; a PING
+ * still unanswered `pingMs` later means the link is dead, and the socket is
+ * destroyed and reopened, which its owners see as any other close (the
+ * invalidation link flushes and re-arms). The socket's byte count is looked
+ * at twice per `pingMs`, which bounds how late a dead link is found: the
+ * last byte, at most half an interval to notice it, an interval idle, an
+ * interval for the PING: 2.5 × `pingMs`. That look is all it costs a busy
+ * connection. Also used on the connections a cluster client opens to its
+ * nodes.
  */
 export function watchLink(redis: Redis, label: string, log: Log, pingMs: number): NodeJS.Timeout {
   let socket: unknown;
   let bytesRead = 0;
+  /** When the byte count last changed (as of the look that saw it), or the PING went out. */
+  let since = 0;
   let outstanding = false;
   const pong = (): void => {
     outstanding = false;
   };
   return setInterval(() => {
+    const now = performance.now();
     const stream = redis.status === 'ready' ? redis.stream : undefined;
     if (stream !== socket) {
-      // Reconnected (or down) since the last check: a PING sent on the old socket says nothing of this one.
+      // Reconnected (or down) since the last look: a PING sent on the old socket says nothing of this one.
       socket = stream;
       bytesRead = stream?.bytesRead ?? 0;
+      since = now;
       outstanding = false;
       return;
     }
     if (stream === undefined) return;
+    const read = stream.bytesRead;
     if (outstanding) {
+      // A PING that failed (timed out) leaves the flag up too.
+      if (now - since < pingMs - 1) return;
       outstanding = false;
       log.warn(`${label}: redis connection silent (PING unanswered for ${pingMs} ms); reconnecting`);
-      redis.disconnect(true);
+      // Destroyed, not ended: a FIN nobody acknowledges would keep the
+      // socket (and the 'close' its owners wait for) open for minutes.
+      stream.destroy();
       return;
     }
-    const read = stream.bytesRead;
-    if (read === bytesRead) {
+    if (read !== bytesRead) {
+      bytesRead = read;
+      since = now;
+    } else if (now - since >= pingMs - 1) {
       outstanding = true;
-      // A PING that fails (timed out) leaves the flag up, and the next check acts.
+      since = now;
       redis.ping().then(pong, () => undefined);
     }
-    bytesRead = read;
-  }, pingMs).unref();
+  }, pingMs / 2).unref();
 }
 
 /** A `Fetch` that reads with GET and maps failures to outcomes. */

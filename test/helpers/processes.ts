@@ -107,16 +107,17 @@ function spawnRedis(port: number): Promise<ChildProcess> {
 /**
  * Starts `redis-server` on 127.0.0.1:`port` (or `host`) with the test
  * defaults (no persistence, DEBUG allowed) and `extra` arguments, and waits
- * until it answers PING. `command` runs it another way (inside a network
- * namespace: `['ip', 'netns', 'exec', name, 'redis-server']`).
+ * until it answers PING (over the unix socket `via`, when given). `command`
+ * runs it another way (inside a network namespace: `['ip', 'netns', 'exec',
+ * name, 'redis-server']`).
  */
-export async function spawnRedisServer(port: number, extra: readonly string[], host = '127.0.0.1', command: readonly string[] = ['redis-server']): Promise<ChildProcess> {
+export async function spawnRedisServer(port: number, extra: readonly string[], host = '127.0.0.1', command: readonly string[] = ['redis-server'], via?: { path: string }): Promise<ChildProcess> {
   const args = ['--port', String(port), '--bind', host, '--save', '', '--appendonly', 'no', '--loglevel', 'warning', '--enable-debug-command', 'yes', ...extra];
   const child = spawn(command[0]!, [...command.slice(1), ...args], { stdio: 'ignore' });
   const deadline = Date.now() + 10000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode} (is it on PATH?)`);
-    if (await answersPing(port, host)) return child;
+    if (await answersPing(via ?? { port, host })) return child;
     if (Date.now() > deadline) {
       await stopProcess(child);
       throw new Error(`redis-server did not answer on ${host}:${port}`);
@@ -134,9 +135,9 @@ export function logTail(file: string, lines = 15): string {
   }
 }
 
-function answersPing(port: number, host = '127.0.0.1'): Promise<boolean> {
+function answersPing(where: net.NetConnectOpts): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = net.connect({ port, host });
+    const socket = net.connect(where);
     socket.once('error', () => resolve(false));
     socket.once('connect', () => socket.write('PING\r\n'));
     socket.once('data', (d) => {
