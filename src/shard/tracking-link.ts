@@ -68,6 +68,8 @@ export class TrackingLink {
   #runId: string | undefined;
   #done = false;
   #warnedNoInfo = false;
+  /** The two connections were found on different servers, and the link has not armed since (said once). */
+  #crossed = false;
   readonly #onReady = (): void => this.#dataReady();
   readonly #onClose = (): void => this.#lost();
 
@@ -152,22 +154,36 @@ export class TrackingLink {
       .then((dataRunId) => {
         if (!current()) return;
         if (runId !== undefined && dataRunId !== undefined && dataRunId !== runId) {
-          this.#o.log.warn(`${this.#o.label}: the data connection and the invalidation subscriber reached different servers (run_id ${dataRunId} and ${runId}); reconnecting the subscriber`);
-          this.subscriber!.redis.disconnect(true);
+          this.#resubscribe(`the data connection and the invalidation subscriber reached different servers (run_id ${dataRunId} and ${runId})`);
           return;
         }
         return data.call('CLIENT', 'TRACKING', 'ON', 'REDIRECT', String(id)).then(() => {
           if (!current() || this.armed) return;
           this.armed = true;
+          this.#crossed = false;
           this.#o.events.armed(this);
         });
       })
       .catch((err: Error) => {
         if (err.name !== 'ReplyError') return;
-        // The subscriber went away between its CLIENT ID and our redirect: find a new one.
-        if (/redirect to does not exist/i.test(err.message)) this.subscriber!.redis.disconnect(true);
+        // The subscriber went away meanwhile, or (INFO not allowed) is on another server.
+        if (/redirect to does not exist/i.test(err.message)) this.#resubscribe(`the data connection's server does not know the subscriber's client id ${id}`);
         else this.#refuse(err);
       });
+  }
+
+  /**
+   * Sends the subscriber to connect again (behind sentinels or a moving
+   * address, to where the data connection is), a second later so that a
+   * mismatch that lasts costs one attempt a second; said once until armed.
+   */
+  #resubscribe(why: string): void {
+    if (!this.#crossed) this.#o.log.warn(`${this.#o.label}: ${why}; reconnecting the subscriber until both reach the same server`);
+    this.#crossed = true;
+    const sub = this.subscriber!;
+    setTimeout(() => {
+      if (!this.#done && !this.armed) sub.redis.disconnect(true);
+    }, PING_MS).unref();
   }
 
   #lost(): void {
