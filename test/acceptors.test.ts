@@ -179,3 +179,31 @@ function pipeline(port: number, commands: Buffer[], count: number): Promise<Repl
     socket.write(Buffer.concat(commands));
   });
 }
+
+t.test('MAX_CONNECTIONS holds for the whole process, whichever acceptor a connection lands on', async (t) => {
+  const proxy = await startProxy(t, { REDIS_URL: redis.url, ...THREADS, MAX_CONNECTIONS: '5' });
+  const port = Number(new URL(proxy.url).port);
+  const sockets = await Promise.all(
+    Array.from({ length: 12 }, () => new Promise<net.Socket>((resolve, reject) => {
+      const s = net.connect({ port, host: '127.0.0.1' }, () => resolve(s));
+      s.once('error', reject);
+    })),
+  );
+  t.teardown(() => sockets.forEach((s) => s.destroy()));
+  const open = await Promise.all(
+    sockets.map((s) => new Promise<boolean>((resolve) => {
+      // A refused connection is closed at once; an admitted one stays open until its own request.
+      const timer = setTimeout(() => resolve(true), 300);
+      s.once('close', () => (clearTimeout(timer), resolve(false)));
+    })),
+  );
+  t.equal(open.filter(Boolean).length, 5, '5 connections stay open');
+  const m = await scrape(proxy.admin);
+  t.equal(total(m, 'shardcache_refused_connections_total', { protocol: 'http' }), 7, '7 were closed at once');
+  t.equal(total(m, 'shardcache_acceptor_connections', { protocol: 'http' }), 5, 'the acceptors hold 5 between them');
+  for (const s of sockets) s.destroy();
+  await sleep(100);
+  const again = await request(`${proxy.url}/anything`);
+  t.equal(again.statusCode, 404, 'once they close, a new connection is let in');
+  await again.body.dump();
+});
