@@ -17,6 +17,7 @@ import { ListenError } from './acceptor/acceptor.js';
 import { ConfigError, helpText, loadConfig, type Config } from './config.js';
 import { createAdminServer } from './control/admin.js';
 import { createMetrics } from './control/metrics.js';
+import { keepMainTickLog } from './control/profiling.js';
 import { Supervisor } from './control/supervisor.js';
 import { createLog, type Log } from './log.js';
 import { AcceptorStat } from './metrics/acceptor-stats.js';
@@ -60,6 +61,7 @@ function hintIfNoRedis(config: Config, log: Log): void {
 }
 
 async function main(): Promise<void> {
+  keepMainTickLog();
   const config = readConfig();
   const log = createLog(config.logLevel);
   const supervisor = new Supervisor(config, log);
@@ -78,6 +80,7 @@ async function main(): Promise<void> {
   const threads = `${config.acceptors} acceptor${config.acceptors === 1 ? '' : 's'}, ${config.shards} shard${config.shards === 1 ? '' : 's'}`;
   const cache = `${config.cacheCapacity} keys${config.cacheMaxBytes > 0 ? ` or ${config.cacheMaxBytes} bytes` : ''}, ttl ${config.cacheTtlMs} ms, invalidation ${config.invalidation}`;
   log.info(`shardcache listening on ${url('http', config.host, ports.http)} (${threads}, ${cache}, redis ${redactUrl(config.redisUrl)})`);
+  log.info(`threads: ${supervisor.threadMap()}`);
   if (ports.resp !== undefined) log.info(`shardcache RESP listening on ${url('redis', config.host, ports.resp)}${config.respPassword ? ' (AUTH required: RESP_PASSWORD is set)' : ''}`);
 
   let stopping = false;

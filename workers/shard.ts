@@ -9,7 +9,7 @@
  * flight for the life of the shard, so its rejection is how the main thread
  * learns that the worker died.
  */
-import type { MessagePort } from 'node:worker_threads';
+import { threadId, type MessagePort } from 'node:worker_threads';
 import { createLog, type Log } from '../src/log.js';
 import { trackEventLoop } from '../src/metrics/event-loop.js';
 import { nameThread } from '../src/metrics/thread.js';
@@ -146,6 +146,7 @@ function attach(task: AttachTask): Promise<string> {
   const logger = createLog(task.logLevel, { shard: task.index });
   log = logger;
   stats[Stat.Tid] = nameThread(`shard-${task.index}`);
+  stats[Stat.ThreadId] = threadId;
   trackEventLoop(stats, Stat.LoopP50);
   stats[Stat.RedisUp] = 0;
   connection = connectRedis({

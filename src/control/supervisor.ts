@@ -88,6 +88,18 @@ export class Supervisor {
     return ports;
   }
 
+  /**
+   * Which thread is which, for `top -H` (Linux thread ids) and for
+   * `--cpu-prof` files (`CPU.<date>.<time>.<pid>.<threadId>.<n>.cpuprofile`).
+   */
+  threadMap(): string {
+    const line = (name: string, stats: Float64Array, tid: number, threadId: number): string => `${name} (thread ${stats[threadId]}, tid ${stats[tid]})`;
+    return [
+      ...this.acceptorStats.map((s, i) => line(i === 0 ? 'shardcache = acceptor-0' : `acceptor-${i}`, s, AcceptorStat.Tid, AcceptorStat.ThreadId)),
+      ...this.shards.stats.map((s, i) => line(`shard-${i}`, s, Stat.Tid, Stat.ThreadId)),
+    ].join(', ');
+  }
+
   /** Why the proxy should get no traffic; empty when every acceptor listens and every shard reaches Redis. */
   problems(): string[] {
     const problems: string[] = [];

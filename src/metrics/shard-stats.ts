@@ -51,10 +51,12 @@ export const Stat = {
   TrackingArmed: AFTER + 13,
   /** The shard thread's Linux thread id (0 where unknown), for its CPU time in /proc. */
   Tid: AFTER + 14,
+  /** The shard thread's Node `threadId`, which names its `--cpu-prof` file. */
+  ThreadId: AFTER + 15,
   /** Redis GET latency: sum of seconds, count, then one slot per bucket of `LATENCY_BUCKETS` plus +Inf. */
-  LatencySum: AFTER + 15,
-  LatencyCount: AFTER + 16,
-  LatencyBuckets: AFTER + 17,
+  LatencySum: AFTER + 16,
+  LatencyCount: AFTER + 17,
+  LatencyBuckets: AFTER + 18,
 } as const;
 
 /** Upper bounds (seconds) of the Redis latency histogram buckets. */
