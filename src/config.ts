@@ -8,6 +8,7 @@ import { availableParallelism } from 'node:os';
 import { decodeKey } from './acceptor/http/key.js';
 import { LOG_LEVELS } from './log.js';
 import { parseHostPorts, formatHostPort, type BackendSettings, type RedisMode } from './shard/endpoints.js';
+import { defaultThreads, reusePortProblem } from './threads.js';
 
 /** Every setting, checked and parsed (see SETTINGS for the environment variables and flags). */
 export interface Config {
@@ -29,6 +30,8 @@ export interface Config {
   /** Value bytes cached in total; 0: no limit besides cacheCapacity. */
   cacheMaxBytes: number;
   shards: number;
+  /** Threads accepting HTTP (and RESP) connections on the one port; the main thread is the first. */
+  acceptors: number;
   maxConnections: number;
   redisTimeoutMs: number;
   maxKeyBytes: number;
@@ -70,7 +73,8 @@ interface Setting {
   help: string;
 }
 
-const defaultShards = (): number => Math.max(1, availableParallelism() - 1);
+const canReusePort = (): boolean => reusePortProblem(process.version, process.platform) === undefined;
+const defaults = (): { acceptors: number; shards: number } => defaultThreads(availableParallelism(), canReusePort());
 
 /** Every setting, in the order `--help` lists them. */
 export const SETTINGS: readonly Setting[] = [
@@ -83,8 +87,9 @@ export const SETTINGS: readonly Setting[] = [
   { env: 'CACHE_TTL_MS', field: 'cacheTtlMs', default: () => 30000, parse: integer(0, 2 ** 31 - 1), help: 'how long a value is served from the cache after it was fetched (0: never from cache)' },
   { env: 'CACHE_CAPACITY', field: 'cacheCapacity', default: () => 100000, parse: integer(0, 2 ** 31 - 1), help: 'total keys cached, divided among the shards (counted in keys, not bytes)' },
   { env: 'CACHE_MAX_BYTES', field: 'cacheMaxBytes', default: () => 0, parse: byteSize(2 ** 50), help: 'value bytes cached in total, divided among the shards, e.g. 256m (k, m, g: KiB, MiB, GiB); 0: no limit but CACHE_CAPACITY' },
-  { env: 'SHARDS', field: 'shards', default: defaultShards, parse: integer(1, 256), help: 'worker-thread shards (default: available cores - 1, at least 1)' },
-  { env: 'MAX_CONNECTIONS', field: 'maxConnections', default: () => 10000, parse: integer(1, 2 ** 31 - 1), help: 'client connections beyond this are refused' },
+  { env: 'ACCEPTORS', field: 'acceptors', default: () => defaults().acceptors, parse: integer(1, 64), help: 'threads accepting connections on PORT and RESP_PORT, the main thread included (default: cores - SHARDS by the rule in docs/architecture.md; more than 1 needs Node >= 22.12)' },
+  { env: 'SHARDS', field: 'shards', default: () => defaults().shards, parse: integer(1, 256), help: 'worker-thread shards, each with its own part of the cache and its own Redis connections (default: a fifth of the cores, at least 1)' },
+  { env: 'MAX_CONNECTIONS', field: 'maxConnections', default: () => 10000, parse: integer(1, 2 ** 31 - 1), help: 'client connections per listener (HTTP, RESP) for the whole process, all acceptors together; beyond it new ones are closed' },
   { env: 'REDIS_TIMEOUT_MS', field: 'redisTimeoutMs', default: () => 1000, parse: integer(1, 600000), help: 'a Redis GET slower than this answers 503' },
   { env: 'RESP_PORT', field: 'respPort', default: () => 'off', parse: portOrOff, help: 'RESP (Redis protocol) port on HOST, for Redis clients; off unless set (0 picks a free one and logs it)' },
   { env: 'RESP_PASSWORD', field: 'respPassword', default: () => '', parse: (raw) => raw, help: "like Redis's requirepass: RESP clients must AUTH with it first (surrounding spaces are dropped; prefer the variable to the flag, which ps shows)" },
@@ -146,6 +151,11 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: readonly string[]): Con
     }
   }
   const checked = config as unknown as Config;
+  const noReusePort = checked.acceptors > 1 ? reusePortProblem(process.version, process.platform) : undefined;
+  if (noReusePort !== undefined) {
+    const source = flags.has('ACCEPTORS') ? flagOf('ACCEPTORS') : 'ACCEPTORS';
+    throw new ConfigError(`${source}=${checked.acceptors}: several acceptors ${noReusePort}; set ACCEPTORS=1`);
+  }
   if (checked.headersTimeoutMs > checked.requestTimeoutMs) {
     throw new ConfigError(`HEADERS_TIMEOUT_MS=${checked.headersTimeoutMs}: must not exceed REQUEST_TIMEOUT_MS (${checked.requestTimeoutMs})`);
   }

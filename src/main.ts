@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 /**
- * Process entry: configuration → shard workers → HTTP listener, admin
- * listener and, when RESP_PORT is set, the RESP listener; SIGTERM/SIGINT
- * drain and stop.
+ * Process entry, on the main thread: configuration → the supervisor (shard
+ * workers, then acceptor 0 on this thread and acceptors 1…A−1 in workers,
+ * all listening on the same ports) → the admin listener; SIGTERM/SIGINT
+ * drain every acceptor, then stop the shards. docs/architecture.md has the
+ * page on which thread owns what.
  *
  * Reading order for the request path: `acceptor/http/front.ts` (request → key →
  * shard), `acceptor/dispatcher.ts` and `hop/wire.ts` (batches across threads),
@@ -11,20 +13,19 @@
  */
 import type http from 'node:http';
 import net from 'node:net';
-import { createAdminServer, shardDegraded, shardProblems } from './control/admin.js';
+import { ListenError } from './acceptor/acceptor.js';
 import { backendSettings, ConfigError, helpText, loadConfig, type Config } from './config.js';
-import { Dispatcher } from './acceptor/dispatcher.js';
-import { ShardPool } from './control/shard-pool.js';
-import { HttpFront, METHODS, STATUS_LABELS } from './acceptor/http/front.js';
+import { createAdminServer } from './control/admin.js';
+import { degradedShards } from './control/backend-health.js';
+import { createMetrics } from './control/metrics.js';
+import { keepMainTickLog } from './control/profiling.js';
+import { Supervisor } from './control/supervisor.js';
 import { createLog, type Log } from './log.js';
+import { AcceptorStat } from './metrics/acceptor-stats.js';
 import { trackEventLoop } from './metrics/event-loop.js';
-import { createMetrics, type RequestCounts } from './control/metrics.js';
-import { COMMANDS } from './acceptor/resp/commands.js';
-import { RESP_STATUSES } from './acceptor/resp/outcomes.js';
-import { RespServer } from './acceptor/resp/server.js';
-import { redactUrl } from './shard/redis.js';
+import { nameThread } from './metrics/thread.js';
 import { describeBackend } from './shard/endpoints.js';
-import { drain } from './control/shutdown.js';
+import { redactUrl } from './shard/redis.js';
 
 function readConfig(): Config {
   try {
@@ -62,83 +63,81 @@ function hintIfNoRedis(config: Config, log: Log): void {
   socket.once('timeout', fail);
 }
 
-/** Where a listener is: its setting, its log name and its URL scheme. */
-interface Listener {
-  what: string;
-  setting: string;
-  scheme: 'http' | 'redis';
-}
-
-/** Listens, logs `<what> listening on <scheme>://…`, and exits 1 with a line naming the setting if the port is taken. */
-function listen(server: http.Server | net.Server, on: Listener, port: number, config: Config, log: Log, detail = ''): void {
-  server.on('error', (err: NodeJS.ErrnoException) => {
-    log.error(`${on.what}: cannot listen on ${config.host}:${port}: ${err.code ?? err.message} (${on.setting})`);
-    process.exit(1);
-  });
-  server.listen(port, config.host, () => {
-    const address = server.address() as net.AddressInfo;
-    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-    log.info(`${on.what} listening on ${on.scheme}://${host}:${address.port}${detail}`);
-  });
-}
-
 async function main(): Promise<void> {
+  keepMainTickLog();
   const config = readConfig();
   const log = createLog(config.logLevel);
-  const mainLoop = new Float64Array(3);
-  trackEventLoop(mainLoop, 0);
-  const dispatcher = new Dispatcher(config.shards, config.maxInflight);
-  const pool = new ShardPool(dispatcher, {
-    shards: config.shards,
-    capacity: config.cacheCapacity,
-    maxBytes: config.cacheMaxBytes,
-    ttlMs: config.cacheTtlMs,
-    staleMs: config.staleIfErrorMs,
-    maxValueBytes: config.maxValueBytes,
-    negativeTtlMs: config.negativeTtlMs,
-    invalidation: config.invalidation,
-    backend: backendSettings(config),
-    log,
-    logLevel: config.logLevel,
-    testHooks: config.testHooks,
-  });
+  const supervisor = new Supervisor(config, log);
+  const mainStats = supervisor.acceptorStats[0]!;
+  mainStats[AcceptorStat.Tid] = nameThread('shardcache');
+  trackEventLoop(mainStats, AcceptorStat.LoopP50);
   hintIfNoRedis(config, log);
-  await pool.start(Math.max(1000, config.redisTimeoutMs));
-  const front = new HttpFront(dispatcher, { ...config, ttlMs: config.cacheTtlMs, staleMs: config.staleIfErrorMs });
-  const resp = config.respPort === 'off' ? undefined : new RespServer(dispatcher, { maxKeyBytes: config.maxKeyBytes, maxConnections: config.maxConnections, password: config.respPassword });
+  let ports;
+  try {
+    ports = await supervisor.start(Math.max(1000, config.redisTimeoutMs));
+  } catch (err) {
+    if (!(err instanceof ListenError)) throw err;
+    log.error(`shardcache: ${err.message}`);
+    process.exit(1);
+  }
+  const threads = `${config.acceptors} acceptor${config.acceptors === 1 ? '' : 's'}, ${config.shards} shard${config.shards === 1 ? '' : 's'}`;
+  const cache = `${config.cacheCapacity} keys${config.cacheMaxBytes > 0 ? ` or ${config.cacheMaxBytes} bytes` : ''}, ttl ${config.cacheTtlMs} ms, invalidation ${config.invalidation}`;
+  log.info(`shardcache listening on ${url('http', config.host, ports.http)} (${threads}, ${cache}, ${describeBackend(backendSettings(config))})`);
+  log.info(`threads: ${supervisor.threadMap()}`);
+  if (ports.resp !== undefined) log.info(`shardcache RESP listening on ${url('redis', config.host, ports.resp)}${config.respPassword ? ' (AUTH required: RESP_PASSWORD is set)' : ''}`);
+
   let stopping = false;
-  const requests: RequestCounts[] = [{ protocol: 'http', counts: front.counts, commands: METHODS, statuses: STATUS_LABELS }];
-  if (resp) requests.push({ protocol: 'resp', counts: resp.counts, commands: COMMANDS, statuses: RESP_STATUSES });
-  const registry = createMetrics({ requests, inflightOf: dispatcher.inflightOf, shed: dispatcher.shed, restarts: pool.restarts, shardStats: pool.stats, mainLoop });
+  const registry = createMetrics({
+    acceptorStats: supervisor.acceptorStats,
+    acceptorRestarts: supervisor.acceptorRestarts,
+    resp: ports.resp !== undefined,
+    inflight: supervisor.counters.inflight,
+    shardStats: supervisor.shards.stats,
+    shardRestarts: supervisor.shards.restarts,
+  });
+  // Opened only once the data listeners listen: see Acceptor.listen.
   const admin = config.adminPort === 'off' ? undefined : createAdminServer({
     registry,
     shards: config.shards,
-    notReady: () => (stopping ? ['stopping'] : shardProblems(dispatcher, pool.stats, config.redisMode)),
-    degraded: () => shardDegraded(pool.stats),
-    ...(config.testHooks ? { killShard: (i: number) => pool.kill(i) } : {}),
+    acceptors: config.acceptors,
+    notReady: () => (stopping ? ['stopping'] : supervisor.problems()),
+    degraded: () => degradedShards(supervisor.shards.stats),
+    ...(config.testHooks ? { killShard: (i: number) => supervisor.shards.kill(i), killAcceptor: (i: number) => supervisor.killAcceptor(i) } : {}),
   });
-  if (config.testHooks && admin) log.warn('SHARDCACHE_TEST_HOOKS=1: the admin port can kill shards; never use this in production');
-  listen(front.server, { what: 'shardcache', setting: 'PORT', scheme: 'http' }, config.port, config, log, ` (${config.shards} shards, ${config.cacheCapacity} keys${config.cacheMaxBytes > 0 ? ` or ${config.cacheMaxBytes} bytes` : ''}, ttl ${config.cacheTtlMs} ms, invalidation ${config.invalidation}, ${describeBackend(backendSettings(config))})`);
-  if (admin) listen(admin, { what: 'admin', setting: 'ADMIN_PORT', scheme: 'http' }, config.adminPort as number, config, log, ' (/metrics, /healthz, /readyz)');
-  if (resp) listen(resp.server, { what: 'shardcache RESP', setting: 'RESP_PORT', scheme: 'redis' }, config.respPort as number, config, log, resp.password ? ' (AUTH required: RESP_PASSWORD is set)' : '');
+  if (config.testHooks && admin) log.warn('SHARDCACHE_TEST_HOOKS=1: the admin port can kill shards and acceptors; never use this in production');
+  if (admin) listenAdmin(admin, config, log);
 
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
-    front.draining = true;
-    resp?.close();
     const started = performance.now();
-    log.info(`${signal}: stopping; draining ${dispatcher.inFlight} requests in flight`);
-    drain({ servers: [front.server], close: () => pool.close(), timeoutMs: config.shutdownTimeoutMs }).then((code) => {
-      const answered = front.counts.reduce((a, b) => a + b, 0);
+    const inflight = supervisor.counters.inflight.reduce((a, b) => a + b, 0);
+    log.info(`${signal}: stopping; draining ${inflight} requests in flight on ${config.acceptors} acceptor${config.acceptors === 1 ? '' : 's'}`);
+    void supervisor.stop(config.shutdownTimeoutMs).then(({ code, answered, received }) => {
       const how = code === 0 ? 'drained' : `cut connections still open after SHUTDOWN_TIMEOUT_MS (${config.shutdownTimeoutMs} ms)`;
-      log.info(`stopped: ${how} in ${Math.round(performance.now() - started)} ms; answered ${answered} of ${front.received} requests received`);
+      log.info(`stopped: ${how} in ${Math.round(performance.now() - started)} ms; answered ${answered} of ${received} requests received`);
       admin?.close();
       process.exit(code);
     });
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+}
+
+function url(scheme: string, host: string, port: number): string {
+  return `${scheme}://${net.isIPv6(host) ? `[${host}]` : host}:${port}`;
+}
+
+/** The admin listener; a port that is taken stops the process with a line naming ADMIN_PORT. */
+function listenAdmin(admin: http.Server, config: Config, log: Log): void {
+  admin.on('error', (err: NodeJS.ErrnoException) => {
+    log.error(`admin: cannot listen on ${config.host}:${config.adminPort}: ${err.code ?? err.message} (ADMIN_PORT)`);
+    process.exit(1);
+  });
+  admin.listen(config.adminPort as number, config.host, () => {
+    const port = (admin.address() as net.AddressInfo).port;
+    log.info(`admin listening on ${url('http', config.host, port)} (/metrics, /healthz, /readyz)`);
+  });
 }
 
 main().catch((err: Error) => {

@@ -33,14 +33,15 @@ function shardOver(t: { teardown(fn: () => unknown): void }, settings: BackendSe
   const stats = newShardStats();
   const backend: Backend = openBackend({ settings, label: 'shard 0', log, stats });
   const replies = collector();
-  const shard = new Shard({ capacity: 1000, ttlMs: 600000, fetch: backend.fetch, fetchMany: backend.fetchMany, stats, send: replies.send });
+  const shard = new Shard({ capacity: 1000, ttlMs: 600000, fetch: backend.fetch, fetchMany: backend.fetchMany, stats });
+  const link = shard.link(replies.send);
   backend.track(shard, false);
   t.teardown(() => backend.close());
   let next = 0;
   const read = async (keys: string[]): Promise<(string | number)[]> => {
     const before = replies.batches.flat().length;
     const ids = keys.map(() => ++next);
-    shard.receive(batch(...keys.map((k, i): [number, string] => [ids[i]!, k])));
+    shard.receive(batch(...keys.map((k, i): [number, string] => [ids[i]!, k])), link);
     const all = await replies.entries(before + keys.length);
     return ids.map((id) => {
       const r = all.find((e) => e[0] === id)!;

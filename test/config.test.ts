@@ -1,6 +1,7 @@
 import t from 'tap';
 import { availableParallelism } from 'node:os';
 import { backendSettings, ConfigError, flagOf, helpText, loadConfig, SETTINGS, type Config } from '../src/config.js';
+import { defaultThreads } from '../src/threads.js';
 
 const load = (env: Record<string, string>, argv: string[] = []): Config => loadConfig(env, argv) as Config;
 
@@ -18,7 +19,8 @@ const cases: Record<string, { default: number | string; good: [string, number | 
   REDIS_SENTINEL_NAME: { default: '', good: ['mymaster', 'mymaster'], bad: ['my master'], with: { REDIS_SENTINELS: 's1:26379' } },
   CACHE_TTL_MS: { default: 30000, good: ['0', 0], bad: ['-5', '1e3', 'soon'] },
   CACHE_CAPACITY: { default: 100000, good: ['3', 3], bad: ['-1', 'many', '2147483648'] },
-  SHARDS: { default: Math.max(1, availableParallelism() - 1), good: ['4', 4], bad: ['0', '257', 'two'] },
+  SHARDS: { default: defaultThreads(availableParallelism(), true).shards, good: ['4', 4], bad: ['0', '257', 'two'] },
+  ACCEPTORS: { default: defaultThreads(availableParallelism(), true).acceptors, good: ['3', 3], bad: ['0', '65', 'all'] },
   MAX_CONNECTIONS: { default: 10000, good: ['50', 50], bad: ['0', 'x'] },
   REDIS_TIMEOUT_MS: { default: 1000, good: ['250', 250], bad: ['0', '600001', 'fast'] },
   RESP_PORT: { default: 'off', good: ['6380', 6380], bad: ['-1', '65536', 'redis', 'on'] },

@@ -10,6 +10,7 @@ import { Outcome, Protocol } from '../src/hop/wire.js';
 import { Shard } from '../src/shard/shard.js';
 import { connectRedis, redisFetch, redisFetchMany } from '../src/shard/redis.js';
 import { startRedis } from './helpers/processes.js';
+import { linked } from './helpers/batches.js';
 
 const redis = await startRedis(t);
 const connection = connectRedis({ url: redis.url, timeoutMs: 1000, label: 'test', log: { info() {}, warn() {}, error() {} } });
@@ -40,8 +41,8 @@ function wire(shards: number) {
   const inThread: Shard[] = [];
   for (let i = 0; i < shards; i++) {
     const { port1, port2 } = new MessageChannel();
-    const shard = new Shard({ capacity: 100, ttlMs: 60000, fetch: redisFetch(connection.redis), fetchMany: redisFetchMany(connection.redis), send: (b) => port2.postMessage(b, [b]) });
-    port2.on('message', (b: ArrayBuffer) => shard.receive(b));
+    const shard = linked(new Shard({ capacity: 100, ttlMs: 60000, fetch: redisFetch(connection.redis), fetchMany: redisFetchMany(connection.redis)}), (b: ArrayBuffer) => port2.postMessage(b, [b]));
+    port2.on('message', (b: ArrayBuffer) => shard.receive(b, 0));
     dispatcher.attach(i, port1);
     far.push(port2);
     inThread.push(shard);
@@ -121,8 +122,8 @@ t.test('MAX_INFLIGHT: beyond it a shard\'s requests are refused at once, counted
   await redis.client.set('d:cap', 'c');
   const dispatcher = new Dispatcher(2, 2);
   const { port1, port2 } = new MessageChannel();
-  const shard = new Shard({ capacity: 10, ttlMs: 60000, fetch: redisFetch(connection.redis), send: (b) => port2.postMessage(b, [b]) });
-  port2.on('message', (b: ArrayBuffer) => shard.receive(b));
+  const shard = linked(new Shard({ capacity: 10, ttlMs: 60000, fetch: redisFetch(connection.redis)}), (b: ArrayBuffer) => port2.postMessage(b, [b]));
+  port2.on('message', (b: ArrayBuffer) => shard.receive(b, 0));
   dispatcher.attach(0, port1);
   t.equal(dispatcher.attached(0), true);
   t.equal(dispatcher.attached(1), false, 'shard 1 never attached');
@@ -145,8 +146,8 @@ t.test('a cached value reaches the sink with its age and quoted ETag; a fresh mi
   let now = 1000;
   const dispatcher = new Dispatcher(1);
   const { port1, port2 } = new MessageChannel();
-  const shard = new Shard({ capacity: 10, ttlMs: 60000, fetch: redisFetch(connection.redis), send: (b) => port2.postMessage(b, [b]), now: () => now });
-  port2.on('message', (b: ArrayBuffer) => shard.receive(b));
+  const shard = linked(new Shard({ capacity: 10, ttlMs: 60000, fetch: redisFetch(connection.redis), now: () => now }), (b: ArrayBuffer) => port2.postMessage(b, [b]));
+  port2.on('message', (b: ArrayBuffer) => shard.receive(b, 0));
   dispatcher.attach(0, port1);
   const got: [number, string | undefined][] = [];
   const sink: Sink = { protocol: Protocol.Http, answer: (_token, _flags, _code, _value, ageMs, etag) => got.push([ageMs, etag]) };

@@ -10,6 +10,7 @@ import { Invalidation } from '../src/shard/invalidation.js';
 import { connectRedis, redisFetch } from '../src/shard/redis.js';
 import { Shard, type Fetch } from '../src/shard/shard.js';
 import { startRedis } from './helpers/processes.js';
+import { linked } from './helpers/batches.js';
 
 type Reply = [id: number, code: number, value?: string];
 
@@ -61,16 +62,14 @@ async function tracked(t: { teardown(fn: () => unknown): void }, options: { url?
   };
   const replies: Reply[] = [];
   const reader = new BatchReader();
-  const shard = new Shard({
+  const shard = linked(new Shard({
     capacity: 100,
     ttlMs: 600000,
     negativeTtlMs: options.negativeTtlMs ?? 0,
-    fetch,
-    send: (b) => {
+    fetch}), (b) => {
       reader.reset(b);
       while (reader.next()) replies.push(reader.code >= 0 ? [reader.id, reader.code, reader.buffer.latin1Slice(reader.offset, reader.offset + reader.code)] : [reader.id, reader.code]);
-    },
-  });
+    });
   const link = new Invalidation({ url, timeoutMs: 500, data: data.redis, target: shard, label: 'test', log, ...(options.pingMs ? { pingMs: options.pingMs } : {}) });
   t.teardown(() => {
     link.close();
@@ -81,7 +80,7 @@ async function tracked(t: { teardown(fn: () => unknown): void }, options: { url?
   /** Reads `key` through the shard and resolves with its reply. */
   const read = async (key: string): Promise<Reply> => {
     const id = ++nextId;
-    shard.receive(batch(id, key));
+    shard.receive(batch(id, key), 0);
     await until(() => replies.some((r) => r[0] === id), `reply to ${key}`);
     return replies.find((r) => r[0] === id)!;
   };

@@ -66,7 +66,7 @@ t.test('hits, misses, coalesced, entries, bytes, statuses, latency: as predicted
   t.equal(total(m, 'shardcache_inflight_requests'), 0);
   t.equal(total(m, 'shardcache_shard_restarts_total'), 0);
   t.equal(total(m, 'shardcache_shed_total'), 0);
-  for (const thread of ['main', 'shard-0', 'shard-1']) t.ok(m.has(`shardcache_event_loop_delay_seconds{thread="${thread}",quantile="0.99"}`), `event-loop delay of ${thread}`);
+  for (const thread of ['acceptor-0', 'shard-0', 'shard-1']) t.ok(m.has(`shardcache_event_loop_delay_seconds{thread="${thread}",quantile="0.99"}`), `event-loop delay of ${thread}`);
   t.ok(m.has('process_resident_memory_bytes'), 'the process metrics too');
 });
 

@@ -8,7 +8,7 @@ import { BatchReader, Outcome, Protocol } from '../src/hop/wire.js';
 import { Shard, type Fetch, type FetchMany } from '../src/shard/shard.js';
 import { connectRedis, outcomeOf, redactUrl, redisFetch, redisFetchMany } from '../src/shard/redis.js';
 import { Stat } from '../src/metrics/shard-stats.js';
-import { batch, decode, type Reply } from './helpers/batches.js';
+import { batch, decode, linked, type Reply } from './helpers/batches.js';
 import { startRedis } from './helpers/processes.js';
 
 const redis = await startRedis(t);
@@ -34,17 +34,15 @@ function makeShard(options: { capacity?: number; ttlMs?: number; now?: () => num
     counter.mgetKeys += keys.length;
     return many(keys);
   };
-  const shard = new Shard({
+  const shard = linked(new Shard({
     capacity: options.capacity ?? 10,
     ttlMs: options.ttlMs ?? 60000,
     fetch,
     fetchMany,
-    send: (b) => {
+    ...(options.now ? { now: options.now } : {})}), (b) => {
       replies.push(decode(b));
       waiting?.();
-    },
-    ...(options.now ? { now: options.now } : {}),
-  });
+    });
   /** Resolves once `n` reply entries have arrived in total. */
   const entries = async (n: number): Promise<Reply[]> => {
     while (replies.flat().length < n) await new Promise<void>((resolve) => (waiting = resolve));
@@ -57,9 +55,9 @@ t.test('misses are fetched and coalesced, hits answer in the same turn', async (
   await redis.client.mset('a', 'A', 'b', 'B');
   await redis.client.del('absent');
   const { shard, replies, counter, entries } = makeShard();
-  shard.receive(batch([1, 'a'], [2, 'a'], [3, 'b'], [4, 'absent']));
+  shard.receive(batch([1, 'a'], [2, 'a'], [3, 'b'], [4, 'absent']), 0);
   t.equal(replies.length, 0, 'nothing cached yet, nothing answered synchronously');
-  shard.receive(batch([5, 'a']));
+  shard.receive(batch([5, 'a']), 0);
   const got = await entries(5);
   t.same(
     got.sort((x, y) => x[0] - y[0]),
@@ -76,7 +74,7 @@ t.test('misses are fetched and coalesced, hits answer in the same turn', async (
   t.ok(replies.length <= 2, `misses completing together share reply batches (${replies.length} batches)`);
 
   replies.length = 0;
-  shard.receive(batch([6, 'a'], [7, 'b'], [8, 'absent']));
+  shard.receive(batch([6, 'a'], [7, 'b'], [8, 'absent']), 0);
   t.same(replies, [[[6, 1, 'A'], [7, 1, 'B']]], 'the hits come back before receive returns, in one batch');
   t.same([...shard.hits], [2, 0]);
   await entries(3);
@@ -87,9 +85,9 @@ t.test('hits, misses and coalesced misses are counted by the protocol each reque
   await redis.client.mset('p:a', 'A', 'p:b', 'B');
   const { shard, entries } = makeShard();
   // HTTP starts the flight of p:a, two RESP requests join it; RESP starts p:b's, one HTTP request joins it.
-  shard.receive(batch([1, 'p:a', Protocol.Http], [2, 'p:a', Protocol.Resp], [3, 'p:b', Protocol.Resp], [4, 'p:a', Protocol.Resp], [5, 'p:b', Protocol.Http]));
+  shard.receive(batch([1, 'p:a', Protocol.Http], [2, 'p:a', Protocol.Resp], [3, 'p:b', Protocol.Resp], [4, 'p:a', Protocol.Resp], [5, 'p:b', Protocol.Http]), 0);
   await entries(5);
-  shard.receive(batch([6, 'p:a', Protocol.Resp], [7, 'p:b', Protocol.Resp], [8, 'p:b', Protocol.Http]));
+  shard.receive(batch([6, 'p:a', Protocol.Resp], [7, 'p:b', Protocol.Resp], [8, 'p:b', Protocol.Http]), 0);
   await entries(8);
   t.same([...shard.misses], [2, 3], 'misses: HTTP 2, RESP 3');
   t.same([...shard.coalesced], [1, 2], 'coalesced: HTTP 1 (p:b), RESP 2 (p:a)');
@@ -103,7 +101,7 @@ t.test('hits, misses and coalesced misses are counted by the protocol each reque
 t.test('20 concurrent misses of one key cost one GET', async (t) => {
   await redis.client.set('hot', 'value');
   const { shard, counter, entries } = makeShard();
-  for (let i = 0; i < 20; i++) shard.receive(batch([i, 'hot']));
+  for (let i = 0; i < 20; i++) shard.receive(batch([i, 'hot']), 0);
   const got = await entries(20);
   t.equal(counter.gets, 1);
   t.ok(got.every(([, code, v]) => code === 5 && v === 'value'));
@@ -112,7 +110,7 @@ t.test('20 concurrent misses of one key cost one GET', async (t) => {
 t.test('cached values are private copies, not views of the socket buffer', async (t) => {
   await redis.client.set('copy', 'x'.repeat(100));
   const { shard, entries } = makeShard();
-  shard.receive(batch([1, 'copy']));
+  shard.receive(batch([1, 'copy']), 0);
   await entries(1);
   const cached = shard.cache.get('copy', performance.now())!.value;
   t.equal(cached.byteOffset, 0);
@@ -123,14 +121,14 @@ t.test('an entry expires lazily after the ttl and is fetched again', async (t) =
   let now = 0;
   await redis.client.set('ttl', 'old');
   const { shard, counter, entries } = makeShard({ ttlMs: 100, now: () => now });
-  shard.receive(batch([1, 'ttl']));
+  shard.receive(batch([1, 'ttl']), 0);
   await entries(1);
   await redis.client.set('ttl', 'new');
   now = 99;
-  shard.receive(batch([2, 'ttl']));
+  shard.receive(batch([2, 'ttl']), 0);
   t.same((await entries(2))[1], [2, 3, 'old'], 'still cached before the ttl');
   now = 100;
-  shard.receive(batch([3, 'ttl']));
+  shard.receive(batch([3, 'ttl']), 0);
   t.same((await entries(3))[2], [3, 3, 'new'], 'fetched again at the ttl');
   t.equal(counter.gets, 2);
   t.equal(shard.cache.expired, 1);
@@ -139,10 +137,10 @@ t.test('an entry expires lazily after the ttl and is fetched again', async (t) =
 t.test('capacity evicts the least recently read key', async (t) => {
   await redis.client.mset('k1', '1', 'k2', '2', 'k3', '3', 'k4', '4');
   const { shard, counter, entries } = makeShard({ capacity: 3 });
-  shard.receive(batch([1, 'k1'], [2, 'k2'], [3, 'k3']));
+  shard.receive(batch([1, 'k1'], [2, 'k2'], [3, 'k3']), 0);
   await entries(3);
-  shard.receive(batch([4, 'k1'])); // k2 is now the least recently read
-  shard.receive(batch([5, 'k4']));
+  shard.receive(batch([4, 'k1']), 0); // k2 is now the least recently read
+  shard.receive(batch([5, 'k4']), 0);
   await entries(5);
   t.same(shard.cache.keys().sort(), ['k1', 'k3', 'k4']);
   t.equal(counter.gets + counter.mgetKeys, 4, 'each key fetched once');
@@ -153,7 +151,7 @@ t.test('binary keys and values', async (t) => {
   const value = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
   await redis.client.set(key, value);
   const { shard, entries } = makeShard();
-  shard.receive(batch([1, key.toString('latin1')]));
+  shard.receive(batch([1, key.toString('latin1')]), 0);
   const [[, code, v]] = (await entries(1)) as [Reply];
   t.equal(code, 256);
   t.same([...Buffer.from(v!, 'latin1')], [...value]);
@@ -163,7 +161,7 @@ t.test('a key of another type answers WRONGTYPE, uncached', async (t) => {
   await redis.client.del('list');
   await redis.client.rpush('list', 'x');
   const { shard, entries } = makeShard();
-  shard.receive(batch([1, 'list']));
+  shard.receive(batch([1, 'list']), 0);
   t.same(await entries(1), [[1, Outcome.WrongType]]);
   t.equal(shard.cache.size, 0);
 });
@@ -171,17 +169,17 @@ t.test('a key of another type answers WRONGTYPE, uncached', async (t) => {
 t.test('MAX_VALUE_BYTES: a larger value is answered but not cached; the stats follow', async (t) => {
   await redis.client.mset('small', 'abc', 'large', 'x'.repeat(11));
   const replies: Reply[] = [];
-  const shard = new Shard({ capacity: 10, ttlMs: 60000, maxValueBytes: 10, fetch: redisFetch(connection.redis), send: (b) => replies.push(...decode(b)) });
+  const shard = linked(new Shard({ capacity: 10, ttlMs: 60000, maxValueBytes: 10, fetch: redisFetch(connection.redis)}), (b) => replies.push(...decode(b)));
   for (let round = 0; round < 2; round++) {
-    shard.receive(batch([round * 2, 'small'], [round * 2 + 1, 'large']));
+    shard.receive(batch([round * 2, 'small'], [round * 2 + 1, 'large']), 0);
     while (replies.length < round * 2 + 2) await new Promise((resolve) => setTimeout(resolve, 5));
   }
   t.same(replies.slice(2).sort((a, b) => a[0] - b[0]), [[2, 3, 'abc'], [3, 11, 'x'.repeat(11)]], 'both served both times');
   t.same(shard.cache.keys(), ['small'], 'only the small one cached');
   const s = shard.stats;
   t.same([s[Stat.Hits], s[Stat.Misses], s[Stat.TooLarge], s[Stat.Entries], s[Stat.Bytes], s[Stat.LatencyCount]], [1, 3, 2, 1, 3, 3]);
-  const next = new Shard({ capacity: 10, ttlMs: 60000, stats: s, fetch: redisFetch(connection.redis), send: () => {} });
-  next.receive(batch([9, 'x', Protocol.Resp]));
+  const next = linked(new Shard({ capacity: 10, ttlMs: 60000, stats: s, fetch: redisFetch(connection.redis)}), () => {});
+  next.receive(batch([9, 'x', Protocol.Resp]), 0);
   t.same([next.stats[Stat.Hits], next.stats[Stat.Misses], next.stats[Stat.Misses + Protocol.Resp], next.stats[Stat.Entries], next.stats[Stat.Bytes]], [1, 3, 1, 0, 0], 'a replacement carries the counters on and starts empty');
 });
 
@@ -190,21 +188,19 @@ t.test('STALE_IF_ERROR: an expired entry answers while Redis fails, with its age
   let answer: Buffer | Outcome = Buffer.from('v1');
   const replies: Reply[] = [];
   const ages: number[] = [];
-  const shard = new Shard({
+  const shard = linked(new Shard({
     capacity: 10,
     ttlMs: 100,
     staleMs: 1000,
     now: () => now,
-    fetch: () => Promise.resolve(answer),
-    send: (b) => {
+    fetch: () => Promise.resolve(answer)}), (b) => {
       replies.push(...decode(b));
       const r = new BatchReader();
       r.reset(b);
       while (r.next()) ages.push(r.ageMs);
-    },
-  });
+    });
   const ask = async (id: number): Promise<Reply> => {
-    shard.receive(batch([id, 'k']));
+    shard.receive(batch([id, 'k']), 0);
     while (replies.length < id) await new Promise((resolve) => setTimeout(resolve, 2));
     return replies[id - 1]!;
   };
@@ -236,12 +232,39 @@ t.test('error classification', async (t) => {
   t.equal(redactUrl('not a url'), '(invalid url)');
 });
 
+t.test('links: each acceptor gets its own answers; a miss shared by two links costs one fetch; a closed link is dropped', async (t) => {
+  await redis.client.mset('l:a', 'A', 'l:b', 'B');
+  let gets = 0;
+  const one = redisFetch(connection.redis);
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const shard = new Shard({ capacity: 10, ttlMs: 60000, fetch: (key) => (gets++, held.then(() => one(key))) });
+  const got: Reply[][] = [[], [], []];
+  const links = got.map((into) => shard.link((b) => into.push(...decode(b))));
+  t.same(links, [0, 1, 2], 'links are numbered in order');
+  // The same ids on three links: ids are each acceptor's own.
+  for (const link of links) shard.receive(batch([7, 'l:a']), link);
+  shard.unlink(2);
+  release();
+  while (got[0]!.length + got[1]!.length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  t.equal(gets, 1, 'one fetch for the three waiters');
+  t.same(got[0], [[7, 1, 'A']], 'link 0 answered');
+  t.same(got[1], [[7, 1, 'A']], 'link 1 answered');
+  t.same(got[2], [], 'the closed link gets nothing');
+  shard.receive(batch([8, 'l:a']), 1);
+  t.same(got[1]!.at(-1), [8, 1, 'A'], 'a hit goes back over the link it came by');
+  t.same(got[0]!.length, 1, 'and not over another');
+  shard.receive(batch([9, 'l:a']), 2);
+  t.equal(got[2]!.length, 0, 'a batch from a closed link is ignored');
+});
+
 t.test('Redis down: misses answer Unavailable quickly, the shard recovers', async (t) => {
   await redis.client.set('survivor', 'ok');
   const { shard, entries } = makeShard();
   await redis.stop();
   const started = Date.now();
-  shard.receive(batch([1, 'survivor']));
+  shard.receive(batch([1, 'survivor']), 0);
   t.same(await entries(1), [[1, Outcome.Unavailable]]);
   t.ok(Date.now() - started < 1300, `answered in ${Date.now() - started} ms`);
   t.match(logs.join('\n'), /test: redis (connection lost|connection closed)/, 'the state change is logged once');
@@ -249,7 +272,7 @@ t.test('Redis down: misses answer Unavailable quickly, the shard recovers', asyn
   const deadline = Date.now() + 5000;
   let n = 1;
   for (;;) {
-    shard.receive(batch([++n, 'survivor']));
+    shard.receive(batch([++n, 'survivor']), 0);
     const last = (await entries(n))[n - 1]!;
     if (last[1] === Outcome.NotFound) break; // a fresh redis-server has no data
     t.ok(Date.now() < deadline, 'reconnects within 5 s');

@@ -1,16 +1,18 @@
 /**
  * Worker-thread entry of a shard, loaded by piscina.
  *
- * Piscina starts, names and replaces the thread; the request traffic does not
- * go through piscina tasks. The main thread runs one long `attach` task that
- * hands over a MessagePort, and from then on request batches and reply
- * batches flow over that port as transferred ArrayBuffers. The task stays in
+ * Piscina starts and replaces the thread; the request traffic does not go
+ * through piscina tasks. The main thread runs one long `attach` task that
+ * starts the shard, then one `link` task per acceptor thread, each handing
+ * over a MessagePort; from then on request batches and reply batches flow
+ * over those ports as transferred ArrayBuffers. The attach task stays in
  * flight for the life of the shard, so its rejection is how the main thread
  * learns that the worker died.
  */
-import type { MessagePort } from 'node:worker_threads';
+import { threadId, type MessagePort } from 'node:worker_threads';
 import { createLog, type Log } from '../src/log.js';
 import { trackEventLoop } from '../src/metrics/event-loop.js';
+import { nameThread } from '../src/metrics/thread.js';
 import { Stat } from '../src/metrics/shard-stats.js';
 import { openBackend, type Backend } from '../src/shard/backend.js';
 import type { BackendSettings } from '../src/shard/endpoints.js';
@@ -35,7 +37,6 @@ export interface ShardSettings {
 /** What the main thread sends to bring a shard up. */
 export interface AttachTask extends ShardSettings {
   kind: 'attach';
-  port: MessagePort;
   index: number;
   /** This shard's share of CACHE_CAPACITY, in keys. */
   capacity: number;
@@ -55,20 +56,56 @@ export interface ReadyTask {
   waitMs: number;
 }
 
+/**
+ * Sent after `attach`, once per acceptor thread (and again for an acceptor's
+ * replacement): the port its request batches come in by and its replies go
+ * out by. Resolves at once; the link closes when the acceptor's end does.
+ */
+export interface LinkTask {
+  kind: 'link';
+  port: MessagePort;
+}
+
 /** Test hook: the worker dies of an uncaught exception, as it would of a bug. Refused unless enabled. */
 export interface CrashTask {
   kind: 'crash';
 }
 
+/** Closes the Redis connections and ends the attach task (the proxy is stopping). */
+export interface StopTask {
+  kind: 'stop';
+}
+
 let backend: Backend | undefined;
+let shard: Shard | undefined;
 let log: Log | undefined;
 let testHooks = false;
+/** Resolves once Redis is ready or REDIS_TIMEOUT_MS has passed: links read their ports from then on. */
+let started: Promise<unknown> = Promise.resolve();
+let stop: (() => void) | undefined;
 
-/** The piscina task handler: attach a shard, wait for its Redis, or (test hook) crash. */
-export default function run(task: AttachTask | ReadyTask | CrashTask): Promise<string> {
+/** The piscina task handler: attach a shard, link an acceptor, wait for Redis, stop, or (test hook) crash. */
+export default function run(task: AttachTask | LinkTask | ReadyTask | CrashTask | StopTask): Promise<string> {
   if (task.kind === 'attach') return attach(task);
+  if (task.kind === 'link') return link(task.port);
   if (task.kind === 'ready') return ready(task.waitMs);
+  if (task.kind === 'stop') {
+    stop?.();
+    return Promise.resolve('stopped');
+  }
   return crash();
+}
+
+function link(port: MessagePort): Promise<string> {
+  const own = shard;
+  if (own === undefined) return Promise.reject(new Error('shard not attached'));
+  const n = own.link((batch) => port.postMessage(batch, [batch]));
+  // Batches wait in the port until Redis is ready (or REDIS_TIMEOUT_MS has
+  // passed): a replacement worker then answers the requests sent while it
+  // connected instead of failing them for a connection that is seconds old.
+  void started.then(() => port.on('message', (batch: ArrayBuffer) => own.receive(batch, n)));
+  port.once('close', () => own.unlink(n));
+  return Promise.resolve('linked');
 }
 
 function ready(waitMs: number): Promise<string> {
@@ -86,13 +123,15 @@ function crash(): Promise<string> {
 }
 
 function attach(task: AttachTask): Promise<string> {
-  const { port, stats } = task;
+  const { stats } = task;
   testHooks = task.testHooks;
-  const own = createLog(task.logLevel, { shard: task.index });
-  log = own;
+  const logger = createLog(task.logLevel, { shard: task.index });
+  log = logger;
+  stats[Stat.Tid] = nameThread(`shard-${task.index}`);
+  stats[Stat.ThreadId] = threadId;
   trackEventLoop(stats, Stat.LoopP50);
-  const store = (backend = openBackend({ settings: task.backend, label: `shard ${task.index}`, log: own, stats }));
-  const shard = new Shard({
+  const store = (backend = openBackend({ settings: task.backend, label: `shard ${task.index}`, log: logger, stats }));
+  const own = new Shard({
     capacity: task.capacity,
     maxBytes: task.maxBytes,
     ttlMs: task.ttlMs,
@@ -101,17 +140,14 @@ function attach(task: AttachTask): Promise<string> {
     negativeTtlMs: task.negativeTtlMs,
     stats,
     ...delayedForTests({ fetch: store.fetch, fetchMany: store.fetchMany }, process.env.SHARDCACHE_TEST_DELAY_GET),
-    send: (batch) => port.postMessage(batch, [batch]),
   });
-  if (task.invalidation === 'tracking') store.track(shard, task.staleMs > 0);
-  // Batches wait in the port until Redis is ready (or REDIS_TIMEOUT_MS has
-  // passed): a replacement worker then answers the requests sent while it
-  // connected instead of failing them for a connection that is seconds old.
-  void store.ready(task.backend.timeoutMs).then(() => port.on('message', (batch: ArrayBuffer) => shard.receive(batch)));
+  shard = own;
+  if (task.invalidation === 'tracking') store.track(own, task.staleMs > 0);
+  started = store.ready(task.backend.timeoutMs);
   return new Promise((resolve) => {
-    port.once('close', () => {
+    stop = () => {
       store.close();
       resolve('closed');
-    });
+    };
   });
 }

@@ -1,13 +1,15 @@
 /**
- * The main thread's side of the hop: it gives each request an id, batches
- * the requests of one event-loop turn per shard, posts each batch once, and
+ * An acceptor's side of the hop: it gives each request an id, batches the
+ * requests of one event-loop turn per shard, posts each batch once, and
  * routes reply batches back to whoever asked.
  *
  * In-flight requests live in parallel arrays indexed by id, with a free list
- * of ids, so a request costs no object and no closure here.
+ * of ids, so a request costs no object and no closure here. Ids are this
+ * acceptor's own; a shard answers over the port the batch came by.
  */
 import type { MessagePort } from 'node:worker_threads';
 import { ETAG_BYTES } from '../cache/etag.js';
+import { newOwnInflight } from '../hop/shared.js';
 import { BatchReader, BatchWriter, Outcome, type Protocol } from '../hop/wire.js';
 
 /**
@@ -33,16 +35,30 @@ const NO_SHARD = 0xffff;
  */
 export const FLUSH_AT = 64;
 
+/** Where a dispatcher counts; by default its own arrays (a single acceptor, or a test). */
+export interface DispatcherCounters {
+  /** Per shard: requests in flight for the whole process, changed with Atomics (`ProcessCounters.inflight`). */
+  inflight?: Int32Array;
+  /** Per shard: this acceptor's part of `inflight`, which the main thread takes back out if the acceptor dies. */
+  own?: Int32Array;
+  /** Per shard: requests refused with `Outcome.Overloaded`. */
+  shed?: Float64Array;
+}
+
 /** Batches requests per shard, routes replies to their sinks, sheds load beyond `maxInflight`. */
 export class Dispatcher {
   readonly shards: number;
-  /** Requests in flight per shard beyond which `submit` answers `Outcome.Overloaded` at once. */
+  /** Requests in flight per shard, all acceptors together, beyond which `submit` answers `Outcome.Overloaded` at once. */
   readonly maxInflight: number;
-  /** Requests in flight, per shard. */
+  /** Requests in flight, per shard, all acceptors together. */
   readonly inflightOf: Int32Array;
+  /** This acceptor's requests in flight, per shard. */
+  readonly own: Int32Array;
   /** Requests refused with `Outcome.Overloaded`, per shard. */
   readonly shed: Float64Array;
   readonly #ports: (MessagePort | undefined)[];
+  /** The close listener of each attached port, to tell a late close of a replaced port from the current one's. */
+  readonly #onClose: ((() => void) | undefined)[];
   readonly #pending: BatchWriter[];
   readonly #reader = new BatchReader();
   #flushScheduled = false;
@@ -55,12 +71,14 @@ export class Dispatcher {
   #freeTop = 0;
   #inFlight = 0;
 
-  constructor(shards: number, maxInflight = Number.POSITIVE_INFINITY) {
+  constructor(shards: number, maxInflight = 2 ** 31 - 1, counters: DispatcherCounters = {}) {
     this.shards = shards;
     this.maxInflight = maxInflight;
-    this.inflightOf = new Int32Array(shards);
-    this.shed = new Float64Array(shards);
+    this.inflightOf = counters.inflight ?? newOwnInflight(shards);
+    this.own = counters.own ?? newOwnInflight(shards);
+    this.shed = counters.shed ?? new Float64Array(shards);
     this.#ports = new Array<MessagePort | undefined>(shards).fill(undefined);
+    this.#onClose = new Array<(() => void) | undefined>(shards).fill(undefined);
     this.#pending = Array.from({ length: shards }, () => new BatchWriter());
     this.#grow(1024);
   }
@@ -75,10 +93,21 @@ export class Dispatcher {
     return this.#ports[shard] !== undefined;
   }
 
-  /** Starts sending `shard`'s batches to `port` and reading its replies from it. */
+  /**
+   * Starts sending `shard`'s batches to `port` and reading its replies from
+   * it. A port already attached for `shard` belongs to a worker that died:
+   * its requests are answered `ShardDown` first. When the shard's end of the
+   * port closes (its worker died), the shard is detached the same way.
+   */
   attach(shard: number, port: MessagePort): void {
+    if (this.#ports[shard] !== undefined) this.detach(shard, Outcome.ShardDown);
     this.#ports[shard] = port;
     port.on('message', this.#onReply);
+    const onClose = (): void => {
+      if (this.#onClose[shard] === onClose) this.detach(shard, Outcome.ShardDown);
+    };
+    this.#onClose[shard] = onClose;
+    port.once('close', onClose);
   }
 
   /**
@@ -89,6 +118,7 @@ export class Dispatcher {
   detach(shard: number, outcome: Outcome): void {
     const port = this.#ports[shard];
     this.#ports[shard] = undefined;
+    this.#onClose[shard] = undefined;
     if (port !== undefined) {
       port.off('message', this.#onReply);
       port.close();
@@ -109,7 +139,8 @@ export class Dispatcher {
       sink.answer(token, flags, Outcome.ShardDown, undefined, 0, undefined);
       return;
     }
-    if (this.inflightOf[shard]! >= this.maxInflight) {
+    if (Atomics.add(this.inflightOf, shard, 1) >= this.maxInflight) {
+      Atomics.sub(this.inflightOf, shard, 1);
       this.shed[shard]!++;
       sink.answer(token, flags, Outcome.Overloaded, undefined, 0, undefined);
       return;
@@ -121,7 +152,7 @@ export class Dispatcher {
     this.#flags[id] = flags;
     this.#shardOf[id] = shard;
     this.#inFlight++;
-    this.inflightOf[shard]!++;
+    this.own[shard]!++;
     const pending = this.#pending[shard]!;
     pending.addKey(id, key, sink.protocol);
     if (pending.length >= FLUSH_AT) this.#post(shard);
@@ -164,7 +195,9 @@ export class Dispatcher {
     const token = this.#tokens[id];
     this.#sinks[id] = undefined;
     this.#tokens[id] = undefined;
-    this.inflightOf[this.#shardOf[id]!]!--;
+    const shard = this.#shardOf[id]!;
+    Atomics.sub(this.inflightOf, shard, 1);
+    this.own[shard]!--;
     this.#shardOf[id] = NO_SHARD;
     this.#free[this.#freeTop++] = id;
     this.#inFlight--;

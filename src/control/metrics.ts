@@ -1,36 +1,44 @@
 /**
  * The Prometheus metrics, built with prom-client at scrape time from plain
- * numbers the hot path already keeps: the front ends' request counts, the
- * dispatcher's in-flight and shed counts, the pool's restart counts, and
- * each shard's stats array in shared memory. Nothing here runs per request.
+ * numbers the threads already keep in shared memory: each acceptor's stats
+ * array (request counts, connections, shed counts, event-loop delay), the
+ * process-wide in-flight counts, each shard's stats array, and the restart
+ * counts. Nothing here runs per request; counts of several acceptors are
+ * summed here, at scrape time.
  */
 import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from 'prom-client';
+import { COMMANDS } from '../acceptor/resp/commands.js';
+import { RESP_STATUSES } from '../acceptor/resp/outcomes.js';
 import { PROTOCOLS } from '../hop/wire.js';
+import { AcceptorStat, HTTP_METHODS, HTTP_STATUSES, httpCounts, respCounts, shedCounts } from '../metrics/acceptor-stats.js';
 import { LATENCY_BUCKETS, Stat } from '../metrics/shard-stats.js';
-
-/** One front end's request counts: `counts[command * statuses.length + status]`, by label index. */
-export interface RequestCounts {
-  protocol: (typeof PROTOCOLS)[number];
-  counts: Float64Array;
-  /** `command` label of each row (HTTP: the method). */
-  commands: readonly string[];
-  /** `status` label of each column (HTTP: the status code; RESP: the outcome). */
-  statuses: readonly string[];
-}
+import { threadCpuSeconds } from '../metrics/thread.js';
 
 /** Where the figures live; each field is read only when /metrics is scraped. */
 export interface MetricSources {
-  /** Per front end (HTTP, and RESP when it listens). */
-  requests: readonly RequestCounts[];
-  /** Per shard. */
-  inflightOf: Int32Array;
-  shed: Float64Array;
-  restarts: Float64Array;
+  /** Per acceptor (`AcceptorStat` slots); acceptor 0 is the main thread. */
+  acceptorStats: readonly Float64Array[];
+  /** Per acceptor: threads replaced after dying. */
+  acceptorRestarts: Float64Array;
+  /** Whether the RESP listener runs (its counts are exported then). */
+  resp: boolean;
+  /** Per shard: requests in flight, all acceptors together. */
+  inflight: Int32Array;
   /** Per shard, `Stat` slots. */
   shardStats: readonly Float64Array[];
-  /** The main thread's event-loop delay: median, p99, max (seconds). */
-  mainLoop: Float64Array;
+  /** Per shard: workers replaced after dying. */
+  shardRestarts: Float64Array;
 }
+
+/** One front end's request counts, summed over the acceptors, with the labels of its rows and columns. */
+interface RequestCounts {
+  protocol: (typeof PROTOCOLS)[number];
+  view: (stats: Float64Array) => Float64Array;
+  commands: readonly string[];
+  statuses: readonly string[];
+}
+
+const HTTP_STATUS_LABELS: readonly string[] = Array.from({ length: HTTP_STATUSES }, (_, status) => String(status));
 
 type Emit = (labels: Record<string, string>, value: number) => void;
 
@@ -69,37 +77,74 @@ export function createMetrics(src: MetricSources): Registry {
       new Gauge({ name, help, labelNames, registers: [registry], collect() { this.reset(); read((labels, value) => this.set(labels, value)); } });
     }
   };
-  const perShard = (values: ArrayLike<number>) => (emit: Emit) => {
-    for (let i = 0; i < values.length; i++) emit({ shard: String(i) }, values[i]!);
+  const perShard = (values: ArrayLike<number>, label = 'shard') => (emit: Emit) => {
+    for (let i = 0; i < values.length; i++) emit({ [label]: String(i) }, values[i]!);
   };
   const fromStats = (slot: number) => (emit: Emit) => src.shardStats.forEach((s, i) => emit({ shard: String(i) }, s[slot]!));
   /** Per shard, one sample for each `[label value, slot]`. */
   const bySlots = (label: string, slots: readonly (readonly [string, number])[]) => (emit: Emit) =>
     src.shardStats.forEach((s, i) => slots.forEach(([value, slot]) => emit({ shard: String(i), [label]: value }, s[slot]!)));
 
+  const fronts: RequestCounts[] = [{ protocol: 'http', view: httpCounts, commands: HTTP_METHODS, statuses: HTTP_STATUS_LABELS }];
+  if (src.resp) fronts.push({ protocol: 'resp', view: respCounts, commands: COMMANDS, statuses: RESP_STATUSES });
   metric('counter', 'shardcache_requests_total', 'Requests answered, by protocol, command (HTTP: method) and status (HTTP: status code; RESP: nil, ok, shed or error)', ['protocol', 'command', 'status'], (emit) => {
-    for (const { protocol, counts, commands, statuses } of src.requests) {
+    for (const { protocol, view, commands, statuses } of fronts) {
+      const counts = sum(src.acceptorStats.map(view));
       for (let i = 0; i < counts.length; i++) {
         if (counts[i]! > 0) emit({ protocol, command: commands[Math.floor(i / statuses.length)]!, status: statuses[i % statuses.length]! }, counts[i]!);
       }
     }
   });
+  const perAcceptor = (label: string, read: (stats: Float64Array, p: number) => number, protocols: number) => (emit: Emit) =>
+    src.acceptorStats.forEach((s, i) => {
+      for (let p = 0; p < protocols; p++) emit({ acceptor: String(i), [label]: PROTOCOLS[p]! }, read(s, p));
+    });
+  const protocols = fronts.length;
+  metric('counter', 'shardcache_acceptor_requests_total', 'Requests answered by each acceptor thread, by protocol (RESP: commands)', ['acceptor', 'protocol'], perAcceptor('protocol', (s, p) => total(fronts[p]!.view(s)), protocols));
+  metric('gauge', 'shardcache_acceptor_connections', 'Client connections open on each acceptor thread, by protocol', ['acceptor', 'protocol'], perAcceptor('protocol', (s, p) => s[AcceptorStat.Connections + p]!, protocols));
+  metric('counter', 'shardcache_acceptor_connections_total', 'Client connections each acceptor thread accepted, by protocol', ['acceptor', 'protocol'], perAcceptor('protocol', (s, p) => s[AcceptorStat.Accepted + p]!, protocols));
+  metric('counter', 'shardcache_refused_connections_total', 'Client connections closed at once because MAX_CONNECTIONS were open, by acceptor and protocol', ['acceptor', 'protocol'], perAcceptor('protocol', (s, p) => s[AcceptorStat.Refused + p]!, protocols));
+  metric('gauge', 'shardcache_acceptor_listening', '1 while the acceptor thread listens on its ports', ['acceptor'], (emit) => src.acceptorStats.forEach((s, i) => emit({ acceptor: String(i) }, s[AcceptorStat.Listening]!)));
+  metric('counter', 'shardcache_acceptor_restarts_total', 'Acceptor threads that died and were replaced', ['acceptor'], perShard(src.acceptorRestarts, 'acceptor'));
   for (const [name, slot, help] of PROTOCOL_FIGURES) metric('counter', name, help, ['shard', 'protocol'], bySlots('protocol', PROTOCOLS.map((protocol, p) => [protocol, slot + p])));
   for (const [kind, name, slot, help] of SHARD_FIGURES) metric(kind, name, help, ['shard'], fromStats(slot));
   metric('counter', 'shardcache_invalidations_total', 'Invalidations from Redis client tracking: keys named by messages (kind="key"), null messages that emptied the cache (kind="flush": FLUSHALL, FLUSHDB)', ['shard', 'kind'], bySlots('kind', [['key', Stat.InvalidatedKeys], ['flush', Stat.InvalidationFlushes]]));
-  metric('gauge', 'shardcache_inflight_requests', 'Requests sent to the shard and not answered yet', ['shard'], perShard(src.inflightOf));
-  metric('counter', 'shardcache_shed_total', 'Requests refused with 503 because the shard had MAX_INFLIGHT in flight', ['shard'], perShard(src.shed));
-  metric('counter', 'shardcache_shard_restarts_total', 'Shard workers that died and were replaced', ['shard'], perShard(src.restarts));
-  metric('gauge', 'shardcache_event_loop_delay_seconds', 'Event-loop delay over the last second, per thread', ['thread', 'quantile'], (emit) => {
-    const threads: [string, ArrayLike<number>, number][] = [['main', src.mainLoop, 0], ...src.shardStats.map((s, i): [string, Float64Array, number] => [`shard-${i}`, s, Stat.LoopP50])];
-    for (const [thread, values, at] of threads) {
+  metric('gauge', 'shardcache_inflight_requests', 'Requests sent to the shard and not answered yet, all acceptors together', ['shard'], perShard(src.inflight));
+  metric('counter', 'shardcache_shed_total', 'Requests refused with 503 because the shard had MAX_INFLIGHT in flight', ['shard'], (emit) => perShard(sum(src.acceptorStats.map(shedCounts)))(emit));
+  metric('counter', 'shardcache_shard_restarts_total', 'Shard workers that died and were replaced', ['shard'], perShard(src.shardRestarts));
+  /** Every thread: its label, stats array, and the slots of its loop delay and thread id. */
+  const threads = (): [string, Float64Array, number, number][] => [
+    ...src.acceptorStats.map((s, i): [string, Float64Array, number, number] => [`acceptor-${i}`, s, AcceptorStat.LoopP50, AcceptorStat.Tid]),
+    ...src.shardStats.map((s, i): [string, Float64Array, number, number] => [`shard-${i}`, s, Stat.LoopP50, Stat.Tid]),
+  ];
+  metric('gauge', 'shardcache_event_loop_delay_seconds', 'Event-loop delay over the last second, per thread (acceptor-0 is the main thread)', ['thread', 'quantile'], (emit) => {
+    for (const [thread, values, at] of threads()) {
       emit({ thread, quantile: '0.5' }, values[at]!);
       emit({ thread, quantile: '0.99' }, values[at + 1]!);
       emit({ thread, quantile: '1' }, values[at + 2]!);
     }
   });
+  metric('counter', 'shardcache_thread_cpu_seconds_total', 'CPU time (user + system) of each thread, from /proc (Linux only); a replaced thread starts again from 0', ['thread'], (emit) => {
+    for (const [thread, values, , tid] of threads()) {
+      const seconds = threadCpuSeconds(values[tid]!);
+      if (seconds !== undefined) emit({ thread }, seconds);
+    }
+  });
   registry.registerMetric(latencyHistogram(src.shardStats) as unknown as Metric);
   return registry;
+}
+
+/** Element-wise sum of equally long arrays. */
+function sum(arrays: readonly Float64Array[]): Float64Array {
+  const out = new Float64Array(arrays[0]?.length ?? 0);
+  for (const a of arrays) for (let i = 0; i < a.length; i++) out[i]! += a[i]!;
+  return out;
+}
+
+function total(values: Float64Array): number {
+  let t = 0;
+  for (let i = 0; i < values.length; i++) t += values[i]!;
+  return t;
 }
 
 /**

@@ -1,20 +1,14 @@
 /**
- * Starts the shard workers with piscina, attaches each to the dispatcher, and
- * replaces a worker that dies.
- *
- * One single-thread piscina pool per shard, because a key must always reach
- * the same worker and piscina pools pick workers freely. Piscina earns its
- * place by starting the thread, surfacing its death as a rejected task, and
- * starting a replacement; requests do not travel as piscina tasks (see
- * `workers/shard.ts`).
+ * The shard workers: one supervised thread each (`ThreadSlot`), because a
+ * key must always reach the same worker and piscina pools pick workers
+ * freely. A worker that dies is replaced with an empty cache; the
+ * supervisor then links every acceptor to the replacement.
  */
-import { MessageChannel } from 'node:worker_threads';
-import { Piscina } from 'piscina';
+import type { MessagePort } from 'node:worker_threads';
 import type { AttachTask, ShardSettings } from '../../workers/shard.js';
 import type { Log } from '../log.js';
 import { newShardStats } from '../metrics/shard-stats.js';
-import type { Dispatcher } from '../acceptor/dispatcher.js';
-import { Outcome } from '../hop/wire.js';
+import { ThreadSlot } from './thread-slot.js';
 
 /** What each shard worker is started with. */
 export interface ShardPoolOptions extends ShardSettings {
@@ -24,16 +18,16 @@ export interface ShardPoolOptions extends ShardSettings {
   /** Total value bytes cached, divided among the shards; 0: no limit. */
   maxBytes: number;
   log: Log;
+  /** Called once a dead shard's replacement runs: it needs a port from every acceptor. */
+  onReplaced: (shard: number) => void;
 }
 
 const WORKER = new URL('../../workers/shard.js', import.meta.url).href;
 
-/** The shard workers: one single-thread piscina pool each, replaced when they die. */
+/** The shard workers, replaced when they die. */
 export class ShardPool {
-  readonly #pools: Piscina[] = [];
-  readonly #options: ShardPoolOptions;
-  readonly #dispatcher: Dispatcher;
-  #closing = false;
+  readonly #slots: ThreadSlot[] = [];
+  readonly #o: ShardPoolOptions;
   /** Until every shard has started once, a death is a start-up failure, not something to repair. */
   #started = false;
   /** Workers replaced after dying, per shard. */
@@ -41,46 +35,38 @@ export class ShardPool {
   /** Each shard's published figures (`Stat` slots), shared with its worker. */
   readonly stats: Float64Array[];
 
-  constructor(dispatcher: Dispatcher, options: ShardPoolOptions) {
-    this.#dispatcher = dispatcher;
-    this.#options = options;
+  constructor(options: ShardPoolOptions) {
+    this.#o = options;
     this.restarts = new Float64Array(options.shards);
     this.stats = Array.from({ length: options.shards }, newShardStats);
   }
 
-  /**
-   * Starts every shard and waits up to `waitMs` for each to reach Redis.
-   * Rejects when a worker cannot even load.
-   */
-  async start(waitMs: number): Promise<void> {
-    for (let i = 0; i < this.#options.shards; i++) {
-      const pool = new Piscina({
-        filename: WORKER,
-        minThreads: 1,
-        maxThreads: 1,
-        idleTimeout: Number.POSITIVE_INFINITY,
-        // The default 'sync' atomics mode freezes an idle worker's event
-        // loop: no Redis replies, no timers. The shard lives on its event loop.
-        atomics: 'disabled',
-        // The attach task occupies the worker for its whole life; the
-        // second slot lets the ready check in.
-        concurrentTasksPerWorker: 2,
-      });
-      // A worker that throws outside a task is reported here; its death
-      // is handled through the attach task's rejection.
-      pool.on('error', (err: Error) => this.#options.log.error(`shard ${i}: worker error: ${err.message}`));
-      this.#pools.push(pool);
+  /** Starts every shard worker; `ready` then waits for their Redis. */
+  start(): void {
+    for (let i = 0; i < this.#o.shards; i++) {
+      this.#slots.push(new ThreadSlot({ filename: WORKER, label: `shard ${i}`, log: this.#o.log, onDeath: (err) => this.#died(i, err) }));
       this.#attach(i);
     }
-    await Promise.all(this.#pools.map((pool) => pool.run({ kind: 'ready', waitMs })));
+  }
+
+  /**
+   * Waits up to `waitMs` for every shard to reach Redis (and arm tracking).
+   * Rejects when a worker cannot even load.
+   */
+  async ready(waitMs: number): Promise<void> {
+    await Promise.all(this.#slots.map((slot) => slot.run({ kind: 'ready', waitMs })));
     this.#started = true;
   }
 
-  /** Stops every shard: detaches them and lets their tasks end. */
+  /** Hands shard `i` the shard end of an acceptor's channel. */
+  link(i: number, port: MessagePort): Promise<string> {
+    return this.#slots[i]!.run({ kind: 'link', port }, [port]);
+  }
+
+  /** Closes every shard's Redis connections, then ends the threads. */
   async close(): Promise<void> {
-    this.#closing = true;
-    for (let i = 0; i < this.#pools.length; i++) this.#dispatcher.detach(i, Outcome.ShardDown);
-    await Promise.all(this.#pools.map((pool) => pool.close({ force: true })));
+    await Promise.all(this.#slots.map((slot) => slot.run({ kind: 'stop' }).catch(() => undefined)));
+    await Promise.all(this.#slots.map((slot) => slot.close()));
   }
 
   /**
@@ -88,8 +74,8 @@ export class ShardPool {
    * Resolves once it has died; rejects when test hooks are off.
    */
   kill(i: number): Promise<void> {
-    if (!this.#options.testHooks) return Promise.reject(new Error('test hooks are off'));
-    return this.#pools[i]!.run({ kind: 'crash' }).then(
+    if (!this.#o.testHooks) return Promise.reject(new Error('test hooks are off'));
+    return this.#slots[i]!.run({ kind: 'crash' }).then(
       () => undefined,
       () => undefined,
     );
@@ -101,29 +87,23 @@ export class ShardPool {
   }
 
   #attach(i: number): void {
-    const { port1, port2 } = new MessageChannel();
-    const { shards, capacity, maxBytes, log, ...settings } = this.#options;
+    const { shards, capacity, maxBytes, log, onReplaced, ...settings } = this.#o;
     const task: AttachTask = {
       ...settings,
       kind: 'attach',
-      port: port2,
       index: i,
       capacity: ShardPool.capacityOf(i, shards, capacity),
       maxBytes: maxBytes === 0 ? Number.POSITIVE_INFINITY : ShardPool.capacityOf(i, shards, maxBytes),
       stats: this.stats[i]!,
     };
-    this.#dispatcher.attach(i, port1);
-    this.#pools[i]!.run(task, { transferList: [port2] }).then(
-      () => undefined,
-      (err: Error) => this.#died(i, err),
-    );
+    this.#slots[i]!.start(task);
   }
 
   #died(i: number, err: Error): void {
-    if (this.#closing || !this.#started) return;
+    if (!this.#started) return;
     this.restarts[i]!++;
-    this.#options.log.error(`shard ${i}: worker died (${err.message}); failing its in-flight requests and starting a new one`);
-    this.#dispatcher.detach(i, Outcome.ShardDown);
+    this.#o.log.error(`shard ${i}: worker died (${err.message}); failing its in-flight requests and starting a new one`);
     this.#attach(i);
+    this.#o.onReplaced(i);
   }
 }

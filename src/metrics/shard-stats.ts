@@ -49,16 +49,20 @@ export const Stat = {
   TrackingRearms: AFTER + 12,
   /** Gauge: 1 while client tracking is armed. */
   TrackingArmed: AFTER + 13,
+  /** The shard thread's Linux thread id (0 where unknown), for its CPU time in /proc. */
+  Tid: AFTER + 14,
+  /** The shard thread's Node `threadId`, which names its `--cpu-prof` file. */
+  ThreadId: AFTER + 15,
   /** Gauge: Redis servers the shard reads from (cluster: masters; otherwise 1). */
-  RedisNodes: AFTER + 14,
+  RedisNodes: AFTER + 16,
   /** Gauge: of those, the ones whose connection is ready now. */
-  RedisNodesUp: AFTER + 15,
+  RedisNodesUp: AFTER + 17,
   /** Flushes because cluster slots changed masters (failover, resharding). */
-  TopologyFlushes: AFTER + 16,
+  TopologyFlushes: AFTER + 18,
   /** Redis GET latency: sum of seconds, count, then one slot per bucket of `LATENCY_BUCKETS` plus +Inf. */
-  LatencySum: AFTER + 17,
-  LatencyCount: AFTER + 18,
-  LatencyBuckets: AFTER + 19,
+  LatencySum: AFTER + 19,
+  LatencyCount: AFTER + 20,
+  LatencyBuckets: AFTER + 21,
 } as const;
 
 /** Upper bounds (seconds) of the Redis latency histogram buckets. */

@@ -3,8 +3,13 @@
  * request batch, answers the hits in one reply batch at once, coalesces the
  * misses into one flight per key, fetches the batch's new flights together
  * (`BatchFetch`: one MGET), and sends their answers in later reply batches
- * as the fetches complete. The worker entry wires it to a MessagePort and
- * an ioredis connection; tests drive it in-process.
+ * as the fetches complete.
+ *
+ * Batches come in over *links*, one per acceptor thread; a reply goes back
+ * over the link its request came by. Coalescing does not care: twenty
+ * clients on four acceptors missing one key wait on one flight, whose
+ * waiters remember their link. The worker entry wires links to
+ * MessagePorts and the fetches to ioredis; tests drive it in-process.
  */
 import { etagOf } from '../cache/etag.js';
 import { LRU } from '../cache/lru.js';
@@ -46,8 +51,6 @@ export interface ShardOptions {
   fetchMany?: FetchMany;
   /** Keys per `fetchMany` at most; default `MAX_KEYS_PER_FETCH`. */
   maxKeysPerFetch?: number;
-  /** Takes ownership of a packed reply batch (the worker transfers it to the main thread). */
-  send: (batch: ArrayBuffer) => void;
   /** How long past its TTL an entry may be served while Redis fails (STALE_IF_ERROR_MS); default 0. */
   staleMs?: number;
   /** Values longer than this are answered but not cached; default: no limit. */
@@ -58,9 +61,25 @@ export interface ShardOptions {
   now?: () => number;
 }
 
+/**
+ * A flight's waiter is one number: its request id on its link, plus the link
+ * times this. Ids are int32 (`wire.ts`), and links below 2^22 keep the sum an
+ * exact integer in a double, so a waiter costs no object.
+ */
+const LINK_SPAN = 0x80000000;
+
+/** Where a link's replies go: its sender and the reply batch being filled for it. */
+interface Link {
+  send: (batch: ArrayBuffer) => void;
+  replies: BatchWriter;
+  /** Queued in `#dirty`, to be flushed at the end of the turn. */
+  dirty: boolean;
+}
+
 /** One shard: batches in, reply batches out; the cache, coalescing and stats of one worker. */
 export class Shard {
   readonly cache: LRU<Cached>;
+  /** Waiters are `link * LINK_SPAN + id`. */
   readonly flights = new Flights<number>();
   /** This shard's figures, published after every batch and every landing turn. */
   readonly stats: Float64Array;
@@ -79,7 +98,10 @@ export class Shard {
   caching = true;
 
   readonly #fetches: BatchFetch;
-  readonly #send: (batch: ArrayBuffer) => void;
+  /** By link number; a closed link's slot is `undefined` (its late answers are dropped). */
+  readonly #links: (Link | undefined)[] = [];
+  /** Links holding answers that landed this turn. */
+  #dirty: Link[] = [];
   readonly #now: () => number;
   readonly #staleMs: number;
   readonly #negativeTtlMs: number;
@@ -89,14 +111,12 @@ export class Shard {
   /** The counters as they were when this shard started (a replaced worker's), added to its own. */
   readonly #base: Float64Array;
   readonly #reader = new BatchReader();
-  readonly #replies = new BatchWriter();
   #flushScheduled = false;
 
   constructor(options: ShardOptions) {
     this.#staleMs = options.staleMs ?? 0;
     const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
     this.cache = new LRU<Cached>({ capacity: options.capacity, ttl: options.ttlMs, grace: this.#staleMs, weigh: (c) => c.value.length, maxBytes });
-    this.#send = options.send;
     this.#now = options.now ?? performance.now.bind(performance);
     // A value the byte budget cannot hold is answered uncached, and counted as too large, like one over MAX_VALUE_BYTES.
     this.#maxValueBytes = Math.min(options.maxValueBytes ?? Number.POSITIVE_INFINITY, maxBytes);
@@ -115,6 +135,22 @@ export class Shard {
     this.#publish();
   }
 
+  /**
+   * Opens a link: reply batches for the requests received over it are given
+   * to `send`, which takes ownership (the worker transfers them to the
+   * acceptor). Returns the link number to `receive` its batches with.
+   */
+  link(send: (batch: ArrayBuffer) => void): number {
+    this.#links.push({ send, replies: new BatchWriter(), dirty: false });
+    return this.#links.length - 1;
+  }
+
+  /** Closes link `n` (its acceptor is gone): answers still in flight for it are dropped when they land. */
+  unlink(n: number): void {
+    this.#links[n]?.replies.clear();
+    this.#links[n] = undefined;
+  }
+
   /** Forgets `key`: it changed in Redis. A fetch of it in the air is answered but not cached. */
   invalidate(key: string): void {
     this.cache.delete(key);
@@ -131,9 +167,13 @@ export class Shard {
    * Handles one request batch. Hits are answered before this returns; each
    * miss is answered when its fetch completes, so a batch's hits never wait
    * for its misses. The keys that start a flight are fetched together once
-   * the whole batch has been read.
+   * the whole batch has been read. Answers go back over `link`.
    */
-  receive(batch: ArrayBuffer): void {
+  receive(batch: ArrayBuffer, link: number): void {
+    const out = this.#links[link];
+    if (out === undefined) return;
+    const replies = out.replies;
+    const base = link * LINK_SPAN;
     const reader = this.#reader;
     const now = this.#now();
     reader.reset(batch);
@@ -144,18 +184,20 @@ export class Shard {
       const protocol = reader.protocol;
       if (entry !== undefined) {
         this.hits[protocol]!++;
-        if (entry === ABSENT) this.#replies.addOutcome(reader.id, Outcome.NotFound);
-        else this.#replies.addValue(reader.id, entry.value, now - entry.at, entry.etag);
+        if (entry === ABSENT) replies.addOutcome(reader.id, Outcome.NotFound);
+        else replies.addValue(reader.id, entry.value, now - entry.at, entry.etag);
       } else {
         this.misses[protocol]!++;
         // The view keeps the request batch alive until the reply lands;
         // nothing else writes to that buffer.
-        if (this.flights.join(key, reader.id)) this.#fetches.add(key, bytes.subarray(reader.offset, reader.offset + reader.code));
+        if (this.flights.join(key, base + reader.id)) this.#fetches.add(key, bytes.subarray(reader.offset, reader.offset + reader.code));
         else this.coalesced[protocol]!++;
       }
     }
     this.#fetches.send();
-    this.#flush();
+    // Answers that landed earlier this turn for this link leave with the hits.
+    if (replies.length > 0) out.send(replies.finish());
+    this.#publish();
   }
 
   #land(key: string, result: Buffer | Outcome): void {
@@ -169,7 +211,7 @@ export class Shard {
       // Stamped as if inserted earlier (or later), so that the cache's one
       // TTL check expires it `negativeTtlMs` from now.
       if (keep && result === Outcome.NotFound && this.#negativeTtlMs > 0) this.cache.set(key, ABSENT, now - this.cache.ttl + this.#negativeTtlMs);
-      for (let i = 0; i < waiters.length; i++) this.#replies.addOutcome(waiters[i]!, result);
+      for (let i = 0; i < waiters.length; i++) this.#replyTo(waiters[i]!)?.addOutcome(waiters[i]! % LINK_SPAN, result);
     }
     if (!this.#flushScheduled) {
       // Fetches that complete in the same turn share one reply batch.
@@ -183,7 +225,7 @@ export class Shard {
       // Served from the fetched view (copied once, into the reply batch) and
       // not kept, so neither a private copy nor an ETag is worth making.
       if (keep && this.#caches) this.tooLarge++;
-      for (let i = 0; i < waiters.length; i++) this.#replies.addValue(waiters[i]!, fetched, 0, undefined);
+      for (let i = 0; i < waiters.length; i++) this.#replyTo(waiters[i]!)?.addValue(waiters[i]! % LINK_SPAN, fetched, 0, undefined);
       return;
     }
     // The one copy a cached value needs: the fetched Buffer is a view into
@@ -194,7 +236,7 @@ export class Shard {
     fetched.copy(value);
     const entry: Cached = { value, etag: etagOf(value), at: now };
     this.cache.set(key, entry, now);
-    for (let i = 0; i < waiters.length; i++) this.#replies.addValue(waiters[i]!, value, 0, entry.etag);
+    for (let i = 0; i < waiters.length; i++) this.#replyTo(waiters[i]!)?.addValue(waiters[i]! % LINK_SPAN, value, 0, entry.etag);
   }
 
   /**
@@ -211,22 +253,39 @@ export class Shard {
     if (entry === undefined) return false;
     this.staleServed += waiters.length;
     if (entry === ABSENT) {
-      for (let i = 0; i < waiters.length; i++) this.#replies.addOutcome(waiters[i]!, Outcome.NotFound);
+      for (let i = 0; i < waiters.length; i++) this.#replyTo(waiters[i]!)?.addOutcome(waiters[i]! % LINK_SPAN, Outcome.NotFound);
       return true;
     }
-    for (let i = 0; i < waiters.length; i++) this.#replies.addValue(waiters[i]!, entry.value, now - entry.at, entry.etag);
+    for (let i = 0; i < waiters.length; i++) this.#replyTo(waiters[i]!)?.addValue(waiters[i]! % LINK_SPAN, entry.value, now - entry.at, entry.etag);
     return true;
+  }
+
+  /**
+   * The reply batch of `waiter`'s link, marked to be sent at the end of the
+   * turn; `undefined` when that link has closed (nobody is left to answer).
+   */
+  #replyTo(waiter: number): BatchWriter | undefined {
+    const link = this.#links[Math.floor(waiter / LINK_SPAN)];
+    if (link === undefined) return undefined;
+    if (!link.dirty) {
+      link.dirty = true;
+      this.#dirty.push(link);
+    }
+    return link.replies;
   }
 
   readonly #flushLater = (): void => {
     this.#flushScheduled = false;
-    this.#flush();
-  };
-
-  #flush(): void {
-    if (this.#replies.length > 0) this.#send(this.#replies.finish());
+    const dirty = this.#dirty;
+    for (let i = 0; i < dirty.length; i++) {
+      const link = dirty[i]!;
+      link.dirty = false;
+      // Empty when `receive` sent them already, or the link closed.
+      if (link.replies.length > 0) link.send(link.replies.finish());
+    }
+    dirty.length = 0;
     this.#publish();
-  }
+  };
 
   /** Copies the counters into the shared stats: a few stores per batch, none per request. */
   #publish(): void {

@@ -1,5 +1,6 @@
 /** Request batches in, reply batches out: the wire format of a shard, for in-process tests. */
 import { BatchReader, BatchWriter, Protocol } from '../../src/hop/wire.js';
+import type { Shard } from '../../src/shard/shard.js';
 
 /** A reply entry: the request id, the code (a length, or an `Outcome`), and the value as latin1. */
 export type Reply = [id: number, code: number, value?: string];
@@ -36,4 +37,10 @@ export function collector() {
     return batches.flat().sort((a, b) => a[0] - b[0]);
   };
   return { batches, send, entries };
+}
+
+/** `shard` with one link open to `send`: link 0, which the tests' `receive(batch, 0)` reads by. */
+export function linked(shard: Shard, send: (batch: ArrayBuffer) => void): Shard {
+  shard.link(send);
+  return shard;
 }

@@ -44,6 +44,8 @@ export async function stopProcess(child: ChildProcess, graceMs = 5000): Promise<
 
 export interface RedisServer {
   port: number;
+  /** The server process's pid (it changes with `restart`). */
+  readonly pid: number;
   url: string;
   /** A client of this server for setting data up and reading INFO. */
   client: Redis;
@@ -69,6 +71,9 @@ export async function startRedis(t: Teardown): Promise<RedisServer> {
   await client.connect();
   const server: RedisServer = {
     port,
+    get pid() {
+      return child.pid!;
+    },
     url: `redis://127.0.0.1:${port}`,
     client,
     async stop() {

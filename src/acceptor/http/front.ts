@@ -4,6 +4,9 @@
  * answered value and nothing per request besides what node:http itself does.
  */
 import http from 'node:http';
+import type net from 'node:net';
+import { AcceptorStat, HTTP_METHODS, HTTP_STATUSES, httpCounts } from '../../metrics/acceptor-stats.js';
+import type { ConnectionLimit } from '../connection-limit.js';
 import type { Dispatcher, Sink } from '../dispatcher.js';
 import { Outcome, Protocol } from '../../hop/wire.js';
 import { shardOf } from '../../routing/hash.js';
@@ -14,10 +17,10 @@ import { decodeKey, KeyError } from './key.js';
 const HEAD = 1;
 
 /** Labels of the method index used in `counts`: GET, HEAD, and anything else (refused). */
-export const METHODS = ['GET', 'HEAD', 'other'] as const;
+export const METHODS = HTTP_METHODS;
 const OTHER = 2;
 /** Status codes are counted in a flat array: `counts[method * STATUSES + status]`. */
-export const STATUSES = 600;
+export const STATUSES = HTTP_STATUSES;
 /** The `status` label of each index of a method's row in `counts`. */
 export const STATUS_LABELS: readonly string[] = Array.from({ length: STATUSES }, (_, status) => String(status));
 
@@ -55,7 +58,10 @@ const OUTCOMES: Record<Exclude<Outcome, typeof Outcome.NotFound>, Canned> = {
 /** The settings the HTTP front end needs. */
 export interface FrontOptions {
   maxKeyBytes: number;
-  maxConnections: number;
+  /** MAX_CONNECTIONS, counted across every acceptor. */
+  limit: ConnectionLimit;
+  /** The acceptor's stats array (`newAcceptorStats`): the answers are counted in it. */
+  stats: Float64Array;
   headersTimeoutMs: number;
   requestTimeoutMs: number;
   /** Only keys starting with this binary string are served ('' = all). */
@@ -70,10 +76,10 @@ export interface FrontOptions {
 export class HttpFront implements Sink {
   readonly protocol = Protocol.Http;
   readonly server: http.Server;
-  /** Requests handled, by method and status (`counts[method * STATUSES + status]`); read by /metrics. */
-  readonly counts = new Float64Array(METHODS.length * STATUSES);
-  /** Requests that reached the handler; after a drain, equal to the sum of `counts`. */
-  received = 0;
+  /** Requests handled, by method and status (`counts[method * STATUSES + status]`): a view into the acceptor's stats. */
+  readonly counts: Float64Array;
+  readonly #stats: Float64Array;
+  readonly #limit: ConnectionLimit;
   /** Set when the proxy stops: answers close their connection instead of keeping it alive. */
   draining = false;
   readonly #dispatcher: Dispatcher;
@@ -90,6 +96,9 @@ export class HttpFront implements Sink {
     this.#keyPrefix = options.keyPrefix;
     this.#keyErrors = Object.values(KeyError).map((e) => KEY_ERRORS[e](options.maxKeyBytes));
     this.#ages = new AgeStrings(options.ttlMs, options.staleMs);
+    this.#stats = options.stats;
+    this.counts = httpCounts(options.stats);
+    this.#limit = options.limit;
     this.server = http.createServer(
       {
         // A key may arrive fully percent-encoded: three bytes of target per key
@@ -103,11 +112,20 @@ export class HttpFront implements Sink {
       },
       this.#onRequest,
     );
-    this.server.maxConnections = options.maxConnections;
+    this.server.on('connection', this.#onConnection);
   }
 
+  /** Requests that reached the handler; after a drain, equal to the sum of `counts`. */
+  get received(): number {
+    return this.#stats[AcceptorStat.Received]!;
+  }
+
+  readonly #onConnection = (socket: net.Socket): void => {
+    this.#limit.admit(socket);
+  };
+
   readonly #onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
-    this.received++;
+    this.#stats[AcceptorStat.Received]!++;
     if (this.draining) res.shouldKeepAlive = false;
     const method = req.method;
     const flags = method === 'HEAD' ? HEAD : 0;

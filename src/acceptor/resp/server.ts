@@ -4,16 +4,23 @@
  * HTTP front end. Off unless RESP_PORT is set.
  */
 import net from 'node:net';
+import { NEXT_CLIENT_ID } from '../../hop/shared.js';
+import { respCounts } from '../../metrics/acceptor-stats.js';
+import type { ConnectionLimit } from '../connection-limit.js';
 import type { Dispatcher } from '../dispatcher.js';
 import { Password } from './auth.js';
-import { COMMANDS, type ServerFacts } from './commands.js';
+import type { ServerFacts } from './commands.js';
 import { RespConnection, type ConnectionContext } from './connection.js';
-import { RESP_STATUSES } from './outcomes.js';
 import type { ParserLimits } from './parser.js';
 
 export interface RespOptions {
   maxKeyBytes: number;
-  maxConnections: number;
+  /** MAX_CONNECTIONS, counted across every acceptor. */
+  limit: ConnectionLimit;
+  /** The acceptor's stats array (`newAcceptorStats`): commands are counted in it. */
+  stats: Float64Array;
+  /** `ProcessCounters.connections`, whose `NEXT_CLIENT_ID` slot numbers the connections of every acceptor. */
+  clientIds: Int32Array;
   /** RESP_PASSWORD: clients must AUTH with it first; '' or undefined: no AUTH needed. */
   password?: string;
 }
@@ -39,13 +46,14 @@ export class RespServer implements ConnectionContext, ServerFacts {
   readonly maxKeyBytes: number;
   readonly password: Password | undefined;
   readonly startedAt = Date.now();
-  /** Commands answered by every connection: `counts[command * RESP_STATUSES.length + status]`; read by /metrics. */
-  readonly counts = new Float64Array(COMMANDS.length * RESP_STATUSES.length);
+  /** Commands answered by every connection: `counts[command * RESP_STATUSES.length + status]`, a view into the acceptor's stats. */
+  readonly counts: Float64Array;
   readonly #open = new Set<RespConnection>();
+  readonly #limit: ConnectionLimit;
+  readonly #clientIds: Int32Array;
   #dirty: RespConnection[] = [];
   #flushing: RespConnection[] = [];
   #flushQueued = false;
-  #nextId = 1;
 
   constructor(dispatcher: Dispatcher, options: RespOptions) {
     this.dispatcher = dispatcher;
@@ -54,7 +62,9 @@ export class RespServer implements ConnectionContext, ServerFacts {
     // Half-open: a client may send its commands and shut its side down
     // (`printf … | nc`); its replies are still written before we close.
     this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, this.#onConnection);
-    this.server.maxConnections = options.maxConnections;
+    this.counts = respCounts(options.stats);
+    this.#limit = options.limit;
+    this.#clientIds = options.clientIds;
   }
 
   get facts(): ServerFacts {
@@ -69,8 +79,9 @@ export class RespServer implements ConnectionContext, ServerFacts {
     return (this.server.address() as net.AddressInfo | null)?.port ?? 0;
   }
 
+  /** Open RESP connections of the whole process (INFO's connected_clients). */
   get connections(): number {
-    return this.#open.size;
+    return this.#limit.open;
   }
 
   markDirty(connection: RespConnection): void {
@@ -93,7 +104,7 @@ export class RespServer implements ConnectionContext, ServerFacts {
   }
 
   readonly #onConnection = (socket: net.Socket): void => {
-    this.#open.add(new RespConnection(socket, this.#nextId++, this));
+    if (this.#limit.admit(socket)) this.#open.add(new RespConnection(socket, Atomics.add(this.#clientIds, NEXT_CLIENT_ID, 1) + 1, this));
   };
 
   readonly #flushDirty = (): void => {

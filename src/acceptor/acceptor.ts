@@ -1,0 +1,135 @@
+/**
+ * One acceptor: the HTTP front end, the RESP listener when RESP_PORT is set,
+ * and the dispatcher that batches their requests to the shards. The main
+ * thread runs acceptor 0; acceptors 1…A−1 run the same class in worker
+ * threads (`workers/acceptor.ts`). Every acceptor listens on the same ports
+ * with `reusePort`, so the kernel spreads new connections over them, and
+ * each has a port to every shard, so a key still lives in exactly one shard.
+ *
+ * Acceptors share nothing but counters (`hop/shared.ts`: requests in flight
+ * per shard, connections per listener) and their stats arrays, which the
+ * main thread reads for /metrics.
+ */
+import type http from 'node:http';
+import net from 'node:net';
+import type { MessagePort } from 'node:worker_threads';
+import type { Config } from '../config.js';
+import type { ProcessCounters } from '../hop/shared.js';
+import { Outcome, Protocol } from '../hop/wire.js';
+import { AcceptorStat, shedCounts } from '../metrics/acceptor-stats.js';
+import { ConnectionLimit } from './connection-limit.js';
+import { Dispatcher } from './dispatcher.js';
+import { drain } from './drain.js';
+import { HttpFront } from './http/front.js';
+import { RespServer } from './resp/server.js';
+
+/** What an acceptor is built from: the settings, and the shared memory the main thread handed it. */
+export interface AcceptorOptions {
+  index: number;
+  config: Config;
+  /** This acceptor's figures (`newAcceptorStats`), the same array across replacements. */
+  stats: Float64Array;
+  /** This acceptor's requests in flight per shard (`newOwnInflight`). */
+  own: Int32Array;
+  counters: ProcessCounters;
+}
+
+/** The ports an acceptor listens on; `resp` is absent when RESP_PORT is off. */
+export interface BoundPorts {
+  http: number;
+  resp?: number;
+}
+
+/** What a finished drain reports. */
+export interface Drained {
+  /** 0: every connection finished in time; 1: some were cut at SHUTDOWN_TIMEOUT_MS. */
+  code: number;
+  /** HTTP requests answered, and received, by this acceptor since it started. */
+  answered: number;
+  received: number;
+}
+
+/** A listener that would not bind: which setting it was, and why. */
+export class ListenError extends Error {
+  override name = 'ListenError';
+}
+
+export class Acceptor {
+  readonly index: number;
+  readonly dispatcher: Dispatcher;
+  readonly front: HttpFront;
+  readonly resp: RespServer | undefined;
+  readonly stats: Float64Array;
+  readonly #config: Config;
+
+  constructor(o: AcceptorOptions) {
+    const c = o.config;
+    this.index = o.index;
+    this.stats = o.stats;
+    this.#config = c;
+    this.dispatcher = new Dispatcher(c.shards, c.maxInflight, { inflight: o.counters.inflight, own: o.own, shed: shedCounts(o.stats) });
+    const limit = (p: Protocol): ConnectionLimit => new ConnectionLimit(o.counters.connections, p, c.maxConnections, o.stats);
+    this.front = new HttpFront(this.dispatcher, { ...c, limit: limit(Protocol.Http), stats: o.stats, ttlMs: c.cacheTtlMs, staleMs: c.staleIfErrorMs });
+    this.resp =
+      c.respPort === 'off'
+        ? undefined
+        : new RespServer(this.dispatcher, { maxKeyBytes: c.maxKeyBytes, limit: limit(Protocol.Resp), stats: o.stats, clientIds: o.counters.connections, password: c.respPassword });
+  }
+
+  /** Starts sending `shard`'s requests over `port` (a shard started, or was replaced). */
+  attachShard(shard: number, port: MessagePort): void {
+    this.dispatcher.attach(shard, port);
+  }
+
+  /**
+   * Listens on `ports` (for acceptor 0, the configured ports, 0 picking free
+   * ones; for the others, the ports acceptor 0 got). HTTP goes first and
+   * RESP only once HTTP listens: a profiler's preload (clinic flame's)
+   * watches the servers opened before the first `listening` event, and
+   * reports each, which it cannot do twice.
+   */
+  async listen(ports: BoundPorts): Promise<BoundPorts> {
+    const reusePort = this.#config.acceptors > 1;
+    const http = await this.#bind(this.front.server, ports.http, reusePort, 'PORT');
+    const resp = this.resp === undefined ? undefined : await this.#bind(this.resp.server, ports.resp ?? 0, reusePort, 'RESP_PORT');
+    this.stats[AcceptorStat.Listening] = 1;
+    return resp === undefined ? { http } : { http, resp };
+  }
+
+  /**
+   * Stops accepting, answers what is in flight, and closes connections as
+   * they go idle; RESP connections end after their pending replies.
+   */
+  async drain(timeoutMs: number): Promise<Drained> {
+    this.stats[AcceptorStat.Listening] = 0;
+    this.front.draining = true;
+    this.resp?.close();
+    const code = await drain([this.front.server], timeoutMs);
+    const answered = this.front.counts.reduce((a, b) => a + b, 0);
+    return { code, answered, received: this.front.received };
+  }
+
+  /** Fails the requests still waiting on any shard (the process is going away). */
+  detachAll(): void {
+    for (let s = 0; s < this.dispatcher.shards; s++) this.dispatcher.detach(s, Outcome.ShardDown);
+  }
+
+  async #bind(server: http.Server | net.Server, port: number, reusePort: boolean, setting: string): Promise<number> {
+    // With SO_REUSEPORT a port held by another process that set it too (a
+    // second shardcache) would be shared silently, each getting part of the
+    // traffic; acceptor 0 first checks that nobody holds it.
+    if (reusePort && this.index === 0 && port !== 0) await this.#listenOn(net.createServer(), port, false, setting).then((probe) => probe.close());
+    return ((await this.#listenOn(server, port, reusePort, setting)).address() as net.AddressInfo).port;
+  }
+
+  #listenOn<S extends net.Server>(server: S, port: number, reusePort: boolean, setting: string): Promise<S> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException): void => reject(new ListenError(`cannot listen on ${this.#config.host}:${port}: ${err.code ?? err.message} (${setting})`));
+      server.once('error', onError);
+      server.listen({ port, host: this.#config.host, reusePort, exclusive: true }, () => {
+        server.off('error', onError);
+        resolve(server);
+      });
+    });
+  }
+}
