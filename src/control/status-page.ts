@@ -32,7 +32,7 @@ code{font:12px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
 .badge.bad{background:var(--bad);color:var(--bg)}
 .scroll{overflow-x:auto}
 table{border-collapse:collapse;font-variant-numeric:tabular-nums;white-space:nowrap}
-th,td{padding:4px 10px;border-bottom:1px solid var(--line);text-align:right}
+th,td{padding:4px 8px;border-bottom:1px solid var(--line);text-align:right}
 th{background:var(--head);font-weight:600;font-size:12px}
 th:first-child,td:first-child{text-align:left}
 tr.bad td{background:var(--bad-bg)}

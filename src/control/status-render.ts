@@ -106,7 +106,7 @@ export function shardRow(s: ShardStatus, b: ShardStatus | undefined, seconds: nu
     cell('redis', 'Redis', redis, redis === 'up' ? 'ok' : 'bad'),
     cell('tracking', 'tracking', armed, unarmed ? 'warn' : tracking ? 'ok' : ''),
     cell('restarts', 'restarts', count(s.restarts)),
-    cell('loop', 'loop delay p99', `<span title="median ${ms(s.loopDelay.p50)}, max ${ms(s.loopDelay.max)}">${ms(s.loopDelay.p99)}</span>`),
+    cell('loop', 'loop p99', `<span title="median ${ms(s.loopDelay.p50)}, max ${ms(s.loopDelay.max)}">${ms(s.loopDelay.p99)}</span>`),
     cpuCell(s.cpuSeconds, b?.cpuSeconds, seconds),
   ].join('')}</tr>`;
 }
@@ -130,10 +130,10 @@ export function acceptorRow(a: AcceptorStatus, b: AcceptorStatus | undefined, se
   }
   const conns = resp ? `${count(a.connections.http)} / ${count(a.connections.resp)}` : count(a.connections.http);
   cells.push(
-    cell('connections', resp ? 'connections HTTP / RESP' : 'connections', conns),
+    cell('connections', resp ? 'open HTTP / RESP' : 'open connections', conns),
     cell('refused', b ? 'refused/s' : 'refused', per(a.refused.http + a.refused.resp, b && b.refused.http + b.refused.resp, seconds)),
     cell('restarts', 'restarts', count(a.restarts)),
-    cell('loop', 'loop delay p99', `<span title="median ${ms(a.loopDelay.p50)}, max ${ms(a.loopDelay.max)}">${ms(a.loopDelay.p99)}</span>`),
+    cell('loop', 'loop p99', `<span title="median ${ms(a.loopDelay.p50)}, max ${ms(a.loopDelay.max)}">${ms(a.loopDelay.p99)}</span>`),
     cpuCell(a.cpuSeconds, b?.cpuSeconds, seconds),
   );
   return `<tr data-acceptor="${a.acceptor}"${a.listening ? '' : ' class="bad"'}>${cells.join('')}</tr>`;
