@@ -207,3 +207,29 @@ t.test('MAX_CONNECTIONS holds for the whole process, whichever acceptor a connec
   t.equal(again.statusCode, 404, 'once they close, a new connection is let in');
   await again.body.dump();
 });
+
+t.test('per-connection features hold on every acceptor: KEY_PREFIX, ETag and 304, RESP AUTH', async (t) => {
+  const proxy = await startProxy(t, { REDIS_URL: redis.url, ...THREADS, RESP_PORT: '0', KEY_PREFIX: 'app%3A', RESP_PASSWORD: 'pw' });
+  await redis.client.set('app:x', 'the x');
+  const clients = Array.from({ length: 12 }, () => new Client(proxy.url));
+  t.teardown(() => Promise.all(clients.map((c) => c.close())));
+  const first = await clients[0]!.request({ path: '/app:x', method: 'GET' });
+  await first.body.dump();
+  const etag = first.headers.etag as string;
+  const answers = await Promise.all(
+    clients.map(async (c) => {
+      const denied = await c.request({ path: '/other', method: 'GET' });
+      await denied.body.dump();
+      const cached = await c.request({ path: '/app:x', method: 'GET', headers: { 'if-none-match': etag } });
+      await cached.body.dump();
+      return [denied.statusCode, cached.statusCode, cached.headers.etag];
+    }),
+  );
+  t.same(new Set(answers.map((a) => a.join(' '))), new Set([`403 304 ${etag}`]), 'every connection: 403 outside KEY_PREFIX, 304 for the cached ETag');
+  const resp = await Promise.all(
+    Array.from({ length: 9 }, () => pipeline(proxy.respPort!, [command('GET', 'app:x'), command('AUTH', 'wrong'), command('AUTH', 'pw'), command('GET', 'app:x')], 4)),
+  );
+  for (const r of resp) t.same(r, [{ error: 'NOAUTH Authentication required.' }, { error: 'WRONGPASS invalid username-password pair or user is disabled.' }, 'OK', 'the x']);
+  const accepted = [await acceptedBy(proxy.admin, 'http'), await acceptedBy(proxy.admin, 'resp')];
+  t.ok(accepted.every((by) => by.filter((n) => n > 0).length >= 2), `connections on several acceptors: HTTP ${accepted[0]!.join(', ')}; RESP ${accepted[1]!.join(', ')}`);
+});
