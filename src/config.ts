@@ -94,7 +94,7 @@ export const SETTINGS: readonly Setting[] = [
   { env: 'RESP_PORT', field: 'respPort', default: () => 'off', parse: portOrOff, help: 'RESP (Redis protocol) port on HOST, for Redis clients; off unless set (0 picks a free one and logs it)' },
   { env: 'RESP_PASSWORD', field: 'respPassword', default: () => '', parse: (raw) => raw, help: "like Redis's requirepass: RESP clients must AUTH with it first (surrounding spaces are dropped; prefer the variable to the flag, which ps shows)" },
   { env: 'MAX_KEY_BYTES', field: 'maxKeyBytes', default: () => 1024, parse: integer(1, 65536), help: 'longest key accepted, after percent-decoding; longer keys get 400' },
-  { env: 'ADMIN_PORT', field: 'adminPort', default: () => 9464, parse: portOrOff, help: 'admin port (/metrics, /healthz, /readyz) on HOST; 0 picks a free one and logs it; off starts none' },
+  { env: 'ADMIN_PORT', field: 'adminPort', default: () => 9464, parse: portOrOff, help: 'admin port (status page /, /stats.json, /metrics, /healthz, /readyz) on HOST; 0 picks a free one and logs it; off starts none' },
   { env: 'LOG_LEVEL', field: 'logLevel', default: () => 'info', parse: oneOf(...LOG_LEVELS), help: `least severe log level written: ${LOG_LEVELS.join(', ')}` },
   { env: 'SHUTDOWN_TIMEOUT_MS', field: 'shutdownTimeoutMs', default: () => 10000, parse: integer(1, 600000), help: 'on SIGTERM/SIGINT, how long in-flight requests may take before connections are cut' },
   { env: 'MAX_INFLIGHT', field: 'maxInflight', default: () => 1000, parse: integer(1, 1000000), help: 'requests in flight per shard; beyond it the answer is 503 at once' },

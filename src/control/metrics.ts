@@ -28,6 +28,12 @@ export interface MetricSources {
   shardStats: readonly Float64Array[];
   /** Per shard: workers replaced after dying. */
   shardRestarts: Float64Array;
+  /**
+   * The labels of `shardcache_info` (always 1): `version`, `invalidation`,
+   * `redis_mode`, so that an alert or a panel can depend on how the proxy
+   * runs (tracking unarmed only matters with INVALIDATION=tracking).
+   */
+  info: Readonly<Record<string, string>>;
 }
 
 /** One front end's request counts, summed over the acceptors, with the labels of its rows and columns. */
@@ -130,12 +136,13 @@ export function createMetrics(src: MetricSources): Registry {
       if (seconds !== undefined) emit({ thread }, seconds);
     }
   });
+  metric('gauge', 'shardcache_info', 'Always 1; the labels say what runs: version, INVALIDATION, the Redis mode', Object.keys(src.info), (emit) => emit(src.info, 1));
   registry.registerMetric(latencyHistogram(src.shardStats) as unknown as Metric);
   return registry;
 }
 
-/** Element-wise sum of equally long arrays. */
-function sum(arrays: readonly Float64Array[]): Float64Array {
+/** Element-wise sum of equally long arrays (the acceptors' counts, for instance). */
+export function sum(arrays: readonly Float64Array[]): Float64Array {
   const out = new Float64Array(arrays[0]?.length ?? 0);
   for (const a of arrays) for (let i = 0; i < a.length; i++) out[i]! += a[i]!;
   return out;
