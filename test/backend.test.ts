@@ -54,7 +54,7 @@ function shardOver(t: { teardown(fn: () => unknown): void }, settings: BackendSe
 t.test('cluster: tracking on every master, topology flush on failover, re-armed after a lost node connection', async (t) => {
   const cluster = await startCluster(t);
   const { backend, shard, stats, lines, read } = shardOver(t, { mode: 'cluster', url: 'redis://127.0.0.1:6379', nodes: [{ host: '127.0.0.1', port: cluster.nodes[0]!.port }], sentinelName: '', timeoutMs: 500 });
-  t.equal(await backend.ready(5000), 'ready');
+  t.equal(await backend.ready(5000), 'ready', 'ready', { lines });
   t.same([stats[Stat.RedisUp], stats[Stat.RedisNodes], stats[Stat.RedisNodesUp], stats[Stat.TrackingArmed]], [1, 3, 3, 1], 'one seed is enough: up, 3 masters reached, tracking armed');
   t.equal(backend.fetchMany, undefined, 'no multi-key fetch in a cluster');
   const keys = Array.from({ length: 30 }, (_, i) => `b:${i}`);

@@ -83,6 +83,7 @@ export function connectCluster(o: ClusterOptions): ClusterConnection {
   const onUp = o.onUp ?? ((): void => {});
   cluster.on('ready', () => {
     if (state === 'closed') return;
+    nodesChanged();
     log.info(`${label}: ${where} ${state === 'down' ? 'reconnected' : 'connected'} (${masters.length} masters)`);
     state = 'up';
     onUp(true);
@@ -108,8 +109,10 @@ export function connectCluster(o: ClusterOptions): ClusterConnection {
     masters = cluster.nodes('master');
     // Masters are read from sooner or later: connected now, they are ready
     // (and, with tracking, armed) when they are. A replica promoted by a
-    // refresh is a master from then on.
-    for (const node of masters) if (node.status === 'wait') node.connect().catch(() => undefined);
+    // refresh is a master from then on. Not before the cluster client is
+    // ready: its ready check refuses a node that is connecting (it would
+    // queue on one not yet asked to), and starts over.
+    if (cluster.status === 'ready') for (const node of masters) if (node.status === 'wait') node.connect().catch(() => undefined);
     count();
   };
   cluster.on('+node', (node: Redis) => {
