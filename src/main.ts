@@ -14,8 +14,9 @@
 import type http from 'node:http';
 import net from 'node:net';
 import { ListenError } from './acceptor/acceptor.js';
-import { ConfigError, helpText, loadConfig, type Config } from './config.js';
+import { backendSettings, ConfigError, helpText, loadConfig, type Config } from './config.js';
 import { createAdminServer } from './control/admin.js';
+import { degradedShards } from './control/backend-health.js';
 import { createMetrics, type MetricSources } from './control/metrics.js';
 import { keepMainTickLog } from './control/profiling.js';
 import { snapshotJson, statusSettings, takeSnapshot, type SnapshotFacts } from './control/stats-snapshot.js';
@@ -24,6 +25,7 @@ import { createLog, type Log } from './log.js';
 import { AcceptorStat } from './metrics/acceptor-stats.js';
 import { trackEventLoop } from './metrics/event-loop.js';
 import { nameThread } from './metrics/thread.js';
+import { describeBackend } from './shard/endpoints.js';
 import { redactUrl } from './shard/redis.js';
 import { VERSION } from './version.js';
 
@@ -46,6 +48,7 @@ function readConfig(): Config {
  * guesswork.
  */
 function hintIfNoRedis(config: Config, log: Log): void {
+  if (config.redisMode !== 'standalone') return;
   const url = new URL(config.redisUrl);
   const socket = net.connect({ host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port || 6379) });
   socket.setTimeout(1000);
@@ -81,7 +84,7 @@ async function main(): Promise<void> {
   }
   const threads = `${config.acceptors} acceptor${config.acceptors === 1 ? '' : 's'}, ${config.shards} shard${config.shards === 1 ? '' : 's'}`;
   const cache = `${config.cacheCapacity} keys${config.cacheMaxBytes > 0 ? ` or ${config.cacheMaxBytes} bytes` : ''}, ttl ${config.cacheTtlMs} ms, invalidation ${config.invalidation}`;
-  log.info(`shardcache listening on ${url('http', config.host, ports.http)} (${threads}, ${cache}, redis ${redactUrl(config.redisUrl)})`);
+  log.info(`shardcache listening on ${url('http', config.host, ports.http)} (${threads}, ${cache}, ${describeBackend(backendSettings(config))})`);
   log.info(`threads: ${supervisor.threadMap()}`);
   if (ports.resp !== undefined) log.info(`shardcache RESP listening on ${url('redis', config.host, ports.resp)}${config.respPassword ? ' (AUTH required: RESP_PASSWORD is set)' : ''}`);
 
@@ -113,6 +116,7 @@ async function main(): Promise<void> {
     shards: config.shards,
     acceptors: config.acceptors,
     notReady: facts.problems,
+    degraded: () => degradedShards(supervisor.shards.stats),
     ...(config.testHooks ? { killShard: (i: number) => supervisor.shards.kill(i), killAcceptor: (i: number) => supervisor.killAcceptor(i) } : {}),
   });
   if (config.testHooks && admin) log.warn('SHARDCACHE_TEST_HOOKS=1: the admin port can kill shards and acceptors; never use this in production');

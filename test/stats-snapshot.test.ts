@@ -103,6 +103,13 @@ t.test('settings: taken from the configuration, the Redis password redacted', as
   t.same([s.shards, s.acceptors, s.cacheMaxBytes, s.invalidation, s.listen.resp], [3, 1, 64 * 1024 * 1024, 'ttl', null]);
 });
 
+t.test('settings: a cluster or sentinels are shown by their nodes, the mode named', async (t) => {
+  const cluster = loadConfig({ REDIS_CLUSTER_NODES: 'a:7000,[::1]:7001', REDIS_URL: 'rediss://app:hunter2@ignored:1' }, []) as Config;
+  t.same(statusSettings(cluster, { http: 'http://x', resp: null }).redis, { mode: 'cluster', address: 'a:7000,[::1]:7001' });
+  const sentinel = loadConfig({ REDIS_SENTINELS: 's:26379', REDIS_SENTINEL_NAME: 'main' }, []) as Config;
+  t.same(statusSettings(sentinel, { http: 'http://x', resp: null }).redis, { mode: 'sentinel', address: 's:26379' });
+});
+
 t.test('snapshotJson: built once per interval however often it is read, then rebuilt', async (t) => {
   const src = sources(1, 1);
   let builds = 0;

@@ -7,6 +7,7 @@
 import type { Bar } from './report.js';
 import { cycleTrace, zipfTrace } from './data.js';
 import { bare, nodeLru, perTask, shardcache, threads, varnish, webdis, type Target } from './targets.js';
+import { CLUSTER_BARS, clusterScenarios } from './cluster.js';
 
 export interface Scenario {
   id: string;
@@ -74,6 +75,7 @@ export function scenarios(quick: boolean, only: readonly string[] | undefined): 
         baseline: bare.name,
         paced: { of: 'hit-100', target: 'shardcache', fraction: 0.5 },
       },
+      ...clusterScenarios(),
     );
   }
   return all.filter((s) => only === undefined || only.includes(s.id));
@@ -98,4 +100,5 @@ export const BARS: Bar[] = [
   { label: 'RESP MGET, pipeline 1: ≥ 1.0× Redis', scenario: 'resp', target: 'shardcache', resp: { test: 'MGET', pipeline: 1 }, min: 1.0 },
   { label: 'RESP GET, pipeline 16: ≥ 0.5× Redis', scenario: 'resp', target: 'shardcache', resp: { test: 'GET', pipeline: 16 }, min: 0.5 },
   { label: 'RESP MGET, pipeline 16: ≥ 0.5× Redis', scenario: 'resp', target: 'shardcache', resp: { test: 'MGET', pipeline: 16 }, min: 0.5 },
+  ...CLUSTER_BARS,
 ];

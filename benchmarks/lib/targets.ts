@@ -41,7 +41,7 @@ export interface BenchEnv {
 }
 
 /** Collects the teardowns of the processes a target starts. */
-class Stoppers {
+export class Stoppers {
   readonly #fns: (() => unknown)[] = [];
   teardown(fn: () => unknown): void {
     this.#fns.push(fn);
@@ -137,7 +137,7 @@ export const webdis: Target = {
 };
 
 /** Runs `start`; if it throws, stops whatever it had already started. */
-async function starting(stoppers: Stoppers, start: () => Promise<Running>): Promise<Running> {
+export async function starting(stoppers: Stoppers, start: () => Promise<Running>): Promise<Running> {
   try {
     return await start();
   } catch (err) {

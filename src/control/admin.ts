@@ -24,6 +24,8 @@ export interface AdminOptions {
   snapshotJson: () => string;
   /** Why the proxy is not ready; empty when it is. */
   notReady: () => string[];
+  /** What is down although the proxy can serve (a cluster master); said after `ready`. */
+  degraded?: () => string[];
   shards: number;
   acceptors: number;
   /** The test hooks; absent unless SHARDCACHE_TEST_HOOKS=1. */
@@ -66,7 +68,9 @@ async function route(o: AdminOptions, req: http.IncomingMessage, res: http.Serve
   }
   if (path === '/healthz') return reply(res, 200, 'ok');
   const problems = o.notReady();
-  reply(res, problems.length === 0 ? 200 : 503, problems.length === 0 ? 'ready' : `not ready: ${problems.join('; ')}`);
+  const degraded = o.degraded?.() ?? [];
+  const ready = degraded.length === 0 ? 'ready' : `ready, degraded: ${degraded.join('; ')}`;
+  reply(res, problems.length === 0 ? 200 : 503, problems.length === 0 ? ready : `not ready: ${problems.join('; ')}`);
 }
 
 /** A 200 that is never cached: every read is the figures of the moment. */

@@ -63,7 +63,10 @@ const SHARD_FIGURES: readonly (readonly ['counter' | 'gauge', string, number, st
   ['counter', 'shardcache_too_large_total', Stat.TooLarge, 'Values over MAX_VALUE_BYTES (or over the shard\'s share of CACHE_MAX_BYTES), served without being cached'],
   ['gauge', 'shardcache_cache_entries', Stat.Entries, 'Entries held in the cache'],
   ['gauge', 'shardcache_cache_bytes', Stat.Bytes, 'Bytes of cached values held'],
-  ['gauge', 'shardcache_redis_up', Stat.RedisUp, '1 while the shard has a ready Redis connection'],
+  ['gauge', 'shardcache_redis_up', Stat.RedisUp, '1 while the shard has a ready Redis connection (a cluster: a ready cluster client)'],
+  ['gauge', 'shardcache_redis_nodes', Stat.RedisNodes, 'Redis servers the shard reads from: the cluster masters, or 1'],
+  ['gauge', 'shardcache_redis_nodes_up', Stat.RedisNodesUp, 'Of shardcache_redis_nodes, those with a ready connection now'],
+  ['counter', 'shardcache_topology_flushes_total', Stat.TopologyFlushes, 'Cache flushes because cluster slots changed masters (failover, resharding)'],
   ['counter', 'shardcache_tracking_rearms_total', Stat.TrackingRearms, 'Times client tracking was armed again after the invalidation link was lost (the cache was flushed)'],
   ['gauge', 'shardcache_tracking_armed', Stat.TrackingArmed, '1 while client tracking is armed; 0 while the link is down, and with INVALIDATION=ttl'],
 ];

@@ -8,11 +8,12 @@
  * counters); the status page turns two snapshots into rates. The shape is
  * documented in docs/operations.md; fields are only ever added.
  */
-import type { Config } from '../config.js';
+import { backendSettings, type Config } from '../config.js';
 import { PROTOCOLS } from '../hop/wire.js';
 import { AcceptorStat, HTTP_STATUSES, httpCounts, respCounts, shedCounts } from '../metrics/acceptor-stats.js';
 import { Stat } from '../metrics/shard-stats.js';
 import { threadCpuSeconds } from '../metrics/thread.js';
+import { formatHostPort } from '../shard/endpoints.js';
 import { redactUrl } from '../shard/redis.js';
 import { RESP_STATUSES } from '../acceptor/resp/outcomes.js';
 import { sum, type MetricSources } from './metrics.js';
@@ -132,7 +133,8 @@ export function statusSettings(config: Config, listen: StatusSettings['listen'])
     maxValueBytes: config.maxValueBytes,
     maxInflight: config.maxInflight,
     maxConnections: config.maxConnections,
-    redis: { mode: 'standalone', address: redactUrl(config.redisUrl) },
+    // Cluster and sentinel modes: the nodes or sentinels (REDIS_URL gives only their credentials there).
+    redis: { mode: config.redisMode, address: config.redisMode === 'standalone' ? redactUrl(config.redisUrl) : backendSettings(config).nodes.map(formatHostPort).join(',') },
     listen,
   };
 }

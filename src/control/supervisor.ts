@@ -14,11 +14,12 @@
 import { MessageChannel } from 'node:worker_threads';
 import type { AcceptorAttachTask } from '../../workers/acceptor.js';
 import { Acceptor, type BoundPorts, type Drained } from '../acceptor/acceptor.js';
-import type { Config } from '../config.js';
+import { backendSettings, type Config } from '../config.js';
 import { newOwnInflight, newProcessCounters, type ProcessCounters } from '../hop/shared.js';
 import type { Log } from '../log.js';
 import { AcceptorStat, newAcceptorStats } from '../metrics/acceptor-stats.js';
 import { Stat } from '../metrics/shard-stats.js';
+import { redisDown } from './backend-health.js';
 import { ShardPool } from './shard-pool.js';
 import { ThreadSlot } from './thread-slot.js';
 
@@ -60,8 +61,7 @@ export class Supervisor {
       maxValueBytes: config.maxValueBytes,
       negativeTtlMs: config.negativeTtlMs,
       invalidation: config.invalidation,
-      redisUrl: config.redisUrl,
-      redisTimeoutMs: config.redisTimeoutMs,
+      backend: backendSettings(config),
       log,
       logLevel: config.logLevel,
       testHooks: config.testHooks,
@@ -108,7 +108,7 @@ export class Supervisor {
     });
     this.shards.stats.forEach((s, i) => {
       if (!this.acceptor.dispatcher.attached(i)) problems.push(`shard ${i} restarting`);
-      else if (s[Stat.RedisUp] !== 1) problems.push(`shard ${i}: redis down`);
+      else if (s[Stat.RedisUp] !== 1) problems.push(`shard ${i}: ${redisDown(this.#config.redisMode)}`);
     });
     return problems;
   }

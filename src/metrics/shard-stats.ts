@@ -53,10 +53,16 @@ export const Stat = {
   Tid: AFTER + 14,
   /** The shard thread's Node `threadId`, which names its `--cpu-prof` file. */
   ThreadId: AFTER + 15,
+  /** Gauge: Redis servers the shard reads from (cluster: masters; otherwise 1). */
+  RedisNodes: AFTER + 16,
+  /** Gauge: of those, the ones whose connection is ready now. */
+  RedisNodesUp: AFTER + 17,
+  /** Flushes because cluster slots changed masters (failover, resharding). */
+  TopologyFlushes: AFTER + 18,
   /** Redis GET latency: sum of seconds, count, then one slot per bucket of `LATENCY_BUCKETS` plus +Inf. */
-  LatencySum: AFTER + 16,
-  LatencyCount: AFTER + 17,
-  LatencyBuckets: AFTER + 18,
+  LatencySum: AFTER + 19,
+  LatencyCount: AFTER + 20,
+  LatencyBuckets: AFTER + 21,
 } as const;
 
 /** Upper bounds (seconds) of the Redis latency histogram buckets. */
