@@ -13,13 +13,15 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, startRedis } from '../test/helpers/processes.js';
-import { cycleTrace, keyName, loadKeys, scanTrace, writePaths, zipfTrace } from './lib/data.js';
-import { writeReport, type Bar, type ScenarioResult, type TargetResult } from './lib/report.js';
+import { medianCpu, perRequest, snapshot, type CpuPerRequest } from './lib/cpu.js';
+import { keyName, loadKeys, writePaths } from './lib/data.js';
 import { Replay, simulate } from './lib/replay.js';
+import { writeReport, type ScenarioResult, type TargetResult } from './lib/report.js';
 import { respBench, type RespRow } from './lib/resp.js';
+import { BARS, scenarios, type Scenario } from './lib/scenarios.js';
 import { median } from './lib/stats.js';
 import type { StalenessSummary } from './staleness.js';
-import { bare, nodeLru, perTask, shardcache, varnish, webdis, type BenchEnv, type Running, type Target } from './lib/targets.js';
+import { bare, type BenchEnv, type Running, type Target } from './lib/targets.js';
 import { runAutocannon } from './lib/autocannon.js';
 import { runWrk, type LoadResult } from './lib/wrk.js';
 
@@ -33,25 +35,6 @@ const RESP_ROUNDS = quick ? 2 : 3;
 const WARM_SECONDS = quick ? 1 : 3;
 const CONNECTIONS = 64;
 
-interface Scenario {
-  id: string;
-  title: string;
-  valueBytes: number;
-  keys: number;
-  trace: () => Uint32Array;
-  capacity: number;
-  targets: Target[];
-  /** Name of the target ratios are taken against. */
-  baseline: string;
-  /** Further targets to take per-round ratios against (peers named by a bar). */
-  compare?: string[];
-  /** Measure the hit ratio (from Redis GET calls) too. */
-  hitRatio?: boolean;
-  /** Paced run at this fraction of a peak measured earlier in the run. */
-  /** Paced run at `fraction` of the peak `target` reached in scenario `of` earlier in this run. */
-  paced?: { of: string; target: string; fraction: number };
-}
-
 function missingPeer(bin: string): string | undefined {
   try {
     execFileSync('which', [bin], { stdio: 'ignore' });
@@ -61,79 +44,7 @@ function missingPeer(bin: string): string | undefined {
   }
 }
 
-const tinyLfu = shardcache(undefined, { EVICTION: 'tinylfu' }, 'shardcache EVICTION=tinylfu');
-const hitTargets = quick ? [bare, shardcache(), perTask()] : [bare, shardcache(), perTask(), nodeLru, varnish];
-const sweep = quick ? [shardcache(1), shardcache(2)] : [shardcache(1), shardcache(2), shardcache(4), perTask(1), perTask(2)];
-
-const scenarios: Scenario[] = [
-  { id: 'hit-100', title: 'Hit path: 10k keys, 100 B values, all cached', valueBytes: 100, keys: 10000, trace: () => cycleTrace(10000), capacity: 100000, targets: hitTargets, baseline: bare.name, compare: [varnish.name] },
-  { id: 'sweep', title: 'SHARDS sweep, hit path (10k keys, 100 B)', valueBytes: 100, keys: 10000, trace: () => cycleTrace(10000), capacity: 100000, targets: [bare, ...sweep], baseline: bare.name },
-  {
-    id: 'miss',
-    title: 'Miss path: every request goes to Redis (shardcache with CACHE_CAPACITY=0)',
-    valueBytes: 100,
-    keys: 10000,
-    trace: () => cycleTrace(10000),
-    capacity: 0,
-    // INVALIDATION=ttl too: with tracking, Redis records every key a GET reads.
-    // The bare ceiling (no Redis at all) shows what node:http alone reaches against webdis.
-    targets: [webdis, bare, shardcache(undefined, {}, 'shardcache (no cache)'), shardcache(undefined, { INVALIDATION: 'ttl' }, 'shardcache (no cache, INVALIDATION=ttl)')],
-    baseline: webdis.name,
-    hitRatio: true,
-  },
-  ...(quick
-    ? []
-    : [
-        { id: 'hit-4k', title: 'Hit path: 4 KiB values', valueBytes: 4096, keys: 10000, trace: () => cycleTrace(10000), capacity: 100000, targets: [bare, shardcache(), varnish], baseline: bare.name },
-        { id: 'hit-256k', title: 'Hit path: 256 KiB values (200 keys)', valueBytes: 262144, keys: 200, trace: () => cycleTrace(200), capacity: 100000, targets: [bare, shardcache(), varnish], baseline: bare.name },
-        {
-          id: 'zipf',
-          title: 'Zipfian mix: 1M keys, exponent 0.99, CACHE_CAPACITY 100k, 100 B',
-          valueBytes: 100,
-          keys: 1_000_000,
-          trace: () => zipfTrace(1_000_000, 0.99, 500_000),
-          capacity: 100000,
-          targets: [varnish, shardcache(), nodeLru, tinyLfu],
-          baseline: varnish.name,
-          hitRatio: true,
-        },
-        // Issue 14: the eviction policies on the same traces (each beside its offline simulation).
-        { id: 'scan', title: 'Zipfian mix with scans: after every 100k requests, 200k cold keys read once', valueBytes: 100, keys: 1_400_000, trace: () => scanTrace(zipfTrace(1_000_000, 0.99, 200_000), 100_000, 200_000, 1_000_000), capacity: 100000, targets: [shardcache(), tinyLfu], baseline: 'shardcache', hitRatio: true },
-        // And what early refresh (on by default) costs a hit far from expiry: one comparison.
-        { id: 'policy-hit', title: 'Hit path by EVICTION and early refresh (10k keys, 100 B)', valueBytes: 100, keys: 10000, trace: () => cycleTrace(10000), capacity: 100000, targets: [shardcache(), tinyLfu, shardcache(undefined, { EARLY_REFRESH_BETA: '0' }, 'shardcache EARLY_REFRESH_BETA=0')], baseline: 'shardcache' },
-        {
-          id: 'paced',
-          title: 'Latency at half of the measured peak (hit path, 100 B)',
-          valueBytes: 100,
-          keys: 10000,
-          trace: () => cycleTrace(10000),
-          capacity: 100000,
-          targets: [bare, shardcache()],
-          baseline: bare.name,
-          paced: { of: 'hit-100', target: 'shardcache', fraction: 0.5 },
-        },
-      ]),
-].filter((s) => only === undefined || only.includes(s.id));
-
-/** The bars set by the issues, checked against every run. */
-const BARS: Bar[] = [
-  { label: 'hit path ≥ 0.9× the bare node:http ceiling', scenario: 'hit-100', target: 'shardcache', against: bare.name, min: 0.9 },
-  { label: 'hit path ≥ 1.0× Varnish', scenario: 'hit-100', target: 'shardcache', against: varnish.name, min: 1.0 },
-  { label: 'miss path ≥ 0.8× webdis', scenario: 'miss', target: 'shardcache (no cache)', against: webdis.name, min: 0.8 },
-  { label: 'zipfian mix ≥ 1.0× Varnish', scenario: 'zipf', target: 'shardcache', against: varnish.name, min: 1.0 },
-  { label: 'zipf hit ratio ≥ an exact LRU simulated on the same requests (within 0.5 points)', scenario: 'zipf', target: 'shardcache', hitRatioOver: 'exact LRU', min: -0.5 },
-  { label: 'zipf hit ratio, EVICTION=tinylfu ≥ lru + 5 points', scenario: 'zipf', target: tinyLfu.name, hitRatioOver: 'shardcache', min: 5 },
-  { label: 'zipf with scans, EVICTION=tinylfu ≥ lru + 15 points', scenario: 'scan', target: tinyLfu.name, hitRatioOver: 'shardcache', min: 15 },
-  { label: 'hit path, EVICTION=tinylfu ≥ 0.95× lru', scenario: 'policy-hit', target: tinyLfu.name, against: 'shardcache', min: 0.95 },
-  { label: 'zipf hit ratio ≥ the node:http + lru-cache server (within 0.5 points)', scenario: 'zipf', target: 'shardcache', hitRatioOver: nodeLru.name, min: -0.5 },
-  { label: 'p99 at half of the peak ≤ 2 ms', scenario: 'paced', target: 'shardcache', p99MaxMs: 2 },
-  { label: 'staleness p99 ≤ 10 ms at 10k SET/s (INVALIDATION=tracking)', scenario: 'staleness', target: 'shardcache', staleness: 'p99', p99MaxMs: 10 },
-  { label: 'tracking costs ≤ 5% of hit-path throughput (× INVALIDATION=ttl)', scenario: 'staleness', target: 'shardcache', staleness: 'cost', min: 0.95 },
-  { label: 'RESP GET, pipeline 1: ≥ 1.0× Redis', scenario: 'resp', target: 'shardcache', resp: { test: 'GET', pipeline: 1 }, min: 1.0 },
-  { label: 'RESP MGET, pipeline 1: ≥ 1.0× Redis', scenario: 'resp', target: 'shardcache', resp: { test: 'MGET', pipeline: 1 }, min: 1.0 },
-  { label: 'RESP GET, pipeline 16: ≥ 0.5× Redis', scenario: 'resp', target: 'shardcache', resp: { test: 'GET', pipeline: 16 }, min: 0.5 },
-  { label: 'RESP MGET, pipeline 16: ≥ 0.5× Redis', scenario: 'resp', target: 'shardcache', resp: { test: 'MGET', pipeline: 16 }, min: 0.5 },
-];
+const scenarioList = scenarios(quick, only);
 
 /**
  * Runs benchmarks/staleness.ts (its own redis-server and proxies) and reads
@@ -204,7 +115,7 @@ async function main(): Promise<void> {
   try {
     const redis = await startRedis(t);
     const loaded = new Set<string>();
-    for (const sc of scenarios) {
+    for (const sc of scenarioList) {
       console.log(`\n== ${sc.title}`);
       const dataId = `${sc.valueBytes}:${sc.keys}`;
       if (!loaded.has(dataId)) {
@@ -234,6 +145,7 @@ async function main(): Promise<void> {
         const pace = sc.paced ? await paceFor(sc.paced, peaks, running, (proc) => load({ url: proc.url, pathsFile: files[proc.style], connections: CONNECTIONS, seconds: SECONDS })) : 0;
         const rounds = new Map<string, LoadResult[]>(running.map(({ target }) => [target.name, []]));
         const hitRatios = new Map<string, number[]>(running.map(({ target }) => [target.name, []]));
+        const cpu = new Map<string, CpuPerRequest[]>(running.map(({ target }) => [target.name, []]));
         for (let round = 0; round < ROUNDS; round++) {
           // Rotate the order each round so no target always runs first.
           for (let k = 0; k < running.length; k++) {
@@ -241,12 +153,15 @@ async function main(): Promise<void> {
             // The bare ceiling never asks Redis: it has no hit ratio.
             const countHits = sc.hitRatio === true && target !== bare;
             const before = countHits ? await keyLookups(redis.client) : 0;
+            const cpuBefore = snapshot(proc.pids);
             const r = await load({ url: proc.url, pathsFile: files[proc.style], connections: CONNECTIONS, seconds: SECONDS, pauseMs: pace, startAt: replay?.startOf(target.name) });
             replay?.advance(target.name, r.requests, true);
+            cpu.get(target.name)!.push(perRequest(cpuBefore, snapshot(proc.pids), r.requests));
             // Fetches still in flight when wrk stops can push the count a hair past the requests it saw.
             if (countHits) hitRatios.get(target.name)!.push(Math.max(0, 1 - ((await keyLookups(redis.client)) - before) / Math.max(1, r.requests)));
             rounds.get(target.name)!.push(r);
-            console.log(`round ${round + 1} ${target.name.padEnd(36)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  errors ${r.errors}`);
+            const c = cpu.get(target.name)!.at(-1)!;
+            console.log(`round ${round + 1} ${target.name.padEnd(40)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  errors ${r.errors}  cpu ${c.totalUs.toFixed(1)} µs/req (busiest ${c.busiest} ${c.busiestUs.toFixed(1)})`);
           }
         }
         const base = rounds.get(sc.baseline);
@@ -268,6 +183,9 @@ async function main(): Promise<void> {
             requests: rs.reduce((a, r) => a + r.requests, 0),
             ...(hitRatios.get(target.name)!.length > 0 ? { hitRatio: median(hitRatios.get(target.name)!), simulatedHitRatio: median(simulate(target.eviction ?? 'lru', trace, sc.capacity, replay!.segments(target.name), (i) => keyName(sc.valueBytes, i))) } : {}),
             rounds: rs.map((r) => Math.round(r.rps)),
+            p99Rounds: rs.map((r) => r.p99Ms),
+            cpuRounds: cpu.get(target.name)!,
+            cpu: medianCpu(cpu.get(target.name)!)!,
           };
         });
         // Keyed by scenario too: 'shardcache' is a target of several scenarios.

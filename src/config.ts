@@ -8,6 +8,7 @@ import { availableParallelism } from 'node:os';
 import { decodeKey } from './acceptor/http/key.js';
 import { EVICTIONS, type Eviction } from './cache/policy.js';
 import { LOG_LEVELS } from './log.js';
+import { parseHostPorts, formatHostPort, type BackendSettings, type RedisMode } from './shard/endpoints.js';
 import { defaultThreads, reusePortProblem } from './threads.js';
 
 /** Every setting, checked and parsed (see SETTINGS for the environment variables and flags). */
@@ -17,6 +18,14 @@ export interface Config {
   redisUrl: string;
   /** Whether REDIS_URL was given (the start-up hint about a missing Redis depends on it). */
   redisUrlGiven: boolean;
+  /** Cluster seed nodes, `host:port,…` as given (checked); '' when not in cluster mode. */
+  redisClusterNodes: string;
+  /** Sentinels, `host:port,…` (checked); '' when not in sentinel mode. */
+  redisSentinels: string;
+  /** The master group the sentinels monitor; '' when not in sentinel mode. */
+  redisSentinelName: string;
+  /** Which of the three settings above (or none: REDIS_URL's server) says where Redis is. */
+  redisMode: RedisMode;
   cacheTtlMs: number;
   cacheCapacity: number;
   /** Bytes the cache holds in total, everything counted (docs/cache.md); 0: no limit besides cacheCapacity. */
@@ -65,7 +74,7 @@ type Parse = (raw: string) => number | string;
 
 interface Setting {
   env: string;
-  field: Exclude<keyof Config, 'redisUrlGiven' | 'testHooks'>;
+  field: Exclude<keyof Config, 'redisUrlGiven' | 'testHooks' | 'redisMode'>;
   default: () => number | string;
   parse: Parse;
   help: string;
@@ -78,7 +87,10 @@ const defaults = (): { acceptors: number; shards: number } => defaultThreads(ava
 export const SETTINGS: readonly Setting[] = [
   { env: 'PORT', field: 'port', default: () => 8080, parse: integer(0, 65535), help: 'HTTP port (0 picks a free one and logs it)' },
   { env: 'HOST', field: 'host', default: () => '127.0.0.1', parse: host, help: 'address to listen on; the proxy has no authentication, so it is loopback unless told' },
-  { env: 'REDIS_URL', field: 'redisUrl', default: () => 'redis://127.0.0.1:6379', parse: redisUrl, help: 'backing Redis: redis:// or rediss://, user:password@ and /db allowed' },
+  { env: 'REDIS_URL', field: 'redisUrl', default: () => 'redis://127.0.0.1:6379', parse: redisUrl, help: 'backing Redis: redis:// or rediss://, user:password@ and /db allowed; with a cluster or sentinels, only its user, password, TLS (rediss://) and /db are used, for every server' },
+  { env: 'REDIS_CLUSTER_NODES', field: 'redisClusterNodes', default: () => '', parse: hostPorts, help: 'Redis Cluster seed nodes, host:port,host:port,… (any few masters or replicas; the rest is discovered)' },
+  { env: 'REDIS_SENTINELS', field: 'redisSentinels', default: () => '', parse: hostPorts, help: 'Redis Sentinels, host:port,…: read from the master they name for REDIS_SENTINEL_NAME' },
+  { env: 'REDIS_SENTINEL_NAME', field: 'redisSentinelName', default: () => '', parse: sentinelName, help: 'the master group the sentinels monitor (their `sentinel monitor <name> …`); required with REDIS_SENTINELS' },
   { env: 'CACHE_TTL_MS', field: 'cacheTtlMs', default: () => 30000, parse: integer(0, 2 ** 31 - 1), help: 'how long a value is served from the cache after it was fetched (0: never from cache)' },
   { env: 'CACHE_CAPACITY', field: 'cacheCapacity', default: () => 100000, parse: integer(0, 2 ** 31 - 1), help: 'total keys cached, divided among the shards (counted in keys, not bytes)' },
   { env: 'CACHE_MAX_BYTES', field: 'cacheMaxBytes', default: () => 0, parse: byteSize(2 ** 50), help: 'bytes the cache holds in total (values, keys, metadata, index), divided among the shards, e.g. 256m (k, m, g: KiB, MiB, GiB); 0: no limit but CACHE_CAPACITY' },
@@ -89,7 +101,7 @@ export const SETTINGS: readonly Setting[] = [
   { env: 'RESP_PORT', field: 'respPort', default: () => 'off', parse: portOrOff, help: 'RESP (Redis protocol) port on HOST, for Redis clients; off unless set (0 picks a free one and logs it)' },
   { env: 'RESP_PASSWORD', field: 'respPassword', default: () => '', parse: (raw) => raw, help: "like Redis's requirepass: RESP clients must AUTH with it first (surrounding spaces are dropped; prefer the variable to the flag, which ps shows)" },
   { env: 'MAX_KEY_BYTES', field: 'maxKeyBytes', default: () => 1024, parse: integer(1, 65536), help: 'longest key accepted, after percent-decoding; longer keys get 400' },
-  { env: 'ADMIN_PORT', field: 'adminPort', default: () => 9464, parse: portOrOff, help: 'admin port (/metrics, /healthz, /readyz) on HOST; 0 picks a free one and logs it; off starts none' },
+  { env: 'ADMIN_PORT', field: 'adminPort', default: () => 9464, parse: portOrOff, help: 'admin port (status page /, /stats.json, /metrics, /healthz, /readyz) on HOST; 0 picks a free one and logs it; off starts none' },
   { env: 'LOG_LEVEL', field: 'logLevel', default: () => 'info', parse: oneOf(...LOG_LEVELS), help: `least severe log level written: ${LOG_LEVELS.join(', ')}` },
   { env: 'SHUTDOWN_TIMEOUT_MS', field: 'shutdownTimeoutMs', default: () => 10000, parse: integer(1, 600000), help: 'on SIGTERM/SIGINT, how long in-flight requests may take before connections are cut' },
   { env: 'MAX_INFLIGHT', field: 'maxInflight', default: () => 1000, parse: integer(1, 1000000), help: 'requests in flight per shard; beyond it the answer is 503 at once' },
@@ -157,7 +169,33 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: readonly string[]): Con
   if (checked.headersTimeoutMs > checked.requestTimeoutMs) {
     throw new ConfigError(`HEADERS_TIMEOUT_MS=${checked.headersTimeoutMs}: must not exceed REQUEST_TIMEOUT_MS (${checked.requestTimeoutMs})`);
   }
+  checked.redisMode = redisMode(checked);
   return checked;
+}
+
+/** The backing mode the Redis settings select, or a ConfigError naming the settings that disagree. */
+function redisMode(c: Config): RedisMode {
+  if (c.redisClusterNodes !== '' && c.redisSentinels !== '') {
+    throw new ConfigError('REDIS_CLUSTER_NODES and REDIS_SENTINELS are both set: a proxy reads from a cluster or from a sentinel-managed master, not both; unset one');
+  }
+  if (c.redisSentinels !== '' && c.redisSentinelName === '') {
+    throw new ConfigError('REDIS_SENTINELS is set but REDIS_SENTINEL_NAME is not: name the master group the sentinels monitor');
+  }
+  if (c.redisSentinelName !== '' && c.redisSentinels === '') {
+    throw new ConfigError(`REDIS_SENTINEL_NAME=${JSON.stringify(c.redisSentinelName)} is set but REDIS_SENTINELS is not: list the sentinels as host:port,…`);
+  }
+  if (c.redisClusterNodes !== '') {
+    const db = new URL(c.redisUrl).pathname.replace(/^\//, '');
+    if (db !== '' && db !== '0') throw new ConfigError(`REDIS_URL selects database ${db}, but Redis Cluster has only database 0 (REDIS_CLUSTER_NODES is set)`);
+    return 'cluster';
+  }
+  return c.redisSentinels !== '' ? 'sentinel' : 'standalone';
+}
+
+/** What the shard workers need to reach Redis in the configured mode. */
+export function backendSettings(c: Config): BackendSettings {
+  const list = c.redisMode === 'cluster' ? c.redisClusterNodes : c.redisMode === 'sentinel' ? c.redisSentinels : '';
+  return { mode: c.redisMode, url: c.redisUrl, nodes: list === '' ? [] : parseHostPorts(list), sentinelName: c.redisSentinelName, timeoutMs: c.redisTimeoutMs };
 }
 
 /** The `--help` text: every setting with its flag and default. */
@@ -234,6 +272,16 @@ function keyPrefix(raw: string): string {
 
 function host(raw: string): string {
   if (raw === '' || /[\s/]/.test(raw)) throw new Error('must be a host name or an IP address');
+  return raw;
+}
+
+/** `host:port,…`, normalized (no spaces, IPv6 in brackets). */
+function hostPorts(raw: string): string {
+  return parseHostPorts(raw).map(formatHostPort).join(',');
+}
+
+function sentinelName(raw: string): string {
+  if (!/^[^\s]+$/.test(raw)) throw new Error('must be one word, the name in the sentinels\' `sentinel monitor <name>` line');
   return raw;
 }
 

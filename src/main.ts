@@ -14,15 +14,20 @@
 import type http from 'node:http';
 import net from 'node:net';
 import { ListenError } from './acceptor/acceptor.js';
-import { ConfigError, helpText, loadConfig, type Config } from './config.js';
+import { backendSettings, ConfigError, helpText, loadConfig, type Config } from './config.js';
 import { createAdminServer } from './control/admin.js';
-import { createMetrics } from './control/metrics.js';
+import { degradedShards } from './control/backend-health.js';
+import { createMetrics, type MetricSources } from './control/metrics.js';
+import { keepMainTickLog } from './control/profiling.js';
+import { snapshotJson, statusSettings, takeSnapshot, type SnapshotFacts } from './control/stats-snapshot.js';
 import { Supervisor } from './control/supervisor.js';
 import { createLog, type Log } from './log.js';
 import { AcceptorStat } from './metrics/acceptor-stats.js';
 import { trackEventLoop } from './metrics/event-loop.js';
 import { nameThread } from './metrics/thread.js';
+import { describeBackend } from './shard/endpoints.js';
 import { redactUrl } from './shard/redis.js';
+import { VERSION } from './version.js';
 
 function readConfig(): Config {
   try {
@@ -43,6 +48,7 @@ function readConfig(): Config {
  * guesswork.
  */
 function hintIfNoRedis(config: Config, log: Log): void {
+  if (config.redisMode !== 'standalone') return;
   const url = new URL(config.redisUrl);
   const socket = net.connect({ host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port || 6379) });
   socket.setTimeout(1000);
@@ -60,6 +66,7 @@ function hintIfNoRedis(config: Config, log: Log): void {
 }
 
 async function main(): Promise<void> {
+  keepMainTickLog();
   const config = readConfig();
   const log = createLog(config.logLevel);
   const supervisor = new Supervisor(config, log);
@@ -77,24 +84,39 @@ async function main(): Promise<void> {
   }
   const threads = `${config.acceptors} acceptor${config.acceptors === 1 ? '' : 's'}, ${config.shards} shard${config.shards === 1 ? '' : 's'}`;
   const cache = `${config.cacheCapacity} keys${config.cacheMaxBytes > 0 ? ` or ${config.cacheMaxBytes} bytes` : ''}, ttl ${config.cacheTtlMs} ms, invalidation ${config.invalidation}`;
-  log.info(`shardcache listening on ${url('http', config.host, ports.http)} (${threads}, ${cache}, redis ${redactUrl(config.redisUrl)})`);
+  log.info(`shardcache listening on ${url('http', config.host, ports.http)} (${threads}, ${cache}, ${describeBackend(backendSettings(config))})`);
+  log.info(`threads: ${supervisor.threadMap()}`);
   if (ports.resp !== undefined) log.info(`shardcache RESP listening on ${url('redis', config.host, ports.resp)}${config.respPassword ? ' (AUTH required: RESP_PASSWORD is set)' : ''}`);
 
   let stopping = false;
-  const registry = createMetrics({
+  const settings = statusSettings(config, { http: url('http', config.host, ports.http), resp: ports.resp === undefined ? null : url('redis', config.host, ports.resp) });
+  // One set of sources for /metrics and /stats.json: no second bookkeeping.
+  const sources: MetricSources = {
     acceptorStats: supervisor.acceptorStats,
     acceptorRestarts: supervisor.acceptorRestarts,
     resp: ports.resp !== undefined,
     inflight: supervisor.counters.inflight,
     shardStats: supervisor.shards.stats,
     shardRestarts: supervisor.shards.restarts,
-  });
+    info: { version: VERSION, invalidation: config.invalidation, redis_mode: settings.redis.mode },
+  };
+  const registry = createMetrics(sources);
+  const facts: SnapshotFacts = {
+    version: VERSION,
+    startedAt: Math.round(performance.timeOrigin),
+    settings,
+    problems: () => (stopping ? ['stopping'] : supervisor.problems()),
+    attached: (shard) => supervisor.acceptor.dispatcher.attached(shard),
+  };
   // Opened only once the data listeners listen: see Acceptor.listen.
   const admin = config.adminPort === 'off' ? undefined : createAdminServer({
     registry,
+    snapshot: () => takeSnapshot(sources, facts),
+    snapshotJson: snapshotJson(sources, facts),
     shards: config.shards,
     acceptors: config.acceptors,
-    notReady: () => (stopping ? ['stopping'] : supervisor.problems()),
+    notReady: facts.problems,
+    degraded: () => degradedShards(supervisor.shards.stats),
     ...(config.testHooks ? { killShard: (i: number) => supervisor.shards.kill(i), killAcceptor: (i: number) => supervisor.killAcceptor(i) } : {}),
   });
   if (config.testHooks && admin) log.warn('SHARDCACHE_TEST_HOOKS=1: the admin port can kill shards and acceptors; never use this in production');
@@ -129,7 +151,7 @@ function listenAdmin(admin: http.Server, config: Config, log: Log): void {
   });
   admin.listen(config.adminPort as number, config.host, () => {
     const port = (admin.address() as net.AddressInfo).port;
-    log.info(`admin listening on ${url('http', config.host, port)} (/metrics, /healthz, /readyz)`);
+    log.info(`admin listening on ${url('http', config.host, port)} (status page at /, /stats.json, /metrics, /healthz, /readyz)`);
   });
 }
 

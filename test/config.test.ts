@@ -1,11 +1,12 @@
 import t from 'tap';
 import { availableParallelism } from 'node:os';
-import { ConfigError, flagOf, helpText, loadConfig, SETTINGS, type Config } from '../src/config.js';
+import { backendSettings, ConfigError, flagOf, helpText, loadConfig, SETTINGS, type Config } from '../src/config.js';
 import { defaultThreads } from '../src/threads.js';
 
 const load = (env: Record<string, string>, argv: string[] = []): Config => loadConfig(env, argv) as Config;
 
-const cases: Record<string, { default: number | string; good: [string, number | string]; bad: string[] }> = {
+/** Per setting: its default, a good value and what it parses to, bad values, and the settings it needs beside it (`with`). */
+const cases: Record<string, { default: number | string; good: [string, number | string]; bad: string[]; with?: Record<string, string> }> = {
   PORT: { default: 8080, good: ['9000', 9000], bad: ['-1', '65536', 'http', '80.5'] },
   HOST: { default: '127.0.0.1', good: ['0.0.0.0', '0.0.0.0'], bad: ['a b', 'http://x'] },
   REDIS_URL: {
@@ -13,6 +14,9 @@ const cases: Record<string, { default: number | string; good: [string, number | 
     good: ['rediss://user:secret@cache.internal:6380/2', 'rediss://user:secret@cache.internal:6380/2'],
     bad: ['localhost:6379', '::nope', 'http://h:1', 'redis://h/db', 'redis://'],
   },
+  REDIS_CLUSTER_NODES: { default: '', good: [' 10.0.0.1:7000, redis-1:7001 ,[::1]:7002', '10.0.0.1:7000,redis-1:7001,[::1]:7002'], bad: ['10.0.0.1', 'a:1,,b:2', 'a:0', 'a:65536', 'redis://a:1', '::1:7000', 'a b:1'] },
+  REDIS_SENTINELS: { default: '', good: ['s1:26379,s2:26379', 's1:26379,s2:26379'], bad: ['s1', 's1:26379,', 'x:y'], with: { REDIS_SENTINEL_NAME: 'mymaster' } },
+  REDIS_SENTINEL_NAME: { default: '', good: ['mymaster', 'mymaster'], bad: ['my master'], with: { REDIS_SENTINELS: 's1:26379' } },
   CACHE_TTL_MS: { default: 30000, good: ['0', 0], bad: ['-5', '1e3', 'soon'] },
   CACHE_CAPACITY: { default: 100000, good: ['3', 3], bad: ['-1', 'many', '2147483648'] },
   SHARDS: { default: defaultThreads(availableParallelism(), true).shards, good: ['4', 4], bad: ['0', '257', 'two'] },
@@ -48,14 +52,15 @@ for (const s of SETTINGS) {
   t.test(s.env, async (t) => {
     t.equal(load({})[s.field], c.default, 'default');
     t.equal(load({ [s.env]: '' })[s.field], c.default, 'empty variable means default');
-    t.equal(load({ [s.env]: c.good[0] })[s.field], c.good[1], 'from the environment');
-    t.equal(load({}, [flagOf(s.env), c.good[0]])[s.field], c.good[1], 'from --flag value');
-    t.equal(load({ [s.env]: 'garbage that is never valid ' }, [`${flagOf(s.env)}=${c.good[0]}`])[s.field], c.good[1], 'flag wins over the variable');
+    const beside = c.with ?? {};
+    t.equal(load({ ...beside, [s.env]: c.good[0] })[s.field], c.good[1], 'from the environment');
+    t.equal(load(beside, [flagOf(s.env), c.good[0]])[s.field], c.good[1], 'from --flag value');
+    t.equal(load({ ...beside, [s.env]: 'garbage that is never valid ' }, [`${flagOf(s.env)}=${c.good[0]}`])[s.field], c.good[1], 'flag wins over the variable');
     for (const bad of c.bad) {
-      t.throws(() => loadConfig({ [s.env]: bad }, []), { name: 'ConfigError', message: new RegExp(`^${s.env}=`) }, `${s.env}=${bad} refused`);
+      t.throws(() => loadConfig({ ...beside, [s.env]: bad }, []), { name: 'ConfigError', message: new RegExp(`^${s.env}=`) }, `${s.env}=${bad} refused`);
       const err = (() => {
         try {
-          loadConfig({ [s.env]: bad }, []);
+          loadConfig({ ...beside, [s.env]: bad }, []);
         } catch (e) {
           return e as Error;
         }
@@ -119,4 +124,25 @@ t.test('INVALIDATION: tracking or ttl, any case', async (t) => {
   t.equal(load({ INVALIDATION: 'Tracking' }).invalidation, 'tracking');
   t.equal(load({}, ['--invalidation=ttl']).invalidation, 'ttl');
   t.throws(() => loadConfig({ INVALIDATION: 'off' }, []), { message: /^INVALIDATION="off": must be one of tracking, ttl/ });
+});
+
+t.test('backing modes: standalone by default, a cluster, or sentinels with a master name', async (t) => {
+  const standalone = load({ REDIS_URL: 'redis://h:1/3' });
+  t.equal(standalone.redisMode, 'standalone');
+  t.same(backendSettings(standalone), { mode: 'standalone', url: 'redis://h:1/3', nodes: [], sentinelName: '', timeoutMs: 1000 });
+  const cluster = load({ REDIS_CLUSTER_NODES: 'a:7000,[::1]:7001', REDIS_URL: 'rediss://u:pw@ignored:6379', REDIS_TIMEOUT_MS: '250' });
+  t.equal(cluster.redisMode, 'cluster');
+  t.same(backendSettings(cluster), { mode: 'cluster', url: 'rediss://u:pw@ignored:6379', nodes: [{ host: 'a', port: 7000 }, { host: '::1', port: 7001 }], sentinelName: '', timeoutMs: 250 });
+  t.equal(load({ REDIS_CLUSTER_NODES: 'a:7000', REDIS_URL: 'redis://h:1/0' }).redisMode, 'cluster', 'database 0 is fine in a cluster');
+  const sentinel = load({}, ['--redis-sentinels', 's:26379', '--redis-sentinel-name', 'main']);
+  t.equal(sentinel.redisMode, 'sentinel');
+  t.same(backendSettings(sentinel).nodes, [{ host: 's', port: 26379 }]);
+  t.equal(backendSettings(sentinel).sentinelName, 'main');
+});
+
+t.test('backing modes that contradict each other are refused, naming both settings', async (t) => {
+  t.throws(() => loadConfig({ REDIS_CLUSTER_NODES: 'a:1', REDIS_SENTINELS: 's:2', REDIS_SENTINEL_NAME: 'm' }, []), { name: 'ConfigError', message: /^REDIS_CLUSTER_NODES and REDIS_SENTINELS are both set/ });
+  t.throws(() => loadConfig({ REDIS_SENTINELS: 's:2' }, []), { message: /^REDIS_SENTINELS is set but REDIS_SENTINEL_NAME is not/ });
+  t.throws(() => loadConfig({ REDIS_SENTINEL_NAME: 'm' }, []), { message: /^REDIS_SENTINEL_NAME="m" is set but REDIS_SENTINELS is not/ });
+  t.throws(() => loadConfig({ REDIS_CLUSTER_NODES: 'a:1', REDIS_URL: 'redis://h:1/2' }, []), { message: /^REDIS_URL selects database 2, but Redis Cluster has only database 0/ });
 });

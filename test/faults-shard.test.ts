@@ -1,7 +1,8 @@
 /**
  * Faults inside the proxy, under load from a bounded request loop: one shard
  * worker killed (only its requests fail, then it serves again), and SIGTERM
- * (every request the proxy accepted is answered before it exits 0).
+ * with one acceptor and with several (every request the proxy accepted is
+ * answered before it exits 0). An acceptor killed: test/acceptors.test.ts.
  */
 import t from 'tap';
 import { request } from 'undici';
@@ -81,10 +82,10 @@ t.test('one shard killed under load: only its in-flight requests fail (503), the
   );
 });
 
-t.test('SIGTERM under load: every accepted request is answered, then exit 0', async (t) => {
+for (const acceptors of ['1', '3']) t.test(`SIGTERM under load, ACCEPTORS=${acceptors}: every accepted request is answered, then exit 0`, async (t) => {
   const http = agent(16);
   t.teardown(() => http.close());
-  const proxy = await startProxy(t, { REDIS_URL: redis.url, SHARDS: '2', CACHE_TTL_MS: '60000', REDIS_TIMEOUT_MS: '3000', SHUTDOWN_TIMEOUT_MS: '5000' });
+  const proxy = await startProxy(t, { REDIS_URL: redis.url, SHARDS: '2', ACCEPTORS: acceptors, CACHE_TTL_MS: '60000', REDIS_TIMEOUT_MS: '3000', SHUTDOWN_TIMEOUT_MS: '5000' });
   const keys = Array.from({ length: 300 }, (_, i) => `term:${i}`);
   await redis.client.mset(...keys.flatMap((k) => [k, `v-${k}`]));
   const held = Array.from({ length: 10 }, (_, i) => `term:held:${i}`);
@@ -133,5 +134,5 @@ t.test('SIGTERM under load: every accepted request is answered, then exit 0', as
   t.equal(warm.length + answered.length, received, 'and every one of those answers reached its client (warm-up included)');
   t.same(answered.filter((s) => s.status !== 200 || s.body !== `v-${s.key}`), [], 'all of them 200 with the right value, the held ones included');
   t.ok(refused.every((s) => ['ECONNREFUSED', 'ECONNRESET', 'UND_ERR_SOCKET'].includes(s.error!)), `requests after the stop were refused at the connection: ${[...new Set(refused.map((s) => s.error))].join(', ')}`);
-  t.comment(`SIGTERM: sent ${warm.length + shots.length + held.length}, accepted ${received}, answered ${warm.length + answered.length}, failed among accepted ${received - warm.length - answered.length}, refused after close ${refused.length}; ${draining![1]} in flight at SIGTERM`);
+  t.comment(`SIGTERM, ACCEPTORS=${acceptors}: sent ${warm.length + shots.length + held.length}, accepted ${received}, answered ${warm.length + answered.length}, failed among accepted ${received - warm.length - answered.length}, refused after close ${refused.length}; ${draining![1]} in flight at SIGTERM`);
 });

@@ -29,6 +29,19 @@ t.test('a bad value stops start-up with exit code 2 and names the variable and t
   t.match(stderr, '--shards="0"');
 });
 
+t.test('two backing modes at once, or a sentinel list without its master name: exit 2 naming the settings', async (t) => {
+  const both = await runProxy({ REDIS_CLUSTER_NODES: '127.0.0.1:7000', REDIS_SENTINELS: '127.0.0.1:26379', REDIS_SENTINEL_NAME: 'main' });
+  t.equal(both.code, 2);
+  t.match(both.stderr, /bad setting: REDIS_CLUSTER_NODES and REDIS_SENTINELS are both set/);
+  const nameless = await runProxy({ REDIS_SENTINELS: '127.0.0.1:26379' });
+  t.equal(nameless.code, 2);
+  t.match(nameless.stderr, /REDIS_SENTINELS is set but REDIS_SENTINEL_NAME is not/);
+  const bad = await runProxy({ REDIS_CLUSTER_NODES: '127.0.0.1' });
+  t.equal(bad.code, 2);
+  t.match(bad.stderr, 'REDIS_CLUSTER_NODES="127.0.0.1": "127.0.0.1" is not host:port');
+  t.notMatch(both.stderr + nameless.stderr + bad.stderr, /\n\s+at /, 'no stack trace');
+});
+
 t.test('SIGTERM stops the proxy with exit code 0', async (t) => {
   const redis = await startRedis(t);
   const proxy = await startProxy(t, { REDIS_URL: redis.url, SHARDS: '2' });

@@ -7,7 +7,7 @@
  * acceptor died. Then one `shard` task per shard hands over the acceptor's
  * end of a port to that shard, again whenever a shard is replaced.
  */
-import type { MessagePort } from 'node:worker_threads';
+import { threadId, type MessagePort } from 'node:worker_threads';
 import { Acceptor, type AcceptorOptions, type BoundPorts, type Drained } from '../src/acceptor/acceptor.js';
 import { createLog } from '../src/log.js';
 import { AcceptorStat } from '../src/metrics/acceptor-stats.js';
@@ -75,6 +75,7 @@ export default function run(task: Task): Promise<unknown> {
 function attach(task: AcceptorAttachTask): Promise<string> {
   testHooks = task.config.testHooks;
   task.stats[AcceptorStat.Tid] = nameThread(`acceptor-${task.index}`);
+  task.stats[AcceptorStat.ThreadId] = threadId;
   trackEventLoop(task.stats, AcceptorStat.LoopP50);
   const own = new Acceptor(task);
   acceptor = own;

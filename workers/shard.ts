@@ -9,15 +9,15 @@
  * flight for the life of the shard, so its rejection is how the main thread
  * learns that the worker died.
  */
-import type { MessagePort } from 'node:worker_threads';
+import { threadId, type MessagePort } from 'node:worker_threads';
 import type { Eviction } from '../src/cache/policy.js';
 import { createLog, type Log } from '../src/log.js';
 import { trackEventLoop } from '../src/metrics/event-loop.js';
 import { nameThread } from '../src/metrics/thread.js';
 import { Stat } from '../src/metrics/shard-stats.js';
-import { Invalidation } from '../src/shard/invalidation.js';
+import { openBackend, type Backend } from '../src/shard/backend.js';
+import type { BackendSettings } from '../src/shard/endpoints.js';
 import { Shard } from '../src/shard/shard.js';
-import { connectRedis, PING_MS, redisFetch, redisFetchMany, type RedisConnection } from '../src/shard/redis.js';
 import { delayedForTests } from '../src/shard/test-delay.js';
 
 /** The settings every shard is started with, the same for all of them (from `Config`). */
@@ -33,8 +33,8 @@ export interface ShardSettings {
   /** EARLY_REFRESH_BETA. */
   earlyRefreshBeta: number;
   invalidation: 'tracking' | 'ttl';
-  redisUrl: string;
-  redisTimeoutMs: number;
+  /** Where Redis is (standalone, sentinel or cluster) and REDIS_TIMEOUT_MS. */
+  backend: BackendSettings;
   /** Level of the worker's own logger. */
   logLevel: string;
   /** Whether `crash` tasks are obeyed (SHARDCACHE_TEST_HOOKS=1). */
@@ -83,8 +83,7 @@ export interface StopTask {
   kind: 'stop';
 }
 
-let connection: RedisConnection | undefined;
-let invalidation: Invalidation | undefined;
+let backend: Backend | undefined;
 let shard: Shard | undefined;
 let log: Log | undefined;
 let testHooks = false;
@@ -117,25 +116,8 @@ function link(port: MessagePort): Promise<string> {
 }
 
 function ready(waitMs: number): Promise<string> {
-  const redis = connection?.redis;
-  if (redis === undefined) return Promise.reject(new Error('shard not attached'));
-  // With tracking, ready means armed too: until then nothing is cached.
-  const isReady = (): boolean => redis.status === 'ready' && (invalidation?.settled ?? true);
-  if (isReady()) return Promise.resolve('ready');
-  return new Promise((resolve) => {
-    const check = (): void => {
-      if (isReady()) done();
-    };
-    const done = (): void => {
-      clearTimeout(timer);
-      redis.off('ready', check);
-      invalidation?.off('settled', check);
-      resolve(isReady() ? 'ready' : 'redis unreachable');
-    };
-    const timer = setTimeout(done, waitMs);
-    redis.on('ready', check);
-    invalidation?.on('settled', check);
-  });
+  if (backend === undefined) return Promise.reject(new Error('shard not attached'));
+  return backend.ready(waitMs);
 }
 
 function crash(): Promise<string> {
@@ -153,19 +135,9 @@ function attach(task: AttachTask): Promise<string> {
   const logger = createLog(task.logLevel, { shard: task.index });
   log = logger;
   stats[Stat.Tid] = nameThread(`shard-${task.index}`);
+  stats[Stat.ThreadId] = threadId;
   trackEventLoop(stats, Stat.LoopP50);
-  stats[Stat.RedisUp] = 0;
-  connection = connectRedis({
-    url: task.redisUrl,
-    timeoutMs: task.redisTimeoutMs,
-    label: `shard ${task.index}`,
-    log: logger,
-    onUp: (up) => (stats[Stat.RedisUp] = up ? 1 : 0),
-    // In both INVALIDATION modes: a data link that died silently would
-    // otherwise fail every read by timeout and never be replaced.
-    pingMs: PING_MS,
-  });
-  const redis = connection;
+  const store = (backend = openBackend({ settings: task.backend, label: `shard ${task.index}`, log: logger, stats }));
   const own = new Shard({
     capacity: task.capacity,
     maxBytes: task.maxBytes,
@@ -177,17 +149,14 @@ function attach(task: AttachTask): Promise<string> {
     swrMs: task.swrMs,
     earlyRefreshBeta: task.earlyRefreshBeta,
     stats,
-    ...delayedForTests({ fetch: redisFetch(redis.redis), fetchMany: redisFetchMany(redis.redis) }, process.env.SHARDCACHE_TEST_DELAY_GET),
+    ...delayedForTests({ fetch: store.fetch, fetchMany: store.fetchMany }, process.env.SHARDCACHE_TEST_DELAY_GET),
   });
   shard = own;
-  if (task.invalidation === 'tracking') {
-    invalidation = new Invalidation({ url: task.redisUrl, timeoutMs: task.redisTimeoutMs, data: redis.redis, target: own, label: `shard ${task.index}`, log: logger, keepWhileDown: task.staleMs > 0, stats });
-  }
-  started = ready(task.redisTimeoutMs);
+  if (task.invalidation === 'tracking') store.track(own, task.staleMs > 0);
+  started = store.ready(task.backend.timeoutMs);
   return new Promise((resolve) => {
     stop = () => {
-      invalidation?.close();
-      redis.close();
+      store.close();
       resolve('closed');
     };
   });

@@ -2,7 +2,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StalenessSummary } from '../staleness.js';
+import type { CpuPerRequest } from './cpu.js';
+import { cpuLines } from './report-cpu.js';
 import type { RespRow } from './resp.js';
+import { median } from './stats.js';
 
 export interface TargetResult {
   name: string;
@@ -22,6 +25,11 @@ export interface TargetResult {
   simulatedHitRatio?: number;
   /** Requests per second of each round, in order. */
   rounds: number[];
+  /** The p99 of each round, in order. */
+  p99Rounds: number[];
+  /** CPU per request by thread: each round's, and their medians. */
+  cpuRounds?: CpuPerRequest[];
+  cpu?: CpuPerRequest;
 }
 
 export interface ScenarioResult {
@@ -34,29 +42,45 @@ export interface ScenarioResult {
   skipped: { name: string; reason: string }[];
 }
 
-/** A performance bar from the issues: a ratio floor, or a p99 ceiling. */
+/**
+ * A performance bar from the issues: a floor (`min`) or a ceiling (`max`,
+ * `p99MaxMs`) on one measure of one target in one scenario.
+ */
 export interface Bar {
   label: string;
   scenario: string;
   target: string;
-  /** Ratio against this target (the scenario's baseline or one of its `compare` targets)… */
+  /** The other target of a ratio (throughput, CPU or p99): the scenario's baseline or one of its `compare` targets. */
   against?: string;
   min?: number;
-  /** …or the p99 must stay at or under this. */
+  max?: number;
+  /** An absolute ceiling on the p99. */
   p99MaxMs?: number;
-  /** RESP bars: the row of the RESP table. */
-  resp?: { test: 'GET' | 'MGET'; pipeline: number };
+  /** CPU bars: the busiest thread's share of a request's CPU, or the total CPU per request ÷ `against`'s (per round, median). */
+  cpu?: 'busiest-share' | 'total';
+  /** p99 ÷ `against`'s p99 in the same round (same pace), median over rounds. */
+  p99Ratio?: boolean;
+  /** RESP bars: the row of the RESP table, against Redis (default) or the Node RESP ceiling. */
+  resp?: { test: 'GET' | 'MGET'; pipeline: number; against?: 'ceiling' };
   /** Coherence bars: the p99 staleness at 10k SET/s, or the tracking ÷ ttl hit-path ratio. */
   staleness?: 'p99' | 'cost';
   /** Hit-ratio bars: the target's hit ratio minus that of 'exact LRU' (offline) or of another target, in points, at least `min`. */
   hitRatioOver?: string;
 }
 
+/** The median over rounds of `of(target round i) ÷ of(other round i)`. */
+function perRound(a: readonly number[], b: readonly number[] | undefined): number {
+  return b === undefined ? Number.NaN : median(a.map((x, i) => x / b[i]!));
+}
+
 /** The measured value of a bar in this run, or NaN when its scenario did not run. */
 export function measure(run: RunResult, bar: Bar): number {
   if (bar.staleness === 'p99') return run.staleness?.results.find((r) => r.rate === 10000)?.p99 ?? Number.NaN;
   if (bar.staleness === 'cost') return run.staleness?.ratio ?? Number.NaN;
-  if (bar.resp) return run.resp?.find((r) => r.test === bar.resp!.test && r.pipeline === bar.resp!.pipeline)?.ratio ?? Number.NaN;
+  if (bar.resp) {
+    const row = run.resp?.find((r) => r.test === bar.resp!.test && r.pipeline === bar.resp!.pipeline);
+    return (bar.resp.against === 'ceiling' ? row?.vsCeiling : row?.ratio) ?? Number.NaN;
+  }
   const sc = run.scenarios.find((x) => x.id === bar.scenario);
   const t = sc?.targets.find((x) => x.name === bar.target);
   if (sc === undefined || t === undefined) return Number.NaN;
@@ -64,6 +88,10 @@ export function measure(run: RunResult, bar: Bar): number {
     const other = bar.hitRatioOver === 'exact LRU' ? t.simulatedHitRatio : sc.targets.find((x) => x.name === bar.hitRatioOver)?.hitRatio;
     return ((t.hitRatio ?? Number.NaN) - (other ?? Number.NaN)) * 100;
   }
+  const other = sc.targets.find((x) => x.name === bar.against);
+  if (bar.cpu === 'busiest-share') return t.cpu === undefined ? Number.NaN : t.cpu.busiestUs / t.cpu.totalUs;
+  if (bar.cpu === 'total') return perRound((t.cpuRounds ?? []).map((c) => c.totalUs), other?.cpuRounds?.map((c) => c.totalUs));
+  if (bar.p99Ratio) return perRound(t.p99Rounds, other?.p99Rounds);
   if (bar.p99MaxMs !== undefined) return t.p99Ms;
   return bar.against === sc.baseline ? t.ratio : (t.vs[bar.against!] ?? Number.NaN);
 }
@@ -73,8 +101,8 @@ function barLines(run: RunResult): string[] {
   const out = ['### Bars', '', '| bar | measured | verdict |', '| --- | ---: | --- |'];
   for (const bar of run.bars) {
     const v = measure(run, bar);
-    const ok = bar.p99MaxMs !== undefined ? v <= bar.p99MaxMs : v >= bar.min!;
-    const shown = bar.p99MaxMs !== undefined ? `${fmt(v, 2)} ms` : bar.hitRatioOver !== undefined ? `${v >= 0 ? '+' : ''}${fmt(v, 1)} points` : `${fmt(v, 2)}×`;
+    const ok = bar.p99MaxMs !== undefined ? v <= bar.p99MaxMs : bar.max !== undefined ? v <= bar.max : v >= bar.min!;
+    const shown = bar.p99MaxMs !== undefined ? `${fmt(v, 2)} ms` : bar.cpu === 'busiest-share' ? `${fmt(v * 100)} %` : bar.hitRatioOver !== undefined ? `${v >= 0 ? '+' : ''}${fmt(v, 1)} points` : `${fmt(v, 2)}×`;
     out.push(`| ${bar.label} | ${shown} | ${Number.isNaN(v) ? 'not run' : ok ? 'met' : 'missed'} |`);
   }
   out.push('');
@@ -98,7 +126,7 @@ export interface RunResult {
   bars: Bar[];
 }
 
-const fmt = (n: number, digits = 0): string => (Number.isFinite(n) ? n.toFixed(digits) : '–');
+export const fmt = (n: number, digits = 0): string => (Number.isFinite(n) ? n.toFixed(digits) : '–');
 const percent = (ratio: number | undefined): string => (ratio === undefined ? '–' : `${fmt(ratio * 100, 1)} %`);
 
 export function markdown(run: RunResult): string {
@@ -108,6 +136,7 @@ export function markdown(run: RunResult): string {
     '',
   ];
   out.push(...barLines(run));
+  out.push(...cpuLines(run));
   for (const sc of run.scenarios) {
     const hit = sc.targets.some((t) => t.hitRatio !== undefined);
     out.push(`### ${sc.title}`, '');
@@ -133,8 +162,8 @@ export function markdown(run: RunResult): string {
   }
   if (run.resp) {
     out.push('### RESP: redis-benchmark GET and MGET (10 keys), every key cached, 50 clients', '', `Medians of ${run.respRounds ?? run.rounds} interleaved rounds; ratios: median over rounds of X ÷ Redis in the same round. The Node ceiling is one Node thread framing each command and answering fixed bytes (\`benchmarks/servers/resp-bare.ts\`): no cache, no hop.`, '');
-    out.push('| test | pipeline | Redis req/s | Node ceiling req/s | ceiling ÷ Redis | proxy req/s | proxy ÷ Redis |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
-    for (const r of run.resp) out.push(`| ${r.test} | ${r.pipeline} | ${fmt(r.redisRps)} | ${fmt(r.ceilingRps)} | ${fmt(r.ceilingRatio, 2)} | ${fmt(r.proxyRps)} | ${fmt(r.ratio, 2)} |`);
+    out.push('| test | pipeline | Redis req/s | Node ceiling req/s | ceiling ÷ Redis | proxy req/s | proxy ÷ Redis | proxy ÷ ceiling |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (const r of run.resp) out.push(`| ${r.test} | ${r.pipeline} | ${fmt(r.redisRps)} | ${fmt(r.ceilingRps)} | ${fmt(r.ceilingRatio, 2)} | ${fmt(r.proxyRps)} | ${fmt(r.ratio, 2)} | ${fmt(r.vsCeiling, 2)} |`);
     out.push('');
   }
   return out.join('\n');
@@ -192,8 +221,8 @@ export function writeReport(dir: string, run: RunResult, readme?: string): void 
   const sweep = run.scenarios.find((s) => s.id === 'sweep');
   if (sweep) {
     writeFileSync(
-      join(dir, 'throughput-by-shards.svg'),
-      barChart('Hit-path throughput by SHARDS (req/s, median of rounds)', 'req/s', sweep.targets.map((t) => t.name), [{ name: 'req/s', values: sweep.targets.map((t) => t.rps) }]),
+      join(dir, 'throughput-by-threads.svg'),
+      barChart('Hit-path throughput by ACCEPTORS × SHARDS (req/s, median of rounds)', 'req/s', sweep.targets.map((t) => t.name), [{ name: 'req/s', values: sweep.targets.map((t) => t.rps) }]),
     );
   }
   for (const sc of run.scenarios) {

@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { spawn } from 'node:child_process';
 import { freePort, startProxy, stopProcess, ROOT, type RedisServer } from '../../test/helpers/processes.js';
+import { medianCpu, perRequest, snapshot, type CpuPerRequest } from './cpu.js';
 import { waitForPort } from './targets.js';
 import { median } from './stats.js';
 
@@ -31,6 +32,10 @@ export interface RespRow {
   ratio: number;
   /** Median over rounds of ceiling ÷ Redis in the same round. */
   ceilingRatio: number;
+  /** Median over rounds of proxy ÷ ceiling in the same round. */
+  vsCeiling: number;
+  /** CPU per command by thread (GET at pipeline 1 only). */
+  cpu?: { proxy: CpuPerRequest; ceiling: CpuPerRequest; redis: CpuPerRequest };
 }
 
 export interface RespOptions {
@@ -81,14 +86,25 @@ export async function respBench(redis: RedisServer, o: RespOptions): Promise<Res
         const direct: number[] = [];
         const proxied: number[] = [];
         const bare: number[] = [];
+        // CPU per command, read around each run of the GET P1 rows (redis-benchmark sends o.requests commands).
+        const withCpu = test === 'GET' && pipeline === 1;
+        const cpu = { proxy: [] as CpuPerRequest[], ceiling: [] as CpuPerRequest[], redis: [] as CpuPerRequest[] };
+        const timed = async (port: number, pid: number, into: CpuPerRequest[]): Promise<number> => {
+          const before = withCpu ? snapshot([pid]) : undefined;
+          const rps = await bench(port, test, pipeline, o);
+          if (before !== undefined) into.push(perRequest(before, snapshot([pid]), o.requests));
+          return rps;
+        };
         for (let r = 0; r < o.rounds; r++) {
-          direct.push(await bench(redis.port, test, pipeline, o));
-          bare.push(await bench(ceilingPort, test, pipeline, o));
-          proxied.push(await bench(proxy.respPort!, test, pipeline, o));
+          direct.push(await timed(redis.port, redis.pid, cpu.redis));
+          bare.push(await timed(ceilingPort, ceiling.pid!, cpu.ceiling));
+          proxied.push(await timed(proxy.respPort!, proxy.child.pid!, cpu.proxy));
           console.log(`round ${r + 1} RESP ${test} P${pipeline}: redis ${direct[r]!.toFixed(0)}, Node ceiling ${bare[r]!.toFixed(0)}, proxy ${proxied[r]!.toFixed(0)} req/s`);
         }
-        const overRedis = (xs: number[]): number => median(xs.map((x, i) => x / direct[i]!));
-        rows.push({ test, pipeline, redisRps: median(direct), proxyRps: median(proxied), ceilingRps: median(bare), ratio: overRedis(proxied), ceilingRatio: overRedis(bare) });
+        const over = (xs: number[], base: number[]): number => median(xs.map((x, i) => x / base[i]!));
+        const row: RespRow = { test, pipeline, redisRps: median(direct), proxyRps: median(proxied), ceilingRps: median(bare), ratio: over(proxied, direct), ceilingRatio: over(bare, direct), vsCeiling: over(proxied, bare) };
+        if (withCpu) row.cpu = { proxy: medianCpu(cpu.proxy)!, ceiling: medianCpu(cpu.ceiling)!, redis: medianCpu(cpu.redis)! };
+        rows.push(row);
       }
     }
     return rows;

@@ -16,6 +16,8 @@ export type PathStyle = 'plain' | 'webdis';
 export interface Running {
   url: string;
   style: PathStyle;
+  /** The server's processes (their children are counted too), for CPU per request by thread. */
+  pids: number[];
   stop(): Promise<void>;
 }
 
@@ -41,7 +43,7 @@ export interface BenchEnv {
 }
 
 /** Collects the teardowns of the processes a target starts. */
-class Stoppers {
+export class Stoppers {
   readonly #fns: (() => unknown)[] = [];
   teardown(fn: () => unknown): void {
     this.#fns.push(fn);
@@ -57,7 +59,10 @@ function node(name: string, script: string, extraEnv: Record<string, string> = {
     start: (e) => {
       const stoppers = new Stoppers();
       const env = { REDIS_URL: e.redisUrl, CACHE_CAPACITY: String(e.capacity), CACHE_TTL_MS: String(e.ttlMs), BODY_BYTES: String(e.valueBytes), ...extraEnv };
-      return starting(stoppers, async () => ({ url: (await startNode(stoppers, script, env)).url, style: 'plain', stop: () => stoppers.run() }));
+      return starting(stoppers, async () => {
+        const proc = await startNode(stoppers, script, env);
+        return { url: proc.url, style: 'plain', pids: [proc.child.pid!], stop: () => stoppers.run() };
+      });
     },
   };
 }
@@ -66,6 +71,11 @@ function node(name: string, script: string, extraEnv: Record<string, string> = {
 export function shardcache(shards?: number, extra: Record<string, string> = {}, name?: string): Target {
   const target = node(name ?? (shards === undefined ? 'shardcache' : `shardcache SHARDS=${shards}`), 'dist/src/main.js', { ...shardsEnv(shards), ...extra });
   return extra.EVICTION === 'tinylfu' ? { ...target, eviction: 'tinylfu' } : target;
+}
+
+/** shardcache with `acceptors` acceptor threads and `shards` shards. */
+export function threads(acceptors: number, shards: number): Target {
+  return shardcache(shards, { ACCEPTORS: String(acceptors) }, `shardcache ACCEPTORS=${acceptors} SHARDS=${shards}`);
 }
 
 function shardsEnv(shards: number | undefined): Record<string, string> {
@@ -94,7 +104,7 @@ export async function waitForPort(port: number, child: ChildProcess, what: strin
   throw new Error(`${what} did not listen on ${port}`);
 }
 
-async function startWebdis(e: BenchEnv, stoppers: Stoppers): Promise<number> {
+async function startWebdis(e: BenchEnv, stoppers: Stoppers): Promise<{ port: number; pid: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'webdis-'));
   stoppers.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const port = await freePort();
@@ -114,7 +124,7 @@ async function startWebdis(e: BenchEnv, stoppers: Stoppers): Promise<number> {
   const child = spawn('webdis', [join(dir, 'webdis.json')], { stdio: 'ignore' });
   stoppers.teardown(() => stopProcess(child));
   await waitForPort(port, child, 'webdis');
-  return port;
+  return { port, pid: child.pid! };
 }
 
 /** webdis: C, HTTP → Redis, no cache. `GET /GET/<key>.txt` answers the raw value. */
@@ -122,12 +132,15 @@ export const webdis: Target = {
   name: 'webdis (C, no cache)',
   start: (e) => {
     const stoppers = new Stoppers();
-    return starting(stoppers, async () => ({ url: `http://127.0.0.1:${await startWebdis(e, stoppers)}`, style: 'webdis', stop: () => stoppers.run() }));
+    return starting(stoppers, async () => {
+      const { port, pid } = await startWebdis(e, stoppers);
+      return { url: `http://127.0.0.1:${port}`, style: 'webdis', pids: [pid], stop: () => stoppers.run() };
+    });
   },
 };
 
 /** Runs `start`; if it throws, stops whatever it had already started. */
-async function starting(stoppers: Stoppers, start: () => Promise<Running>): Promise<Running> {
+export async function starting(stoppers: Stoppers, start: () => Promise<Running>): Promise<Running> {
   try {
     return await start();
   } catch (err) {
@@ -148,11 +161,12 @@ export const varnish: Target = {
       chmodSync(dir, 0o755);
       stoppers.teardown(() => rmSync(dir, { recursive: true, force: true }));
       const port = await freePort();
-      const args = ['-F', '-a', `127.0.0.1:${port}`, '-b', `127.0.0.1:${backend}`, '-n', dir, '-s', `malloc,${e.varnishStorage}`, '-t', String(Math.ceil(e.ttlMs / 1000)), '-p', 'thread_pools=2'];
+      const args = ['-F', '-a', `127.0.0.1:${port}`, '-b', `127.0.0.1:${backend.port}`, '-n', dir, '-s', `malloc,${e.varnishStorage}`, '-t', String(Math.ceil(e.ttlMs / 1000)), '-p', 'thread_pools=2'];
       const child = spawn('varnishd', args, { stdio: 'ignore' });
       stoppers.teardown(() => stopProcess(child));
       await waitForPort(port, child, 'varnishd');
-      return { url: `http://127.0.0.1:${port}`, style: 'webdis', stop: () => stoppers.run() };
+      // varnishd's manager and its cache child (found through /proc) serve hits; webdis is not asked then.
+      return { url: `http://127.0.0.1:${port}`, style: 'webdis', pids: [child.pid!], stop: () => stoppers.run() };
     });
   },
 };

@@ -1,8 +1,9 @@
 /**
- * The admin listener (ADMIN_PORT): `/metrics` for Prometheus, `/healthz`
- * (the process answers) and `/readyz` (every acceptor listening, every shard
- * up and reaching Redis, and not stopping). Kept off the data port, on the
- * main thread, so that scrapes and probes never compete with, or get shed
+ * The admin listener (ADMIN_PORT): the status page (`/`) and its snapshot
+ * (`/stats.json`), `/metrics` for Prometheus, `/healthz` (the process
+ * answers) and `/readyz` (every acceptor listening, every shard up and
+ * reaching Redis, and not stopping). Kept off the data port, on the main
+ * thread, so that scrapes, probes and pages never compete with, or get shed
  * with, client traffic.
  *
  * With SHARDCACHE_TEST_HOOKS=1 only, `POST /test/kill-shard/<i>` and
@@ -11,18 +12,28 @@
  */
 import http from 'node:http';
 import type { Registry } from 'prom-client';
+import { STATUS_CSP, statusPage } from './status-page.js';
+import type { StatsSnapshot } from './stats-snapshot.js';
 
 /** What the admin listener reports on, and the test hooks when enabled. */
 export interface AdminOptions {
   registry: Registry;
+  /** The figures of the moment, for the status page. */
+  snapshot: () => StatsSnapshot;
+  /** The same as `/stats.json` text (built at most a few times a second). */
+  snapshotJson: () => string;
   /** Why the proxy is not ready; empty when it is. */
   notReady: () => string[];
+  /** What is down although the proxy can serve (a cluster master); said after `ready`. */
+  degraded?: () => string[];
   shards: number;
   acceptors: number;
   /** The test hooks; absent unless SHARDCACHE_TEST_HOOKS=1. */
   killShard?: (i: number) => Promise<void>;
   killAcceptor?: (i: number) => Promise<void>;
 }
+
+const ROUTES = new Set(['/', '/stats.json', '/metrics', '/healthz', '/readyz']);
 
 /** Creates (does not start) the admin HTTP server. */
 export function createAdminServer(options: AdminOptions): http.Server {
@@ -45,8 +56,10 @@ async function route(o: AdminOptions, req: http.IncomingMessage, res: http.Serve
     await hook(i);
     return reply(res, 200, `${what} ${i} killed`);
   }
-  if (path !== '/metrics' && path !== '/healthz' && path !== '/readyz') return reply(res, 404, 'not found: try /metrics, /healthz or /readyz');
+  if (!ROUTES.has(path)) return reply(res, 404, 'not found: try / (status page), /stats.json, /metrics, /healthz or /readyz');
   if (req.method !== 'GET' && req.method !== 'HEAD') return reply(res, 405, 'only GET and HEAD', ['Allow', 'GET, HEAD']);
+  if (path === '/') return send(res, 'text/html; charset=utf-8', statusPage(o.snapshot()), ['Content-Security-Policy', STATUS_CSP]);
+  if (path === '/stats.json') return send(res, 'application/json', o.snapshotJson());
   if (path === '/metrics') {
     const text = await o.registry.metrics();
     res.writeHead(200, { 'Content-Type': o.registry.contentType, 'Content-Length': Buffer.byteLength(text) });
@@ -55,7 +68,16 @@ async function route(o: AdminOptions, req: http.IncomingMessage, res: http.Serve
   }
   if (path === '/healthz') return reply(res, 200, 'ok');
   const problems = o.notReady();
-  reply(res, problems.length === 0 ? 200 : 503, problems.length === 0 ? 'ready' : `not ready: ${problems.join('; ')}`);
+  const degraded = o.degraded?.() ?? [];
+  const ready = degraded.length === 0 ? 'ready' : `ready, degraded: ${degraded.join('; ')}`;
+  reply(res, problems.length === 0 ? 200 : 503, problems.length === 0 ? ready : `not ready: ${problems.join('; ')}`);
+}
+
+/** A 200 that is never cached: every read is the figures of the moment. */
+function send(res: http.ServerResponse, type: string, text: string, extra: string[] = []): void {
+  const body = Buffer.from(text);
+  res.writeHead(200, ['Content-Type', type, 'Content-Length', String(body.length), 'Cache-Control', 'no-store', ...extra]);
+  res.end(res.req.method === 'HEAD' ? undefined : body);
 }
 
 function reply(res: http.ServerResponse, status: number, text: string, extra: string[] = []): void {

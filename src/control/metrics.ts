@@ -28,6 +28,12 @@ export interface MetricSources {
   shardStats: readonly Float64Array[];
   /** Per shard: workers replaced after dying. */
   shardRestarts: Float64Array;
+  /**
+   * The labels of `shardcache_info` (always 1): `version`, `invalidation`,
+   * `redis_mode`, so that an alert or a panel can depend on how the proxy
+   * runs (tracking unarmed only matters with INVALIDATION=tracking).
+   */
+  info: Readonly<Record<string, string>>;
 }
 
 /** One front end's request counts, summed over the acceptors, with the labels of its rows and columns. */
@@ -60,7 +66,10 @@ const SHARD_FIGURES: readonly (readonly ['counter' | 'gauge', string, number, st
   ['counter', 'shardcache_too_large_total', Stat.TooLarge, 'Values over MAX_VALUE_BYTES (or over the shard\'s share of CACHE_MAX_BYTES), served without being cached'],
   ['gauge', 'shardcache_cache_entries', Stat.Entries, 'Entries held in the cache'],
   ['gauge', 'shardcache_cache_bytes', Stat.Bytes, 'Bytes the cache holds: values, keys, per-entry metadata and the index (what CACHE_MAX_BYTES bounds)'],
-  ['gauge', 'shardcache_redis_up', Stat.RedisUp, '1 while the shard has a ready Redis connection'],
+  ['gauge', 'shardcache_redis_up', Stat.RedisUp, '1 while the shard has a ready Redis connection (a cluster: a ready cluster client)'],
+  ['gauge', 'shardcache_redis_nodes', Stat.RedisNodes, 'Redis servers the shard reads from: the cluster masters, or 1'],
+  ['gauge', 'shardcache_redis_nodes_up', Stat.RedisNodesUp, 'Of shardcache_redis_nodes, those with a ready connection now'],
+  ['counter', 'shardcache_topology_flushes_total', Stat.TopologyFlushes, 'Cache flushes because cluster slots changed masters (failover, resharding)'],
   ['counter', 'shardcache_tracking_rearms_total', Stat.TrackingRearms, 'Times client tracking was armed again after the invalidation link was lost (the cache was flushed)'],
   ['gauge', 'shardcache_tracking_armed', Stat.TrackingArmed, '1 while client tracking is armed; 0 while the link is down, and with INVALIDATION=ttl'],
 ];
@@ -130,12 +139,13 @@ export function createMetrics(src: MetricSources): Registry {
       if (seconds !== undefined) emit({ thread }, seconds);
     }
   });
+  metric('gauge', 'shardcache_info', 'Always 1; the labels say what runs: version, INVALIDATION, the Redis mode', Object.keys(src.info), (emit) => emit(src.info, 1));
   registry.registerMetric(latencyHistogram(src.shardStats) as unknown as Metric);
   return registry;
 }
 
-/** Element-wise sum of equally long arrays. */
-function sum(arrays: readonly Float64Array[]): Float64Array {
+/** Element-wise sum of equally long arrays (the acceptors' counts, for instance). */
+export function sum(arrays: readonly Float64Array[]): Float64Array {
   const out = new Float64Array(arrays[0]?.length ?? 0);
   for (const a of arrays) for (let i = 0; i < a.length; i++) out[i]! += a[i]!;
   return out;

@@ -14,11 +14,12 @@
 import { MessageChannel } from 'node:worker_threads';
 import type { AcceptorAttachTask } from '../../workers/acceptor.js';
 import { Acceptor, type BoundPorts, type Drained } from '../acceptor/acceptor.js';
-import type { Config } from '../config.js';
+import { backendSettings, type Config } from '../config.js';
 import { newOwnInflight, newProcessCounters, type ProcessCounters } from '../hop/shared.js';
 import type { Log } from '../log.js';
 import { AcceptorStat, newAcceptorStats } from '../metrics/acceptor-stats.js';
 import { Stat } from '../metrics/shard-stats.js';
+import { redisDown } from './backend-health.js';
 import { ShardPool } from './shard-pool.js';
 import { ThreadSlot } from './thread-slot.js';
 
@@ -63,8 +64,7 @@ export class Supervisor {
       swrMs: config.staleWhileRevalidateMs,
       earlyRefreshBeta: config.earlyRefreshBeta,
       invalidation: config.invalidation,
-      redisUrl: config.redisUrl,
-      redisTimeoutMs: config.redisTimeoutMs,
+      backend: backendSettings(config),
       log,
       logLevel: config.logLevel,
       testHooks: config.testHooks,
@@ -91,6 +91,18 @@ export class Supervisor {
     return ports;
   }
 
+  /**
+   * Which thread is which, for `top -H` (Linux thread ids) and for
+   * `--cpu-prof` files (`CPU.<date>.<time>.<pid>.<threadId>.<n>.cpuprofile`).
+   */
+  threadMap(): string {
+    const line = (name: string, stats: Float64Array, tid: number, threadId: number): string => `${name} (thread ${stats[threadId]}, tid ${stats[tid]})`;
+    return [
+      ...this.acceptorStats.map((s, i) => line(i === 0 ? 'shardcache = acceptor-0' : `acceptor-${i}`, s, AcceptorStat.Tid, AcceptorStat.ThreadId)),
+      ...this.shards.stats.map((s, i) => line(`shard-${i}`, s, Stat.Tid, Stat.ThreadId)),
+    ].join(', ');
+  }
+
   /** Why the proxy should get no traffic; empty when every acceptor listens and every shard reaches Redis. */
   problems(): string[] {
     const problems: string[] = [];
@@ -99,7 +111,7 @@ export class Supervisor {
     });
     this.shards.stats.forEach((s, i) => {
       if (!this.acceptor.dispatcher.attached(i)) problems.push(`shard ${i} restarting`);
-      else if (s[Stat.RedisUp] !== 1) problems.push(`shard ${i}: redis down`);
+      else if (s[Stat.RedisUp] !== 1) problems.push(`shard ${i}: ${redisDown(this.#config.redisMode)}`);
     });
     return problems;
   }

@@ -11,7 +11,7 @@
  * never travel as piscina tasks; they go over MessagePorts in batches.
  */
 import { Piscina } from 'piscina';
-import type { TransferListItem } from 'node:worker_threads';
+import { Worker, type TransferListItem } from 'node:worker_threads';
 import type { Log } from '../log.js';
 
 /** What a slot runs and whom it tells. */
@@ -32,7 +32,7 @@ export interface SlotOptions {
  * listens, which a second acceptor listening would report again (and crash).
  * Every other flag is kept, so `--cpu-prof` profiles each thread.
  */
-export function threadExecArgv(execArgv: readonly string[]): string[] {
+export function withoutPreloads(execArgv: readonly string[]): string[] {
   const kept: string[] = [];
   for (let i = 0; i < execArgv.length; i++) {
     const arg = execArgv[i]!;
@@ -40,6 +40,37 @@ export function threadExecArgv(execArgv: readonly string[]): string[] {
     else if (!/^(--require|--import|--loader|--experimental-loader)=/.test(arg)) kept.push(arg);
   }
   return kept;
+}
+
+/**
+ * The `execArgv` of our worker threads: the process's flags without its
+ * preloads, or `undefined` (Node's default: inherit them all) when it has
+ * none. Flags a Worker refuses when given explicitly (V8 and per-process
+ * ones such as `--prof` or `--max-old-space-size`, which apply to every
+ * thread of the process anyway) are left out, as Node names them: one
+ * throwaway Worker is built, once, to ask it.
+ */
+export function threadExecArgv(execArgv: readonly string[]): string[] | undefined {
+  const kept = withoutPreloads(execArgv);
+  if (kept.length === execArgv.length) return undefined;
+  try {
+    void new Worker('', { eval: true, execArgv: kept }).terminate();
+    return kept;
+  } catch (err) {
+    const refused = /invalid execArgv flags: (.*)$/.exec((err as Error).message)?.[1]?.split(', ');
+    if (refused === undefined) throw err;
+    return kept.filter((flag) => !refused.includes(flag));
+  }
+}
+
+/** `threadExecArgv` of this process, worked out once: `{}` to inherit Node's default. */
+let flags: { execArgv?: string[] } | undefined;
+function workerFlags(): { execArgv?: string[] } {
+  if (flags === undefined) {
+    const execArgv = threadExecArgv(process.execArgv);
+    flags = execArgv === undefined ? {} : { execArgv };
+  }
+  return flags;
 }
 
 export class ThreadSlot {
@@ -54,7 +85,7 @@ export class ThreadSlot {
       minThreads: 1,
       maxThreads: 1,
       idleTimeout: Number.POSITIVE_INFINITY,
-      execArgv: threadExecArgv(process.execArgv),
+      ...workerFlags(),
       // The default 'sync' atomics mode freezes an idle worker's event
       // loop: no Redis replies, no timers, no connections. Ours live on it.
       atomics: 'disabled',

@@ -29,22 +29,24 @@ export const AcceptorStat = {
   LoopMax: 2,
   /** The thread's Linux thread id (0 where unknown), for its CPU time in /proc. */
   Tid: 3,
+  /** The thread's Node `threadId` (0: the main thread), which names its `--cpu-prof` file. */
+  ThreadId: 4,
   /** Gauge: 1 while the acceptor listens on every port it should. */
-  Listening: 4,
+  Listening: 5,
   /** HTTP requests that reached the handler (answered or not yet). */
-  Received: 5,
+  Received: 6,
   /** Per protocol: client connections open now. */
-  Connections: 6,
+  Connections: 7,
   /** Per protocol: client connections accepted since start. */
-  Accepted: 6 + P,
+  Accepted: 7 + P,
   /** Per protocol: connections closed at once because MAX_CONNECTIONS were open. */
-  Refused: 6 + 2 * P,
+  Refused: 7 + 2 * P,
   /** HTTP answers: `HTTP_METHODS.length × HTTP_STATUSES` counts, `[method * HTTP_STATUSES + status]`. */
-  Http: 6 + 3 * P,
+  Http: 7 + 3 * P,
   /** RESP commands: `COMMANDS.length × RESP_STATUSES.length` counts, `[command * RESP_STATUSES.length + status]`. */
-  Resp: 6 + 3 * P + HTTP_METHODS.length * HTTP_STATUSES,
+  Resp: 7 + 3 * P + HTTP_METHODS.length * HTTP_STATUSES,
   /** Per shard: requests refused because the shard had MAX_INFLIGHT in flight. */
-  Shed: 6 + 3 * P + HTTP_METHODS.length * HTTP_STATUSES + COMMANDS.length * RESP_STATUSES.length,
+  Shed: 7 + 3 * P + HTTP_METHODS.length * HTTP_STATUSES + COMMANDS.length * RESP_STATUSES.length,
 } as const;
 
 /** A zeroed stats array for an acceptor of a proxy with `shards` shards. */

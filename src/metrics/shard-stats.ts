@@ -51,16 +51,24 @@ export const Stat = {
   TrackingArmed: AFTER + 13,
   /** The shard thread's Linux thread id (0 where unknown), for its CPU time in /proc. */
   Tid: AFTER + 14,
+  /** The shard thread's Node `threadId`, which names its `--cpu-prof` file. */
+  ThreadId: AFTER + 15,
+  /** Gauge: Redis servers the shard reads from (cluster: masters; otherwise 1). */
+  RedisNodes: AFTER + 16,
+  /** Gauge: of those, the ones whose connection is ready now. */
+  RedisNodesUp: AFTER + 17,
+  /** Flushes because cluster slots changed masters (failover, resharding). */
+  TopologyFlushes: AFTER + 18,
   /** Background fetches started to refresh an entry: stale-while-revalidate or early (XFetch). */
-  RefreshesStarted: AFTER + 15,
+  RefreshesStarted: AFTER + 19,
   /** Those that Redis failed (the old entry stays, within its windows). */
-  RefreshesFailed: AFTER + 16,
+  RefreshesFailed: AFTER + 20,
   /** Answers given from an entry past its TTL, within STALE_WHILE_REVALIDATE_MS. */
-  ServedStale: AFTER + 17,
+  ServedStale: AFTER + 21,
   /** Redis GET latency: sum of seconds, count, then one slot per bucket of `LATENCY_BUCKETS` plus +Inf. */
-  LatencySum: AFTER + 18,
-  LatencyCount: AFTER + 19,
-  LatencyBuckets: AFTER + 20,
+  LatencySum: AFTER + 22,
+  LatencyCount: AFTER + 23,
+  LatencyBuckets: AFTER + 24,
 } as const;
 
 /** Upper bounds (seconds) of the Redis latency histogram buckets. */

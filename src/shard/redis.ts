@@ -16,7 +16,12 @@ import type { Fetch, FetchMany } from './batch-fetch.js';
 
 /** How to reach Redis and whom to tell about the connection's state. */
 export interface RedisOptions {
+  /** The server, with credentials; unless `server` is given, then only named in the log lines. */
   url: string;
+  /** The server's ioredis options (a cluster node, or sentinels), credentials included; default: `url`. */
+  server?: IORedisOptions;
+  /** How the log lines name the server; default: `url` without its password. */
+  where?: string;
   timeoutMs: number;
   /** Prefix for the one-line state messages, e.g. `shard 2`. */
   label: string;
@@ -43,7 +48,7 @@ export interface RedisConnection {
  * speaks RESP2 under its own name).
  */
 export function connectRedis(options: RedisOptions, overrides: IORedisOptions = {}): RedisConnection {
-  const redis = new Redis(options.url, {
+  const settings: IORedisOptions = {
     commandTimeout: options.timeoutMs,
     connectTimeout: Math.max(options.timeoutMs, 1000),
     enableOfflineQueue: false,
@@ -55,9 +60,10 @@ export function connectRedis(options: RedisOptions, overrides: IORedisOptions = 
     connectionName: `shardcache:${options.label.replace(/\s+/g, '-')}`,
     disableClientInfo: true,
     ...overrides,
-  });
+  };
+  const redis = options.server === undefined ? new Redis(options.url, settings) : new Redis({ ...options.server, ...settings });
   let state: 'connecting' | 'up' | 'down' | 'closed' = 'connecting';
-  const where = redactUrl(options.url);
+  const where = options.where ?? redactUrl(options.url);
   const onUp = options.onUp ?? ((): void => {});
   redis.on('ready', () => {
     if (state === 'closed') return;
@@ -78,7 +84,7 @@ export function connectRedis(options: RedisOptions, overrides: IORedisOptions = 
       onUp(false);
     }
   });
-  const timer = options.pingMs === undefined ? undefined : watchLink(redis, options, options.pingMs);
+  const timer = options.pingMs === undefined ? undefined : watchLink(redis, options.label, options.log, options.pingMs);
   return {
     redis,
     close() {
@@ -90,48 +96,67 @@ export function connectRedis(options: RedisOptions, overrides: IORedisOptions = 
 }
 
 /**
- * Every `pingMs`: a connection that read nothing since the last check is
- * sent a PING; a PING still unanswered at the next check means the link is
- * dead, and the socket is closed and reopened, which its owners see as any
- * other close (the invalidation link flushes and re-arms). Reading the
- * socket's byte count once a check is all it costs a busy connection.
+ * A connection that has read nothing for `pingMs` is sent a PING; a PING
+ * still unanswered `pingMs` later means the link is dead, and the socket is
+ * destroyed and reopened, which its owners see as any other close (the
+ * invalidation link flushes and re-arms). The socket's byte count is looked
+ * at twice per `pingMs`, which bounds how late a dead link is found: the
+ * last byte, at most half an interval to notice it, an interval idle, an
+ * interval for the PING: 2.5 × `pingMs`. That look is all it costs a busy
+ * connection. Also used on the connections a cluster client opens to its
+ * nodes.
  */
-function watchLink(redis: Redis, options: RedisOptions, pingMs: number): NodeJS.Timeout {
+export function watchLink(redis: Redis, label: string, log: Log, pingMs: number): NodeJS.Timeout {
   let socket: unknown;
   let bytesRead = 0;
+  /** When the byte count last changed (as of the look that saw it), or the PING went out. */
+  let since = 0;
   let outstanding = false;
   const pong = (): void => {
     outstanding = false;
   };
   return setInterval(() => {
+    const now = performance.now();
     const stream = redis.status === 'ready' ? redis.stream : undefined;
     if (stream !== socket) {
-      // Reconnected (or down) since the last check: a PING sent on the old socket says nothing of this one.
+      // Reconnected (or down) since the last look: a PING sent on the old socket says nothing of this one.
       socket = stream;
       bytesRead = stream?.bytesRead ?? 0;
+      since = now;
       outstanding = false;
       return;
     }
     if (stream === undefined) return;
+    const read = stream.bytesRead;
     if (outstanding) {
+      // A PING that failed (timed out) leaves the flag up too.
+      if (now - since < pingMs - 1) return;
       outstanding = false;
-      options.log.warn(`${options.label}: redis connection silent (PING unanswered for ${pingMs} ms); reconnecting`);
-      redis.disconnect(true);
+      log.warn(`${label}: redis connection silent (PING unanswered for ${pingMs} ms); reconnecting`);
+      // Destroyed, not ended: a FIN nobody acknowledges would keep the
+      // socket (and the 'close' its owners wait for) open for minutes.
+      stream.destroy();
       return;
     }
-    const read = stream.bytesRead;
-    if (read === bytesRead) {
+    if (read !== bytesRead) {
+      bytesRead = read;
+      since = now;
+    } else if (now - since >= pingMs - 1) {
       outstanding = true;
-      // A PING that fails (timed out) leaves the flag up, and the next check acts.
+      since = now;
       redis.ping().then(pong, () => undefined);
     }
-    bytesRead = read;
-  }, pingMs).unref();
+  }, pingMs / 2).unref();
 }
 
 /** A `Fetch` that reads with GET and maps failures to outcomes. */
 export function redisFetch(redis: Redis): Fetch {
   return (key) => redis.getBuffer(key).then(valueOrNotFound, outcomeOf);
+}
+
+/** A GET's reply as a fetch result. */
+export function valueOrNotFound(value: Buffer | null): Buffer | Outcome {
+  return value === null ? Outcome.NotFound : value;
 }
 
 /**
@@ -142,17 +167,22 @@ export function redisFetchMany(redis: Redis): FetchMany {
   return (keys) => redis.mgetBuffer(keys).catch(outcomeOf);
 }
 
-function valueOrNotFound(value: Buffer | null): Buffer | Outcome {
-  return value === null ? Outcome.NotFound : value;
-}
+/**
+ * Error replies that mean "not now" rather than "no": a server still loading
+ * its data, a cluster without a majority or with a slot in motion, a replica
+ * whose master is gone. They are answered like an unreachable Redis (503,
+ * retry), as a failover must be.
+ */
+const TRANSIENT = /^(LOADING|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|MOVED|ASK) /;
 
 /**
- * Redis's own error replies mean Redis is up and refused this key; anything
- * else (timeouts, closed or unwritable connections) means Redis is unavailable.
+ * Redis's own error replies mean Redis is up and refused this key (except
+ * the transient ones above); anything else (timeouts, closed or unwritable
+ * connections) means Redis is unavailable.
  */
 export function outcomeOf(err: Error): Outcome {
-  if (err.name === 'ReplyError') return err.message.startsWith('WRONGTYPE') ? Outcome.WrongType : Outcome.RedisError;
-  return Outcome.Unavailable;
+  if (err.name !== 'ReplyError' || TRANSIENT.test(err.message)) return Outcome.Unavailable;
+  return err.message.startsWith('WRONGTYPE') ? Outcome.WrongType : Outcome.RedisError;
 }
 
 /** The URL without its password, for logs. */

@@ -8,10 +8,10 @@
  */
 import type { Fetch, FetchMany } from './batch-fetch.js';
 
-/** A shard's two ways of reading Redis. */
+/** A shard's two ways of reading Redis (a cluster has no multi-key one). */
 export interface Fetchers {
   fetch: Fetch;
-  fetchMany: FetchMany;
+  fetchMany?: FetchMany | undefined;
 }
 
 /** `fetchers` themselves when `spec` is unset, so the hook costs nothing unless a test asks for it. */
@@ -22,9 +22,10 @@ export function delayedForTests(fetchers: Fetchers, spec: string | undefined): F
   const ms = Number(spec.slice(colon + 1));
   if (colon < 0 || !(ms >= 0)) throw new Error(`SHARDCACHE_TEST_DELAY_GET must be <key prefix>:<ms>, not ${JSON.stringify(spec)}`);
   const matches = (key: Buffer): boolean => key.length >= prefix.length && prefix.compare(key, 0, prefix.length) === 0;
+  const fetchMany = fetchers.fetchMany;
   const held = <T>(reply: Promise<T>): Promise<T> => reply.then((result) => new Promise((resolve) => setTimeout(resolve, ms, result)));
   return {
     fetch: (key) => (matches(key) ? held(fetchers.fetch(key)) : fetchers.fetch(key)),
-    fetchMany: (keys) => (keys.some(matches) ? held(fetchers.fetchMany(keys)) : fetchers.fetchMany(keys)),
+    fetchMany: fetchMany && ((keys) => (keys.some(matches) ? held(fetchMany(keys)) : fetchMany(keys))),
   };
 }

@@ -5,7 +5,7 @@
  * whether the test passed or not.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,6 +44,8 @@ export async function stopProcess(child: ChildProcess, graceMs = 5000): Promise<
 
 export interface RedisServer {
   port: number;
+  /** The server process's pid (it changes with `restart`). */
+  readonly pid: number;
   url: string;
   /** A client of this server for setting data up and reading INFO. */
   client: Redis;
@@ -69,6 +71,9 @@ export async function startRedis(t: Teardown): Promise<RedisServer> {
   await client.connect();
   const server: RedisServer = {
     port,
+    get pid() {
+      return child.pid!;
+    },
     url: `redis://127.0.0.1:${port}`,
     client,
     async stop() {
@@ -100,25 +105,44 @@ export async function startRedis(t: Teardown): Promise<RedisServer> {
   return server;
 }
 
-async function spawnRedis(port: number): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning', '--enable-debug-command', 'yes'], {
-    stdio: 'ignore',
-  });
+function spawnRedis(port: number): Promise<ChildProcess> {
+  return spawnRedisServer(port, []);
+}
+
+/**
+ * Starts `redis-server` on 127.0.0.1:`port` (or `host`) with the test
+ * defaults (no persistence, DEBUG allowed) and `extra` arguments, and waits
+ * until it answers PING (over the unix socket `via`, when given). `command`
+ * runs it another way (inside a network namespace: `['ip', 'netns', 'exec',
+ * name, 'redis-server']`).
+ */
+export async function spawnRedisServer(port: number, extra: readonly string[], host = '127.0.0.1', command: readonly string[] = ['redis-server'], via?: { path: string }): Promise<ChildProcess> {
+  const args = ['--port', String(port), '--bind', host, '--save', '', '--appendonly', 'no', '--loglevel', 'warning', '--enable-debug-command', 'yes', ...extra];
+  const child = spawn(command[0]!, [...command.slice(1), ...args], { stdio: 'ignore' });
   const deadline = Date.now() + 10000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode} (is it on PATH?)`);
-    if (await answersPing(port)) return child;
+    if (await answersPing(via ?? { port, host })) return child;
     if (Date.now() > deadline) {
       await stopProcess(child);
-      throw new Error(`redis-server did not answer on port ${port}`);
+      throw new Error(`redis-server did not answer on ${host}:${port}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
 
-function answersPing(port: number): Promise<boolean> {
+/** The last `lines` lines of a server's log file, for an error message. */
+export function logTail(file: string, lines = 15): string {
+  try {
+    return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+function answersPing(where: net.NetConnectOpts): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = net.connect({ port, host: '127.0.0.1' });
+    const socket = net.connect(where);
     socket.once('error', () => resolve(false));
     socket.once('connect', () => socket.write('PING\r\n'));
     socket.once('data', (d) => {

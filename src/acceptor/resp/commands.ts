@@ -4,6 +4,7 @@
  * here, from the connection's own state. Nothing else ever reaches Redis:
  * a write command is as unknown here as a misspelt one.
  */
+import { VERSION } from '../../version.js';
 import { credentialsValid, HELLO_NOAUTH, NO_PASSWORD_SET, NOAUTH, WRONGPASS, type Password } from './auth.js';
 import { arrayHeader, encode, error, NULL_BULK, OK, PONG, type Item } from './reply.js';
 
@@ -44,7 +45,6 @@ type Handler = (session: Session, args: string[], argc: number, facts: ServerFac
 
 /** The Redis version whose RESP2 behaviour this listener follows (error texts, HELLO, CONFIG GET). */
 export const REDIS_COMPAT_VERSION = '7.0.0';
-const VERSION = '0.1.0';
 
 // arity as in Redis's COMMAND reply: n = exactly n arguments, -n = at least n.
 // AUTH, HELLO and QUIT are the commands Redis runs before authentication (they come first).

@@ -1,0 +1,130 @@
+/**
+ * A shard's backing store, whatever the mode: opens the connections (one
+ * standalone server, the master the sentinels name, or a cluster), gives the
+ * shard its fetch functions, and keeps its cache coherent with client
+ * tracking. The worker asks this one factory for everything Redis.
+ *
+ * | mode | data connection | fetches | coherence |
+ * | --- | --- | --- | --- |
+ * | standalone | `connectRedis(REDIS_URL)` | GET, a batch's misses as one MGET | `Invalidation` |
+ * | sentinel | `connectRedis` via the sentinels | GET, MGET | `Invalidation` (subscriber via the sentinels too) |
+ * | cluster | `connectCluster` | GET per key, one write per node | `ClusterTracking` (a link per node) |
+ */
+import type { Cluster, Redis } from 'ioredis';
+import type { Log } from '../log.js';
+import { Stat } from '../metrics/shard-stats.js';
+import type { Fetch, FetchMany } from './batch-fetch.js';
+import { connectCluster } from './cluster.js';
+import { ClusterTracking } from './cluster-tracking.js';
+import type { Coherence, InvalidationTarget } from './coherence.js';
+import { describeBackend, serverOptions, type BackendSettings } from './endpoints.js';
+import { Invalidation } from './invalidation.js';
+import { connectRedis, PING_MS, redisFetch, redisFetchMany } from './redis.js';
+
+export interface BackendOptions {
+  settings: BackendSettings;
+  /** Prefix for log lines and connection names, e.g. `shard 2`. */
+  label: string;
+  log: Log;
+  /** The shard's stats array: RedisUp, RedisNodes, RedisNodesUp, and the tracking figures. */
+  stats: Float64Array;
+  /** Idle-link check interval of every connection; default `PING_MS`. */
+  pingMs?: number;
+}
+
+/** What a shard needs from its backing store. */
+export interface Backend {
+  fetch: Fetch;
+  /** Absent in cluster mode: a batch's keys are fetched one GET each. */
+  fetchMany?: FetchMany;
+  /**
+   * Keeps `target` coherent through client tracking (INVALIDATION=tracking);
+   * with `keepWhileDown` (STALE_IF_ERROR_MS), a lost link flushes when it
+   * re-arms instead of at once. Not called with INVALIDATION=ttl.
+   */
+  track(target: InvalidationTarget, keepWhileDown: boolean): void;
+  /**
+   * Resolves with `ready` once the store is reachable and tracking has
+   * settled, or with `redis unreachable` after `waitMs`.
+   */
+  ready(waitMs: number): Promise<string>;
+  /** Closes every connection, without reporting it as lost. */
+  close(): void;
+}
+
+/** Opens the connections of the configured mode. */
+export function openBackend(o: BackendOptions): Backend {
+  const { settings, stats, log, label } = o;
+  const pingMs = o.pingMs ?? PING_MS;
+  stats[Stat.RedisUp] = 0;
+  stats[Stat.RedisNodesUp] = 0;
+  let client: Redis | Cluster;
+  let fetch: Fetch;
+  let fetchMany: FetchMany | undefined;
+  let close: () => void;
+  let coherence: (Coherence & { close(): void }) | undefined;
+  let track: (target: InvalidationTarget, keepWhileDown: boolean) => Coherence & { close(): void };
+  if (settings.mode === 'cluster') {
+    const c = connectCluster({
+      settings,
+      label,
+      log,
+      pingMs,
+      onUp: (up) => (stats[Stat.RedisUp] = up ? 1 : 0),
+      onNodes: (masters, up) => {
+        stats[Stat.RedisNodes] = masters;
+        stats[Stat.RedisNodesUp] = up;
+      },
+    });
+    client = c.cluster;
+    fetch = c.fetch;
+    close = c.close;
+    track = (target, keepWhileDown) => new ClusterTracking({ cluster: c.cluster, url: settings.url, timeoutMs: settings.timeoutMs, pingMs, target, label, log, keepWhileDown, stats });
+  } else {
+    stats[Stat.RedisNodes] = 1;
+    const server = settings.mode === 'sentinel' ? serverOptions(settings) : undefined;
+    const where = describeBackend(settings);
+    const up = (ready: boolean): void => {
+      stats[Stat.RedisUp] = ready ? 1 : 0;
+      stats[Stat.RedisNodesUp] = ready ? 1 : 0;
+    };
+    // In both INVALIDATION modes: a data link that died silently would
+    // otherwise fail every read by timeout and never be replaced.
+    const c = connectRedis({ url: settings.url, ...(server ? { server } : {}), where, timeoutMs: settings.timeoutMs, label, log, onUp: up, pingMs });
+    client = c.redis;
+    fetch = redisFetch(c.redis);
+    fetchMany = redisFetchMany(c.redis);
+    close = c.close;
+    track = (target, keepWhileDown) => new Invalidation({ url: settings.url, ...(server ? { server } : {}), where, timeoutMs: settings.timeoutMs, data: c.redis, pingMs, target, label, log, keepWhileDown, stats });
+  }
+  return {
+    fetch,
+    ...(fetchMany ? { fetchMany } : {}),
+    track(target, keepWhileDown) {
+      coherence = track(target, keepWhileDown);
+    },
+    ready(waitMs) {
+      // With tracking, ready means armed too: until then nothing is cached.
+      const isReady = (): boolean => client.status === 'ready' && (coherence?.settled ?? true);
+      if (isReady()) return Promise.resolve('ready');
+      return new Promise((resolve) => {
+        const check = (): void => {
+          if (isReady()) done();
+        };
+        const done = (): void => {
+          clearTimeout(timer);
+          client.off('ready', check);
+          coherence?.off('settled', check);
+          resolve(isReady() ? 'ready' : 'redis unreachable');
+        };
+        const timer = setTimeout(done, waitMs);
+        client.on('ready', check);
+        coherence?.on('settled', check);
+      });
+    },
+    close() {
+      coherence?.close();
+      close();
+    },
+  };
+}

@@ -1,0 +1,60 @@
+/**
+ * `npm run profile` on the built proxy (issue: clinic flame crashed the
+ * proxy when it opened a second listener): the profiled process serves 2xx
+ * answers, the flame graph names the request path, and every thread leaves
+ * its V8 profile. Short runs (2 s of load per pass); needs wrk, which
+ * .ci/run and benchmarks/setup.sh install.
+ */
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT, stopProcess } from './helpers/processes.js';
+
+interface Result {
+  html: string;
+  flameServed: { requests: number; errors: number };
+  profiles: Record<string, string>;
+  threadServed: { requests: number; errors: number };
+}
+
+function profile(env: Record<string, string>): Promise<{ code: number | null; out: string }> {
+  const out = mkdtempSync(join(tmpdir(), 'shardcache-profile-test-'));
+  t.teardown(() => rmSync(out, { recursive: true, force: true }));
+  return new Promise((resolve) => {
+    // Without tap's NODE_OPTIONS: its --import starts a loader-hooks thread, whose own tick log the
+    // profiler could take for the main thread's (docs/operations.md, Profiling).
+    const child = spawn(process.execPath, ['dist/benchmarks/profile.js', '--seconds=2', `--out=${out}`], { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let text = '';
+    child.stdout.on('data', (d: Buffer) => (text += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (text += d.toString()));
+    const timer = setTimeout(() => void stopProcess(child), 90000);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out: text });
+    });
+  });
+}
+
+for (const [name, env, threads] of [
+  ['the default settings with RESP_PORT', {}, null],
+  ['2 acceptors and 2 shards, RESP_PORT', { ACCEPTORS: '2', SHARDS: '2' }, ['acceptor-0', 'acceptor-1', 'shard-0', 'shard-1']],
+] as const) {
+  t.test(`clinic flame and per-thread profiles, ${name}`, async (t) => {
+    const { code, out } = await profile(env);
+    t.equal(code, 0, `npm run profile succeeded${code === 0 ? '' : `: ${out.slice(-800)}`}`);
+    const line = /PROFILE_JSON (\{.*\})/.exec(out);
+    if (!t.ok(line, 'it printed its result')) return;
+    const r = JSON.parse(line![1]!) as Result;
+    t.ok(r.flameServed.requests - r.flameServed.errors > 1000, `the proxy served while under clinic flame: ${r.flameServed.requests} requests, ${r.flameServed.errors} errors`);
+    t.equal(r.flameServed.errors, 0, 'all of them 2xx');
+    const html = readFileSync(r.html, 'latin1');
+    t.match(html, /#onRequest file:\/\/\/[^"]*\/acceptor\/http\/front\.js/, 'the flame graph names HttpFront’s request handler');
+    t.match(html, /acceptor\/dispatcher\.js/, 'and the dispatcher');
+    const names = Object.keys(r.profiles).sort();
+    t.ok(names.includes('acceptor-0') && names.some((n) => n.startsWith('shard-')), `per-thread profiles: ${names.join(', ')}`);
+    if (threads !== null) t.same(names, threads, 'one for every acceptor and every shard');
+    for (const file of Object.values(r.profiles)) t.ok(statSync(file).size > 1000, `${file} holds a profile`);
+  });
+}
