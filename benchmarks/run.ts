@@ -14,7 +14,8 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, startRedis } from '../test/helpers/processes.js';
 import { medianCpu, perRequest, snapshot, type CpuPerRequest } from './lib/cpu.js';
-import { loadKeys, writePaths } from './lib/data.js';
+import { keyName, loadKeys, writePaths } from './lib/data.js';
+import { Replay, simulate } from './lib/replay.js';
 import { writeReport, type ScenarioResult, type TargetResult } from './lib/report.js';
 import { respBench, type RespRow } from './lib/resp.js';
 import { BARS, scenarios, type Scenario } from './lib/scenarios.js';
@@ -138,7 +139,9 @@ async function main(): Promise<void> {
         }
       }
       try {
-        for (const { proc } of running) await load({ url: proc.url, pathsFile: files[proc.style], connections: CONNECTIONS, seconds: WARM_SECONDS });
+        // Hit-ratio scenarios replay the trace continuously per target (lib/replay.ts).
+        const replay = sc.hitRatio === true ? new Replay(trace.length) : undefined;
+        for (const { target, proc } of running) replay?.advance(target.name, (await load({ url: proc.url, pathsFile: files[proc.style], connections: CONNECTIONS, seconds: WARM_SECONDS, startAt: replay?.startOf(target.name) })).requests, false);
         const pace = sc.paced ? await paceFor(sc.paced, peaks, running, (proc) => load({ url: proc.url, pathsFile: files[proc.style], connections: CONNECTIONS, seconds: SECONDS })) : 0;
         const rounds = new Map<string, LoadResult[]>(running.map(({ target }) => [target.name, []]));
         const hitRatios = new Map<string, number[]>(running.map(({ target }) => [target.name, []]));
@@ -151,7 +154,8 @@ async function main(): Promise<void> {
             const countHits = sc.hitRatio === true && target !== bare;
             const before = countHits ? await keyLookups(redis.client) : 0;
             const cpuBefore = snapshot(proc.pids);
-            const r = await load({ url: proc.url, pathsFile: files[proc.style], connections: CONNECTIONS, seconds: SECONDS, pauseMs: pace });
+            const r = await load({ url: proc.url, pathsFile: files[proc.style], connections: CONNECTIONS, seconds: SECONDS, pauseMs: pace, startAt: replay?.startOf(target.name) });
+            replay?.advance(target.name, r.requests, true);
             cpu.get(target.name)!.push(perRequest(cpuBefore, snapshot(proc.pids), r.requests));
             // Fetches still in flight when wrk stops can push the count a hair past the requests it saw.
             if (countHits) hitRatios.get(target.name)!.push(Math.max(0, 1 - ((await keyLookups(redis.client)) - before) / Math.max(1, r.requests)));
@@ -177,7 +181,7 @@ async function main(): Promise<void> {
             p99Ms: median(rs.map((r) => r.p99Ms)),
             errors: rs.reduce((a, r) => a + r.errors, 0),
             requests: rs.reduce((a, r) => a + r.requests, 0),
-            ...(hitRatios.get(target.name)!.length > 0 ? { hitRatio: median(hitRatios.get(target.name)!) } : {}),
+            ...(hitRatios.get(target.name)!.length > 0 ? { hitRatio: median(hitRatios.get(target.name)!), simulatedHitRatio: median(simulate(target.eviction ?? 'lru', trace, sc.capacity, replay!.segments(target.name), (i) => keyName(sc.valueBytes, i))) } : {}),
             rounds: rs.map((r) => Math.round(r.rps)),
             p99Rounds: rs.map((r) => r.p99Ms),
             cpuRounds: cpu.get(target.name)!,
@@ -195,6 +199,10 @@ async function main(): Promise<void> {
       console.log('\n== Coherence: staleness under writes, and what tracking costs on the hit path');
       staleness = runStaleness(quick);
     }
+    // Only when asked (`--only=memory`): it loads 10M keys and runs about ten minutes (benchmarks/memory.ts).
+    if (only?.includes('memory')) execFileSync(process.execPath, ['dist/benchmarks/memory.js', ...(quick ? ['--quick'] : [])], { cwd: ROOT, stdio: 'inherit' });
+    // Issue 14's stampede bar (benchmarks/stampede.ts): its own proxies and load, about a minute.
+    if (only === undefined || only.includes('stampede')) execFileSync(process.execPath, ['dist/benchmarks/stampede.js', ...(quick ? ['--quick'] : [])], { cwd: ROOT, stdio: 'inherit' });
     if (only === undefined || only.includes('resp')) {
       const missing = missingPeer('redis-benchmark');
       if (missing) console.log(`skipped the RESP scenario: ${missing}`);

@@ -6,6 +6,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { decodeKey } from './acceptor/http/key.js';
+import { EVICTIONS, type Eviction } from './cache/policy.js';
 import { LOG_LEVELS } from './log.js';
 import { parseHostPorts, formatHostPort, type BackendSettings, type RedisMode } from './shard/endpoints.js';
 import { defaultThreads, reusePortProblem } from './threads.js';
@@ -27,7 +28,7 @@ export interface Config {
   redisMode: RedisMode;
   cacheTtlMs: number;
   cacheCapacity: number;
-  /** Value bytes cached in total; 0: no limit besides cacheCapacity. */
+  /** Bytes the cache holds in total, everything counted (docs/cache.md); 0: no limit besides cacheCapacity. */
   cacheMaxBytes: number;
   shards: number;
   /** Threads accepting HTTP (and RESP) connections on the one port; the main thread is the first. */
@@ -56,6 +57,12 @@ export interface Config {
   invalidation: 'tracking' | 'ttl';
   /** How long a "key absent" answer is cached; 0: never. */
   negativeTtlMs: number;
+  /** Which entry a full shard evicts (docs/cache.md#eviction). */
+  eviction: Eviction;
+  /** How long past its TTL an entry is answered at once while one fetch refreshes it; 0: off. */
+  staleWhileRevalidateMs: number;
+  /** XFetch's β for refreshing hot entries before they expire; 0: off. */
+  earlyRefreshBeta: number;
 }
 
 /** A setting with a bad value, or a command line that cannot be read. */
@@ -86,7 +93,7 @@ export const SETTINGS: readonly Setting[] = [
   { env: 'REDIS_SENTINEL_NAME', field: 'redisSentinelName', default: () => '', parse: sentinelName, help: 'the master group the sentinels monitor (their `sentinel monitor <name> …`); required with REDIS_SENTINELS' },
   { env: 'CACHE_TTL_MS', field: 'cacheTtlMs', default: () => 30000, parse: integer(0, 2 ** 31 - 1), help: 'how long a value is served from the cache after it was fetched (0: never from cache)' },
   { env: 'CACHE_CAPACITY', field: 'cacheCapacity', default: () => 100000, parse: integer(0, 2 ** 31 - 1), help: 'total keys cached, divided among the shards (counted in keys, not bytes)' },
-  { env: 'CACHE_MAX_BYTES', field: 'cacheMaxBytes', default: () => 0, parse: byteSize(2 ** 50), help: 'value bytes cached in total, divided among the shards, e.g. 256m (k, m, g: KiB, MiB, GiB); 0: no limit but CACHE_CAPACITY' },
+  { env: 'CACHE_MAX_BYTES', field: 'cacheMaxBytes', default: () => 0, parse: byteSize(2 ** 50), help: 'bytes the cache holds in total (values, keys, metadata, index), divided among the shards, e.g. 256m (k, m, g: KiB, MiB, GiB); 0: no limit but CACHE_CAPACITY' },
   { env: 'ACCEPTORS', field: 'acceptors', default: () => defaults().acceptors, parse: integer(1, 64), help: 'threads accepting connections on PORT and RESP_PORT, the main thread included (default: cores - SHARDS by the rule in docs/architecture.md; more than 1 needs Node >= 22.12)' },
   { env: 'SHARDS', field: 'shards', default: () => defaults().shards, parse: integer(1, 256), help: 'worker-thread shards, each with its own part of the cache and its own Redis connections (default: a fifth of the cores, at least 1)' },
   { env: 'MAX_CONNECTIONS', field: 'maxConnections', default: () => 10000, parse: integer(1, 2 ** 31 - 1), help: 'client connections per listener (HTTP, RESP) for the whole process, all acceptors together; beyond it new ones are closed' },
@@ -104,6 +111,9 @@ export const SETTINGS: readonly Setting[] = [
   { env: 'MAX_VALUE_BYTES', field: 'maxValueBytes', default: () => 1048576, parse: byteSize(536870912), help: 'larger values are served but not cached (k, m, g suffixes allowed)' },
   { env: 'KEY_PREFIX', field: 'keyPrefix', default: () => '', parse: keyPrefix, help: 'percent-encoded; only keys starting with it are served, others get 403 (default: all keys)' },
   { env: 'INVALIDATION', field: 'invalidation', default: () => 'tracking', parse: oneOf('tracking', 'ttl'), help: 'tracking: Redis reports changed keys (falls back to ttl if refused); ttl: values may be stale until CACHE_TTL_MS' },
+  { env: 'EVICTION', field: 'eviction', default: () => 'lru', parse: oneOf(...EVICTIONS), help: 'which entry a full shard evicts: lru, the least recently read; tinylfu, W-TinyLFU (keeps frequently read keys through scans; a sketch of 3 bytes per CACHE_CAPACITY slot)' },
+  { env: 'STALE_WHILE_REVALIDATE_MS', field: 'staleWhileRevalidateMs', default: () => 0, parse: integer(0, 2 ** 31 - 1), help: 'an entry up to this long past CACHE_TTL_MS is answered at once (stale) while one fetch refreshes it (0: off)' },
+  { env: 'EARLY_REFRESH_BETA', field: 'earlyRefreshBeta', default: () => 1, parse: decimal(0, 100), help: "XFetch's beta: a hit refreshes its entry early with a probability that rises as expiry nears, scaled by Redis's round trip; larger is earlier (0: off)" },
   { env: 'NEGATIVE_TTL_MS', field: 'negativeTtlMs', default: () => 0, parse: integer(0, 2 ** 31 - 1), help: 'how long a "key absent" answer is cached (0: never); with INVALIDATION=ttl a new key stays 404 that long' },
 ];
 
@@ -205,6 +215,16 @@ export function helpText(): string {
 function integer(min: number, max: number): Parse {
   return (raw) => {
     if (!/^\d+$/.test(raw)) throw new Error(`must be a whole number from ${min} to ${max}`);
+    const n = Number(raw);
+    if (n < min || n > max) throw new Error(`must be from ${min} to ${max}`);
+    return n;
+  };
+}
+
+/** A decimal number from `min` to `max`, e.g. `0.5`. */
+function decimal(min: number, max: number): Parse {
+  return (raw) => {
+    if (!/^\d+(\.\d+)?$/.test(raw)) throw new Error(`must be a number from ${min} to ${max}, e.g. 1 or 0.5`);
     const n = Number(raw);
     if (n < min || n > max) throw new Error(`must be from ${min} to ${max}`);
     return n;

@@ -9,6 +9,7 @@ import { Stat } from '../src/metrics/shard-stats.js';
 import { Invalidation } from '../src/shard/invalidation.js';
 import { connectRedis, redisFetch } from '../src/shard/redis.js';
 import { Shard, type Fetch } from '../src/shard/shard.js';
+import { MISS } from '../src/cache/store.js';
 import { startRedis } from './helpers/processes.js';
 import { linked } from './helpers/batches.js';
 
@@ -25,6 +26,12 @@ function batch(id: number, key: string): ArrayBuffer {
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Waits until `ok()` holds, failing after `ms`. */
+/** The cached value of `key` in `shard` as a string, or undefined. */
+function cachedValue(shard: Shard, key: string): string | undefined {
+  const e = shard.cache.getKey(key, performance.now());
+  return e === MISS ? undefined : shard.cache.value(e).toString('latin1');
+}
+
 async function until(ok: () => boolean, what: string, ms = 3000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!ok()) {
@@ -109,10 +116,10 @@ t.test('a SET elsewhere removes the cached key; binary keys too; FLUSHALL clears
   await redis.client.set(Buffer.from(binary, 'latin1'), 'bin');
   t.same(await read('inv:a'), [1, 3, 'one']);
   t.same(await read(binary), [2, 3, 'bin']);
-  t.ok(shard.cache.get('inv:a', performance.now()), 'cached');
+  t.not(shard.cache.getKey('inv:a', performance.now()), MISS, 'cached');
   await redis.client.set('inv:a', 'two');
   await until(() => shard.cache.size === 1, 'the invalidation of inv:a');
-  t.equal(shard.cache.get(binary, performance.now())?.value.toString(), 'bin', 'the other key stays');
+  t.equal(cachedValue(shard, binary), 'bin', 'the other key stays');
   await redis.client.set(Buffer.from(binary, 'latin1'), 'BIN');
   await until(() => shard.cache.size === 0, 'the invalidation of the binary key');
   t.same(await read('inv:a'), [3, 3, 'two'], 'fetched again: the new value');
@@ -138,7 +145,7 @@ t.test('the race: an invalidation that overtakes the GET reply keeps that reply 
   await until(() => link.messages > before, 'the invalidation, while the reply is held');
   held.open();
   t.same(await answer, [1, 3, 'old'], 'the waiting client still gets the answer it asked for');
-  t.equal(shard.cache.get('race:k', performance.now()), undefined, 'but it is not cached');
+  t.equal(shard.cache.getKey('race:k', performance.now()), MISS, 'but it is not cached');
   t.same(await read('race:k'), [2, 3, 'new'], 'the next read fetches the new value');
   t.equal(gets(), 2);
 
@@ -148,7 +155,7 @@ t.test('the race: an invalidation that overtakes the GET reply keeps that reply 
   await control.replied;
   control.open();
   t.same(await controlAnswer, [3, 4, 'same']);
-  t.equal(shard.cache.get('race:control', performance.now())?.value.toString(), 'same', 'an unpoisoned reply is cached');
+  t.equal(cachedValue(shard, 'race:control'), 'same', 'an unpoisoned reply is cached');
 });
 
 t.test('subscriber killed: the cache is flushed, nothing cached until tracking is re-armed toward the new subscriber', async (t) => {

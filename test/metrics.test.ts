@@ -4,6 +4,8 @@
  * kill hook does not exist unless enabled.
  */
 import t from 'tap';
+import { Arena } from '../src/cache/arena.js';
+import { ENTRY_BYTES } from '../src/cache/store.js';
 import { request } from 'undici';
 import { shardOf } from '../src/routing/hash.js';
 import { agent, get } from './helpers/http.js';
@@ -48,7 +50,8 @@ t.test('hits, misses, coalesced, entries, bytes, statuses, latency: as predicted
       hits: own.length + (shard === shardOf('m:0', 2) ? 1 : 0),
       misses: own.length + absent.filter((k) => shardOf(k, 2) === shard).length + (shard === shardOf('m:absent:3', 2) ? 5 : 0),
       entries: own.length,
-      bytes: own.reduce((sum, k) => sum + Number(k.slice(2)) + 1, 0),
+      // Everything the store holds: each entry's block (key and value) and metadata, and the shard's 16-slot index.
+      bytes: own.reduce((sum, k) => sum + Arena.granules(k.length + Number(k.slice(2)) + 1) * 8 + ENTRY_BYTES, 64),
       coalesced: shard === shardOf('m:absent:3', 2) ? 4 : 0,
     };
   });

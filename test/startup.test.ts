@@ -17,6 +17,7 @@ t.test('a bad value stops start-up with exit code 2 and names the variable and t
     ['REDIS_URL', 'localhost'],
     ['CACHE_TTL_MS', '-1'],
     ['INVALIDATION', 'push'],
+    ['EVICTION', 'lfu'],
   ]) {
     const { code, stderr } = await runProxy({ [env!]: value! });
     t.equal(code, 2, `${env}=${value}: exit 2`);

@@ -26,8 +26,9 @@ t.test('keys, values and outcomes round-trip in order', async (t) => {
   w.addValue(9, Buffer.from([0, 1, 2]), 0, undefined);
   w.addValue(1, Buffer.alloc(0), 0, undefined);
   t.equal(w.length, 4);
+  t.equal(w.bytes, 4 + 4 * 12 + 4 + 4, 'entries plus payloads, each padded to 4 bytes, nothing more');
   const batch = w.finish();
-  t.equal(batch.byteLength, 4 + 4 * 12 + 2 + 3, 'header plus payload, nothing more');
+  t.ok(batch.byteLength >= 4 + 4 * 12 + 4 + 4, 'the buffer is not trimmed: the reader stops at the count');
   t.same(readAll(batch), [
     [7, 2, 'k\u00ff'],
     [3, Outcome.NotFound, undefined],
@@ -68,8 +69,9 @@ t.test('values carry their age and, when cached, their ETag ahead of the bytes',
   w.addOutcome(2, Outcome.Overloaded);
   w.addValue(3, Buffer.from('fresh'), 0, undefined);
   w.addValue(4, Buffer.from('old'), 2 ** 40, etag);
+  // Padded to 4: 18 + 6 → 24, 8 (for 5), 18 + 3 → 24.
+  t.equal(w.bytes, 4 + 4 * 12 + 24 + 8 + 24, 'an ETag costs its 18 bytes only where present');
   const batch = w.finish();
-  t.equal(batch.byteLength, 4 + 4 * 12 + 6 + 5 + 3 + 2 * ETAG_BYTES, 'an ETag costs its 18 bytes only where present');
   t.same(readMeta(batch), [
     [1, 6, 'cached', 1234, etag.toString('latin1')],
     [2, Outcome.Overloaded, undefined, 0, undefined],
@@ -87,8 +89,8 @@ t.test('a request carries the protocol it came in by, in meta, at no extra size'
   w.addKey(1, 'h', Protocol.Http);
   w.addKey(2, 'r', Protocol.Resp);
   w.addKey(3, 'h2', Protocol.Http);
+  t.equal(w.bytes, 4 + 3 * 12 + 3 * 4);
   const batch = w.finish();
-  t.equal(batch.byteLength, 4 + 3 * 12 + 4);
   const r = new BatchReader();
   r.reset(batch);
   const got: [number, number, string][] = [];
@@ -98,4 +100,30 @@ t.test('a request carries the protocol it came in by, in meta, at no extra size'
     [2, Protocol.Resp, 'r'],
     [3, Protocol.Http, 'h2'],
   ]);
+});
+
+t.test('stored values are copied when added: a later change of their source does not reach the batch', async (t) => {
+  const w = new BatchWriter();
+  const arena = Buffer.from('..hello world..'.repeat(10), 'latin1');
+  w.addStored(1, arena, 2, 11, 5, 0x01234567, -1);
+  w.addStored(2, arena, 0, 150, 6, 0, 0);
+  // What an eviction and a new set in the same turn would do to those bytes.
+  arena.fill(0x21);
+  const got = readMeta(w.finish());
+  t.same(got[0], [1, 11, 'hello world', 5, '"01234567ffffffff"']);
+  t.same(got[1], [2, 150, '..hello world..'.repeat(10), 6, '"0000000000000000"']);
+});
+
+t.test('a batch larger than the buffer of the writer grows it, keeping what was written; the next batch starts at the last size', async (t) => {
+  const w = new BatchWriter();
+  const big = Buffer.alloc(100000, 0x61);
+  w.addKey(1, 'k', Protocol.Http);
+  w.addValue(2, big, 0, undefined);
+  w.addValue(3, Buffer.from('z'), 0, undefined);
+  const got = readAll(w.finish());
+  t.same(got.map(([id, code]) => [id, code]), [[1, 1], [2, 100000], [3, 1]]);
+  t.equal(got[1]![2], 'a'.repeat(100000));
+  w.addOutcome(4, Outcome.NotFound);
+  t.same(readAll(w.finish()), [[4, Outcome.NotFound, undefined]]);
+  t.same(readAll(w.finish()), [], 'an empty batch is a count of 0');
 });

@@ -10,6 +10,7 @@
  * learns that the worker died.
  */
 import { threadId, type MessagePort } from 'node:worker_threads';
+import type { Eviction } from '../src/cache/policy.js';
 import { createLog, type Log } from '../src/log.js';
 import { trackEventLoop } from '../src/metrics/event-loop.js';
 import { nameThread } from '../src/metrics/thread.js';
@@ -25,6 +26,12 @@ export interface ShardSettings {
   staleMs: number;
   maxValueBytes: number;
   negativeTtlMs: number;
+  /** EVICTION. */
+  eviction: Eviction;
+  /** STALE_WHILE_REVALIDATE_MS. */
+  swrMs: number;
+  /** EARLY_REFRESH_BETA. */
+  earlyRefreshBeta: number;
   invalidation: 'tracking' | 'ttl';
   /** Where Redis is (standalone, sentinel or cluster) and REDIS_TIMEOUT_MS. */
   backend: BackendSettings;
@@ -138,6 +145,9 @@ function attach(task: AttachTask): Promise<string> {
     staleMs: task.staleMs,
     maxValueBytes: task.maxValueBytes,
     negativeTtlMs: task.negativeTtlMs,
+    eviction: task.eviction,
+    swrMs: task.swrMs,
+    earlyRefreshBeta: task.earlyRefreshBeta,
     stats,
     ...delayedForTests({ fetch: store.fetch, fetchMany: store.fetchMany }, process.env.SHARDCACHE_TEST_DELAY_GET),
   });

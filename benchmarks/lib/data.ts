@@ -58,6 +58,25 @@ export function zipfTrace(count: number, s: number, length: number, seed = 42): 
   return out;
 }
 
+/**
+ * The zipf trace with scans: after every `every` requests of `zipf`, a
+ * one-off scan of `scan` cold keys (indexes from `firstCold` on, each read
+ * once in the whole trace).
+ */
+export function scanTrace(zipf: Uint32Array, every: number, scan: number, firstCold: number): Uint32Array {
+  const blocks = Math.ceil(zipf.length / every);
+  const out = new Uint32Array(zipf.length + blocks * scan);
+  let at = 0;
+  let cold = firstCold;
+  for (let b = 0; b < blocks; b++) {
+    const part = zipf.subarray(b * every, (b + 1) * every);
+    out.set(part, at);
+    at += part.length;
+    for (let i = 0; i < scan; i++) out[at++] = cold++;
+  }
+  return out;
+}
+
 /** Writes the trace as request paths in `style`; returns the file's path. */
 export function writePaths(dir: string, name: string, trace: Uint32Array, valueBytes: number, style: PathStyle): string {
   const lines: string[] = new Array(trace.length);

@@ -1,6 +1,8 @@
 -- wrk script: requests the paths listed in a file (one per line), cycling, each
 -- thread from its own starting point. Requests are formatted once, at start-up,
 -- so the generator spends its CPU on the socket, not in Lua.
+-- Optional third argument: the index to start from (a hit-ratio scenario
+-- continues each target where its last run stopped; see replay.ts).
 -- Optional second argument: the mean delay in ms between a connection's
 -- requests (paced load for the latency run; wrk has no open-loop mode).
 -- Each delay is drawn uniformly from 0.5x to 1.5x the mean: with one fixed
@@ -18,6 +20,7 @@ function init(args)
   end
   math.randomseed(os.time() + tonumber(tostring(reqs):sub(-6), 16))
   i = math.random(n) - 1
+  if args[3] ~= nil then i = tonumber(args[3]) % n end
   pause = tonumber(args[2] or "0")
 end
 

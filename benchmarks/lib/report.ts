@@ -21,6 +21,8 @@ export interface TargetResult {
   errors: number;
   requests: number;
   hitRatio?: number;
+  /** Median over rounds of the hit ratio of the target's policy (an exact LRU unless it runs EVICTION=tinylfu), replayed offline over the same requests (lib/replay.ts). */
+  simulatedHitRatio?: number;
   /** Requests per second of each round, in order. */
   rounds: number[];
   /** The p99 of each round, in order. */
@@ -62,6 +64,8 @@ export interface Bar {
   resp?: { test: 'GET' | 'MGET'; pipeline: number; against?: 'ceiling' };
   /** Coherence bars: the p99 staleness at 10k SET/s, or the tracking ÷ ttl hit-path ratio. */
   staleness?: 'p99' | 'cost';
+  /** Hit-ratio bars: the target's hit ratio minus that of 'exact LRU' (offline) or of another target, in points, at least `min`. */
+  hitRatioOver?: string;
 }
 
 /** The median over rounds of `of(target round i) ÷ of(other round i)`. */
@@ -80,6 +84,10 @@ export function measure(run: RunResult, bar: Bar): number {
   const sc = run.scenarios.find((x) => x.id === bar.scenario);
   const t = sc?.targets.find((x) => x.name === bar.target);
   if (sc === undefined || t === undefined) return Number.NaN;
+  if (bar.hitRatioOver !== undefined) {
+    const other = bar.hitRatioOver === 'exact LRU' ? t.simulatedHitRatio : sc.targets.find((x) => x.name === bar.hitRatioOver)?.hitRatio;
+    return ((t.hitRatio ?? Number.NaN) - (other ?? Number.NaN)) * 100;
+  }
   const other = sc.targets.find((x) => x.name === bar.against);
   if (bar.cpu === 'busiest-share') return t.cpu === undefined ? Number.NaN : t.cpu.busiestUs / t.cpu.totalUs;
   if (bar.cpu === 'total') return perRound((t.cpuRounds ?? []).map((c) => c.totalUs), other?.cpuRounds?.map((c) => c.totalUs));
@@ -94,7 +102,7 @@ function barLines(run: RunResult): string[] {
   for (const bar of run.bars) {
     const v = measure(run, bar);
     const ok = bar.p99MaxMs !== undefined ? v <= bar.p99MaxMs : bar.max !== undefined ? v <= bar.max : v >= bar.min!;
-    const shown = bar.p99MaxMs !== undefined ? `${fmt(v, 2)} ms` : bar.cpu === 'busiest-share' ? `${fmt(v * 100)} %` : `${fmt(v, 2)}×`;
+    const shown = bar.p99MaxMs !== undefined ? `${fmt(v, 2)} ms` : bar.cpu === 'busiest-share' ? `${fmt(v * 100)} %` : bar.hitRatioOver !== undefined ? `${v >= 0 ? '+' : ''}${fmt(v, 1)} points` : `${fmt(v, 2)}×`;
     out.push(`| ${bar.label} | ${shown} | ${Number.isNaN(v) ? 'not run' : ok ? 'met' : 'missed'} |`);
   }
   out.push('');
@@ -119,6 +127,7 @@ export interface RunResult {
 }
 
 export const fmt = (n: number, digits = 0): string => (Number.isFinite(n) ? n.toFixed(digits) : '–');
+const percent = (ratio: number | undefined): string => (ratio === undefined ? '–' : `${fmt(ratio * 100, 1)} %`);
 
 export function markdown(run: RunResult): string {
   const out = [
@@ -133,15 +142,15 @@ export function markdown(run: RunResult): string {
     out.push(`### ${sc.title}`, '');
     if (sc.pauseMs) out.push(`Paced: each of the ${run.connections} connections waits ${fmt(sc.pauseMs, 2)} ms on average between requests (drawn from 0.5–1.5× that, so the connections do not fire in step), aiming at ${fmt((run.connections * 1000) / sc.pauseMs)} req/s.`, '');
     const vsHead = sc.compare.map((c) => ` × ${c} |`).join('');
-    out.push(`| target | req/s | × ${sc.baseline} |${vsHead} p50 ms | p90 ms | p99 ms | errors |${hit ? ' hit ratio |' : ''} rounds (req/s) |`);
-    out.push(`| --- | ---: | ---: |${sc.compare.map(() => ' ---: |').join('')} ---: | ---: | ---: | ---: |${hit ? ' ---: |' : ''} --- |`);
+    out.push(`| target | req/s | × ${sc.baseline} |${vsHead} p50 ms | p90 ms | p99 ms | errors |${hit ? ' hit ratio | its policy offline, same requests |' : ''} rounds (req/s) |`);
+    out.push(`| --- | ---: | ---: |${sc.compare.map(() => ' ---: |').join('')} ---: | ---: | ---: | ---: |${hit ? ' ---: | ---: |' : ''} --- |`);
     for (const t of sc.targets) {
       const vs = sc.compare.map((c) => ` ${fmt(t.vs[c] ?? Number.NaN, 2)} |`).join('');
       out.push(
-        `| ${t.name} | ${fmt(t.rps)} | ${fmt(t.ratio, 2)} |${vs} ${fmt(t.p50Ms, 2)} | ${fmt(t.p90Ms, 2)} | ${fmt(t.p99Ms, 2)} | ${t.errors} |${hit ? ` ${t.hitRatio === undefined ? '–' : fmt(t.hitRatio * 100, 1) + ' %'} |` : ''} ${t.rounds.join(', ')} |`,
+        `| ${t.name} | ${fmt(t.rps)} | ${fmt(t.ratio, 2)} |${vs} ${fmt(t.p50Ms, 2)} | ${fmt(t.p90Ms, 2)} | ${fmt(t.p99Ms, 2)} | ${t.errors} |${hit ? ` ${percent(t.hitRatio)} | ${percent(t.simulatedHitRatio)} |` : ''} ${t.rounds.join(', ')} |`,
       );
     }
-    for (const s of sc.skipped) out.push(`| ${s.name} | skipped: ${s.reason} |${' |'.repeat(6 + sc.compare.length + (hit ? 1 : 0))}`);
+    for (const s of sc.skipped) out.push(`| ${s.name} | skipped: ${s.reason} |${' |'.repeat(6 + sc.compare.length + (hit ? 2 : 0))}`);
     out.push('');
   }
   if (run.staleness) {

@@ -8,6 +8,7 @@ import type { Bar } from './report.js';
 import { cycleTrace, zipfTrace } from './data.js';
 import { bare, nodeLru, perTask, shardcache, threads, varnish, webdis, type Target } from './targets.js';
 import { CLUSTER_BARS, clusterScenarios } from './cluster.js';
+import { POLICY_BARS, policyScenarios, tinyLfu } from './policy-scenarios.js';
 
 export interface Scenario {
   id: string;
@@ -60,10 +61,11 @@ export function scenarios(quick: boolean, only: readonly string[] | undefined): 
         keys: 1_000_000,
         trace: () => zipfTrace(1_000_000, 0.99, 500_000),
         capacity: 100000,
-        targets: [varnish, shardcache(), nodeLru],
+        targets: [varnish, shardcache(), nodeLru, tinyLfu],
         baseline: varnish.name,
         hitRatio: true,
       },
+      ...policyScenarios(),
       {
         id: 'paced',
         title: 'Latency at half of the measured peak (hit path, 100 B)',
@@ -101,4 +103,5 @@ export const BARS: Bar[] = [
   { label: 'RESP GET, pipeline 16: ≥ 0.5× Redis', scenario: 'resp', target: 'shardcache', resp: { test: 'GET', pipeline: 16 }, min: 0.5 },
   { label: 'RESP MGET, pipeline 16: ≥ 0.5× Redis', scenario: 'resp', target: 'shardcache', resp: { test: 'MGET', pipeline: 16 }, min: 0.5 },
   ...CLUSTER_BARS,
+  ...POLICY_BARS,
 ];

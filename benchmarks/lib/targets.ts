@@ -24,6 +24,8 @@ export interface Running {
 export interface Target {
   /** Name in the results table. */
   name: string;
+  /** The eviction policy it runs (EVICTION), for the offline simulation beside its hit ratio; default LRU. */
+  eviction?: 'lru' | 'tinylfu';
   start(env: BenchEnv): Promise<Running>;
 }
 
@@ -67,7 +69,8 @@ function node(name: string, script: string, extraEnv: Record<string, string> = {
 
 /** shardcache as `npm start` runs it, with `shards` shards (undefined: its default). */
 export function shardcache(shards?: number, extra: Record<string, string> = {}, name?: string): Target {
-  return node(name ?? (shards === undefined ? 'shardcache' : `shardcache SHARDS=${shards}`), 'dist/src/main.js', { ...shardsEnv(shards), ...extra });
+  const target = node(name ?? (shards === undefined ? 'shardcache' : `shardcache SHARDS=${shards}`), 'dist/src/main.js', { ...shardsEnv(shards), ...extra });
+  return extra.EVICTION === 'tinylfu' ? { ...target, eviction: 'tinylfu' } : target;
 }
 
 /** shardcache with `acceptors` acceptor threads and `shards` shards. */

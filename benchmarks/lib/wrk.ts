@@ -26,10 +26,16 @@ export interface LoadOptions {
   threads?: number;
   /** Paced run: each connection waits this long between requests. */
   pauseMs?: number;
+  /** With `paths.lua`: the index of the first path to request (default: a random one). */
+  startAt?: number;
+  /** Another wrk script than `paths.lua` (which then gets `scriptArgs` instead of the paths file and the pause). */
+  script?: string;
+  scriptArgs?: string[];
 }
 
 export function runWrk(o: LoadOptions): Promise<LoadResult> {
-  const args = ['-t', String(o.threads ?? 1), '-c', String(o.connections), '-d', `${o.seconds}s`, '--timeout', '5s', '-s', SCRIPT, o.url, '--', o.pathsFile, String(o.pauseMs ?? 0)];
+  const scriptArgs = o.script === undefined ? [o.pathsFile, String(o.pauseMs ?? 0), ...(o.startAt === undefined ? [] : [String(o.startAt)])] : (o.scriptArgs ?? []);
+  const args = ['-t', String(o.threads ?? 1), '-c', String(o.connections), '-d', `${o.seconds}s`, '--timeout', '5s', '-s', o.script ?? SCRIPT, o.url, '--', ...scriptArgs];
   return new Promise((resolve, reject) => {
     const child = spawn('wrk', args, { cwd: ROOT, env: { ...process.env, WRK_PAUSE_MS: String(o.pauseMs ?? 0) }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';

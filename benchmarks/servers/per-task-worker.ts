@@ -1,11 +1,11 @@
-/** Worker of the one-task-per-request reference (`per-task.ts`): LRU lookup, else ioredis GET. */
+/** Worker of the one-task-per-request reference (`per-task.ts`): store lookup, else ioredis GET. */
 import { Piscina } from 'piscina';
 import { workerData } from 'node:worker_threads';
-import { LRU } from '../../src/cache/lru.js';
+import { MISS, Store } from '../../src/cache/store.js';
 import { connectRedis } from '../../src/shard/redis.js';
 
 const { redisUrl, capacity, ttlMs, index } = workerData as { redisUrl: string; capacity: number; ttlMs: number; index: number };
-const cache = new LRU<Buffer>({ capacity, ttl: ttlMs });
+const cache = new Store({ capacity, ttl: ttlMs });
 const quiet = { info: () => {}, warn: () => {}, error: () => {} };
 const { redis } = connectRedis({ url: redisUrl, timeoutMs: 1000, label: `per-task shard ${index}`, log: quiet });
 
@@ -17,11 +17,10 @@ function transfer(value: Buffer): unknown {
 
 export default async function get(key: string): Promise<unknown> {
   const now = performance.now();
-  const hit = cache.get(key, now);
-  if (hit !== undefined) return transfer(hit);
+  const hit = cache.getKey(key, now);
+  if (hit !== MISS) return transfer(cache.value(hit));
   const value = await redis.getBuffer(Buffer.from(key, 'latin1'));
   if (value === null) return null;
-  const own = Buffer.from(value);
-  cache.set(key, own, now);
-  return transfer(own);
+  cache.set(key, value, now);
+  return transfer(value);
 }

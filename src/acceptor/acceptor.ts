@@ -69,7 +69,7 @@ export class Acceptor {
     this.#config = c;
     this.dispatcher = new Dispatcher(c.shards, c.maxInflight, { inflight: o.counters.inflight, own: o.own, shed: shedCounts(o.stats) });
     const limit = (p: Protocol): ConnectionLimit => new ConnectionLimit(o.counters.connections, p, c.maxConnections, o.stats);
-    this.front = new HttpFront(this.dispatcher, { ...c, limit: limit(Protocol.Http), stats: o.stats, ttlMs: c.cacheTtlMs, staleMs: c.staleIfErrorMs });
+    this.front = new HttpFront(this.dispatcher, { ...c, limit: limit(Protocol.Http), stats: o.stats, ttlMs: c.cacheTtlMs, staleMs: c.staleIfErrorMs, swrMs: c.staleWhileRevalidateMs });
     this.resp =
       c.respPort === 'off'
         ? undefined

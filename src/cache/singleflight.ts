@@ -59,6 +59,11 @@ export class Flights<W> {
     return this.#poisoned.size > 0 && this.#poisoned.has(key);
   }
 
+  /** Whether a fetch of `key` is in flight. */
+  has(key: string): boolean {
+    return this.#waiting.has(key);
+  }
+
   /** Number of keys with a fetch in flight. */
   get size(): number {
     return this.#waiting.size;

@@ -3,24 +3,32 @@
  * transferred ArrayBuffer per batch in each direction:
  *
  *     int32 count
- *     count × { int32 id, int32 code, uint32 meta }
- *     payload: for every entry with code ≥ 0, back to back:
- *              [18-byte quoted ETag if meta bit 31 is set] + code bytes
+ *     count × { int32 id, int32 code, uint32 meta,
+ *               [18-byte quoted ETag if meta bit 31 is set],
+ *               code bytes of payload if code > 0, zero to three bytes of padding }
  *
- * For a request, `code` is the key's length, the payload holds the key and
- * `meta` is the `Protocol` the request came in by (0 HTTP, 1 RESP; the other
- * bits are 0), so that the shard counts hits and misses per protocol with an
- * array index and no string. For a result, `code` ≥ 0 is the value's length (found), meta's
- * low 31 bits are the value's age in milliseconds (time since it was fetched
- * from Redis) and bit 31 says an ETag precedes the value (cached values have
- * one); a negative code is an `Outcome` with no payload. The main thread
- * needs nothing else to write `ETag`, `Age` and `Cache-Control`.
+ * Each entry starts on a 4-byte boundary, so its three words are read and
+ * written through an Int32Array. For a request, `code` is the key's length,
+ * the payload holds the key and `meta` is the `Protocol` the request came in
+ * by (0 HTTP, 1 RESP; the other bits are 0), so that the shard counts hits
+ * and misses per protocol with an array index and no string. For a result,
+ * `code` ≥ 0 is the value's length (found), meta's low 31 bits are the
+ * value's age in milliseconds (time since it was fetched from Redis) and bit
+ * 31 says an ETag precedes the value (cached values have one); a negative
+ * code is an `Outcome` with no payload. The main thread needs nothing else
+ * to write `ETag`, `Age` and `Cache-Control`.
+ *
+ * The writer copies each payload as it is added, not when the batch is
+ * finished: a cached value lives in the shard's arena, where a later `set`
+ * in the same turn may reuse its bytes (an eviction), so a reply must not
+ * keep a reference to them. Each byte is still copied once, into the buffer
+ * that is transferred.
  *
  * Transferring one buffer per event-loop turn, instead of one message per
  * request, is what makes the hop between threads cheap: the fixed cost of a
  * postMessage and of waking the other thread is shared by the whole batch.
  */
-import { ETAG_BYTES } from '../cache/etag.js';
+import { ETAG_BYTES, writeEtag } from '../cache/etag.js';
 
 /** The front end a request came in by: a request entry's `meta`, and an index into per-protocol counters. */
 export const Protocol = {
@@ -50,108 +58,133 @@ export const Outcome = {
 /** One of the `Outcome` codes. */
 export type Outcome = (typeof Outcome)[keyof typeof Outcome];
 
-const ENTRY_BYTES = 12;
 const HAS_ETAG = 0x80000000;
 /** The bits of a request's `meta` that hold its `Protocol`; masking keeps a counter index in range. */
 const PROTOCOL_BITS = 1;
 /** Ages are capped at 2^31 − 1 ms (24.8 days): the rest of `meta` is the ETag bit. */
 const MAX_AGE_MS = 0x7fffffff;
 
+/** Smallest buffer a writer starts a batch with. */
+const MIN_CAPACITY = 4096;
+
 /**
- * Collects entries and packs them into one ArrayBuffer. Keeps references to
- * the payloads until `finish`, so each payload byte is copied exactly once:
- * into the buffer that is transferred.
+ * Packs entries into one ArrayBuffer as they are added, copying each
+ * payload at once (see the file comment); `finish` hands the buffer over,
+ * trimmed to what was written, and the next batch starts in a new one sized
+ * like the last.
  */
 export class BatchWriter {
-  #ids = new Int32Array(64);
-  #codes = new Int32Array(64);
-  #metas = new Uint32Array(64);
-  #payloads: (Buffer | string | undefined)[] = [];
-  #etags: (Buffer | undefined)[] = [];
+  #buf = EMPTY;
+  #words = NO_WORDS;
+  #pos = 4;
   #count = 0;
-  #payloadBytes = 0;
+  #capacity = MIN_CAPACITY;
 
   /** Number of entries collected since the last `finish`. */
   get length(): number {
     return this.#count;
   }
 
+  /** Bytes the batch holds so far. */
+  get bytes(): number {
+    return this.#pos;
+  }
+
   /** Adds a request: its payload is a binary string (a key); `protocol` is the front end it came in by. */
   addKey(id: number, key: string, protocol: Protocol): void {
-    this.#push(id, key.length, key, protocol, undefined);
+    const at = this.#entry(id, key.length, protocol, key.length);
+    this.#buf.latin1Write(key, at);
   }
 
   /**
    * Adds an entry whose payload is `value`, fetched `ageMs` ago, with its
    * quoted `etag` (ETAG_BYTES long) when it has one.
    */
-  addValue(id: number, value: Buffer, ageMs: number, etag: Buffer | undefined): void {
+  addValue(id: number, value: Uint8Array, ageMs: number, etag: Uint8Array | undefined): void {
     const age = ageMs < MAX_AGE_MS ? ageMs : MAX_AGE_MS;
-    this.#push(id, value.length, value, etag === undefined ? age : (age | HAS_ETAG) >>> 0, etag);
+    let at = this.#entry(id, value.length, etag === undefined ? age : (age | HAS_ETAG) >>> 0, value.length + (etag === undefined ? 0 : ETAG_BYTES));
+    if (etag !== undefined) {
+      this.#buf.set(etag, at);
+      at += ETAG_BYTES;
+    }
+    this.#buf.set(value, at);
+  }
+
+  /**
+   * Adds a value copied from `source[start, start + length)` (a cached
+   * entry's bytes in the arena), `ageMs` old, with the ETag of the words
+   * `etagHigh`, `etagLow`.
+   */
+  addStored(id: number, source: Buffer, start: number, length: number, ageMs: number, etagHigh: number, etagLow: number): void {
+    const age = ageMs < MAX_AGE_MS ? ageMs : MAX_AGE_MS;
+    const to = this.#entry(id, length, (age | HAS_ETAG) >>> 0, length + ETAG_BYTES) + ETAG_BYTES;
+    const buf = this.#buf;
+    writeEtag(buf, to - ETAG_BYTES, etagHigh, etagLow);
+    // A short value is cheaper to copy in JavaScript than through a native call.
+    if (length > 64) source.copy(buf, to, start, start + length);
+    else for (let i = 0; i < length; i++) buf[to + i] = source[start + i]!;
   }
 
   /** Adds an entry with no payload. */
   addOutcome(id: number, outcome: Outcome): void {
-    this.#push(id, outcome, undefined, 0, undefined);
+    this.#entry(id, outcome, 0, 0);
   }
 
-  /** Packs the collected entries into a new ArrayBuffer and starts a new batch. */
+  /**
+   * Hands over the batch's ArrayBuffer and starts a new batch. The buffer is
+   * not trimmed: trimming (`ArrayBuffer.transfer` to a shorter length)
+   * copies in V8, and its unused tail is memory never touched (a buffer of
+   * that size is mapped on demand) or a few KiB; the reader stops at the
+   * count. The next batch starts with room for this one's bytes and a
+   * quarter more.
+   */
   finish(): ArrayBuffer {
-    const count = this.#count;
-    let offset = 4 + count * ENTRY_BYTES;
-    // Not pooled and not zero-filled: every byte is written below, and a
-    // pooled slab could not be transferred without taking its neighbours.
-    const out = Buffer.allocUnsafeSlow(offset + this.#payloadBytes);
-    out.writeInt32LE(count, 0);
-    for (let i = 0; i < count; i++) {
-      out.writeInt32LE(this.#ids[i]!, 4 + i * ENTRY_BYTES);
-      out.writeInt32LE(this.#codes[i]!, 8 + i * ENTRY_BYTES);
-      out.writeUInt32LE(this.#metas[i]!, 12 + i * ENTRY_BYTES);
-      const payload = this.#payloads[i];
-      if (payload === undefined) continue;
-      const etag = this.#etags[i];
-      if (etag !== undefined) {
-        offset += etag.copy(out, offset);
-        this.#etags[i] = undefined;
-      }
-      if (typeof payload === 'string') offset += out.latin1Write(payload, offset);
-      else offset += payload.copy(out, offset);
-      this.#payloads[i] = undefined;
-    }
+    if (this.#buf.length === 0) this.#reserve(16);
+    this.#words[0] = this.#count;
+    const out = this.#buf.buffer;
+    this.#capacity = Math.max(MIN_CAPACITY, this.#pos + (this.#pos >>> 2));
+    this.#buf = EMPTY;
+    this.#words = NO_WORDS;
+    this.#pos = 4;
     this.#count = 0;
-    this.#payloadBytes = 0;
-    return out.buffer as ArrayBuffer;
+    return out;
   }
 
   /** Drops the collected entries. */
   clear(): void {
-    this.#payloads.fill(undefined, 0, this.#count);
-    this.#etags.fill(undefined, 0, this.#count);
+    this.#pos = 4;
     this.#count = 0;
-    this.#payloadBytes = 0;
   }
 
-  #push(id: number, code: number, payload: Buffer | string | undefined, meta: number, etag: Buffer | undefined): void {
-    const i = this.#count++;
-    if (i === this.#ids.length) {
-      this.#ids = grown(this.#ids, new Int32Array(i * 2));
-      this.#codes = grown(this.#codes, new Int32Array(i * 2));
-      this.#metas = grown(this.#metas, new Uint32Array(i * 2));
-    }
-    this.#ids[i] = id;
-    this.#codes[i] = code;
-    this.#metas[i] = meta;
-    this.#payloads[i] = payload;
-    this.#etags[i] = etag;
-    if (code > 0) this.#payloadBytes += code;
-    if (etag !== undefined) this.#payloadBytes += ETAG_BYTES;
+  /** Writes an entry's three words; returns where its payload (`bytes` long, ETag included) goes. */
+  #entry(id: number, code: number, meta: number, bytes: number): number {
+    const at = this.#pos;
+    const end = at + 12 + bytes;
+    if (end + 3 > this.#buf.length) this.#reserve(end + 3);
+    const w = at >>> 2;
+    this.#words[w] = id;
+    this.#words[w + 1] = code;
+    this.#words[w + 2] = meta | 0;
+    this.#pos = (end + 3) & ~3;
+    this.#count++;
+    return at + 12;
+  }
+
+  /** Makes room for `bytes` in all: a new buffer for a new batch, or a larger one keeping what was written. */
+  #reserve(bytes: number): void {
+    let capacity = Math.max(this.#capacity, 16);
+    while (capacity < bytes) capacity *= 2;
+    // Not zero-filled: every byte the reader looks at is written first.
+    const buf = Buffer.allocUnsafeSlow((capacity + 7) & ~7);
+    if (this.#pos > 4) this.#buf.copy(buf, 0, 0, this.#pos);
+    this.#buf = buf;
+    this.#words = new Int32Array(buf.buffer);
+    this.#capacity = buf.length;
   }
 }
 
-function grown<T extends Int32Array | Uint32Array>(old: T, bigger: T): T {
-  bigger.set(old);
-  return bigger;
-}
+const EMPTY = Buffer.alloc(0);
+const NO_WORDS = new Int32Array(0);
 
 /**
  * Walks a packed batch entry by entry without allocating per entry:
@@ -173,33 +206,38 @@ export class BatchReader {
   protocol: Protocol = Protocol.Http;
   /** Where the current result's ETag starts in `buffer`, or -1 when it has none. */
   etagOffset = -1;
+  #words = new Int32Array(0);
   #count = 0;
   #index = 0;
-  #nextPayload = 0;
+  #pos = 0;
 
   reset(batch: ArrayBuffer): void {
     this.buffer = Buffer.from(batch);
-    this.#count = this.buffer.readInt32LE(0);
+    this.#words = new Int32Array(batch, 0, batch.byteLength >>> 2);
+    this.#count = this.#words[0]!;
     this.#index = 0;
-    this.#nextPayload = 4 + this.#count * ENTRY_BYTES;
+    this.#pos = 4;
   }
 
   next(): boolean {
     if (this.#index === this.#count) return false;
-    const at = 4 + this.#index++ * ENTRY_BYTES;
-    this.id = this.buffer.readInt32LE(at);
-    this.code = this.buffer.readInt32LE(at + 4);
-    const meta = this.buffer.readUInt32LE(at + 8);
+    this.#index++;
+    const w = this.#pos >>> 2;
+    this.id = this.#words[w]!;
+    const code = (this.code = this.#words[w + 1]!);
+    const meta = this.#words[w + 2]!;
     this.ageMs = meta & MAX_AGE_MS;
     this.protocol = (meta & PROTOCOL_BITS) as Protocol;
+    let at = this.#pos + 12;
     if (meta & HAS_ETAG) {
-      this.etagOffset = this.#nextPayload;
-      this.#nextPayload += ETAG_BYTES;
+      this.etagOffset = at;
+      at += ETAG_BYTES;
     } else {
       this.etagOffset = -1;
     }
-    this.offset = this.#nextPayload;
-    if (this.code > 0) this.#nextPayload += this.code;
+    this.offset = at;
+    if (code > 0) at += code;
+    this.#pos = (at + 3) & ~3;
     return true;
   }
 }

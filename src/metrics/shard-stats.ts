@@ -59,10 +59,16 @@ export const Stat = {
   RedisNodesUp: AFTER + 17,
   /** Flushes because cluster slots changed masters (failover, resharding). */
   TopologyFlushes: AFTER + 18,
+  /** Background fetches started to refresh an entry: stale-while-revalidate or early (XFetch). */
+  RefreshesStarted: AFTER + 19,
+  /** Those that Redis failed (the old entry stays, within its windows). */
+  RefreshesFailed: AFTER + 20,
+  /** Answers given from an entry past its TTL, within STALE_WHILE_REVALIDATE_MS. */
+  ServedStale: AFTER + 21,
   /** Redis GET latency: sum of seconds, count, then one slot per bucket of `LATENCY_BUCKETS` plus +Inf. */
-  LatencySum: AFTER + 19,
-  LatencyCount: AFTER + 20,
-  LatencyBuckets: AFTER + 21,
+  LatencySum: AFTER + 22,
+  LatencyCount: AFTER + 23,
+  LatencyBuckets: AFTER + 24,
 } as const;
 
 /** Upper bounds (seconds) of the Redis latency histogram buckets. */

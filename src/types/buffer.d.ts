@@ -8,5 +8,13 @@ declare global {
     latin1Slice(start: number, end: number): string;
     latin1Write(value: string, offset: number): number;
   }
+  /**
+   * ES2024 (V8 11.4, Node 21 and later; engines asks for 22.12): moves the
+   * bytes into a new buffer of `newLength`, detaching this one, by a realloc
+   * where the allocator can, so trimming a batch costs no copy.
+   */
+  interface ArrayBuffer {
+    transfer(newLength?: number): ArrayBuffer;
+  }
 }
 export {};

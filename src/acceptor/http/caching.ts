@@ -11,14 +11,18 @@
  */
 export class AgeStrings {
   readonly #ttlMs: number;
+  readonly #swrMs: number;
   readonly #ages: string[];
   readonly #maxAges: string[];
+  readonly #revalidating: string[];
 
-  constructor(ttlMs: number, staleMs: number) {
+  constructor(ttlMs: number, staleMs: number, swrMs = 0) {
     this.#ttlMs = ttlMs;
-    const seconds = Math.min(86400, Math.ceil((ttlMs + staleMs) / 1000)) + 1;
+    this.#swrMs = swrMs;
+    const seconds = Math.min(86400, Math.ceil((ttlMs + swrMs + staleMs) / 1000)) + 1;
     this.#ages = Array.from({ length: seconds }, (_, s) => String(s));
     this.#maxAges = Array.from({ length: seconds }, (_, s) => `max-age=${s}`);
+    this.#revalidating = Array.from({ length: Math.min(86400, Math.ceil(swrMs / 1000)) + 1 }, (_, s) => revalidating(s));
   }
 
   /** `Age`: whole seconds since the value was fetched from Redis. */
@@ -27,12 +31,26 @@ export class AgeStrings {
     return this.#ages[s] ?? String(s);
   }
 
-  /** `Cache-Control`: whole seconds left of the TTL, 0 once it has passed (a stale answer). */
+  /**
+   * `Cache-Control`: whole seconds left of the TTL, 0 once it has passed (a
+   * stale answer). Within STALE_WHILE_REVALIDATE_MS past it, RFC 5861's
+   * `max-age=0, stale-while-revalidate=<s>` with the seconds left of that
+   * window (rounded up): a cache downstream may serve it that much longer
+   * while it revalidates.
+   */
   maxAge(ageMs: number): string {
     const left = this.#ttlMs - ageMs;
+    if (left <= 0 && -left < this.#swrMs) {
+      const s = Math.ceil((this.#swrMs + left) / 1000);
+      return this.#revalidating[s] ?? revalidating(s);
+    }
     const s = left > 0 ? Math.floor(left / 1000) : 0;
     return this.#maxAges[s] ?? `max-age=${s}`;
   }
+}
+
+function revalidating(seconds: number): string {
+  return `max-age=0, stale-while-revalidate=${seconds}`;
 }
 
 const IF_NONE_MATCH = 'if-none-match';

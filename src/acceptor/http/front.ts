@@ -70,6 +70,8 @@ export interface FrontOptions {
   ttlMs: number;
   /** STALE_IF_ERROR_MS: how old an answer can get, for sizing the header-string tables. */
   staleMs: number;
+  /** STALE_WHILE_REVALIDATE_MS: answers this far past the TTL say so in Cache-Control (RFC 5861). */
+  swrMs?: number;
 }
 
 /** The client-facing node:http server and the `Sink` that answers its requests. */
@@ -95,7 +97,7 @@ export class HttpFront implements Sink {
     this.#maxKeyBytes = options.maxKeyBytes;
     this.#keyPrefix = options.keyPrefix;
     this.#keyErrors = Object.values(KeyError).map((e) => KEY_ERRORS[e](options.maxKeyBytes));
-    this.#ages = new AgeStrings(options.ttlMs, options.staleMs);
+    this.#ages = new AgeStrings(options.ttlMs, options.staleMs, options.swrMs ?? 0);
     this.#stats = options.stats;
     this.counts = httpCounts(options.stats);
     this.#limit = options.limit;
