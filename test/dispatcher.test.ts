@@ -6,7 +6,7 @@
 import t from 'tap';
 import { MessageChannel } from 'node:worker_threads';
 import { Dispatcher, FLUSH_AT, type Sink } from '../src/acceptor/dispatcher.js';
-import { Outcome, Protocol } from '../src/hop/wire.js';
+import { BatchReader, BatchWriter, isReturned, Outcome, Protocol, RETURN_MIN_BYTES } from '../src/hop/wire.js';
 import { Shard } from '../src/shard/shard.js';
 import { connectRedis, redisFetch, redisFetchMany } from '../src/shard/redis.js';
 import { startRedis } from './helpers/processes.js';
@@ -31,6 +31,11 @@ class Answers implements Sink {
   }
   async count(n: number): Promise<void> {
     while (this.got.size < n) await new Promise<void>((resolve) => (this.#waiter = resolve));
+  }
+  /** Tokens whose answer still holds its value (a slow socket); the others have let go. */
+  readonly holding = new Set<unknown>();
+  released(token: unknown): boolean {
+    return !this.holding.has(token);
   }
 }
 
@@ -150,7 +155,7 @@ t.test('a cached value reaches the sink with its age and quoted ETag; a fresh mi
   port2.on('message', (b: ArrayBuffer) => shard.receive(b, 0));
   dispatcher.attach(0, port1);
   const got: [number, string | undefined][] = [];
-  const sink: Sink = { protocol: Protocol.Http, answer: (_token, _flags, _code, _value, ageMs, etag) => got.push([ageMs, etag]) };
+  const sink: Sink = { protocol: Protocol.Http, answer: (_token, _flags, _code, _value, ageMs, etag) => got.push([ageMs, etag]), released: () => true };
   dispatcher.submit(0, 'd:tag', sink, 1, 0);
   while (got.length < 1) await new Promise((resolve) => setTimeout(resolve, 5));
   now = 3500;
@@ -176,4 +181,47 @@ t.test(`a shard's batch is posted once it holds ${FLUSH_AT} requests, without wa
   t.same(batches, [FLUSH_AT, 1], 'the first batch holds the many, the second the one left');
   t.ok(keys.every((_, i) => sink.got.get(i)![2] === String(i)), 'every answer matches its request');
   for (const p of far) p.close();
+});
+
+t.test('a large reply batch goes back to its shard once every answer from it has let go of its value', async (t) => {
+  const dispatcher = new Dispatcher(1);
+  const { port1, port2 } = new MessageChannel();
+  t.teardown(() => port2.close());
+  dispatcher.attach(0, port1);
+  const big = Buffer.alloc(100 * 1024, 7);
+  const back: ArrayBuffer[] = [];
+  // The shard's end: answers every request batch with a 200 KiB reply batch, and keeps what comes back.
+  port2.on('message', (b: ArrayBuffer) => {
+    if (isReturned(b)) return back.push(b);
+    const r = new BatchReader();
+    r.reset(b);
+    const w = new BatchWriter();
+    while (r.next()) w.addValue(r.id, big, 0, undefined);
+    const reply = w.finish();
+    port2.postMessage(reply, [reply]);
+  });
+  const sink = new Answers();
+  sink.holding.add('slow');
+  dispatcher.submit(0, 'a', sink, 'fast', 0);
+  dispatcher.submit(0, 'b', sink, 'slow', 0);
+  await sink.count(2);
+  t.equal(sink.got.get('fast')![1], big.length, 'the answers arrived');
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  t.equal(back.length, 0, 'not while one answer still holds its view');
+  sink.holding.clear();
+  await new Promise((resolve) => setTimeout(resolve, 40));
+  t.equal(back.length, 1, 'handed back once it let go (looked at again later)');
+  t.ok(back[0]!.byteLength >= RETURN_MIN_BYTES, 'the whole buffer, to fill again');
+  // A small batch stays with the garbage collector, as before.
+  const small = new Answers();
+  const w = new BatchWriter();
+  w.addValue(1, Buffer.from('x'), 0, undefined);
+  t.ok(w.finish().byteLength < RETURN_MIN_BYTES);
+  const stuck = new Answers();
+  stuck.holding.add('never');
+  dispatcher.submit(0, 'c', stuck, 'never', 0);
+  await stuck.count(1);
+  await new Promise((resolve) => setTimeout(resolve, 400));
+  t.equal(back.length, 1, 'a batch still held after the last look (200 ms) is left to the garbage collector');
+  void small;
 });

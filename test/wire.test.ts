@@ -1,7 +1,7 @@
 import t from 'tap';
 import { MessageChannel } from 'node:worker_threads';
 import { ETAG_BYTES, etagOf } from '../src/cache/etag.js';
-import { BatchReader, BatchWriter, Outcome, Protocol } from '../src/hop/wire.js';
+import { BatchReader, BatchWriter, isReturned, markReturned, Outcome, Protocol, RETURN_MIN_BYTES } from '../src/hop/wire.js';
 
 function readAll(batch: ArrayBuffer): [number, number, string | undefined][] {
   return readMeta(batch).map(([id, code, payload]) => [id, code, payload]);
@@ -126,4 +126,43 @@ t.test('a batch larger than the buffer of the writer grows it, keeping what was 
   w.addOutcome(4, Outcome.NotFound);
   t.same(readAll(w.finish()), [[4, Outcome.NotFound, undefined]]);
   t.same(readAll(w.finish()), [], 'an empty batch is a count of 0');
+});
+
+t.test('a writer fills a buffer handed back before allocating another; a returned batch is marked as such', async (t) => {
+  const w = new BatchWriter();
+  const value = Buffer.alloc(RETURN_MIN_BYTES, 1);
+  w.addValue(1, value, 0, undefined);
+  const first = w.finish();
+  t.notOk(isReturned(first), 'a batch with entries is not a returned one');
+  markReturned(first);
+  t.ok(isReturned(first));
+  w.recycle(first);
+  w.addValue(2, value, 0, undefined);
+  const second = w.finish();
+  t.equal(second, first, 'the same memory, filled again');
+  const r = new BatchReader();
+  r.reset(second);
+  t.ok(r.next());
+  t.equal(r.id, 2, 'holding the new batch');
+  t.notOk(r.next());
+  w.recycle(new ArrayBuffer(16));
+  w.addValue(3, value, 0, undefined);
+  t.not(w.finish().byteLength, 16, 'a buffer too small for the batch is passed over');
+});
+
+t.test('small batches do not draw on the pool, and let it go one buffer each', async (t) => {
+  const w = new BatchWriter();
+  const value = Buffer.alloc(RETURN_MIN_BYTES, 1);
+  const small = Buffer.from('small');
+  // Two small batches first, so the writer expects small ones.
+  for (let i = 0; i < 2; i++) {
+    w.addValue(i, small, 0, undefined);
+    t.ok(w.finish().byteLength < RETURN_MIN_BYTES);
+  }
+  const large = new ArrayBuffer(4 * RETURN_MIN_BYTES);
+  w.recycle(large);
+  w.addValue(3, small, 0, undefined);
+  t.not(w.finish(), large, 'a small batch is not sent in a pooled large buffer…');
+  w.addValue(4, value, 0, undefined);
+  t.not(w.finish(), large, '…and lets it go: the next large batch is in fresh memory');
 });

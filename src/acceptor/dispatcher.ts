@@ -11,6 +11,7 @@ import type { MessagePort } from 'node:worker_threads';
 import { ETAG_BYTES } from '../cache/etag.js';
 import { newOwnInflight } from '../hop/shared.js';
 import { BatchReader, BatchWriter, Outcome, type Protocol } from '../hop/wire.js';
+import { answered, watch, type Watched } from './batch-return.js';
 
 /**
  * Whoever answers the client: the HTTP front end or a RESP connection.
@@ -22,6 +23,8 @@ export interface Sink {
   /** The front end this sink serves; its requests carry it to the shard, which counts hits and misses by it. */
   readonly protocol: Protocol;
   answer(token: unknown, flags: number, code: number, value: Buffer | undefined, ageMs: number, etag: string | undefined): void;
+  /** Whether the answer given for `token` has let go of its value (written out, or copied): its batch can be reused. */
+  released(token: unknown): boolean;
 }
 
 const NO_SHARD = 0xffff;
@@ -59,6 +62,8 @@ export class Dispatcher {
   readonly #ports: (MessagePort | undefined)[];
   /** The close listener of each attached port, to tell a late close of a replaced port from the current one's. */
   readonly #onClose: ((() => void) | undefined)[];
+  /** The message listener of each attached port: replies, with the port to hand large batches back to. */
+  readonly #onMessage: (((batch: ArrayBuffer) => void) | undefined)[];
   readonly #pending: BatchWriter[];
   readonly #reader = new BatchReader();
   #flushScheduled = false;
@@ -79,6 +84,7 @@ export class Dispatcher {
     this.shed = counters.shed ?? new Float64Array(shards);
     this.#ports = new Array<MessagePort | undefined>(shards).fill(undefined);
     this.#onClose = new Array<(() => void) | undefined>(shards).fill(undefined);
+    this.#onMessage = new Array<((batch: ArrayBuffer) => void) | undefined>(shards).fill(undefined);
     this.#pending = Array.from({ length: shards }, () => new BatchWriter());
     this.#grow(1024);
   }
@@ -102,7 +108,9 @@ export class Dispatcher {
   attach(shard: number, port: MessagePort): void {
     if (this.#ports[shard] !== undefined) this.detach(shard, Outcome.ShardDown);
     this.#ports[shard] = port;
-    port.on('message', this.#onReply);
+    const onMessage = (batch: ArrayBuffer): void => this.#onReply(batch, port);
+    this.#onMessage[shard] = onMessage;
+    port.on('message', onMessage);
     const onClose = (): void => {
       if (this.#onClose[shard] === onClose) this.detach(shard, Outcome.ShardDown);
     };
@@ -120,9 +128,10 @@ export class Dispatcher {
     this.#ports[shard] = undefined;
     this.#onClose[shard] = undefined;
     if (port !== undefined) {
-      port.off('message', this.#onReply);
+      port.off('message', this.#onMessage[shard]!);
       port.close();
     }
+    this.#onMessage[shard] = undefined;
     this.#pending[shard]!.clear();
     for (let id = 0; id < this.#shardOf.length; id++) {
       if (this.#shardOf[id] === shard) this.#answer(id, outcome, undefined, 0, undefined);
@@ -174,8 +183,9 @@ export class Dispatcher {
     this.#ports[shard]!.postMessage(batch, [batch]);
   }
 
-  readonly #onReply = (batch: ArrayBuffer): void => {
+  #onReply(batch: ArrayBuffer, port: MessagePort): void {
     const reader = this.#reader;
+    const watched = watch(batch, port);
     reader.reset(batch);
     while (reader.next()) {
       const code = reader.code;
@@ -185,14 +195,16 @@ export class Dispatcher {
       }
       const buffer = reader.buffer;
       const at = reader.etagOffset;
-      this.#answer(reader.id, code, buffer.subarray(reader.offset, reader.offset + code), reader.ageMs, at < 0 ? undefined : buffer.latin1Slice(at, at + ETAG_BYTES));
+      this.#answer(reader.id, code, buffer.subarray(reader.offset, reader.offset + code), reader.ageMs, at < 0 ? undefined : buffer.latin1Slice(at, at + ETAG_BYTES), watched);
     }
-  };
+    if (watched !== undefined) answered(watched);
+  }
 
-  #answer(id: number, code: number, value: Buffer | undefined, ageMs: number, etag: string | undefined): void {
+  #answer(id: number, code: number, value: Buffer | undefined, ageMs: number, etag: string | undefined, watched?: Watched): void {
     const sink = this.#sinks[id];
     if (sink === undefined) return;
     const token = this.#tokens[id];
+    watched?.note(sink, token);
     this.#sinks[id] = undefined;
     this.#tokens[id] = undefined;
     const shard = this.#shardOf[id]!;

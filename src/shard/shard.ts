@@ -15,7 +15,7 @@ import { etagOut, etagWords } from '../cache/etag.js';
 import type { Eviction } from '../cache/policy.js';
 import { Flights } from '../cache/singleflight.js';
 import { ABSENT, MISS, Store } from '../cache/store.js';
-import { BatchReader, type BatchWriter, Outcome, PROTOCOLS } from '../hop/wire.js';
+import { BatchReader, isReturned, type BatchWriter, Outcome, PROTOCOLS } from '../hop/wire.js';
 import { newShardStats, Stat } from '../metrics/shard-stats.js';
 import { BatchFetch, type Fetch, type FetchMany } from './batch-fetch.js';
 import { Refresh, REFRESH } from './refresh.js';
@@ -162,6 +162,7 @@ export class Shard {
     const out = this.#links.get(link);
     if (out === undefined) return;
     const replies = out.replies;
+    if (isReturned(batch)) return replies.recycle(batch);
     const base = link * LINK_SPAN;
     const reader = this.#reader;
     const now = this.#now();

@@ -167,6 +167,11 @@ export class HttpFront implements Sink {
     }
   }
 
+  /** Whether the response `token` has been written out whole: it holds no view of a reply batch any more. */
+  released(token: unknown): boolean {
+    return (token as http.ServerResponse).writableFinished;
+  }
+
   /** Sends a canned answer; `method` is the `METHODS` index (equal to the HEAD flag for GET and HEAD). */
   #send(res: http.ServerResponse, answer: Canned, method: number): void {
     this.counts[method * STATUSES + answer.status]!++;

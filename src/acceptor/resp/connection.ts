@@ -142,6 +142,15 @@ export class RespConnection implements Sink, Session {
     }
   }
 
+  /**
+   * Whether this connection holds no view of a reply batch: every reply
+   * slot written (a value waiting behind a miss keeps its view) and the
+   * socket's queue empty (a large value is written as its own chunk).
+   */
+  released(): boolean {
+    return this.#ring.head === this.#ring.tail && this.#socket.writableLength === 0;
+  }
+
   /** Writes what the shards answered, then reads again if reading was paused. */
   flushAnswers(): void {
     this.dirty = false;
