@@ -180,6 +180,8 @@ t.test('MAX_VALUE_BYTES: a larger value is answered but not cached; the stats fo
   const s = shard.stats;
   // 'small' + 'abc': a 16-byte block, its metadata and the 16-slot index table.
   t.same([s[Stat.Hits], s[Stat.Misses], s[Stat.TooLarge], s[Stat.Entries], s[Stat.Bytes], s[Stat.LatencyCount]], [1, 3, 2, 1, 16 + ENTRY_BYTES + 64, 3]);
+  shard.clear();
+  t.same([s[Stat.Entries], s[Stat.Bytes]], [0, 64], 'a flush shows in the gauges at once, not at the next batch');
   const next = linked(new Shard({ capacity: 10, ttlMs: 60000, stats: s, fetch: redisFetch(connection.redis)}), () => {});
   next.receive(batch([9, 'x', Protocol.Resp]), 0);
   t.same([next.stats[Stat.Hits], next.stats[Stat.Misses], next.stats[Stat.Misses + Protocol.Resp], next.stats[Stat.Entries], next.stats[Stat.Bytes]], [1, 3, 1, 0, 64], 'a replacement carries the counters on and starts empty (its bytes: the empty index table)');

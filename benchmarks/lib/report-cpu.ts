@@ -38,7 +38,7 @@ export function cpuLines(run: RunResult): string[] {
     '| --- | ---: | --- | --- | ---: | ---: |',
     ...rows,
     '',
-    'Projections, not measurements: a peak assumes a core for every thread and a load generator that keeps up.',
+    'Projections, not measurements: a peak assumes a core for every thread and a load generator that keeps up. Varnish runs a thread per connection, so its busiest thread bounds nothing and its projected peak says nothing; its per-core figure holds.',
     '',
   ];
 }

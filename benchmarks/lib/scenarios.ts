@@ -92,6 +92,8 @@ export const BARS: Bar[] = [
   { label: 'busiest thread ≤ 30% of a hit request’s CPU, ACCEPTORS=4', scenario: 'sweep', target: A4, cpu: 'busiest-share', max: 0.3 },
   { label: 'CPU per hit request ≤ 1.15× bare node:http’s (default threads)', scenario: 'hit-100', target: 'shardcache', against: bare.name, cpu: 'total', max: 1.15 },
   { label: 'CPU per hit request ≤ Varnish’s (default threads)', scenario: 'hit-100', target: 'shardcache', against: varnish.name, cpu: 'total', max: 1.0 },
+  { label: 'hit path, 4 KiB values ≥ 0.95× bare node:http', scenario: 'hit-4k', target: 'shardcache', against: bare.name, min: 0.95 },
+  { label: 'hit path, 256 KiB values ≥ 0.85× bare node:http', scenario: 'hit-256k', target: 'shardcache', against: bare.name, min: 0.85 },
   { label: 'miss path ≥ 0.8× webdis', scenario: 'miss', target: 'shardcache (no cache)', against: webdis.name, min: 0.8 },
   { label: 'zipfian mix ≥ 1.0× Varnish', scenario: 'zipf', target: 'shardcache', against: varnish.name, min: 1.0 },
   { label: 'p99 at half of the peak ≤ 1.5× bare node:http’s at the same rate', scenario: 'paced', target: 'shardcache', against: bare.name, p99Ratio: true, max: 1.5 },

@@ -150,6 +150,8 @@ export class Shard {
   clear(): void {
     this.cache.clear();
     this.flights.poisonAll();
+    // A flush often comes with Redis gone and no traffic: the gauges must not wait for the next batch.
+    this.#publish();
   }
 
   /**
