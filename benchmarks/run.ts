@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { ROOT, startRedis } from '../test/helpers/processes.js';
 import { medianCpu, perRequest, snapshot, type CpuPerRequest } from './lib/cpu.js';
 import { keyName, loadKeys, writePaths } from './lib/data.js';
-import { Replay, simulate } from './lib/replay.js';
+import { Replay, hitRatios, simulate } from './lib/replay.js';
 import { writeReport, type ScenarioResult, type TargetResult } from './lib/report.js';
 import { respBench, type RespRow } from './lib/resp.js';
 import { BARS, scenarios, type Scenario } from './lib/scenarios.js';
@@ -144,7 +144,7 @@ async function main(): Promise<void> {
         for (const { target, proc } of running) replay?.advance(target.name, (await load({ url: proc.url, pathsFile: files[proc.style], connections: CONNECTIONS, seconds: WARM_SECONDS, startAt: replay?.startOf(target.name) })).requests, false);
         const pace = sc.paced ? await paceFor(sc.paced, peaks, running, (proc) => load({ url: proc.url, pathsFile: files[proc.style], connections: CONNECTIONS, seconds: SECONDS })) : 0;
         const rounds = new Map<string, LoadResult[]>(running.map(({ target }) => [target.name, []]));
-        const hitRatios = new Map<string, number[]>(running.map(({ target }) => [target.name, []]));
+        const lookups = new Map<string, number[]>(running.map(({ target }) => [target.name, []]));
         const cpu = new Map<string, CpuPerRequest[]>(running.map(({ target }) => [target.name, []]));
         for (let round = 0; round < ROUNDS; round++) {
           // Rotate the order each round so no target always runs first.
@@ -157,8 +157,7 @@ async function main(): Promise<void> {
             const r = await load({ url: proc.url, pathsFile: files[proc.style], connections: CONNECTIONS, seconds: SECONDS, pauseMs: pace, startAt: replay?.startOf(target.name) });
             replay?.advance(target.name, r.requests, true);
             cpu.get(target.name)!.push(perRequest(cpuBefore, snapshot(proc.pids), r.requests));
-            // Fetches still in flight when wrk stops can push the count a hair past the requests it saw.
-            if (countHits) hitRatios.get(target.name)!.push(Math.max(0, 1 - ((await keyLookups(redis.client)) - before) / Math.max(1, r.requests)));
+            if (countHits) lookups.get(target.name)!.push((await keyLookups(redis.client)) - before);
             rounds.get(target.name)!.push(r);
             const c = cpu.get(target.name)!.at(-1)!;
             console.log(`round ${round + 1} ${target.name.padEnd(40)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  errors ${r.errors}  cpu ${c.totalUs.toFixed(1)} µs/req (busiest ${c.busiest} ${c.busiestUs.toFixed(1)})`);
@@ -181,7 +180,9 @@ async function main(): Promise<void> {
             p99Ms: median(rs.map((r) => r.p99Ms)),
             errors: rs.reduce((a, r) => a + r.errors, 0),
             requests: rs.reduce((a, r) => a + r.requests, 0),
-            ...(hitRatios.get(target.name)!.length > 0 ? { hitRatio: median(hitRatios.get(target.name)!), simulatedHitRatio: median(simulate(target.eviction ?? 'lru', trace, sc.capacity, replay!.segments(target.name), (i) => keyName(sc.valueBytes, i))) } : {}),
+            ...(lookups.get(target.name)!.length > 0
+              ? hitRatios(rs.map((r) => r.requests), lookups.get(target.name)!, simulate(target.eviction ?? 'lru', trace, sc.capacity, replay!.segments(target.name), (i) => keyName(sc.valueBytes, i), sc.oneOffFrom), sc.oneOffFrom !== undefined)
+              : {}),
             rounds: rs.map((r) => Math.round(r.rps)),
             p99Rounds: rs.map((r) => r.p99Ms),
             cpuRounds: cpu.get(target.name)!,

@@ -15,6 +15,7 @@
  */
 
 import { modelOf } from './policies.js';
+import { median } from './stats.js';
 
 /** A stretch of the trace one run replayed. */
 export interface Segment {
@@ -51,18 +52,70 @@ export class Replay {
   }
 }
 
+/** What one measured segment held, from the offline replay. */
+export interface SegmentCounts {
+  requests: number;
+  hits: number;
+  /** Requests for recurring keys (all of them when the trace has no one-off keys). */
+  recurring: number;
+  recurringHits: number;
+  /** Hits on one-off keys: the measured recurring hit ratio assumes there are none. */
+  oneOffHits: number;
+}
+
 /**
  * A reference model of `policy` (`policies.ts`) with `capacity` keys,
- * replayed over `segments` of the cycled `trace` (key `i` named `name(i)`);
- * returns the hit ratio of each measured segment, in order.
+ * replayed over `segments` of the cycled `trace` (key `i` named `name(i)`;
+ * keys from `oneOffFrom` on are the one-off ones); returns the counts of each
+ * measured segment, in order.
  */
-export function simulate(policy: 'lru' | 'tinylfu', trace: Uint32Array, capacity: number, segments: readonly Segment[], name: (i: number) => string): number[] {
+export function simulate(policy: 'lru' | 'tinylfu', trace: Uint32Array, capacity: number, segments: readonly Segment[], name: (i: number) => string, oneOffFrom = Number.POSITIVE_INFINITY): SegmentCounts[] {
   const model = modelOf(policy, capacity);
-  const ratios: number[] = [];
+  const out: SegmentCounts[] = [];
   for (const s of segments) {
-    let hits = 0;
-    for (let k = 0; k < s.count; k++) if (model.read(name(trace[(s.start + k) % trace.length]!))) hits++;
-    if (s.measured) ratios.push(hits / Math.max(1, s.count));
+    const c: SegmentCounts = { requests: s.count, hits: 0, recurring: 0, recurringHits: 0, oneOffHits: 0 };
+    for (let k = 0; k < s.count; k++) {
+      const key = trace[(s.start + k) % trace.length]!;
+      const hit = model.read(name(key));
+      if (hit) c.hits++;
+      if (key < oneOffFrom) {
+        c.recurring++;
+        if (hit) c.recurringHits++;
+      } else if (hit) c.oneOffHits++;
+    }
+    if (s.measured) out.push(c);
   }
-  return ratios;
+  return out;
+}
+
+/** A target's hit ratios in a hit-ratio scenario, measured and replayed offline (medians over rounds). */
+export interface HitRatios {
+  hitRatio: number;
+  simulatedHitRatio: number;
+  /** Over the recurring requests only, when the trace has one-off keys. */
+  recurringHitRatio?: number;
+  simulatedRecurringHitRatio?: number;
+  /** Hits on one-off keys in the offline replay, all rounds together. */
+  simulatedOneOffHits?: number;
+}
+
+/**
+ * The hit ratios of the rounds in which a target served `requests[i]` and
+ * Redis saw `lookups[i]` key lookups, beside `sims` (`simulate` over the same
+ * segments). A one-off key cannot be a hit unless it is still cached from the
+ * trace's previous cycle, so the measured hits over the recurring requests
+ * are the measured hits over all; `simulatedOneOffHits` says if that held.
+ */
+export function hitRatios(requests: readonly number[], lookups: readonly number[], sims: readonly SegmentCounts[], oneOffs: boolean): HitRatios {
+  // Fetches still in flight when wrk stops can push the count a hair past the requests it saw.
+  const hits = requests.map((r, i) => Math.max(0, r - lookups[i]!));
+  const out: HitRatios = {
+    hitRatio: median(hits.map((h, i) => h / Math.max(1, requests[i]!))),
+    simulatedHitRatio: median(sims.map((c) => c.hits / Math.max(1, c.requests))),
+  };
+  if (!oneOffs) return out;
+  out.recurringHitRatio = median(hits.map((h, i) => h / Math.max(1, sims[i]!.recurring)));
+  out.simulatedRecurringHitRatio = median(sims.map((c) => c.recurringHits / Math.max(1, c.recurring)));
+  out.simulatedOneOffHits = sims.reduce((a, c) => a + c.oneOffHits, 0);
+  return out;
 }

@@ -4,10 +4,12 @@ import { join } from 'node:path';
 import type { StalenessSummary } from '../staleness.js';
 import type { CpuPerRequest } from './cpu.js';
 import { cpuLines } from './report-cpu.js';
+import type { HitRatios } from './replay.js';
 import type { RespRow } from './resp.js';
 import { median } from './stats.js';
 
-export interface TargetResult {
+/** Hit ratios (hit-ratio scenarios only): measured, and the target's policy (an exact LRU unless it runs EVICTION=tinylfu) replayed offline over the same requests (lib/replay.ts). */
+export interface TargetResult extends Partial<HitRatios> {
   name: string;
   /** Median requests per second over the rounds. */
   rps: number;
@@ -20,9 +22,6 @@ export interface TargetResult {
   p99Ms: number;
   errors: number;
   requests: number;
-  hitRatio?: number;
-  /** Median over rounds of the hit ratio of the target's policy (an exact LRU unless it runs EVICTION=tinylfu), replayed offline over the same requests (lib/replay.ts). */
-  simulatedHitRatio?: number;
   /** Requests per second of each round, in order. */
   rounds: number[];
   /** The p99 of each round, in order. */
@@ -66,6 +65,8 @@ export interface Bar {
   staleness?: 'p99' | 'cost';
   /** Hit-ratio bars: the target's hit ratio minus that of 'exact LRU' (offline) or of another target, in points, at least `min`. */
   hitRatioOver?: string;
+  /** Take the hit ratios over the recurring requests only (a trace with one-off keys). */
+  hitRatioOn?: 'recurring';
 }
 
 /** The median over rounds of `of(target round i) ÷ of(other round i)`. */
@@ -85,8 +86,10 @@ export function measure(run: RunResult, bar: Bar): number {
   const t = sc?.targets.find((x) => x.name === bar.target);
   if (sc === undefined || t === undefined) return Number.NaN;
   if (bar.hitRatioOver !== undefined) {
-    const other = bar.hitRatioOver === 'exact LRU' ? t.simulatedHitRatio : sc.targets.find((x) => x.name === bar.hitRatioOver)?.hitRatio;
-    return ((t.hitRatio ?? Number.NaN) - (other ?? Number.NaN)) * 100;
+    const of = (x: TargetResult | undefined, simulated: boolean): number | undefined =>
+      bar.hitRatioOn === 'recurring' ? (simulated ? x?.simulatedRecurringHitRatio : x?.recurringHitRatio) : simulated ? x?.simulatedHitRatio : x?.hitRatio;
+    const other = bar.hitRatioOver === 'exact LRU' ? of(t, true) : of(sc.targets.find((x) => x.name === bar.hitRatioOver), false);
+    return ((of(t, false) ?? Number.NaN) - (other ?? Number.NaN)) * 100;
   }
   const other = sc.targets.find((x) => x.name === bar.against);
   if (bar.cpu === 'busiest-share') return t.cpu === undefined ? Number.NaN : t.cpu.busiestUs / t.cpu.totalUs;
@@ -139,18 +142,25 @@ export function markdown(run: RunResult): string {
   out.push(...cpuLines(run));
   for (const sc of run.scenarios) {
     const hit = sc.targets.some((t) => t.hitRatio !== undefined);
+    const recurring = sc.targets.some((t) => t.recurringHitRatio !== undefined);
+    const hitHead = (hit ? ' hit ratio | its policy offline, same requests |' : '') + (recurring ? ' hit ratio, recurring requests | offline |' : '');
+    const hitCols = (hit ? 2 : 0) + (recurring ? 2 : 0);
     out.push(`### ${sc.title}`, '');
     if (sc.pauseMs) out.push(`Paced: each of the ${run.connections} connections waits ${fmt(sc.pauseMs, 2)} ms on average between requests (drawn from 0.5–1.5× that, so the connections do not fire in step), aiming at ${fmt((run.connections * 1000) / sc.pauseMs)} req/s.`, '');
     const vsHead = sc.compare.map((c) => ` × ${c} |`).join('');
-    out.push(`| target | req/s | × ${sc.baseline} |${vsHead} p50 ms | p90 ms | p99 ms | errors |${hit ? ' hit ratio | its policy offline, same requests |' : ''} rounds (req/s) |`);
-    out.push(`| --- | ---: | ---: |${sc.compare.map(() => ' ---: |').join('')} ---: | ---: | ---: | ---: |${hit ? ' ---: | ---: |' : ''} --- |`);
+    out.push(`| target | req/s | × ${sc.baseline} |${vsHead} p50 ms | p90 ms | p99 ms | errors |${hitHead} rounds (req/s) |`);
+    out.push(`| --- | ---: | ---: |${sc.compare.map(() => ' ---: |').join('')} ---: | ---: | ---: | ---: |${' ---: |'.repeat(hitCols)} --- |`);
     for (const t of sc.targets) {
       const vs = sc.compare.map((c) => ` ${fmt(t.vs[c] ?? Number.NaN, 2)} |`).join('');
       out.push(
-        `| ${t.name} | ${fmt(t.rps)} | ${fmt(t.ratio, 2)} |${vs} ${fmt(t.p50Ms, 2)} | ${fmt(t.p90Ms, 2)} | ${fmt(t.p99Ms, 2)} | ${t.errors} |${hit ? ` ${percent(t.hitRatio)} | ${percent(t.simulatedHitRatio)} |` : ''} ${t.rounds.join(', ')} |`,
+        `| ${t.name} | ${fmt(t.rps)} | ${fmt(t.ratio, 2)} |${vs} ${fmt(t.p50Ms, 2)} | ${fmt(t.p90Ms, 2)} | ${fmt(t.p99Ms, 2)} | ${t.errors} |${hit ? ` ${percent(t.hitRatio)} | ${percent(t.simulatedHitRatio)} |` : ''}${recurring ? ` ${percent(t.recurringHitRatio)} | ${percent(t.simulatedRecurringHitRatio)} |` : ''} ${t.rounds.join(', ')} |`,
       );
     }
-    for (const s of sc.skipped) out.push(`| ${s.name} | skipped: ${s.reason} |${' |'.repeat(6 + sc.compare.length + (hit ? 2 : 0))}`);
+    for (const s of sc.skipped) out.push(`| ${s.name} | skipped: ${s.reason} |${' |'.repeat(6 + sc.compare.length + hitCols)}`);
+    if (recurring) {
+      const oneOff = sc.targets.reduce((a, t) => a + (t.simulatedOneOffHits ?? 0), 0);
+      out.push('', `Recurring requests: those for keys other than the scans' one-off ones, which no policy can hit; the measured hits are counted against them, which holds while the offline replays hit no one-off key (they hit ${oneOff}).`);
+    }
     out.push('');
   }
   if (run.staleness) {

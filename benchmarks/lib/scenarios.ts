@@ -24,6 +24,12 @@ export interface Scenario {
   compare?: string[];
   /** Measure the hit ratio (from Redis key lookups) too. */
   hitRatio?: boolean;
+  /**
+   * Key indexes from this one on are read once per cycle of the trace (a
+   * scan's cold keys): hit ratios are also taken over the other, recurring,
+   * requests, the only ones any policy can hit.
+   */
+  oneOffFrom?: number;
   /** Paced run at `fraction` of the peak `target` reached in scenario `of` earlier in this run. */
   paced?: { of: string; target: string; fraction: number };
 }
