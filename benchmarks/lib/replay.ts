@@ -14,6 +14,7 @@
  * one run, while an exact LRU over the trace in order gives 76.8%).
  */
 
+import { optimalHits } from './belady.js';
 import { modelOf } from './policies.js';
 import { median } from './stats.js';
 
@@ -61,6 +62,9 @@ export interface SegmentCounts {
   recurringHits: number;
   /** Hits on one-off keys: the measured recurring hit ratio assumes there are none. */
   oneOffHits: number;
+  /** Hits of Belady's optimal policy (`belady.ts`) on the same requests, all and recurring. */
+  optimalHits: number;
+  optimalRecurringHits: number;
 }
 
 /**
@@ -71,16 +75,23 @@ export interface SegmentCounts {
  */
 export function simulate(policy: 'lru' | 'tinylfu', trace: Uint32Array, capacity: number, segments: readonly Segment[], name: (i: number) => string, oneOffFrom = Number.POSITIVE_INFINITY): SegmentCounts[] {
   const model = modelOf(policy, capacity);
+  const keys = new Uint32Array(segments.reduce((a, s) => a + s.count, 0));
+  let at = 0;
+  for (const s of segments) for (let k = 0; k < s.count; k++) keys[at++] = trace[(s.start + k) % trace.length]!;
+  const optimal = optimalHits(keys, capacity);
   const out: SegmentCounts[] = [];
+  at = 0;
   for (const s of segments) {
-    const c: SegmentCounts = { requests: s.count, hits: 0, recurring: 0, recurringHits: 0, oneOffHits: 0 };
-    for (let k = 0; k < s.count; k++) {
-      const key = trace[(s.start + k) % trace.length]!;
+    const c: SegmentCounts = { requests: s.count, hits: 0, recurring: 0, recurringHits: 0, oneOffHits: 0, optimalHits: 0, optimalRecurringHits: 0 };
+    for (let k = 0; k < s.count; k++, at++) {
+      const key = keys[at]!;
       const hit = model.read(name(key));
       if (hit) c.hits++;
+      c.optimalHits += optimal[at]!;
       if (key < oneOffFrom) {
         c.recurring++;
         if (hit) c.recurringHits++;
+        c.optimalRecurringHits += optimal[at]!;
       } else if (hit) c.oneOffHits++;
     }
     if (s.measured) out.push(c);
@@ -92,9 +103,12 @@ export function simulate(policy: 'lru' | 'tinylfu', trace: Uint32Array, capacity
 export interface HitRatios {
   hitRatio: number;
   simulatedHitRatio: number;
+  /** Belady's optimal policy on the same requests: the ceiling. */
+  optimalHitRatio: number;
   /** Over the recurring requests only, when the trace has one-off keys. */
   recurringHitRatio?: number;
   simulatedRecurringHitRatio?: number;
+  optimalRecurringHitRatio?: number;
   /** Hits on one-off keys in the offline replay, all rounds together. */
   simulatedOneOffHits?: number;
 }
@@ -112,10 +126,12 @@ export function hitRatios(requests: readonly number[], lookups: readonly number[
   const out: HitRatios = {
     hitRatio: median(hits.map((h, i) => h / Math.max(1, requests[i]!))),
     simulatedHitRatio: median(sims.map((c) => c.hits / Math.max(1, c.requests))),
+    optimalHitRatio: median(sims.map((c) => c.optimalHits / Math.max(1, c.requests))),
   };
   if (!oneOffs) return out;
   out.recurringHitRatio = median(hits.map((h, i) => h / Math.max(1, sims[i]!.recurring)));
   out.simulatedRecurringHitRatio = median(sims.map((c) => c.recurringHits / Math.max(1, c.recurring)));
+  out.optimalRecurringHitRatio = median(sims.map((c) => c.optimalRecurringHits / Math.max(1, c.recurring)));
   out.simulatedOneOffHits = sims.reduce((a, c) => a + c.oneOffHits, 0);
   return out;
 }

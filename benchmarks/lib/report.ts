@@ -143,8 +143,8 @@ export function markdown(run: RunResult): string {
   for (const sc of run.scenarios) {
     const hit = sc.targets.some((t) => t.hitRatio !== undefined);
     const recurring = sc.targets.some((t) => t.recurringHitRatio !== undefined);
-    const hitHead = (hit ? ' hit ratio | its policy offline, same requests |' : '') + (recurring ? ' hit ratio, recurring requests | offline |' : '');
-    const hitCols = (hit ? 2 : 0) + (recurring ? 2 : 0);
+    const hitHead = (hit ? ' hit ratio | its policy offline, same requests | optimal (Belady) offline |' : '') + (recurring ? ' hit ratio, recurring requests | its policy offline | optimal offline |' : '');
+    const hitCols = (hit ? 3 : 0) + (recurring ? 3 : 0);
     out.push(`### ${sc.title}`, '');
     if (sc.pauseMs) out.push(`Paced: each of the ${run.connections} connections waits ${fmt(sc.pauseMs, 2)} ms on average between requests (drawn from 0.5–1.5× that, so the connections do not fire in step), aiming at ${fmt((run.connections * 1000) / sc.pauseMs)} req/s.`, '');
     const vsHead = sc.compare.map((c) => ` × ${c} |`).join('');
@@ -153,7 +153,7 @@ export function markdown(run: RunResult): string {
     for (const t of sc.targets) {
       const vs = sc.compare.map((c) => ` ${fmt(t.vs[c] ?? Number.NaN, 2)} |`).join('');
       out.push(
-        `| ${t.name} | ${fmt(t.rps)} | ${fmt(t.ratio, 2)} |${vs} ${fmt(t.p50Ms, 2)} | ${fmt(t.p90Ms, 2)} | ${fmt(t.p99Ms, 2)} | ${t.errors} |${hit ? ` ${percent(t.hitRatio)} | ${percent(t.simulatedHitRatio)} |` : ''}${recurring ? ` ${percent(t.recurringHitRatio)} | ${percent(t.simulatedRecurringHitRatio)} |` : ''} ${t.rounds.join(', ')} |`,
+        `| ${t.name} | ${fmt(t.rps)} | ${fmt(t.ratio, 2)} |${vs} ${fmt(t.p50Ms, 2)} | ${fmt(t.p90Ms, 2)} | ${fmt(t.p99Ms, 2)} | ${t.errors} |${hit ? ` ${percent(t.hitRatio)} | ${percent(t.simulatedHitRatio)} | ${percent(t.optimalHitRatio)} |` : ''}${recurring ? ` ${percent(t.recurringHitRatio)} | ${percent(t.simulatedRecurringHitRatio)} | ${percent(t.optimalRecurringHitRatio)} |` : ''} ${t.rounds.join(', ')} |`,
       );
     }
     for (const s of sc.skipped) out.push(`| ${s.name} | skipped: ${s.reason} |${' |'.repeat(6 + sc.compare.length + hitCols)}`);
