@@ -16,7 +16,6 @@
 
 import { optimalHits } from './belady.js';
 import { modelOf } from './policies.js';
-import { median } from './stats.js';
 
 /** A stretch of the trace one run replayed. */
 export interface Segment {
@@ -99,7 +98,12 @@ export function simulate(policy: 'lru' | 'tinylfu', trace: Uint32Array, capacity
   return out;
 }
 
-/** A target's hit ratios in a hit-ratio scenario, measured and replayed offline (medians over rounds). */
+/**
+ * A target's hit ratios in a hit-ratio scenario, measured and replayed
+ * offline, each over all its measured rounds together: on a trace whose
+ * stretches differ (scans between zipf blocks), a round's ratio depends on
+ * where in the trace it ran, and no two targets run at the same places.
+ */
 export interface HitRatios {
   hitRatio: number;
   simulatedHitRatio: number;
@@ -121,17 +125,20 @@ export interface HitRatios {
  * are the measured hits over all; `simulatedOneOffHits` says if that held.
  */
 export function hitRatios(requests: readonly number[], lookups: readonly number[], sims: readonly SegmentCounts[], oneOffs: boolean): HitRatios {
+  const total = (of: (c: SegmentCounts) => number): number => sims.reduce((a, c) => a + of(c), 0);
+  const all = Math.max(1, total((c) => c.requests));
   // Fetches still in flight when wrk stops can push the count a hair past the requests it saw.
-  const hits = requests.map((r, i) => Math.max(0, r - lookups[i]!));
+  const hits = requests.reduce((a, r, i) => a + Math.max(0, r - lookups[i]!), 0);
   const out: HitRatios = {
-    hitRatio: median(hits.map((h, i) => h / Math.max(1, requests[i]!))),
-    simulatedHitRatio: median(sims.map((c) => c.hits / Math.max(1, c.requests))),
-    optimalHitRatio: median(sims.map((c) => c.optimalHits / Math.max(1, c.requests))),
+    hitRatio: hits / Math.max(1, requests.reduce((a, r) => a + r, 0)),
+    simulatedHitRatio: total((c) => c.hits) / all,
+    optimalHitRatio: total((c) => c.optimalHits) / all,
   };
   if (!oneOffs) return out;
-  out.recurringHitRatio = median(hits.map((h, i) => h / Math.max(1, sims[i]!.recurring)));
-  out.simulatedRecurringHitRatio = median(sims.map((c) => c.recurringHits / Math.max(1, c.recurring)));
-  out.optimalRecurringHitRatio = median(sims.map((c) => c.optimalRecurringHits / Math.max(1, c.recurring)));
+  const recurring = Math.max(1, total((c) => c.recurring));
+  out.recurringHitRatio = hits / recurring;
+  out.simulatedRecurringHitRatio = total((c) => c.recurringHits) / recurring;
+  out.optimalRecurringHitRatio = total((c) => c.optimalRecurringHits) / recurring;
   out.simulatedOneOffHits = sims.reduce((a, c) => a + c.oneOffHits, 0);
   return out;
 }

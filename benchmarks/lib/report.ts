@@ -135,7 +135,7 @@ const percent = (ratio: number | undefined): string => (ratio === undefined ? '�
 export function markdown(run: RunResult): string {
   const out = [
     `Run ${run.date} on ${run.machine}; ${run.generator === 'wrk' ? 'wrk, 1 thread' : 'autocannon (wrk missing)'}, ${run.connections} connections, ${run.rounds} interleaved rounds of ${run.seconds} s${run.quick ? ' (--quick)' : ''}.`,
-    'Ratios: median over rounds of (target req/s ÷ baseline req/s in the same round).',
+    'Ratios: median over rounds of (target req/s ÷ baseline req/s in the same round). Hit ratios: over all of a target’s measured rounds together.',
     '',
   ];
   out.push(...barLines(run));
