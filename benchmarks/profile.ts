@@ -1,13 +1,17 @@
 /**
- * `npm run profile [-- --miss] [--seconds=N] [--out=DIR]`: profiles
- * shardcache under wrk load, in two passes, because V8's tick log (`--prof`,
- * which clinic flame reads) and its CPU profiler (`--cpu-prof`) spoil each
- * other when one process runs both:
+ * `npm run profile [-- --miss | --resp] [--seconds=N] [--out=DIR]`:
+ * profiles shardcache under wrk load, in two passes, because V8's tick log
+ * (`--prof`, which clinic flame reads) and its CPU profiler (`--cpu-prof`)
+ * spoil each other when one process runs both:
  *
  * 1. `clinic flame -- node dist/src/main.js` with the default settings and
  *    RESP_PORT: a flame graph of the main thread (acceptor 0).
  * 2. `node --cpu-prof dist/src/main.js`: one V8 profile per thread, every
  *    acceptor and shard included, named by the start-up `threads:` line.
+ *
+ * `--resp` runs pass 2 only, under `redis-benchmark` GET at pipeline 1
+ * (50 clients, 100k cached keys, about `seconds` × 20k commands) on the RESP
+ * port. Each thread's busiest functions by self time are printed.
  *
  * Exits 1 with one line saying why when a profiled process dies, the load
  * gets no successful answer, or a file is missing; on success it prints the
@@ -18,11 +22,15 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, startRedis, stopProcess } from '../test/helpers/processes.js';
+import { topFunctions } from './lib/cpuprofile.js';
 import { cycleTrace, loadKeys, writePaths } from './lib/data.js';
+import { loadRespKeys, redisBenchmark, warmThroughResp } from './lib/resp.js';
 import { runWrk } from './lib/wrk.js';
 
 const arg = (name: string): string | undefined => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const miss = process.argv.includes('--miss');
+const resp = process.argv.includes('--resp');
+const RESP_KEYS = 100_000;
 const SECONDS = Number(arg('seconds') ?? 10);
 const OUT = arg('out') ?? join(ROOT, 'benchmarks/results/profile');
 const NODE = join(ROOT, 'node_modules/.bin/node');
@@ -70,23 +78,31 @@ async function flame(env: NodeJS.ProcessEnv, paths: string, work: string): Promi
   return { html: join(dest, html), served };
 }
 
-/** Pass 2: every thread's V8 profile; returns them by thread name, and what wrk saw. */
-async function perThread(env: NodeJS.ProcessEnv, paths: string): Promise<{ profiles: Record<string, string>; served: Served }> {
+/** The proxy's ports, from its start-up log. */
+interface Ports {
+  http: string;
+  resp: number;
+  admin: string;
+}
+
+/** Pass 2: every thread's V8 profile under `load`; returns them by thread name, and what the load saw. */
+async function perThread(env: NodeJS.ProcessEnv, load: (ports: Ports) => Promise<Served>): Promise<{ profiles: Record<string, string>; served: Served }> {
   const dir = join(OUT, 'cpu');
   const child = spawn(NODE, ['--cpu-prof', `--cpu-prof-dir=${dir}`, 'dist/src/main.js'], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   child.stderr.on('data', (d: Buffer) => (log += d.toString()));
   try {
-    const port = await new Promise<string>((resolve, reject) => {
+    const ports = await new Promise<Ports>((resolve, reject) => {
       const check = (): void => {
-        const m = /shardcache listening on http:\/\/[^:]+:(\d+)/.exec(log);
-        if (m !== null && /admin listening/.test(log)) resolve(m[1]!);
+        const http = /shardcache listening on http:\/\/[^:]+:(\d+)/.exec(log)?.[1];
+        const respPort = /RESP listening on redis:\/\/[^:]+:(\d+)/.exec(log)?.[1];
+        const admin = /admin listening on (http:\/\/[^ ]+:\d+)/.exec(log)?.[1];
+        if (http !== undefined && respPort !== undefined && admin !== undefined) resolve({ http, resp: Number(respPort), admin });
       };
       child.stderr.on('data', check);
       child.once('exit', (code) => reject(new Failed(`the proxy exited with ${code} before listening: ${lastLines(log)}`)));
     });
-    const r = await runWrk({ url: `http://127.0.0.1:${port}`, pathsFile: paths, connections: 64, seconds: SECONDS });
-    const served = { requests: r.requests, errors: r.errors };
+    const served = await load(ports);
     checkServed('per-thread pass', served);
     const code = await stopProcess(child, 15000);
     if (code !== 0) throw new Failed(`the proxy exited with ${code} after the per-thread pass: ${lastLines(log)}`);
@@ -110,6 +126,20 @@ function profilesByThread(log: string, dir: string, pid: number): Record<string,
   return out;
 }
 
+/**
+ * The `--resp` load: every key read once, then redis-benchmark GET at
+ * pipeline 1; the GETs the proxy answered `ok` (from its metrics) are the
+ * ones served, the rest errors.
+ */
+async function respLoad({ resp: port, admin }: Ports): Promise<Served> {
+  await warmThroughResp(port, RESP_KEYS);
+  const requests = SECONDS * 20000;
+  await redisBenchmark(port, 'GET', 1, { keys: RESP_KEYS, requests, clients: 50 });
+  const metrics = await (await fetch(`${admin}/metrics`)).text();
+  const ok = Number(/^shardcache_requests_total\{protocol="resp",command="GET",status="ok"\} (\d+)/m.exec(metrics)?.[1] ?? 0);
+  return { requests, errors: Math.max(0, requests - ok) };
+}
+
 function lastLines(text: string): string {
   return text.trim().split('\n').slice(-3).join(' | ').slice(0, 600);
 }
@@ -121,16 +151,30 @@ async function main(): Promise<void> {
   mkdirSync(OUT, { recursive: true });
   try {
     const redis = await startRedis({ teardown: (fn) => teardowns.push(fn) });
-    await loadKeys(redis.client, 10000, 100);
-    const paths = writePaths(work, 'profile', cycleTrace(10000), 100, 'plain');
     // Without NO_INSIGHT clinic asks about telemetry and, with no TTY, silently does nothing.
     const env = { ...process.env, NO_INSIGHT: '1', REDIS_URL: redis.url, PORT: '0', ADMIN_PORT: '0', RESP_PORT: '0', ...(miss ? { CACHE_CAPACITY: '0' } : {}) };
-    const f = await flame(env, paths, work);
-    const p = await perThread(env, paths);
-    console.log(`\nflame graph (main thread = acceptor 0), ${f.served.requests} requests served (${f.served.errors} errors): ${f.html}`);
-    console.log(`per-thread V8 profiles, ${p.served.requests} requests served (${p.served.errors} errors):`);
-    for (const [thread, file] of Object.entries(p.profiles)) console.log(`  ${thread.padEnd(12)} ${file}`);
-    console.log(`PROFILE_JSON ${JSON.stringify({ html: f.html, flameServed: f.served, profiles: p.profiles, threadServed: p.served })}`);
+    let f: { html: string; served: Served } | undefined;
+    let p: { profiles: Record<string, string>; served: Served };
+    if (resp) {
+      await loadRespKeys(redis, RESP_KEYS);
+      p = await perThread(env, respLoad);
+    } else {
+      await loadKeys(redis.client, 10000, 100);
+      const paths = writePaths(work, 'profile', cycleTrace(10000), 100, 'plain');
+      f = await flame(env, paths, work);
+      p = await perThread(env, async ({ http }) => {
+        const r = await runWrk({ url: `http://127.0.0.1:${http}`, pathsFile: paths, connections: 64, seconds: SECONDS });
+        return { requests: r.requests, errors: r.errors };
+      });
+      console.log(`\nflame graph (main thread = acceptor 0), ${f.served.requests} requests served (${f.served.errors} errors): ${f.html}`);
+    }
+    console.log(`per-thread V8 profiles, ${p.served.requests} ${resp ? 'RESP GETs' : 'requests'} served (${p.served.errors} errors):`);
+    for (const [thread, file] of Object.entries(p.profiles)) {
+      const { busyMs, top } = topFunctions(file, 8);
+      console.log(`  ${thread.padEnd(12)} ${file}\n    busy ${busyMs.toFixed(0)} ms, ${((busyMs * 1000) / Math.max(1, p.served.requests)).toFixed(2)} µs per request; by self time:`);
+      for (const fn of top) console.log(`    ${(fn.share * 100).toFixed(1).padStart(5)}%  ${fn.name}`);
+    }
+    console.log(`PROFILE_JSON ${JSON.stringify({ ...(f ? { html: f.html, flameServed: f.served } : {}), profiles: p.profiles, threadServed: p.served })}`);
   } finally {
     for (const fn of teardowns.reverse()) await fn();
     rmSync(work, { recursive: true, force: true });

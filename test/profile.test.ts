@@ -19,13 +19,13 @@ interface Result {
   threadServed: { requests: number; errors: number };
 }
 
-function profile(env: Record<string, string>): Promise<{ code: number | null; out: string }> {
+function profile(env: Record<string, string>, args: string[] = []): Promise<{ code: number | null; out: string }> {
   const out = mkdtempSync(join(tmpdir(), 'shardcache-profile-test-'));
   t.teardown(() => rmSync(out, { recursive: true, force: true }));
   return new Promise((resolve) => {
     // Without tap's NODE_OPTIONS: its --import starts a loader-hooks thread, whose own tick log the
     // profiler could take for the main thread's (docs/operations.md, Profiling).
-    const child = spawn(process.execPath, ['dist/benchmarks/profile.js', '--seconds=2', `--out=${out}`], { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['dist/benchmarks/profile.js', '--seconds=2', `--out=${out}`, ...args], { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let text = '';
     child.stdout.on('data', (d: Buffer) => (text += d.toString()));
     child.stderr.on('data', (d: Buffer) => (text += d.toString()));
@@ -58,3 +58,19 @@ for (const [name, env, threads] of [
     for (const file of Object.values(r.profiles)) t.ok(statSync(file).size > 1000, `${file} holds a profile`);
   });
 }
+
+t.test('per-thread profiles under redis-benchmark on the RESP port (--resp), with each thread’s busiest functions', async (t) => {
+  const { code, out } = await profile({}, ['--resp']);
+  t.equal(code, 0, `npm run profile -- --resp succeeded${code === 0 ? '' : `: ${out.slice(-800)}`}`);
+  const line = /PROFILE_JSON (\{.*\})/.exec(out);
+  if (!t.ok(line, 'it printed its result')) return;
+  const r = JSON.parse(line![1]!) as Omit<Result, 'html' | 'flameServed'>;
+  t.equal(r.threadServed.requests, 40000, '2 s worth of GETs were sent');
+  t.equal(r.threadServed.errors, 0, 'and every one answered ok, by the proxy’s own metrics');
+  t.ok(statSync(r.profiles['acceptor-0']!).size > 1000, 'acceptor 0 left a profile');
+  const summary = /acceptor-0[^\n]*\n\s+busy \d+ ms, [\d.]+ µs per request; by self time:\n((?:\s+[\d.]+%\s+\S[^\n]*\n){8})/.exec(out);
+  if (!t.ok(summary, 'eight functions by self time for acceptor 0')) return;
+  const shares = [...summary![1]!.matchAll(/([\d.]+)%/g)].map((m) => Number(m[1]));
+  t.same(shares, [...shares].sort((a, b) => b - a), `busiest first (${shares.join(', ')})`);
+  t.ok(shares.reduce((a, b) => a + b, 0) <= 100.5, 'shares of one thread’s busy time, together at most all of it');
+});

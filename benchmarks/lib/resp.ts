@@ -50,7 +50,7 @@ export interface RespOptions {
  * test, so MGET of 10 random keys is a custom command (`__rand_int__` is
  * replaced per call).
  */
-async function bench(port: number, test: 'GET' | 'MGET', pipeline: number, o: RespOptions): Promise<number> {
+export async function redisBenchmark(port: number, test: 'GET' | 'MGET', pipeline: number, o: Omit<RespOptions, 'rounds'>): Promise<number> {
   const common = ['-h', '127.0.0.1', '-p', String(port), '-r', String(o.keys), '-n', String(o.requests), '-c', String(o.clients), '-P', String(pipeline), '--csv'];
   const extra = test === 'GET' ? ['-t', 'get'] : ['MGET', ...Array.from({ length: 10 }, () => 'key:__rand_int__')];
   const { stdout } = await run('redis-benchmark', [...common, ...extra], { maxBuffer: 1 << 20 });
@@ -59,13 +59,32 @@ async function bench(port: number, test: 'GET' | 'MGET', pipeline: number, o: Re
   return Number(m[1]);
 }
 
-/** Loads the keys, starts a proxy with a RESP port in front of `redis`, and measures. */
-export async function respBench(redis: RedisServer, o: RespOptions): Promise<RespRow[]> {
-  for (let from = 0; from < o.keys; from += 10000) {
+/** Sets the `keys` keys redis-benchmark reads with `-r keys`, each to `xxx`. */
+export async function loadRespKeys(redis: RedisServer, keys: number): Promise<void> {
+  for (let from = 0; from < keys; from += 10000) {
     const batch: string[] = [];
-    for (let n = from; n < Math.min(o.keys, from + 10000); n++) batch.push(keyName(n), 'xxx');
+    for (let n = from; n < Math.min(keys, from + 10000); n++) batch.push(keyName(n), 'xxx');
     await redis.client.mset(...batch);
   }
+}
+
+/** Reads every one of the `keys` keys once through the proxy's RESP port, so that what follows is hits; throws on a wrong value. */
+export async function warmThroughResp(port: number, keys: number): Promise<void> {
+  const warm = new Redis({ port, host: '127.0.0.1', protocol: 2 });
+  try {
+    for (let from = 0; from < keys; from += 1000) {
+      const names: string[] = [];
+      for (let n = from; n < Math.min(keys, from + 1000); n++) names.push(keyName(n));
+      if ((await warm.mget(...names)).some((v) => v !== 'xxx')) throw new Error('warming the cache read a wrong value');
+    }
+  } finally {
+    warm.disconnect();
+  }
+}
+
+/** Loads the keys, starts a proxy with a RESP port in front of `redis`, and measures. */
+export async function respBench(redis: RedisServer, o: RespOptions): Promise<RespRow[]> {
+  await loadRespKeys(redis, o.keys);
   const teardowns: (() => unknown)[] = [];
   try {
     const proxy = await startProxy({ teardown: (fn) => teardowns.push(fn) }, { REDIS_URL: redis.url, RESP_PORT: '0', CACHE_CAPACITY: String(Math.max(o.keys, 100000)), CACHE_TTL_MS: '3600000' });
@@ -73,13 +92,7 @@ export async function respBench(redis: RedisServer, o: RespOptions): Promise<Res
     const ceiling = spawn(process.execPath, ['dist/benchmarks/servers/resp-bare.js'], { cwd: ROOT, env: { ...process.env, PORT: String(ceilingPort) }, stdio: 'ignore' });
     teardowns.push(() => stopProcess(ceiling));
     await waitForPort(ceilingPort, ceiling, 'the Node RESP ceiling');
-    const warm = new Redis({ port: proxy.respPort!, host: '127.0.0.1', protocol: 2 });
-    teardowns.push(() => warm.disconnect());
-    for (let from = 0; from < o.keys; from += 1000) {
-      const names: string[] = [];
-      for (let n = from; n < Math.min(o.keys, from + 1000); n++) names.push(keyName(n));
-      if ((await warm.mget(...names)).some((v) => v !== 'xxx')) throw new Error('warming the cache read a wrong value');
-    }
+    await warmThroughResp(proxy.respPort!, o.keys);
     const rows: RespRow[] = [];
     for (const pipeline of [1, 16]) {
       for (const test of ['GET', 'MGET'] as const) {
@@ -91,7 +104,7 @@ export async function respBench(redis: RedisServer, o: RespOptions): Promise<Res
         const cpu = { proxy: [] as CpuPerRequest[], ceiling: [] as CpuPerRequest[], redis: [] as CpuPerRequest[] };
         const timed = async (port: number, pid: number, into: CpuPerRequest[]): Promise<number> => {
           const before = withCpu ? snapshot([pid]) : undefined;
-          const rps = await bench(port, test, pipeline, o);
+          const rps = await redisBenchmark(port, test, pipeline, o);
           if (before !== undefined) into.push(perRequest(before, snapshot([pid]), o.requests));
           return rps;
         };
