@@ -1,5 +1,5 @@
 /**
- * `node dist/benchmarks/memory.js [--quick]` (also `npm run bench -- --only=memory`):
+ * `node dist/benchmarks/memory.js [--quick] [--parts=footprint,lru,4k,stream,varnish]` (also `npm run bench -- --only=memory`):
  * what a cached entry costs in memory, against Redis holding the same data,
  * and whether the cache stays fast and flat when it is large.
  *
@@ -13,6 +13,10 @@
  *    holding only those 10k, interleaved rounds, median ratio (and p99).
  * 3. A stream of 10 × N distinct keys through CACHE_CAPACITY = N: RSS after
  *    each slice, from 2N requests on, must stay within 10%.
+ * 4. Varnish (malloc storage) in front of webdis filled with the same N keys
+ *    of 100 B (`lib/varnish-memory.ts`): its cache child's RSS growth, and
+ *    varnishstat's `SMA.s0.g_bytes`, each ÷ `MAIN.n_object`, beside Redis's
+ *    per key (Varnish has no GC to force; the RSS is read a second after).
  *
  * Every process it starts is stopped by pid, even on failure.
  */
@@ -21,24 +25,27 @@ import { join } from 'node:path';
 import { ROOT, startNode, startRedis, type Proxy, type RedisServer } from '../test/helpers/processes.js';
 import { forceGc, inspectorUrl, rssOf } from './lib/gc.js';
 import { median } from './lib/stats.js';
+import { varnishFootprint } from './lib/varnish-memory.js';
 import { runWrk, type LoadResult } from './lib/wrk.js';
 
 const quick = process.argv.includes('--quick');
-/** `--parts=footprint,lru,4k,stream` runs some parts only (the hit-throughput comparison runs with `footprint`). */
+/** `--parts=footprint,lru,4k,stream,varnish` runs some parts only (the hit-throughput comparison runs with `footprint`). */
 const parts = process.argv.find((a) => a.startsWith('--parts='))?.slice(8).split(',');
 const part = (name: string): boolean => parts === undefined || parts.includes(name);
 const N = quick ? 200_000 : 1_000_000;
 const N4K = quick ? 20_000 : 100_000;
 const HOT = 10_000;
 const SEQUENCE = join(ROOT, 'benchmarks/lib/sequence.lua');
+/** Varnish's malloc storage: well above what N objects take (564 B each in SMA.s0, 564 MB at 1M, measured), so none is nuked. */
+const VARNISH_STORAGE = '3g';
 
 interface Teardowns {
   teardown(fn: () => unknown): void;
 }
 
-/** Streams `/<prefix>:<i>` for i from `start` on (wrapping at `count`) for `seconds`. */
-function stream(url: string, prefix: string, start: number, count: number, seconds: number): Promise<LoadResult> {
-  return runWrk({ url, pathsFile: '', connections: 64, seconds, script: SEQUENCE, scriptArgs: [`${prefix}:`, String(start), String(count)] });
+/** Streams `/<prefix>:<i><suffix>` for i from `start` on (wrapping at `count`) for `seconds`. */
+function stream(url: string, prefix: string, start: number, count: number, seconds: number, suffix = ''): Promise<LoadResult> {
+  return runWrk({ url, pathsFile: '', connections: 64, seconds, script: SEQUENCE, scriptArgs: [`${prefix}:`, String(start), String(count), suffix] });
 }
 
 async function usedMemory(redis: RedisServer): Promise<number> {
@@ -169,6 +176,19 @@ async function partStream(t: Teardowns, redis: RedisServer): Promise<void> {
   lines.push(`${10 * N} distinct keys through CACHE_CAPACITY=${N}: RSS from ${2 * N} requests on varied by ${((flat - 1) * 100).toFixed(1)}% (max ÷ min), ${errors} errors; samples (requests: MiB) ${samples.map((x) => `${x.requests}: ${(x.rss / 2 ** 20).toFixed(0)}`).join(', ')}.`, '');
 }
 
+/** Bytes per object of Varnish + webdis, same keys as webdis names them (`/GET/m:<i>.txt`), by RSS and by its storage counter. */
+async function partVarnish(t: Teardowns, redis: RedisServer): Promise<void> {
+  const perKey = await populate(redis, 'm', N, 100);
+  const env = { redisUrl: redis.url, redisPort: redis.port, capacity: N, ttlMs: 3_600_000, valueBytes: 100, varnishStorage: VARNISH_STORAGE };
+  const v = await varnishFootprint(t, env, N, (url, start, count, seconds) => stream(url, 'GET/m', start, count, seconds, '.txt'));
+  const mib = (b: number): string => (b / 2 ** 20).toFixed(1);
+  rows.push({ target: 'Varnish + webdis: cache child RSS', valueBytes: 100, entries: v.objects, bytesPerEntry: v.rssPerObject, redisBytesPerKey: perKey });
+  rows.push({ target: 'Varnish + webdis: SMA.s0.g_bytes', valueBytes: 100, entries: v.objects, bytesPerEntry: v.smaPerObject, redisBytesPerKey: perKey });
+  const line = `Varnish (malloc,${VARNISH_STORAGE}) + webdis, ${N} keys of 100 B: ${v.objects} objects (MAIN.n_object); cache child RSS ${mib(v.rssBefore)} → ${mib(v.rssAfter)} MiB, ${v.rssPerObject.toFixed(1)} B per object (the manager, not summed, grew ${mib(v.managerGrowth)} MiB; MAIN.threads ${v.threads[0]} → ${v.threads[1]}); SMA.s0.g_bytes ÷ n_object ${v.smaPerObject.toFixed(1)} B; ${v.requests} requests, ${v.errors} errors; ${Object.entries(v.counters).map(([k, n]) => `${k} ${n}`).join(', ')}.`;
+  console.log(line);
+  lines.push(line, '');
+}
+
 async function main(): Promise<void> {
   const teardowns: (() => unknown)[] = [];
   const t: Teardowns = { teardown: (fn) => teardowns.push(fn) };
@@ -178,7 +198,7 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => void stopAll().finally(() => process.exit(130)));
   try {
     // Each part on a Redis of its own, stopped before the next: the data sets are large.
-    for (const [name, run] of [['footprint', partFootprint], ['lru', partLru], ['4k', part4k], ['stream', partStream]] as const) {
+    for (const [name, run] of [['footprint', partFootprint], ['lru', partLru], ['4k', part4k], ['stream', partStream], ['varnish', partVarnish]] as const) {
       if (!part(name)) continue;
       await run(t, await startRedis(t));
       await stopAll();
@@ -192,7 +212,7 @@ async function main(): Promise<void> {
     ...rows.map((r) => `| ${r.target} | ${r.valueBytes} B | ${r.entries} | ${r.bytesPerEntry.toFixed(1)} | ${r.redisBytesPerKey.toFixed(1)} | ${(r.bytesPerEntry / r.redisBytesPerKey).toFixed(2)} | ${(((r.bytesPerEntry - r.valueBytes) / r.valueBytes) * 100).toFixed(1)}% |`),
     '',
   ];
-  const text = [`Run ${new Date().toISOString()}${quick ? ' (--quick)' : ''}; bytes per entry: RSS growth after a forced GC in every thread, divided by the entries held.`, '', ...(rows.length > 0 ? table : []), ...lines].join('\n');
+  const text = [`Run ${new Date().toISOString()}${quick ? ' (--quick)' : ''}; bytes per entry: RSS growth after a forced GC in every thread (Varnish: its cache child's, no GC), divided by the entries held; the SMA row is Varnish's storage counter ÷ its objects.`, '', ...(rows.length > 0 ? table : []), ...lines].join('\n');
   console.log(`\n${text}`);
   writeFileSync(join(ROOT, 'benchmarks/results/memory.md'), text);
 }

@@ -53,8 +53,8 @@ function threadNs(pid: number, tid: string): number | undefined {
   return (Number(f[11]) + Number(f[12])) * TICK_NS;
 }
 
-/** `pid` and every process below it (Varnish's cache child, for one). */
-function withChildren(pid: number): number[] {
+/** `pid` and every process below it (Varnish's cache child, for one); exported for the memory benchmark, which finds that child by it. */
+export function withChildren(pid: number): number[] {
   const out = [pid];
   for (const tid of safeList(`/proc/${pid}/task`)) {
     for (const child of (read(`/proc/${pid}/task/${tid}/children`) ?? '').split(' ').filter(Boolean)) out.push(...withChildren(Number(child)));

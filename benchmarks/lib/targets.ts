@@ -42,8 +42,13 @@ export interface BenchEnv {
   varnishStorage: string;
 }
 
+/** Where a start helper registers how to stop what it started (a `Stoppers`, or a benchmark's own list). */
+export interface Teardown {
+  teardown(fn: () => unknown): void;
+}
+
 /** Collects the teardowns of the processes a target starts. */
-export class Stoppers {
+export class Stoppers implements Teardown {
   readonly #fns: (() => unknown)[] = [];
   teardown(fn: () => unknown): void {
     this.#fns.push(fn);
@@ -104,7 +109,7 @@ export async function waitForPort(port: number, child: ChildProcess, what: strin
   throw new Error(`${what} did not listen on ${port}`);
 }
 
-async function startWebdis(e: BenchEnv, stoppers: Stoppers): Promise<{ port: number; pid: number }> {
+async function startWebdis(e: BenchEnv, stoppers: Teardown): Promise<{ port: number; pid: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'webdis-'));
   stoppers.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const port = await freePort();
@@ -149,24 +154,35 @@ export async function starting(stoppers: Stoppers, start: () => Promise<Running>
   }
 }
 
+/**
+ * varnishd (malloc storage of `e.varnishStorage`, TTL as shardcache's) in
+ * front of a webdis of its own. Exported apart from the target because the
+ * memory benchmark needs its `-n` directory, which varnishstat reads.
+ * `pid` is the manager's; the cache child that serves is its child process.
+ */
+export async function startVarnish(e: BenchEnv, stoppers: Teardown): Promise<{ port: number; pid: number; dir: string }> {
+  const backend = await startWebdis(e, stoppers);
+  const dir = mkdtempSync(join(tmpdir(), 'varnish-'));
+  // varnishd's compiler runs as its own unprivileged user and writes here.
+  chmodSync(dir, 0o755);
+  stoppers.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const port = await freePort();
+  const args = ['-F', '-a', `127.0.0.1:${port}`, '-b', `127.0.0.1:${backend.port}`, '-n', dir, '-s', `malloc,${e.varnishStorage}`, '-t', String(Math.ceil(e.ttlMs / 1000)), '-p', 'thread_pools=2'];
+  const child = spawn('varnishd', args, { stdio: 'ignore' });
+  stoppers.teardown(() => stopProcess(child));
+  await waitForPort(port, child, 'varnishd');
+  return { port, pid: child.pid!, dir };
+}
+
 /** Varnish (malloc storage, TTL as shardcache's) in front of webdis: the C HTTP cache. */
 export const varnish: Target = {
   name: 'Varnish + webdis (C)',
   start: (e) => {
     const stoppers = new Stoppers();
     return starting(stoppers, async () => {
-      const backend = await startWebdis(e, stoppers);
-      const dir = mkdtempSync(join(tmpdir(), 'varnish-'));
-      // varnishd's compiler runs as its own unprivileged user and writes here.
-      chmodSync(dir, 0o755);
-      stoppers.teardown(() => rmSync(dir, { recursive: true, force: true }));
-      const port = await freePort();
-      const args = ['-F', '-a', `127.0.0.1:${port}`, '-b', `127.0.0.1:${backend.port}`, '-n', dir, '-s', `malloc,${e.varnishStorage}`, '-t', String(Math.ceil(e.ttlMs / 1000)), '-p', 'thread_pools=2'];
-      const child = spawn('varnishd', args, { stdio: 'ignore' });
-      stoppers.teardown(() => stopProcess(child));
-      await waitForPort(port, child, 'varnishd');
+      const { port, pid } = await startVarnish(e, stoppers);
       // varnishd's manager and its cache child (found through /proc) serve hits; webdis is not asked then.
-      return { url: `http://127.0.0.1:${port}`, style: 'webdis', pids: [child.pid!], stop: () => stoppers.run() };
+      return { url: `http://127.0.0.1:${port}`, style: 'webdis', pids: [pid], stop: () => stoppers.run() };
     });
   },
 };
