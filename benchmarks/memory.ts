@@ -59,10 +59,15 @@ async function populate(redis: RedisServer, prefix: string, count: number, bytes
   return ((await usedMemory(redis)) - before) / count;
 }
 
-async function entriesOf(proxy: Proxy): Promise<number> {
+/** A gauge of the proxy's metrics, summed over its shards. */
+async function gaugeOf(proxy: Proxy, name: string): Promise<number> {
   const text = await (await fetch(`${proxy.admin}/metrics`)).text();
-  return Number(/^shardcache_cache_entries\{[^}]*\} (\d+)/m.exec(text)?.[1] ?? 0);
+  let total = 0;
+  for (const m of text.matchAll(new RegExp(`^${name}\\{[^}]*\\} (\\d+)`, 'gm'))) total += Number(m[1]);
+  return total;
 }
+
+const entriesOf = (proxy: Proxy): Promise<number> => gaugeOf(proxy, 'shardcache_cache_entries');
 
 /** A Node server with its inspector open on a free port (its command line unchanged). */
 function startInspected(t: Teardowns, script: string, env: Record<string, string>): Promise<Proxy> {
@@ -117,7 +122,10 @@ async function partFootprint(t: Teardowns, redis: RedisServer): Promise<void> {
   const big = await startInspected(t, 'dist/src/main.js', common);
   const own = await footprint(big, 'm', N, () => entriesOf(big));
   rows.push({ target: 'shardcache SHARDS=1', valueBytes: 100, entries: own.entries, bytesPerEntry: own.perEntry, redisBytesPerKey: perKey });
-  console.log(`shardcache: ${own.perEntry.toFixed(1)} B per entry (${own.entries} entries)`);
+  // What the store counts for CACHE_MAX_BYTES, beside what the process grew by: the difference is the rest of the process.
+  const counted = (await gaugeOf(big, 'shardcache_cache_bytes')) / own.entries;
+  console.log(`shardcache: ${own.perEntry.toFixed(1)} B per entry by RSS, ${counted.toFixed(1)} B by the store's own count (${own.entries} entries)`);
+  lines.push(`shardcache SHARDS=1, 100 B values: the store counts ${counted.toFixed(1)} B per entry (shardcache_cache_bytes ÷ entries), the bytes CACHE_MAX_BYTES bounds.`, '');
   // The hit-path comparison runs on two proxies started without the
   // inspector: after a session has attached to its threads, a proxy
   // measured about a fifth slower on the hit path whatever it held.
