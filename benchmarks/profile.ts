@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { ROOT, startRedis, stopProcess } from '../test/helpers/processes.js';
 import { topFunctions } from './lib/cpuprofile.js';
 import { cycleTrace, loadKeys, writePaths } from './lib/data.js';
-import { loadRespKeys, redisBenchmark, warmThroughResp } from './lib/resp.js';
+import { loadRespKeys, redisBenchmark, warmThroughResp } from './lib/resp-load.js';
 import { runWrk } from './lib/wrk.js';
 
 const arg = (name: string): string | undefined => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
