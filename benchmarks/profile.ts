@@ -53,6 +53,7 @@ async function flame(env: NodeJS.ProcessEnv, paths: string, work: string): Promi
   const wrkOut = join(work, 'wrk-flame.txt');
   const load = `wrk -t1 -c64 -d${SECONDS}s --timeout 5s -s ${join(ROOT, 'benchmarks/lib/paths.lua')} http://127.0.0.1:$PORT -- ${paths} 0 > ${wrkOut} 2>&1`;
   const dest = join(OUT, 'flame');
+  rmSync(dest, { recursive: true, force: true });
   const args = ['flame', '--open=false', '--dest', dest, '--on-port', load, '--', NODE, 'dist/src/main.js'];
   let log = '';
   const code = await new Promise<number | null>((resolve) => {
@@ -72,6 +73,8 @@ async function flame(env: NodeJS.ProcessEnv, paths: string, work: string): Promi
   checkServed('clinic flame', served);
   const html = readdirSync(dest).find((f) => f.endsWith('.clinic-flame.html'));
   if (html === undefined) throw new Failed(`clinic flame wrote no flame graph into ${dest}`);
+  // The main thread is acceptor 0: a graph without the HTTP front was drawn from another thread's tick log.
+  if (!readFileSync(join(dest, html), 'latin1').includes('acceptor/http/front.js')) throw new Failed(`clinic flame drew another thread's tick log (no acceptor/http/front.js in ${html})`);
   // The other threads' tick logs, which the proxy moved aside (src/control/profiling.ts), go with the flame graph.
   const threads = `isolate-${html.split('.', 1)[0]}-threads`;
   if (existsSync(join(ROOT, threads))) renameSync(join(ROOT, threads), join(dest, threads));
@@ -161,7 +164,13 @@ async function main(): Promise<void> {
     } else {
       await loadKeys(redis.client, 10000, 100);
       const paths = writePaths(work, 'profile', cycleTrace(10000), 100, 'plain');
-      f = await flame(env, paths, work);
+      f = await flame(env, paths, work).catch(async (err: unknown) => {
+        // Seen in about one pass in four on 2026-12-01, cause not found (docs/operations.md): 0x
+        // listed a tick log and then found it gone, or drew a worker thread's log.
+        if (!(err instanceof Failed) || !/isolate[^ ]*-v8\.log|another thread's tick log/.test(err.message)) throw err;
+        console.log(`clinic flame went wrong (${err.message.slice(0, 300)}); one more pass`);
+        return flame(env, paths, work);
+      });
       p = await perThread(env, async ({ http }) => {
         const r = await runWrk({ url: `http://127.0.0.1:${http}`, pathsFile: paths, connections: 64, seconds: SECONDS });
         return { requests: r.requests, errors: r.errors };
