@@ -50,7 +50,8 @@ for (const [name, env, threads] of [
     t.ok(r.flameServed.requests - r.flameServed.errors > 1000, `the proxy served while under clinic flame: ${r.flameServed.requests} requests, ${r.flameServed.errors} errors`);
     t.equal(r.flameServed.errors, 0, 'all of them 2xx');
     const html = readFileSync(r.html, 'latin1');
-    t.match(html, /#onRequest file:\/\/\/[^"]*\/acceptor\/http\/front\.js/, 'the flame graph names HttpFront’s request handler');
+    // A frame of the HTTP front, whichever: one 2 s run of 2026-12-01 had front.js frames but no #onRequest (inlined or not sampled).
+    t.match(html, /file:\/\/\/[^"]*\/acceptor\/http\/front\.js/, 'the flame graph shows the HTTP front (acceptor 0 is the main thread)');
     t.match(html, /acceptor\/dispatcher\.js/, 'and the dispatcher');
     const names = Object.keys(r.profiles).sort();
     t.ok(names.includes('acceptor-0') && names.some((n) => n.startsWith('shard-')), `per-thread profiles: ${names.join(', ')}`);
