@@ -42,7 +42,8 @@ t.test('CLUSTER FAILOVER under load: all answered, none late, zero wrong values,
   t.comment(describeFigures('CLUSTER FAILOVER', f, `; failover took ${Math.round(tookMs)} ms (until every node agreed), service back ${Math.round(recovery)} ms after it began`));
   t.equal(f.wrong, 0, 'zero wrong values');
   t.equal(f.other, 0, 'every request answered 200 or 503');
-  t.ok(f.sent > 1000, `${f.sent} requests`);
+  // The load runs from 300 ms before the failover to 300 ms after it (8 clients): a few hundred requests on a slow machine (448 in one CI run).
+  t.ok(f.sent > 200, `${f.sent} requests`);
   t.ok(f.slowestMs <= TIMEOUT_MS + 1000, `none took over REDIS_TIMEOUT_MS + 1 s (slowest ${Math.round(f.slowestMs)} ms)`);
   t.ok(recovery <= 5000, `service back within 5 s (${Math.round(recovery)} ms)`);
   const flushes = samplesOf(await scrape(proxy.admin), 'shardcache_topology_flushes_total');
