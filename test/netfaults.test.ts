@@ -40,7 +40,9 @@ t.test('50 ms added latency: misses right and 50 ms slower, hits unaffected, inv
   for (const key of fresh('b')) after.push(await timed(key));
   t.same(after.map((a) => [a.status, a.body]), fresh('b').map((k) => [200, `v ${k}`]), 'every miss answered right');
   t.ok(after.every((a) => a.ms >= 50), `every miss took at least the 50 ms (fastest ${Math.min(...after.map((a) => a.ms)).toFixed(1)} ms)`);
-  const hits = await Promise.all(keys.keys.map((k) => timed(k)));
+  // One at a time, like the misses: all at once, a busy 2-core machine queued them past 50 ms (median 59 ms in one CI run).
+  const hits: Awaited<ReturnType<typeof timed>>[] = [];
+  for (const k of keys.keys) hits.push(await timed(k));
   t.same(hits.map((h) => h.body), keys.keys.map((k) => VersionedKeys.value(k, 1)), 'hits right');
   t.ok(median(hits.map((h) => h.ms)) < 50, `hits are not delayed (median ${median(hits.map((h) => h.ms)).toFixed(1)} ms)`);
   const key = keys.keys[0]!;
