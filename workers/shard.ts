@@ -32,6 +32,8 @@ export interface ShardSettings {
   swrMs: number;
   /** EARLY_REFRESH_BETA. */
   earlyRefreshBeta: number;
+  /** MAX_INFLIGHT: requests that may wait on Redis at once. */
+  maxInflight: number;
   invalidation: 'tracking' | 'ttl';
   /** Where Redis is (standalone, sentinel or cluster) and REDIS_TIMEOUT_MS. */
   backend: BackendSettings;
@@ -148,6 +150,7 @@ function attach(task: AttachTask): Promise<string> {
     eviction: task.eviction,
     swrMs: task.swrMs,
     earlyRefreshBeta: task.earlyRefreshBeta,
+    maxWaiting: task.maxInflight,
     stats,
     ...delayedForTests({ fetch: store.fetch, fetchMany: store.fetchMany }, process.env.SHARDCACHE_TEST_DELAY_GET),
   });

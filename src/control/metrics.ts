@@ -118,8 +118,13 @@ export function createMetrics(src: MetricSources): Registry {
   for (const [name, slot, help] of PROTOCOL_FIGURES) metric('counter', name, help, ['shard', 'protocol'], bySlots('protocol', PROTOCOLS.map((protocol, p) => [protocol, slot + p])));
   for (const [kind, name, slot, help] of SHARD_FIGURES) metric(kind, name, help, ['shard'], fromStats(slot));
   metric('counter', 'shardcache_invalidations_total', 'Invalidations from Redis client tracking: keys named by messages (kind="key"), null messages that emptied the cache (kind="flush": FLUSHALL, FLUSHDB)', ['shard', 'kind'], bySlots('kind', [['key', Stat.InvalidatedKeys], ['flush', Stat.InvalidationFlushes]]));
-  metric('gauge', 'shardcache_inflight_requests', 'Requests sent to the shard and not answered yet, all acceptors together', ['shard'], perShard(src.inflight));
-  metric('counter', 'shardcache_shed_total', 'Requests refused with 503 because the shard had MAX_INFLIGHT in flight', ['shard'], (emit) => perShard(sum(src.acceptorStats.map(shedCounts)))(emit));
+  metric('gauge', 'shardcache_inflight_requests', 'Requests handed to the shard and not answered yet (hits included), all acceptors together', ['shard'], perShard(src.inflight));
+  metric('gauge', 'shardcache_waiting_requests', 'Requests waiting on Redis (misses and the waiters on their fetches), all acceptors together: what MAX_INFLIGHT bounds', ['shard'], fromStats(Stat.Waiting));
+  metric('counter', 'shardcache_shed_total', 'Requests refused with 503 at once: reason="misses", misses past MAX_INFLIGHT waiting on Redis; reason="queue", past the shard\'s hand-off bound (MAX_INFLIGHT + MAX_CONNECTIONS per listener)', ['shard', 'reason'], (emit) => {
+    src.shardStats.forEach((s, i) => emit({ shard: String(i), reason: 'misses' }, s[Stat.ShedMisses]!));
+    const queue = sum(src.acceptorStats.map(shedCounts));
+    for (let i = 0; i < queue.length; i++) emit({ shard: String(i), reason: 'queue' }, queue[i]!);
+  });
   metric('counter', 'shardcache_shard_restarts_total', 'Shard workers that died and were replaced', ['shard'], perShard(src.shardRestarts));
   /** Every thread: its label, stats array, and the slots of its loop delay and thread id. */
   const threads = (): [string, Float64Array, number, number][] => [

@@ -65,10 +65,14 @@ export const Stat = {
   RefreshesFailed: AFTER + 20,
   /** Answers given from an entry past its TTL, within STALE_WHILE_REVALIDATE_MS. */
   ServedStale: AFTER + 21,
+  /** Misses refused because MAX_INFLIGHT requests were waiting on Redis (`MissLimit`). */
+  ShedMisses: AFTER + 22,
+  /** Gauge: requests waiting on Redis now, misses and the waiters on their flights. */
+  Waiting: AFTER + 23,
   /** Redis GET latency: sum of seconds, count, then one slot per bucket of `LATENCY_BUCKETS` plus +Inf. */
-  LatencySum: AFTER + 22,
-  LatencyCount: AFTER + 23,
-  LatencyBuckets: AFTER + 24,
+  LatencySum: AFTER + 24,
+  LatencyCount: AFTER + 25,
+  LatencyBuckets: AFTER + 26,
 } as const;
 
 /** Upper bounds (seconds) of the Redis latency histogram buckets. */

@@ -52,7 +52,8 @@ const OUTCOMES: Record<Exclude<Outcome, typeof Outcome.NotFound>, Canned> = {
   [Outcome.Unavailable]: canned(503, 'redis unavailable or slower than REDIS_TIMEOUT_MS', ['Retry-After', '1']),
   [Outcome.RedisError]: canned(502, 'redis answered with an error'),
   [Outcome.ShardDown]: canned(503, 'shard restarting', ['Retry-After', '1']),
-  [Outcome.Overloaded]: canned(503, 'shard overloaded: MAX_INFLIGHT requests already in flight', ['Retry-After', '1']),
+  [Outcome.Overloaded]: canned(503, 'shard overloaded: MAX_INFLIGHT requests already waiting on redis', ['Retry-After', '1']),
+  [Outcome.QueueFull]: canned(503, 'shard queue full: too many requests handed to the shard', ['Retry-After', '1']),
 };
 
 /** The settings the HTTP front end needs. */
