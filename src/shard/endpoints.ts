@@ -6,6 +6,7 @@
  * shard workers (connection options).
  */
 import type { RedisOptions as IORedisOptions } from 'ioredis';
+import type { TrackingSpec } from './tracking-mode.js';
 
 /** How the shards reach Redis. */
 export type RedisMode = 'standalone' | 'cluster' | 'sentinel';
@@ -27,6 +28,8 @@ export interface BackendSettings {
   sentinelName: string;
   /** REDIS_TIMEOUT_MS. */
   timeoutMs: number;
+  /** TRACKING_MODE and the prefix it covers; default: per-key tracking. */
+  tracking?: TrackingSpec;
 }
 
 /**
