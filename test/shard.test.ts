@@ -215,7 +215,7 @@ t.test('STALE_IF_ERROR: an expired entry answers while Redis fails, with its age
   t.equal(ages[1], 500, 'with its true age');
   answer = Outcome.RedisError;
   t.same(await ask(3), [3, 2, 'v1'], 'a Redis error answers stale too');
-  t.equal(shard.staleServed, 2);
+  t.equal(shard.staleIfErrorServed, 2);
   now = 1100;
   t.same(await ask(4), [4, Outcome.RedisError], 'past TTL + grace: the error');
   answer = Buffer.from('v2');

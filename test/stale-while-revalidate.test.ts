@@ -37,7 +37,7 @@ t.test('a stale answer comes at once with its age and RFC 5861 Cache-Control, an
   t.equal((await getCalls()) - before, 1, 'by one GET');
   const m = await scrape(proxy.admin);
   t.equal(total(m, 'shardcache_refreshes_started_total'), 1);
-  t.ok(total(m, 'shardcache_served_stale_total') >= 1);
+  t.ok(total(m, 'shardcache_stale_while_revalidate_served_total') >= 1);
   t.equal(total(m, 'shardcache_refreshes_failed_total'), 0);
 });
 
@@ -76,7 +76,7 @@ for (const [name, env] of [
     t.ok(gets <= most, `${gets} GETs of the hot key for ${periods} TTL periods (at most ${most})`);
     t.ok(gets >= periods / 2, 'and it was refreshed, not served from one fetch throughout');
     const m = await scrape(proxy.admin);
-    t.comment(`misses ${total(m, 'shardcache_cache_misses_total')}, refreshes ${total(m, 'shardcache_refreshes_started_total')}, stale answers ${total(m, 'shardcache_served_stale_total')}`);
+    t.comment(`misses ${total(m, 'shardcache_cache_misses_total')}, refreshes ${total(m, 'shardcache_refreshes_started_total')}, stale answers ${total(m, 'shardcache_stale_while_revalidate_served_total')}`);
     if (name === 'STALE_WHILE_REVALIDATE_MS') t.equal(total(m, 'shardcache_cache_misses_total'), 1, 'no client waited on Redis: the only miss was the first read');
   });
 }

@@ -24,7 +24,7 @@ t.test('shard figures: per-protocol counters summed, gauges and flags as written
   s1[Stat.Bytes] = 2048;
   s1[Stat.Evicted] = 5;
   s1[Stat.Expired] = 6;
-  s1[Stat.StaleServed] = 1;
+  s1[Stat.StaleIfErrorServed] = 1;
   s1[Stat.TooLarge] = 2;
   s1[Stat.RedisUp] = 1;
   s1[Stat.TrackingArmed] = 1;
@@ -42,7 +42,7 @@ t.test('shard figures: per-protocol counters summed, gauges and flags as written
   shedCounts(src.acceptorStats[1]!)[1] = 5;
   const snap = takeSnapshot(src, facts({ attached: (i) => i === 1 }));
   t.same(snap.shards[1], {
-    shard: 1, hits: 10, misses: 5, coalesced: 2, entries: 11, bytes: 2048, evicted: 5, expired: 6, staleServed: 1, tooLarge: 2,
+    shard: 1, hits: 10, misses: 5, coalesced: 2, entries: 11, bytes: 2048, evicted: 5, expired: 6, staleIfErrorServed: 1, tooLarge: 2,
     inflight: 3, shed: 9, restarts: 2, attached: true, redisUp: true, trackingArmed: true, invalidatedKeys: 9, invalidationFlushes: 1, trackingRearms: 1,
     loopDelay: { p50: 0.001, p99: 0.004, max: 0.02 }, cpuSeconds: snap.shards[1]!.cpuSeconds,
   });

@@ -39,7 +39,7 @@ export interface ShardStatus {
   bytes: number;
   evicted: number;
   expired: number;
-  staleServed: number;
+  staleIfErrorServed: number;
   tooLarge: number;
   /** Requests in flight now, all acceptors together, and refused by MAX_INFLIGHT since start. */
   inflight: number;
@@ -167,7 +167,7 @@ export function takeSnapshot(src: MetricSources, facts: SnapshotFacts): StatsSna
       bytes: s[Stat.Bytes]!,
       evicted: s[Stat.Evicted]!,
       expired: s[Stat.Expired]!,
-      staleServed: s[Stat.StaleServed]!,
+      staleIfErrorServed: s[Stat.StaleIfErrorServed]!,
       tooLarge: s[Stat.TooLarge]!,
       inflight: src.inflight[i]!,
       shed: shed[i]!,

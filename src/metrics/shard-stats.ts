@@ -32,7 +32,7 @@ export const Stat = {
   /** Gauge: bytes of cached values held now. */
   Bytes: AFTER + 3,
   /** Expired entries served because Redis failed (STALE_IF_ERROR_MS). */
-  StaleServed: AFTER + 4,
+  StaleIfErrorServed: AFTER + 4,
   /** Values larger than MAX_VALUE_BYTES: served, not cached. */
   TooLarge: AFTER + 5,
   /** Gauge: 1 while the shard's Redis connection is ready. */
@@ -64,7 +64,7 @@ export const Stat = {
   /** Those that Redis failed (the old entry stays, within its windows). */
   RefreshesFailed: AFTER + 20,
   /** Answers given from an entry past its TTL, within STALE_WHILE_REVALIDATE_MS. */
-  ServedStale: AFTER + 21,
+  StaleWhileRevalidateServed: AFTER + 21,
   /** Redis GET latency: sum of seconds, count, then one slot per bucket of `LATENCY_BUCKETS` plus +Inf. */
   LatencySum: AFTER + 22,
   LatencyCount: AFTER + 23,
