@@ -47,6 +47,8 @@ export interface AttachTask extends ShardSettings {
   index: number;
   /** This shard's share of CACHE_CAPACITY, in keys. */
   capacity: number;
+  /** CACHE_CAPACITY, all shards together. */
+  totalCapacity: number;
   /** This shard's share of CACHE_MAX_BYTES; Infinity when there is no byte limit. */
   maxBytes: number;
   /** The shard's stats over a SharedArrayBuffer, the same one across replacements (`newShardStats`). */
@@ -153,6 +155,8 @@ function attach(task: AttachTask): Promise<string> {
   });
   shard = own;
   if (task.invalidation === 'tracking') store.track(own, task.staleMs > 0);
+  // One reader of Redis's tracking table per proxy.
+  if (task.invalidation === 'tracking' && task.index === 0) store.watchTable(task.totalCapacity);
   started = store.ready(task.backend.timeoutMs);
   return new Promise((resolve) => {
     stop = () => {

@@ -71,6 +71,7 @@ const SHARD_FIGURES: readonly (readonly ['counter' | 'gauge', string, number, st
   ['gauge', 'shardcache_redis_nodes_up', Stat.RedisNodesUp, 'Of shardcache_redis_nodes, those with a ready connection now'],
   ['counter', 'shardcache_topology_flushes_total', Stat.TopologyFlushes, 'Cache flushes because cluster slots changed masters (failover, resharding)'],
   ['counter', 'shardcache_tracking_rearms_total', Stat.TrackingRearms, 'Times client tracking was armed again after the invalidation link was lost (the cache was flushed)'],
+  ['counter', 'shardcache_invalidation_messages_total', Stat.InvalidationMessages, 'Invalidation messages from Redis client tracking (one names one key or more; with TRACKING_MODE=bcast Redis sends every write under the prefix, and batches the keys of one event-loop turn)'],
   ['gauge', 'shardcache_tracking_armed', Stat.TrackingArmed, '1 while client tracking is armed; 0 while the link is down, and with INVALIDATION=ttl'],
 ];
 
@@ -118,6 +119,13 @@ export function createMetrics(src: MetricSources): Registry {
   for (const [name, slot, help] of PROTOCOL_FIGURES) metric('counter', name, help, ['shard', 'protocol'], bySlots('protocol', PROTOCOLS.map((protocol, p) => [protocol, slot + p])));
   for (const [kind, name, slot, help] of SHARD_FIGURES) metric(kind, name, help, ['shard'], fromStats(slot));
   metric('counter', 'shardcache_invalidations_total', 'Invalidations from Redis client tracking: keys named by messages (kind="key"), null messages that emptied the cache (kind="flush": FLUSHALL, FLUSHDB)', ['shard', 'kind'], bySlots('kind', [['key', Stat.InvalidatedKeys], ['flush', Stat.InvalidationFlushes]]));
+  // Read by shard 0 alone, for the whole proxy: no shard label; absent until read (or where it cannot be).
+  const table = (slot: number) => (emit: Emit) => {
+    const value = src.shardStats[0]?.[slot] ?? -1;
+    if (value >= 0) emit({}, value);
+  };
+  metric('gauge', 'shardcache_redis_tracking_keys', "Keys in Redis's tracking table (INFO tracking_total_keys, read every 5 s; a cluster: the fullest master's)", [], table(Stat.TrackingKeys));
+  metric('gauge', 'shardcache_redis_tracking_table_max_keys', "That server's tracking-table-max-keys (CONFIG GET at start; 0: no limit)", [], table(Stat.TrackingTableMaxKeys));
   metric('gauge', 'shardcache_inflight_requests', 'Requests sent to the shard and not answered yet, all acceptors together', ['shard'], perShard(src.inflight));
   metric('counter', 'shardcache_shed_total', 'Requests refused with 503 because the shard had MAX_INFLIGHT in flight', ['shard'], (emit) => perShard(sum(src.acceptorStats.map(shedCounts)))(emit));
   metric('counter', 'shardcache_shard_restarts_total', 'Shard workers that died and were replaced', ['shard'], perShard(src.shardRestarts));

@@ -93,6 +93,7 @@ export class ShardPool {
       kind: 'attach',
       index: i,
       capacity: ShardPool.capacityOf(i, shards, capacity),
+      totalCapacity: capacity,
       maxBytes: maxBytes === 0 ? Number.POSITIVE_INFINITY : ShardPool.capacityOf(i, shards, maxBytes),
       stats: this.stats[i]!,
     };
