@@ -6,10 +6,10 @@
  * the built proxy; this file looks at its state from inside.
  */
 import t from 'tap';
-import { Outcome } from '../src/hop/wire.js';
+import { Outcome } from '../src/hop/vocabulary.js';
 import { Stat, newShardStats } from '../src/metrics/shard-stats.js';
 import { openBackend, type Backend } from '../src/shard/backend.js';
-import type { BackendSettings } from '../src/shard/endpoints.js';
+import type { BackendSettings } from '../src/routing/backend-settings.js';
 import { Shard } from '../src/shard/shard.js';
 import { batch, collector } from './helpers/batches.js';
 import { slotOf, startCluster } from './helpers/cluster.js';

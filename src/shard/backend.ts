@@ -17,7 +17,8 @@ import type { Fetch, FetchMany } from './batch-fetch.js';
 import { connectCluster } from './cluster.js';
 import { ClusterTracking } from './cluster-tracking.js';
 import type { Coherence, InvalidationTarget } from './coherence.js';
-import { describeBackend, serverOptions, type BackendSettings } from './endpoints.js';
+import { serverOptions } from './endpoints.js';
+import { describeBackend, type BackendSettings } from '../routing/backend-settings.js';
 import { Invalidation } from './invalidation.js';
 import { connectRedis, PING_MS, redisFetch, redisFetchMany } from './redis.js';
 
