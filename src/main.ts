@@ -83,7 +83,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const threads = `${config.acceptors} acceptor${config.acceptors === 1 ? '' : 's'}, ${config.shards} shard${config.shards === 1 ? '' : 's'}`;
-  const cache = `${config.cacheCapacity} keys${config.cacheMaxBytes > 0 ? ` or ${config.cacheMaxBytes} bytes` : ''}, ttl ${config.cacheTtlMs} ms, invalidation ${config.invalidation}`;
+  const cache = `${config.cacheCapacity} keys${config.cacheMaxBytes > 0 ? ` or ${config.cacheMaxBytes} bytes` : ''}, ttl ${config.cacheTtlMs} ms, invalidation ${config.invalidation}${config.invalidation === 'tracking' ? ` (${config.trackingMode})` : ''}`;
   log.info(`shardcache listening on ${url('http', config.host, ports.http)} (${threads}, ${cache}, ${describeBackend(backendSettings(config))})`);
   log.info(`threads: ${supervisor.threadMap()}`);
   if (ports.resp !== undefined) log.info(`shardcache RESP listening on ${url('redis', config.host, ports.resp)}${config.respPassword ? ' (AUTH required: RESP_PASSWORD is set)' : ''}`);
@@ -98,7 +98,7 @@ async function main(): Promise<void> {
     inflight: supervisor.counters.inflight,
     shardStats: supervisor.shards.stats,
     shardRestarts: supervisor.shards.restarts,
-    info: { version: VERSION, invalidation: config.invalidation, redis_mode: settings.redis.mode },
+    info: { version: VERSION, invalidation: config.invalidation, redis_mode: settings.redis.mode, tracking_mode: config.trackingMode },
   };
   const registry = createMetrics(sources);
   const facts: SnapshotFacts = {

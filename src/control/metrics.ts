@@ -29,7 +29,7 @@ export interface MetricSources {
   shardRestarts: Float64Array;
   /**
    * The labels of `shardcache_info` (always 1): `version`, `invalidation`,
-   * `redis_mode`, so that an alert or a panel can depend on how the proxy
+   * `redis_mode`, `tracking_mode`, so that an alert or a panel can depend on how the proxy
    * runs (tracking unarmed only matters with INVALIDATION=tracking).
    */
   info: Readonly<Record<string, string>>;
@@ -138,7 +138,7 @@ export function createMetrics(src: MetricSources): Registry {
       if (seconds !== undefined) emit({ thread }, seconds);
     }
   });
-  metric('gauge', 'shardcache_info', 'Always 1; the labels say what runs: version, INVALIDATION, the Redis mode', Object.keys(src.info), (emit) => emit(src.info, 1));
+  metric('gauge', 'shardcache_info', 'Always 1; the labels say what runs: version, INVALIDATION, the Redis mode, TRACKING_MODE', Object.keys(src.info), (emit) => emit(src.info, 1));
   registry.registerMetric(latencyHistogram(src.shardStats) as unknown as Metric);
   return registry;
 }

@@ -6,6 +6,19 @@
  */
 import { redactUrl } from '../redact.js';
 
+/** The values TRACKING_MODE takes (`shard/tracking-mode.ts` says what each asks of Redis). */
+export const TRACKING_MODES = ['default', 'bcast'] as const;
+
+/** One of `TRACKING_MODES`. */
+export type TrackingMode = (typeof TRACKING_MODES)[number];
+
+/** How a shard's connections are tracked (cloned into each worker with the backend settings). */
+export interface TrackingSpec {
+  mode: TrackingMode;
+  /** KEY_PREFIX, one char per byte; '' covers every key. Only `bcast` uses it. */
+  prefix: string;
+}
+
 /** How the shards reach Redis. */
 export type RedisMode = 'standalone' | 'cluster' | 'sentinel';
 
@@ -26,6 +39,8 @@ export interface BackendSettings {
   sentinelName: string;
   /** REDIS_TIMEOUT_MS. */
   timeoutMs: number;
+  /** TRACKING_MODE and the prefix it covers; default: per-key tracking. */
+  tracking?: TrackingSpec;
 }
 
 /**

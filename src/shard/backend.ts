@@ -57,6 +57,7 @@ export interface Backend {
 export function openBackend(o: BackendOptions): Backend {
   const { settings, stats, log, label } = o;
   const pingMs = o.pingMs ?? PING_MS;
+  const tracking = settings.tracking ? { tracking: settings.tracking } : {};
   stats[Stat.RedisUp] = 0;
   stats[Stat.RedisNodesUp] = 0;
   let client: Redis | Cluster;
@@ -80,7 +81,7 @@ export function openBackend(o: BackendOptions): Backend {
     client = c.cluster;
     fetch = c.fetch;
     close = c.close;
-    track = (target, keepWhileDown) => new ClusterTracking({ cluster: c.cluster, url: settings.url, timeoutMs: settings.timeoutMs, pingMs, target, label, log, keepWhileDown, stats });
+    track = (target, keepWhileDown) => new ClusterTracking({ cluster: c.cluster, url: settings.url, timeoutMs: settings.timeoutMs, pingMs, target, label, log, keepWhileDown, stats, ...tracking });
   } else {
     stats[Stat.RedisNodes] = 1;
     const server = settings.mode === 'sentinel' ? serverOptions(settings) : undefined;
@@ -96,7 +97,7 @@ export function openBackend(o: BackendOptions): Backend {
     fetch = redisFetch(c.redis);
     fetchMany = redisFetchMany(c.redis);
     close = c.close;
-    track = (target, keepWhileDown) => new Invalidation({ url: settings.url, ...(server ? { server } : {}), where, timeoutMs: settings.timeoutMs, data: c.redis, pingMs, target, label, log, keepWhileDown, stats });
+    track = (target, keepWhileDown) => new Invalidation({ url: settings.url, ...(server ? { server } : {}), where, timeoutMs: settings.timeoutMs, data: c.redis, pingMs, target, label, log, keepWhileDown, stats, ...tracking });
   }
   return {
     fetch,
