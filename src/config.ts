@@ -5,11 +5,11 @@
  * setting and the value, never a stack trace.
  */
 import { availableParallelism } from 'node:os';
-import { decodeKey } from './acceptor/http/key.js';
+import { decodeKey } from './routing/key.js';
 import { EVICTIONS, type Eviction } from './cache/policy.js';
 import { LOG_LEVELS } from './log.js';
-import { parseHostPorts, formatHostPort, type BackendSettings, type RedisMode } from './shard/endpoints.js';
-import { TRACKING_MODES, type TrackingMode } from './shard/tracking-mode.js';
+import { redactUrl } from './redact.js';
+import { parseHostPorts, formatHostPort, TRACKING_MODES, type BackendSettings, type RedisMode, type TrackingMode } from './routing/backend-settings.js';
 import { defaultThreads, reusePortProblem } from './threads.js';
 
 /** Every setting, checked and parsed (see SETTINGS for the environment variables and flags). */
@@ -160,7 +160,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: readonly string[]): Con
       config[s.field] = s.parse(raw.trim());
     } catch (err) {
       const source = fromFlag === undefined ? s.env : flagOf(s.env);
-      const shown = s.env === 'REDIS_URL' ? raw.replace(/\/\/([^:/@]*):[^@]*@/, '//$1:***@') : raw;
+      const shown = s.env === 'REDIS_URL' ? redactUrl(raw) : raw;
       throw new ConfigError(`${source}=${JSON.stringify(shown)}: ${(err as Error).message}`);
     }
   }

@@ -6,7 +6,7 @@
  * the built proxy; this file looks at its state from inside.
  */
 import t from 'tap';
-import { Outcome } from '../src/hop/wire.js';
+import { Outcome } from '../src/hop/vocabulary.js';
 import { Stat } from '../src/metrics/shard-stats.js';
 import { shardOver, until } from './helpers/backend-shard.js';
 import { slotOf, startCluster } from './helpers/cluster.js';

@@ -4,7 +4,7 @@
  * a GET would have answered it.
  */
 import t from 'tap';
-import { Outcome } from '../src/hop/wire.js';
+import { Outcome } from '../src/hop/vocabulary.js';
 import { Stat } from '../src/metrics/shard-stats.js';
 import { Shard, type ShardOptions } from '../src/shard/shard.js';
 import { connectRedis, redisFetch, redisFetchMany, type RedisConnection } from '../src/shard/redis.js';

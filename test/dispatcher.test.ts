@@ -5,8 +5,10 @@
  */
 import t from 'tap';
 import { MessageChannel } from 'node:worker_threads';
-import { Dispatcher, FLUSH_AT, type Sink } from '../src/acceptor/dispatcher.js';
-import { BatchReader, BatchWriter, isReturned, Outcome, Protocol, RETURN_MIN_BYTES } from '../src/hop/wire.js';
+import { Dispatcher, FLUSH_AT } from '../src/acceptor/dispatcher.js';
+import type { Sink } from '../src/acceptor/sink.js';
+import { BatchReader, BatchWriter, isReturned, RETURN_MIN_BYTES } from '../src/hop/wire.js';
+import { Outcome, Protocol } from '../src/hop/vocabulary.js';
 import { Shard } from '../src/shard/shard.js';
 import { connectRedis, redisFetch, redisFetchMany } from '../src/shard/redis.js';
 import { startRedis } from './helpers/processes.js';

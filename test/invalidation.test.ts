@@ -4,7 +4,8 @@
  * changes made by another client.
  */
 import t from 'tap';
-import { BatchReader, BatchWriter, Outcome, Protocol } from '../src/hop/wire.js';
+import { BatchReader, BatchWriter } from '../src/hop/wire.js';
+import { Outcome, Protocol } from '../src/hop/vocabulary.js';
 import { Stat } from '../src/metrics/shard-stats.js';
 import { Invalidation } from '../src/shard/invalidation.js';
 import { connectRedis, redisFetch } from '../src/shard/redis.js';

@@ -5,7 +5,7 @@
  * misses, and XFetch's draw near expiry.
  */
 import t from 'tap';
-import { Outcome } from '../src/hop/wire.js';
+import { Outcome } from '../src/hop/vocabulary.js';
 import { Stat } from '../src/metrics/shard-stats.js';
 import { Shard, type Fetch } from '../src/shard/shard.js';
 import { batch, decode, linked, type Reply } from './helpers/batches.js';

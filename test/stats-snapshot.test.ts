@@ -9,7 +9,7 @@ import { snapshotJson, statusSettings, takeSnapshot } from '../src/control/stats
 import { AcceptorStat, HTTP_STATUSES, httpCounts, respCounts, shedCounts } from '../src/metrics/acceptor-stats.js';
 import { Stat } from '../src/metrics/shard-stats.js';
 import { nameThread } from '../src/metrics/thread.js';
-import { RESP_STATUSES } from '../src/acceptor/resp/outcomes.js';
+import { RESP_STATUSES } from '../src/metrics/labels.js';
 import { facts, sources } from './helpers/snapshot.js';
 
 t.test('shard figures: per-protocol counters summed, gauges and flags as written', async (t) => {

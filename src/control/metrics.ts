@@ -7,9 +7,8 @@
  * summed here, at scrape time.
  */
 import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from 'prom-client';
-import { COMMANDS } from '../acceptor/resp/commands.js';
-import { RESP_STATUSES } from '../acceptor/resp/outcomes.js';
-import { PROTOCOLS } from '../hop/wire.js';
+import { RESP_COMMANDS, RESP_STATUSES } from '../metrics/labels.js';
+import { PROTOCOLS } from '../hop/vocabulary.js';
 import { AcceptorStat, HTTP_METHODS, HTTP_STATUSES, httpCounts, respCounts, shedCounts } from '../metrics/acceptor-stats.js';
 import { LATENCY_BUCKETS, Stat } from '../metrics/shard-stats.js';
 import { threadCpuSeconds } from '../metrics/thread.js';
@@ -96,7 +95,7 @@ export function createMetrics(src: MetricSources): Registry {
     src.shardStats.forEach((s, i) => slots.forEach(([value, slot]) => emit({ shard: String(i), [label]: value }, s[slot]!)));
 
   const fronts: RequestCounts[] = [{ protocol: 'http', view: httpCounts, commands: HTTP_METHODS, statuses: HTTP_STATUS_LABELS }];
-  if (src.resp) fronts.push({ protocol: 'resp', view: respCounts, commands: COMMANDS, statuses: RESP_STATUSES });
+  if (src.resp) fronts.push({ protocol: 'resp', view: respCounts, commands: RESP_COMMANDS, statuses: RESP_STATUSES });
   metric('counter', 'shardcache_requests_total', 'Requests answered, by protocol, command (HTTP: method) and status (HTTP: status code; RESP: nil, ok, shed or error)', ['protocol', 'command', 'status'], (emit) => {
     for (const { protocol, view, commands, statuses } of fronts) {
       const counts = sum(src.acceptorStats.map(view));

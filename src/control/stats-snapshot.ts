@@ -9,14 +9,13 @@
  * documented in docs/operations.md; fields are only ever added.
  */
 import { backendSettings, type Config } from '../config.js';
-import { PROTOCOLS } from '../hop/wire.js';
+import { PROTOCOLS } from '../hop/vocabulary.js';
 import { AcceptorStat, HTTP_STATUSES, httpCounts, respCounts, shedCounts } from '../metrics/acceptor-stats.js';
 import { Stat } from '../metrics/shard-stats.js';
 import { threadCpuSeconds } from '../metrics/thread.js';
-import { formatHostPort } from '../shard/endpoints.js';
-import type { TrackingMode } from '../shard/tracking-mode.js';
-import { redactUrl } from '../shard/redis.js';
-import { RESP_STATUSES } from '../acceptor/resp/outcomes.js';
+import { formatHostPort, type TrackingMode } from '../routing/backend-settings.js';
+import { redactUrl } from '../redact.js';
+import { RESP_STATUSES } from '../metrics/labels.js';
 import { sum, type MetricSources } from './metrics.js';
 
 /** Event-loop delay over the last second, seconds. */

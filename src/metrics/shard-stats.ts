@@ -10,7 +10,7 @@
  * 64-bit platforms Node runs on, so a reader sees either the old value or the
  * new one.
  */
-import { PROTOCOLS } from '../hop/wire.js';
+import { PROTOCOLS } from '../hop/vocabulary.js';
 
 /** Counters kept per protocol take one slot per `Protocol`: `Stat.Hits + protocol`. */
 const P = PROTOCOLS.length;

@@ -19,7 +19,7 @@
 import type { Redis } from 'ioredis';
 import type { Log } from '../log.js';
 import { Stat } from '../metrics/shard-stats.js';
-import type { TrackingMode } from './tracking-mode.js';
+import type { TrackingMode } from '../routing/backend-settings.js';
 
 /** How often the fill is read. */
 export const TABLE_POLL_MS = 5000;

@@ -6,7 +6,7 @@
  */
 import { newShardStats } from '../../src/metrics/shard-stats.js';
 import { openBackend, type Backend } from '../../src/shard/backend.js';
-import type { BackendSettings } from '../../src/shard/endpoints.js';
+import type { BackendSettings } from '../../src/routing/backend-settings.js';
 import { Shard } from '../../src/shard/shard.js';
 import { batch, collector } from './batches.js';
 
