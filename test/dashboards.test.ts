@@ -14,6 +14,7 @@ import { agent, get } from './helpers/http.js';
 import { ROOT, startProxy, startRedis } from './helpers/processes.js';
 import { problems, resultLabels, served, type Served } from './helpers/promql.js';
 import { command, exchange } from './helpers/resp.js';
+import { sleep } from './helpers/time.js';
 
 interface Target { expr: string; refId: string; datasource?: { uid?: string } }
 interface Panel { id: number; type: string; title: string; gridPos: { x: number; y: number; w: number; h: number }; datasource?: { uid?: string }; targets?: Target[]; panels?: Panel[] }
@@ -36,7 +37,7 @@ for (const key of ['dash:1', 'dash:1', 'dash:absent']) await get(proxy.url, `/${
 await exchange(proxy.respPort!, Buffer.concat([command('GET', 'dash:1'), command('MGET', 'dash:1', 'dash:absent')]), { replies: 2 });
 // Redis's tracking table is read by shard 0 once its connection is ready: wait for the first figure.
 let text = '';
-for (const deadline = Date.now() + 5000; !/^shardcache_redis_tracking_keys /m.test(text) && Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 20))) {
+for (const deadline = Date.now() + 5000; !/^shardcache_redis_tracking_keys /m.test(text) && Date.now() < deadline; await sleep(20)) {
   text = await (await request(`${proxy.admin}/metrics`)).body.text();
 }
 const metrics: Served = served(text);

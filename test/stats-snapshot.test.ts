@@ -11,6 +11,7 @@ import { Stat } from '../src/metrics/shard-stats.js';
 import { nameThread } from '../src/metrics/thread.js';
 import { RESP_STATUSES } from '../src/metrics/labels.js';
 import { facts, sources } from './helpers/snapshot.js';
+import { sleep } from './helpers/time.js';
 
 t.test('shard figures: per-protocol counters summed, gauges and flags as written', async (t) => {
   const src = sources(2, 2);
@@ -119,7 +120,7 @@ t.test('snapshotJson: built once per interval however often it is read, then reb
   src.shardStats[0]![Stat.Entries] = 42;
   t.ok(Array.from({ length: 100 }, json).every((text) => text === first), 'the same text for 100 reads within the interval');
   t.equal(builds, 1);
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  await sleep(50);
   t.equal((JSON.parse(json()) as { shards: { entries: number }[] }).shards[0]!.entries, 42, 'the new figure after it');
   t.equal(builds, 2);
 });

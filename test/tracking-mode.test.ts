@@ -13,9 +13,9 @@ import { trackingOn } from '../src/shard/tracking-mode.js';
 import { shardOver, until } from './helpers/backend-shard.js';
 import { startCluster } from './helpers/cluster.js';
 import { runProxy, startRedis } from './helpers/processes.js';
+import { sleep } from './helpers/time.js';
 
 const redis = await startRedis(t);
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A tracked shard over `settings`, once ready. */
 async function readyShard(t: { teardown(fn: () => unknown): void }, settings: BackendSettings) {

@@ -18,6 +18,7 @@ import { until } from './helpers/backend-shard.js';
 import { agent, get } from './helpers/http.js';
 import { scrape, total } from './helpers/metrics.js';
 import { startProxy, startRedis, type Proxy } from './helpers/processes.js';
+import { sleep } from './helpers/time.js';
 
 const redis = await startRedis(t);
 await redis.client.config('SET', 'tracking-table-max-keys', '1000');
@@ -105,7 +106,7 @@ t.test('the reader: an ACL that refuses CONFIG is said once; INFO still gives th
   const table = new TrackingTable({ servers: () => [conn], mode: 'default', capacity: 1e6, label: 'shard 0', log: { info: push, warn: push, error: push }, stats, intervalMs: 20 });
   t.teardown(() => table.close());
   await until(() => lines.length > 0 && stats[Stat.TrackingKeys]! >= 0, 'a first look');
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  await sleep(100);
   t.same(lines.filter((l) => /Redis refused CONFIG GET tracking-table-max-keys \(NOPERM.*\), so CACHE_CAPACITY cannot be checked/.test(l)).length, 1, 'said once');
   t.equal(lines.length, 1, 'nothing else');
   t.equal(stats[Stat.TrackingTableMaxKeys], -1, 'the limit unknown');
@@ -136,6 +137,6 @@ t.test('the reader over several servers (a cluster\'s masters): the fullest is s
   t.teardown(() => unlimited.close());
   const before = lines.length;
   await until(() => quiet[Stat.TrackingTableMaxKeys] === 0, 'no limit read');
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  await sleep(100);
   t.equal(lines.length, before, 'no limit (0): nothing to warn about');
 });
