@@ -164,13 +164,7 @@ async function main(): Promise<void> {
     } else {
       await loadKeys(redis.client, 10000, 100);
       const paths = writePaths(work, 'profile', cycleTrace(10000), 100, 'plain');
-      f = await flame(env, paths, work).catch(async (err: unknown) => {
-        // Seen in about one pass in four on 2026-12-01, cause not found (docs/operations.md): 0x
-        // listed a tick log and then found it gone, or drew a worker thread's log.
-        if (!(err instanceof Failed) || !/isolate[^ ]*-v8\.log|another thread's tick log/.test(err.message)) throw err;
-        console.log(`clinic flame went wrong (${err.message.slice(0, 300)}); one more pass`);
-        return flame(env, paths, work);
-      });
+      f = await flame(env, paths, work);
       p = await perThread(env, async ({ http }) => {
         const r = await runWrk({ url: `http://127.0.0.1:${http}`, pathsFile: paths, connections: 64, seconds: SECONDS });
         return { requests: r.requests, errors: r.errors };

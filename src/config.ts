@@ -5,10 +5,11 @@
  * setting and the value, never a stack trace.
  */
 import { availableParallelism } from 'node:os';
-import { decodeKey } from './acceptor/http/key.js';
+import { decodeKey } from './routing/key.js';
 import { EVICTIONS, type Eviction } from './cache/policy.js';
 import { LOG_LEVELS } from './log.js';
-import { parseHostPorts, formatHostPort, type BackendSettings, type RedisMode } from './shard/endpoints.js';
+import { redactUrl } from './redact.js';
+import { parseHostPorts, formatHostPort, TRACKING_MODES, type BackendSettings, type RedisMode, type TrackingMode } from './routing/backend-settings.js';
 import { defaultThreads, reusePortProblem } from './threads.js';
 
 /** Every setting, checked and parsed (see SETTINGS for the environment variables and flags). */
@@ -55,6 +56,8 @@ export interface Config {
   testHooks: boolean;
   /** How cached values learn of changes: Redis client tracking, or only the TTL. */
   invalidation: 'tracking' | 'ttl';
+  /** Which client tracking Redis runs for the shards: per key (`default`) or broadcast (`bcast`, docs/coherence.md). */
+  trackingMode: TrackingMode;
   /** How long a "key absent" answer is cached; 0: never. */
   negativeTtlMs: number;
   /** Which entry a full shard evicts (docs/cache.md#eviction). */
@@ -111,6 +114,7 @@ export const SETTINGS: readonly Setting[] = [
   { env: 'MAX_VALUE_BYTES', field: 'maxValueBytes', default: () => 1048576, parse: byteSize(536870912), help: 'larger values are served but not cached (k, m, g suffixes allowed)' },
   { env: 'KEY_PREFIX', field: 'keyPrefix', default: () => '', parse: keyPrefix, help: 'percent-encoded; only keys starting with it are served, others get 403 (default: all keys)' },
   { env: 'INVALIDATION', field: 'invalidation', default: () => 'tracking', parse: oneOf('tracking', 'ttl'), help: 'tracking: Redis reports changed keys (falls back to ttl if refused); ttl: values may be stale until CACHE_TTL_MS' },
+  { env: 'TRACKING_MODE', field: 'trackingMode', default: () => 'default', parse: oneOf(...TRACKING_MODES), help: 'default: Redis tracks each key the proxy read (its tracking-table-max-keys caps what stays cached); bcast: every write under KEY_PREFIX (or to any key) is sent to every proxy, no per-key table' },
   { env: 'EVICTION', field: 'eviction', default: () => 'lru', parse: oneOf(...EVICTIONS), help: 'which entry a full shard evicts: lru, the least recently read; tinylfu, W-TinyLFU (keeps frequently read keys through scans; a sketch of 3 bytes per CACHE_CAPACITY slot)' },
   { env: 'STALE_WHILE_REVALIDATE_MS', field: 'staleWhileRevalidateMs', default: () => 0, parse: integer(0, 2 ** 31 - 1), help: 'an entry up to this long past CACHE_TTL_MS is answered at once (stale) while one fetch refreshes it (0: off)' },
   { env: 'EARLY_REFRESH_BETA', field: 'earlyRefreshBeta', default: () => 1, parse: decimal(0, 100), help: "XFetch's beta: a hit refreshes its entry early with a probability that rises as expiry nears, scaled by Redis's round trip; larger is earlier (0: off)" },
@@ -156,7 +160,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: readonly string[]): Con
       config[s.field] = s.parse(raw.trim());
     } catch (err) {
       const source = fromFlag === undefined ? s.env : flagOf(s.env);
-      const shown = s.env === 'REDIS_URL' ? raw.replace(/\/\/([^:/@]*):[^@]*@/, '//$1:***@') : raw;
+      const shown = s.env === 'REDIS_URL' ? redactUrl(raw) : raw;
       throw new ConfigError(`${source}=${JSON.stringify(shown)}: ${(err as Error).message}`);
     }
   }
@@ -169,6 +173,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: readonly string[]): Con
   if (checked.headersTimeoutMs > checked.requestTimeoutMs) {
     throw new ConfigError(`HEADERS_TIMEOUT_MS=${checked.headersTimeoutMs}: must not exceed REQUEST_TIMEOUT_MS (${checked.requestTimeoutMs})`);
   }
+  if (checked.trackingMode === 'bcast' && checked.invalidation === 'ttl') throw new ConfigError('TRACKING_MODE=bcast: needs INVALIDATION=tracking (INVALIDATION=ttl tracks nothing)');
   checked.redisMode = redisMode(checked);
   return checked;
 }
@@ -195,7 +200,7 @@ function redisMode(c: Config): RedisMode {
 /** What the shard workers need to reach Redis in the configured mode. */
 export function backendSettings(c: Config): BackendSettings {
   const list = c.redisMode === 'cluster' ? c.redisClusterNodes : c.redisMode === 'sentinel' ? c.redisSentinels : '';
-  return { mode: c.redisMode, url: c.redisUrl, nodes: list === '' ? [] : parseHostPorts(list), sentinelName: c.redisSentinelName, timeoutMs: c.redisTimeoutMs };
+  return { mode: c.redisMode, url: c.redisUrl, nodes: list === '' ? [] : parseHostPorts(list), sentinelName: c.redisSentinelName, timeoutMs: c.redisTimeoutMs, tracking: { mode: c.trackingMode, prefix: c.keyPrefix } };
 }
 
 /** The `--help` text: every setting with its flag and default. */

@@ -13,7 +13,7 @@
  */
 import type http from 'node:http';
 import net from 'node:net';
-import { ListenError } from './acceptor/acceptor.js';
+import { Acceptor, ListenError } from './acceptor/acceptor.js';
 import { backendSettings, ConfigError, helpText, loadConfig, type Config } from './config.js';
 import { createAdminServer } from './control/admin.js';
 import { degradedShards } from './control/backend-health.js';
@@ -25,8 +25,8 @@ import { createLog, type Log } from './log.js';
 import { AcceptorStat } from './metrics/acceptor-stats.js';
 import { trackEventLoop } from './metrics/event-loop.js';
 import { nameThread } from './metrics/thread.js';
-import { describeBackend } from './shard/endpoints.js';
-import { redactUrl } from './shard/redis.js';
+import { describeBackend } from './routing/backend-settings.js';
+import { redactUrl } from './redact.js';
 import { VERSION } from './version.js';
 
 function readConfig(): Config {
@@ -69,7 +69,7 @@ async function main(): Promise<void> {
   keepMainTickLog();
   const config = readConfig();
   const log = createLog(config.logLevel);
-  const supervisor = new Supervisor(config, log);
+  const supervisor = new Supervisor(config, log, (o) => new Acceptor(o));
   const mainStats = supervisor.acceptorStats[0]!;
   mainStats[AcceptorStat.Tid] = nameThread('shardcache');
   trackEventLoop(mainStats, AcceptorStat.LoopP50);
@@ -83,7 +83,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const threads = `${config.acceptors} acceptor${config.acceptors === 1 ? '' : 's'}, ${config.shards} shard${config.shards === 1 ? '' : 's'}`;
-  const cache = `${config.cacheCapacity} keys${config.cacheMaxBytes > 0 ? ` or ${config.cacheMaxBytes} bytes` : ''}, ttl ${config.cacheTtlMs} ms, invalidation ${config.invalidation}`;
+  const cache = `${config.cacheCapacity} keys${config.cacheMaxBytes > 0 ? ` or ${config.cacheMaxBytes} bytes` : ''}, ttl ${config.cacheTtlMs} ms, invalidation ${config.invalidation}${config.invalidation === 'tracking' ? ` (${config.trackingMode})` : ''}`;
   log.info(`shardcache listening on ${url('http', config.host, ports.http)} (${threads}, ${cache}, ${describeBackend(backendSettings(config))})`);
   log.info(`threads: ${supervisor.threadMap()}`);
   if (ports.resp !== undefined) log.info(`shardcache RESP listening on ${url('redis', config.host, ports.resp)}${config.respPassword ? ' (AUTH required: RESP_PASSWORD is set)' : ''}`);
@@ -98,7 +98,7 @@ async function main(): Promise<void> {
     inflight: supervisor.counters.inflight,
     shardStats: supervisor.shards.stats,
     shardRestarts: supervisor.shards.restarts,
-    info: { version: VERSION, invalidation: config.invalidation, redis_mode: settings.redis.mode },
+    info: { version: VERSION, invalidation: config.invalidation, redis_mode: settings.redis.mode, tracking_mode: config.trackingMode },
   };
   const registry = createMetrics(sources);
   const facts: SnapshotFacts = {

@@ -6,50 +6,14 @@
  * the built proxy; this file looks at its state from inside.
  */
 import t from 'tap';
-import { Outcome } from '../src/hop/wire.js';
-import { Stat, newShardStats } from '../src/metrics/shard-stats.js';
-import { openBackend, type Backend } from '../src/shard/backend.js';
-import type { BackendSettings } from '../src/shard/endpoints.js';
-import { Shard } from '../src/shard/shard.js';
-import { batch, collector } from './helpers/batches.js';
+import { Outcome } from '../src/hop/vocabulary.js';
+import { Stat } from '../src/metrics/shard-stats.js';
+import { shardOver, until } from './helpers/backend-shard.js';
 import { slotOf, startCluster } from './helpers/cluster.js';
 import { freePort } from './helpers/processes.js';
 import { startSentinels } from './helpers/sentinel.js';
+import { sleep } from './helpers/time.js';
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-async function until(ok: () => boolean | Promise<boolean>, what: string, ms = 8000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await sleep(10);
-  }
-}
-
-/** A tracked shard over `settings`, with its log lines and a `read` of keys in one batch. */
-function shardOver(t: { teardown(fn: () => unknown): void }, settings: BackendSettings) {
-  const lines: string[] = [];
-  const push = (line: string): void => void lines.push(line);
-  const log = { info: push, warn: push, error: push };
-  const stats = newShardStats();
-  const backend: Backend = openBackend({ settings, label: 'shard 0', log, stats });
-  const replies = collector();
-  const shard = new Shard({ capacity: 1000, ttlMs: 600000, fetch: backend.fetch, fetchMany: backend.fetchMany, stats });
-  const link = shard.link(replies.send);
-  backend.track(shard, false);
-  t.teardown(() => backend.close());
-  let next = 0;
-  const read = async (keys: string[]): Promise<(string | number)[]> => {
-    const before = replies.batches.flat().length;
-    const ids = keys.map(() => ++next);
-    shard.receive(batch(...keys.map((k, i): [number, string] => [ids[i]!, k])), link);
-    const all = await replies.entries(before + keys.length);
-    return ids.map((id) => {
-      const r = all.find((e) => e[0] === id)!;
-      return r[1] >= 0 ? r[2]! : r[1];
-    });
-  };
-  return { backend, shard, stats, lines, read };
-}
 
 t.test('cluster: tracking on every master, topology flush on failover, re-armed after a lost node connection', async (t) => {
   const cluster = await startCluster(t);

@@ -37,6 +37,7 @@ const cases: Record<string, { default: number | string; good: [string, number | 
   CACHE_MAX_BYTES: { default: 0, good: ['256m', 268435456], bad: ['-1', '1.5g', '2x', 'lots', '1025t'] },
   KEY_PREFIX: { default: '', good: ['user%3A%00', 'user:\u0000'], bad: ['%zz', 'a%4', 'x?y', 'x#y'] },
   INVALIDATION: { default: 'tracking', good: ['TTL', 'ttl'], bad: ['none', 'push', '1'] },
+  TRACKING_MODE: { default: 'default', good: ['BCAST', 'bcast'], bad: ['broadcast', 'on', '1'] },
   NEGATIVE_TTL_MS: { default: 0, good: ['5000', 5000], bad: ['-1', 'forever', '2147483648'] },
   STALE_WHILE_REVALIDATE_MS: { default: 0, good: ['5000', 5000], bad: ['-1', 'soon', '2147483648'] },
   EARLY_REFRESH_BETA: { default: 1, good: ['0.5', 0.5], bad: ['-1', '101', 'high', '1e3'] },
@@ -129,15 +130,16 @@ t.test('INVALIDATION: tracking or ttl, any case', async (t) => {
 t.test('backing modes: standalone by default, a cluster, or sentinels with a master name', async (t) => {
   const standalone = load({ REDIS_URL: 'redis://h:1/3' });
   t.equal(standalone.redisMode, 'standalone');
-  t.same(backendSettings(standalone), { mode: 'standalone', url: 'redis://h:1/3', nodes: [], sentinelName: '', timeoutMs: 1000 });
+  t.same(backendSettings(standalone), { mode: 'standalone', url: 'redis://h:1/3', nodes: [], sentinelName: '', timeoutMs: 1000, tracking: { mode: 'default', prefix: '' } });
   const cluster = load({ REDIS_CLUSTER_NODES: 'a:7000,[::1]:7001', REDIS_URL: 'rediss://u:pw@ignored:6379', REDIS_TIMEOUT_MS: '250' });
   t.equal(cluster.redisMode, 'cluster');
-  t.same(backendSettings(cluster), { mode: 'cluster', url: 'rediss://u:pw@ignored:6379', nodes: [{ host: 'a', port: 7000 }, { host: '::1', port: 7001 }], sentinelName: '', timeoutMs: 250 });
+  t.same(backendSettings(cluster), { mode: 'cluster', url: 'rediss://u:pw@ignored:6379', nodes: [{ host: 'a', port: 7000 }, { host: '::1', port: 7001 }], sentinelName: '', timeoutMs: 250, tracking: { mode: 'default', prefix: '' } });
   t.equal(load({ REDIS_CLUSTER_NODES: 'a:7000', REDIS_URL: 'redis://h:1/0' }).redisMode, 'cluster', 'database 0 is fine in a cluster');
   const sentinel = load({}, ['--redis-sentinels', 's:26379', '--redis-sentinel-name', 'main']);
   t.equal(sentinel.redisMode, 'sentinel');
   t.same(backendSettings(sentinel).nodes, [{ host: 's', port: 26379 }]);
   t.equal(backendSettings(sentinel).sentinelName, 'main');
+  t.same(backendSettings(load({ TRACKING_MODE: 'bcast', KEY_PREFIX: 'u%3A' })).tracking, { mode: 'bcast', prefix: 'u:' }, 'TRACKING_MODE and KEY_PREFIX reach the shards');
 });
 
 t.test('backing modes that contradict each other are refused, naming both settings', async (t) => {

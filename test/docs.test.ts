@@ -76,6 +76,15 @@ t.test('README: the first screen, the documentation table, the benchmark markers
   t.ok(readme.indexOf('<!-- bench:start -->') < readme.indexOf('<!-- bench:end -->'), 'in order');
 });
 
+t.test('README: the test line names the system packages of test/system-packages.txt, in its order', async (t) => {
+  const listed = read('test/system-packages.txt').split('\n').filter((l) => l !== '' && !l.startsWith('#')).map((l) => l.split(/\s+/)[0]!);
+  t.ok(listed.length >= 5, `${listed.length} packages listed`);
+  const line = /The tests need (.*?) \(`apt-get install ([^`]+)`/.exec(read('README.md'));
+  t.ok(line, 'a test line with an apt-get install');
+  t.same([...line![1]!.matchAll(/`([^`]+)`/g)].map((m) => m[1]), listed, 'named in the sentence, in order');
+  t.same(line![2]!.split(' '), listed, 'in the apt line, in order');
+});
+
 t.test('the repository tracks nothing a run leaves behind', async (t) => {
   const git = (...args: string[]): string[] => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).split('\n').filter((l) => l !== '');
   t.same(git('ls-files', '--cached', '--ignored', '--exclude-standard'), [], 'no tracked file matches .gitignore');

@@ -5,7 +5,7 @@
  * hit is still answered during that storm.
  */
 import t from 'tap';
-import { sleep } from './helpers/load.js';
+import { sleep } from './helpers/time.js';
 import { scrape, total } from './helpers/metrics.js';
 import { startProxy, startRedis } from './helpers/processes.js';
 import { crowd, getAll, getEach, openFileLimit } from './helpers/sockets.js';

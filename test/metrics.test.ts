@@ -12,6 +12,7 @@ import { agent, get } from './helpers/http.js';
 import { samplesOf, scrape, total, waitForTotal } from './helpers/metrics.js';
 import { startProxy, startRedis } from './helpers/processes.js';
 import { command, decodeAll, exchange } from './helpers/resp.js';
+import { sleep } from './helpers/time.js';
 
 const redis = await startRedis(t);
 const http = agent(8);
@@ -73,7 +74,6 @@ t.test('hits, misses, coalesced, entries, bytes, statuses, latency: as predicted
   t.ok(m.has('process_resident_memory_bytes'), 'the process metrics too');
 });
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 t.test('requests, hits, misses and coalesced misses are counted per protocol, exactly', async (t) => {
   // Replies to GETs of co:* are held 1 s inside the shard, so that the flight of co:k stays in the air.
@@ -160,7 +160,7 @@ t.test('expired and evicted, on one shard of capacity 2', async (t) => {
   const proxy = await startProxy(t, { REDIS_URL: redis.url, SHARDS: '1', CACHE_CAPACITY: '2', CACHE_TTL_MS: '400' });
   await redis.client.mset('e:a', '1', 'e:b', '2', 'e:c', '3');
   for (const k of ['e:a', 'e:b', 'e:c']) await get(proxy.url, `/${k}`, { dispatcher: http });
-  await new Promise((resolve) => setTimeout(resolve, 450));
+  await sleep(450);
   await get(proxy.url, '/e:c', { dispatcher: http });
   const m = await scrape(proxy.admin);
   t.equal(total(m, 'shardcache_cache_evicted_total'), 1, 'e:a evicted by e:c');
@@ -185,7 +185,7 @@ t.test('/healthz, /readyz follow Redis; unknown paths 404; the kill hook is off 
   await local.kill();
   let ready = await admin('/readyz');
   for (let i = 0; i < 50 && ready.status === 200; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
     ready = await admin('/readyz');
   }
   t.equal(ready.status, 503, 'not ready while Redis is down');
@@ -195,7 +195,7 @@ t.test('/healthz, /readyz follow Redis; unknown paths 404; the kill hook is off 
   t.equal((await admin('/healthz')).status, 200, 'but alive');
   await local.restart();
   for (let i = 0; i < 50 && ready.status !== 200; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
     ready = await admin('/readyz');
   }
   t.equal(ready.status, 200, 'ready again once Redis is back');

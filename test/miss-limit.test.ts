@@ -4,7 +4,7 @@
  * at once, hits never are, and the count falls back as flights land.
  */
 import t from 'tap';
-import { Outcome } from '../src/hop/wire.js';
+import { Outcome } from '../src/hop/vocabulary.js';
 import { Stat } from '../src/metrics/shard-stats.js';
 import { MissLimit } from '../src/shard/miss-limit.js';
 import { REFRESH } from '../src/shard/refresh.js';

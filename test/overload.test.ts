@@ -7,7 +7,7 @@ import net from 'node:net';
 import t from 'tap';
 import { request } from 'undici';
 import { agent, get } from './helpers/http.js';
-import { sleep } from './helpers/load.js';
+import { sleep } from './helpers/time.js';
 import { scrape, total } from './helpers/metrics.js';
 import { startProxy, startRedis } from './helpers/processes.js';
 

@@ -5,10 +5,11 @@
  * misses, and XFetch's draw near expiry.
  */
 import t from 'tap';
-import { Outcome } from '../src/hop/wire.js';
+import { Outcome } from '../src/hop/vocabulary.js';
 import { Stat } from '../src/metrics/shard-stats.js';
 import { Shard, type Fetch } from '../src/shard/shard.js';
 import { batch, decode, linked, type Reply } from './helpers/batches.js';
+import { sleep } from './helpers/time.js';
 
 interface Rig {
   shard: Shard;
@@ -65,7 +66,7 @@ function rig(options: { ttlMs: number; swrMs?: number; staleMs?: number; beta?: 
  * machine can let a 5 ms timer overtake (seen once in a full run).
  */
 const settle = async (): Promise<void> => {
-  await new Promise((resolve) => setTimeout(resolve, 5));
+  await sleep(5);
   for (let i = 0; i < 2; i++) await new Promise((resolve) => setImmediate(resolve));
 };
 
@@ -85,7 +86,7 @@ t.test('past the TTL, within the window: answered at once from the cache with it
   t.same(await r.read(4, 'k'), [4, 2, 'v2'], 'the refreshed value');
   t.equal(r.ages.at(-1), 10, 'fetched 10 ms ago');
   const s = r.shard.stats;
-  t.same([s[Stat.RefreshesStarted], s[Stat.RefreshesFailed], s[Stat.ServedStale], s[Stat.Expired]], [1, 0, 2, 0], 'counted: one refresh, two stale answers, nothing expired');
+  t.same([s[Stat.RefreshesStarted], s[Stat.RefreshesFailed], s[Stat.StaleWhileRevalidateServed], s[Stat.Expired]], [1, 0, 2, 0], 'counted: one refresh, two stale answers, nothing expired');
 });
 
 t.test('a failed refresh keeps the old entry until the window ends; STALE_IF_ERROR_MS still applies after it', async (t) => {
@@ -101,7 +102,7 @@ t.test('a failed refresh keeps the old entry until the window ends; STALE_IF_ERR
   t.equal(r.shard.stats[Stat.RefreshesFailed], 2);
   r.clock.now = 700;
   t.same(await r.read(4, 'k'), [4, 2, 'v1'], 'past the window: a miss, Redis fails, stale-if-error answers');
-  t.equal(r.shard.staleServed, 1);
+  t.equal(r.shard.staleIfErrorServed, 1);
   r.clock.now = 1700;
   t.same(await r.read(5, 'k'), [5, Outcome.Unavailable], 'past both: the failure shows');
 });

@@ -109,7 +109,21 @@ t.test('readiness: the badge says why, escaped', async (t) => {
 
 t.test('settings: capacity, TTL, invalidation, Redis, listeners', async (t) => {
   const html = render.settingsList({ ...snapshot(0), settings: settings({ cacheMaxBytes: 256 * 1024 ** 2, cacheTtlMs: 0, listen: { http: 'http://h:1', resp: null } }) });
-  for (const text of ['100,000 keys or 256.0 MiB', '<dt>TTL</dt><dd>off</dd>', '<dt>invalidation</dt><dd>tracking</dd>', 'standalone <code>redis://127.0.0.1:6379</code>', '<dt>RESP</dt><dd>off</dd>']) t.ok(html.includes(text), text);
+  for (const text of ['100,000 keys or 256.0 MiB', '<dt>TTL</dt><dd>off</dd>', '<dt>invalidation</dt><dd>tracking (default)</dd>', '<dt>tracking table</dt><dd>–</dd>', 'standalone <code>redis://127.0.0.1:6379</code>', '<dt>RESP</dt><dd>off</dd>']) t.ok(html.includes(text), text);
+});
+
+t.test('tracking table: its fill, amber from 90%, a dash while unknown, no limit said', async (t) => {
+  t.equal(render.trackingTable(null, null), '–');
+  t.equal(render.trackingTable(647, 0), '647 keys (no limit)');
+  t.equal(render.trackingTable(647, null), '647 keys', 'CONFIG refused: the count alone');
+  t.equal(render.trackingTable(647, 1000), '<span id="tracking-table">647 of 1,000 keys (65 %)</span>');
+  t.equal(render.trackingTable(900, 1000), '<span id="tracking-table" class="warn">900 of 1,000 keys (90 %)</span>');
+  const html = render.settingsList(snapshot(0, (src) => {
+    src.shardStats[0]![Stat.TrackingKeys] = 950;
+    src.shardStats[0]![Stat.TrackingTableMaxKeys] = 1000;
+  }, { settings: settings({ trackingMode: 'bcast' }) }));
+  t.ok(html.includes('<dt>invalidation</dt><dd>tracking (bcast)</dd>'));
+  t.ok(html.includes('<dt>tracking table</dt><dd><span id="tracking-table" class="warn">950 of 1,000 keys (95 %)</span></dd>'), 'read from shard 0');
 });
 
 t.test('the shipped script: every render function, self-contained, rendering what the server renders', async (t) => {

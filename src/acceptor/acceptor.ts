@@ -14,40 +14,14 @@ import type http from 'node:http';
 import net from 'node:net';
 import type { MessagePort } from 'node:worker_threads';
 import type { Config } from '../config.js';
-import type { ProcessCounters } from '../hop/shared.js';
-import { Outcome, Protocol } from '../hop/wire.js';
+import type { AcceptorOptions, BoundPorts, Drained } from '../hop/tasks.js';
+import { Outcome, Protocol } from '../hop/vocabulary.js';
 import { AcceptorStat, shedCounts } from '../metrics/acceptor-stats.js';
 import { ConnectionLimit } from './connection-limit.js';
 import { Dispatcher, handOffBound } from './dispatcher.js';
 import { drain } from './drain.js';
 import { HttpFront } from './http/front.js';
 import { RespServer } from './resp/server.js';
-
-/** What an acceptor is built from: the settings, and the shared memory the main thread handed it. */
-export interface AcceptorOptions {
-  index: number;
-  config: Config;
-  /** This acceptor's figures (`newAcceptorStats`), the same array across replacements. */
-  stats: Float64Array;
-  /** This acceptor's requests in flight per shard (`newOwnInflight`). */
-  own: Int32Array;
-  counters: ProcessCounters;
-}
-
-/** The ports an acceptor listens on; `resp` is absent when RESP_PORT is off. */
-export interface BoundPorts {
-  http: number;
-  resp?: number;
-}
-
-/** What a finished drain reports. */
-export interface Drained {
-  /** 0: every connection finished in time; 1: some were cut at SHUTDOWN_TIMEOUT_MS. */
-  code: number;
-  /** HTTP requests answered, and received, by this acceptor since it started. */
-  answered: number;
-  received: number;
-}
 
 /** A listener that would not bind: which setting it was, and why. */
 export class ListenError extends Error {

@@ -12,22 +12,10 @@
 import type { MessagePort } from 'node:worker_threads';
 import { ETAG_BYTES } from '../cache/etag.js';
 import { newOwnInflight } from '../hop/shared.js';
-import { BatchReader, BatchWriter, Outcome, type Protocol } from '../hop/wire.js';
+import { BatchReader, BatchWriter } from '../hop/wire.js';
+import { Outcome } from '../hop/vocabulary.js';
 import { answered, watch, type Watched } from './batch-return.js';
-
-/**
- * Whoever answers the client: the HTTP front end or a RESP connection.
- * `token` and `flags` are what was passed to `submit`; `value` is a
- * zero-copy view into the reply batch when `code` ≥ 0, `ageMs` its age and
- * `etag` its quoted ETag when it came from (or went into) the cache.
- */
-export interface Sink {
-  /** The front end this sink serves; its requests carry it to the shard, which counts hits and misses by it. */
-  readonly protocol: Protocol;
-  answer(token: unknown, flags: number, code: number, value: Buffer | undefined, ageMs: number, etag: string | undefined): void;
-  /** Whether the answer given for `token` has let go of its value (written out, or copied): its batch can be reused. */
-  released(token: unknown): boolean;
-}
+import type { Sink } from './sink.js';
 
 const NO_SHARD = 0xffff;
 

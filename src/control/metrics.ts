@@ -7,9 +7,8 @@
  * summed here, at scrape time.
  */
 import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from 'prom-client';
-import { COMMANDS } from '../acceptor/resp/commands.js';
-import { RESP_STATUSES } from '../acceptor/resp/outcomes.js';
-import { PROTOCOLS } from '../hop/wire.js';
+import { RESP_COMMANDS, RESP_STATUSES } from '../metrics/labels.js';
+import { PROTOCOLS } from '../hop/vocabulary.js';
 import { AcceptorStat, HTTP_METHODS, HTTP_STATUSES, httpCounts, respCounts, shedCounts } from '../metrics/acceptor-stats.js';
 import { LATENCY_BUCKETS, Stat } from '../metrics/shard-stats.js';
 import { threadCpuSeconds } from '../metrics/thread.js';
@@ -30,7 +29,7 @@ export interface MetricSources {
   shardRestarts: Float64Array;
   /**
    * The labels of `shardcache_info` (always 1): `version`, `invalidation`,
-   * `redis_mode`, so that an alert or a panel can depend on how the proxy
+   * `redis_mode`, `tracking_mode`, so that an alert or a panel can depend on how the proxy
    * runs (tracking unarmed only matters with INVALIDATION=tracking).
    */
   info: Readonly<Record<string, string>>;
@@ -59,10 +58,10 @@ const PROTOCOL_FIGURES: readonly (readonly [string, number, string])[] = [
 const SHARD_FIGURES: readonly (readonly ['counter' | 'gauge', string, number, string])[] = [
   ['counter', 'shardcache_cache_expired_total', Stat.Expired, 'Reads that found their entry past CACHE_TTL_MS'],
   ['counter', 'shardcache_cache_evicted_total', Stat.Evicted, 'Entries evicted to make room under CACHE_CAPACITY or CACHE_MAX_BYTES (least recently used)'],
-  ['counter', 'shardcache_stale_served_total', Stat.StaleServed, 'Expired entries served because Redis failed (STALE_IF_ERROR_MS)'],
+  ['counter', 'shardcache_stale_if_error_served_total', Stat.StaleIfErrorServed, 'Expired entries served because Redis failed (STALE_IF_ERROR_MS)'],
   ['counter', 'shardcache_refreshes_started_total', Stat.RefreshesStarted, 'Background fetches started to refresh a cached entry (STALE_WHILE_REVALIDATE_MS, or early refresh before expiry)'],
   ['counter', 'shardcache_refreshes_failed_total', Stat.RefreshesFailed, 'Background refreshes that Redis failed (the old entry stays within its windows)'],
-  ['counter', 'shardcache_served_stale_total', Stat.ServedStale, 'Answers given from an entry past CACHE_TTL_MS within STALE_WHILE_REVALIDATE_MS, while it was refreshed'],
+  ['counter', 'shardcache_stale_while_revalidate_served_total', Stat.StaleWhileRevalidateServed, 'Answers given from an entry past CACHE_TTL_MS within STALE_WHILE_REVALIDATE_MS, while it was refreshed'],
   ['counter', 'shardcache_too_large_total', Stat.TooLarge, 'Values over MAX_VALUE_BYTES (or over the shard\'s share of CACHE_MAX_BYTES), served without being cached'],
   ['gauge', 'shardcache_cache_entries', Stat.Entries, 'Entries held in the cache'],
   ['gauge', 'shardcache_cache_bytes', Stat.Bytes, 'Bytes the cache holds: values, keys, per-entry metadata and the index (what CACHE_MAX_BYTES bounds)'],
@@ -71,6 +70,7 @@ const SHARD_FIGURES: readonly (readonly ['counter' | 'gauge', string, number, st
   ['gauge', 'shardcache_redis_nodes_up', Stat.RedisNodesUp, 'Of shardcache_redis_nodes, those with a ready connection now'],
   ['counter', 'shardcache_topology_flushes_total', Stat.TopologyFlushes, 'Cache flushes because cluster slots changed masters (failover, resharding)'],
   ['counter', 'shardcache_tracking_rearms_total', Stat.TrackingRearms, 'Times client tracking was armed again after the invalidation link was lost (the cache was flushed)'],
+  ['counter', 'shardcache_invalidation_messages_total', Stat.InvalidationMessages, 'Invalidation messages from Redis client tracking (one names one key or more; with TRACKING_MODE=bcast Redis sends every write under the prefix, and batches the keys of one event-loop turn)'],
   ['gauge', 'shardcache_tracking_armed', Stat.TrackingArmed, '1 while client tracking is armed; 0 while the link is down, and with INVALIDATION=ttl'],
 ];
 
@@ -95,7 +95,7 @@ export function createMetrics(src: MetricSources): Registry {
     src.shardStats.forEach((s, i) => slots.forEach(([value, slot]) => emit({ shard: String(i), [label]: value }, s[slot]!)));
 
   const fronts: RequestCounts[] = [{ protocol: 'http', view: httpCounts, commands: HTTP_METHODS, statuses: HTTP_STATUS_LABELS }];
-  if (src.resp) fronts.push({ protocol: 'resp', view: respCounts, commands: COMMANDS, statuses: RESP_STATUSES });
+  if (src.resp) fronts.push({ protocol: 'resp', view: respCounts, commands: RESP_COMMANDS, statuses: RESP_STATUSES });
   metric('counter', 'shardcache_requests_total', 'Requests answered, by protocol, command (HTTP: method) and status (HTTP: status code; RESP: nil, ok, shed or error)', ['protocol', 'command', 'status'], (emit) => {
     for (const { protocol, view, commands, statuses } of fronts) {
       const counts = sum(src.acceptorStats.map(view));
@@ -118,6 +118,13 @@ export function createMetrics(src: MetricSources): Registry {
   for (const [name, slot, help] of PROTOCOL_FIGURES) metric('counter', name, help, ['shard', 'protocol'], bySlots('protocol', PROTOCOLS.map((protocol, p) => [protocol, slot + p])));
   for (const [kind, name, slot, help] of SHARD_FIGURES) metric(kind, name, help, ['shard'], fromStats(slot));
   metric('counter', 'shardcache_invalidations_total', 'Invalidations from Redis client tracking: keys named by messages (kind="key"), null messages that emptied the cache (kind="flush": FLUSHALL, FLUSHDB)', ['shard', 'kind'], bySlots('kind', [['key', Stat.InvalidatedKeys], ['flush', Stat.InvalidationFlushes]]));
+  // Read by shard 0 alone, for the whole proxy: no shard label; absent until read (or where it cannot be).
+  const table = (slot: number) => (emit: Emit) => {
+    const value = src.shardStats[0]?.[slot] ?? -1;
+    if (value >= 0) emit({}, value);
+  };
+  metric('gauge', 'shardcache_redis_tracking_keys', "Keys in Redis's tracking table (INFO tracking_total_keys, read every 5 s; a cluster: the fullest master's)", [], table(Stat.TrackingKeys));
+  metric('gauge', 'shardcache_redis_tracking_table_max_keys', "That server's tracking-table-max-keys (CONFIG GET at start; 0: no limit)", [], table(Stat.TrackingTableMaxKeys));
   metric('gauge', 'shardcache_inflight_requests', 'Requests handed to the shard and not answered yet (hits included), all acceptors together', ['shard'], perShard(src.inflight));
   metric('gauge', 'shardcache_waiting_requests', 'Requests waiting on Redis (misses and the waiters on their fetches), all acceptors together: what MAX_INFLIGHT bounds', ['shard'], fromStats(Stat.Waiting));
   metric('counter', 'shardcache_shed_total', 'Requests refused with 503 at once: reason="misses", misses past MAX_INFLIGHT waiting on Redis; reason="queue", past the shard\'s hand-off bound (MAX_INFLIGHT + MAX_CONNECTIONS per listener)', ['shard', 'reason'], (emit) => {
@@ -144,7 +151,7 @@ export function createMetrics(src: MetricSources): Registry {
       if (seconds !== undefined) emit({ thread }, seconds);
     }
   });
-  metric('gauge', 'shardcache_info', 'Always 1; the labels say what runs: version, INVALIDATION, the Redis mode', Object.keys(src.info), (emit) => emit(src.info, 1));
+  metric('gauge', 'shardcache_info', 'Always 1; the labels say what runs: version, INVALIDATION, the Redis mode, TRACKING_MODE', Object.keys(src.info), (emit) => emit(src.info, 1));
   registry.registerMetric(latencyHistogram(src.shardStats) as unknown as Metric);
   return registry;
 }

@@ -13,6 +13,7 @@
 import { Piscina } from 'piscina';
 import { Worker, type TransferListItem } from 'node:worker_threads';
 import type { Log } from '../log.js';
+import { moveThreadTickLogs } from './profiling.js';
 
 /** What a slot runs and whom it tells. */
 export interface SlotOptions {
@@ -96,6 +97,9 @@ export class ThreadSlot {
     // A worker that throws outside a task is reported here; its death is
     // handled through the lifetime task's rejection.
     this.#pool.on('error', (err: Error) => options.log.error(`${options.label}: worker error: ${err.message}`));
+    // Piscina tells once a thread is up, the first and every replacement: under --prof its tick log
+    // leaves at once, so that a profiler listing the folder while the process runs finds the main thread's.
+    this.#pool.on('workerCreate', moveThreadTickLogs);
   }
 
   /** Whether `close` was called: deaths are expected from then on. */

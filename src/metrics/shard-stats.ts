@@ -10,7 +10,7 @@
  * 64-bit platforms Node runs on, so a reader sees either the old value or the
  * new one.
  */
-import { PROTOCOLS } from '../hop/wire.js';
+import { PROTOCOLS } from '../hop/vocabulary.js';
 
 /** Counters kept per protocol take one slot per `Protocol`: `Stat.Hits + protocol`. */
 const P = PROTOCOLS.length;
@@ -32,7 +32,7 @@ export const Stat = {
   /** Gauge: bytes of cached values held now. */
   Bytes: AFTER + 3,
   /** Expired entries served because Redis failed (STALE_IF_ERROR_MS). */
-  StaleServed: AFTER + 4,
+  StaleIfErrorServed: AFTER + 4,
   /** Values larger than MAX_VALUE_BYTES: served, not cached. */
   TooLarge: AFTER + 5,
   /** Gauge: 1 while the shard's Redis connection is ready. */
@@ -64,15 +64,21 @@ export const Stat = {
   /** Those that Redis failed (the old entry stays, within its windows). */
   RefreshesFailed: AFTER + 20,
   /** Answers given from an entry past its TTL, within STALE_WHILE_REVALIDATE_MS. */
-  ServedStale: AFTER + 21,
+  StaleWhileRevalidateServed: AFTER + 21,
+  /** Invalidation messages received (one names one or more keys; a null one counts too). */
+  InvalidationMessages: AFTER + 22,
+  /** Gauge, shard 0 only: `tracking_total_keys` of Redis's fullest tracking table; -1 while unknown. */
+  TrackingKeys: AFTER + 23,
+  /** Gauge, shard 0 only: that server's `tracking-table-max-keys` (0: no limit); -1 while unknown. */
+  TrackingTableMaxKeys: AFTER + 24,
   /** Misses refused because MAX_INFLIGHT requests were waiting on Redis (`MissLimit`). */
-  ShedMisses: AFTER + 22,
+  ShedMisses: AFTER + 25,
   /** Gauge: requests waiting on Redis now, misses and the waiters on their flights. */
-  Waiting: AFTER + 23,
+  Waiting: AFTER + 26,
   /** Redis GET latency: sum of seconds, count, then one slot per bucket of `LATENCY_BUCKETS` plus +Inf. */
-  LatencySum: AFTER + 24,
-  LatencyCount: AFTER + 25,
-  LatencyBuckets: AFTER + 26,
+  LatencySum: AFTER + 27,
+  LatencyCount: AFTER + 28,
+  LatencyBuckets: AFTER + 29,
 } as const;
 
 /** Upper bounds (seconds) of the Redis latency histogram buckets. */
@@ -80,9 +86,12 @@ export const LATENCY_BUCKETS: readonly number[] = [0.0001, 0.00025, 0.0005, 0.00
 
 const SLOTS = Stat.LatencyBuckets + LATENCY_BUCKETS.length + 1;
 
-/** A zeroed stats array over a new SharedArrayBuffer. */
+/** A stats array over a new SharedArrayBuffer: zeroed, but for the figures read from Redis, unknown (-1) until read. */
 export function newShardStats(): Float64Array {
-  return new Float64Array(new SharedArrayBuffer(SLOTS * Float64Array.BYTES_PER_ELEMENT));
+  const stats = new Float64Array(new SharedArrayBuffer(SLOTS * Float64Array.BYTES_PER_ELEMENT));
+  stats[Stat.TrackingKeys] = -1;
+  stats[Stat.TrackingTableMaxKeys] = -1;
+  return stats;
 }
 
 /** Records one Redis round trip of `seconds`. */

@@ -25,6 +25,7 @@ import { Stat } from '../metrics/shard-stats.js';
 import { Coherence, type CoherenceOptions } from './coherence.js';
 import { credentialsOf } from './endpoints.js';
 import { TrackingLink, type LinkEvents } from './tracking-link.js';
+import type { TrackingSpec } from '../routing/backend-settings.js';
 
 export interface ClusterTrackingOptions extends CoherenceOptions {
   cluster: Cluster;
@@ -33,6 +34,8 @@ export interface ClusterTrackingOptions extends CoherenceOptions {
   timeoutMs: number;
   /** Interval of the subscribers' idle-link check; default `PING_MS`. */
   pingMs?: number;
+  /** TRACKING_MODE and KEY_PREFIX, the same on every node; default: per-key tracking. */
+  tracking?: TrackingSpec;
 }
 
 /** One shard's tracking of every cluster node it reads from. */
@@ -101,6 +104,7 @@ export class ClusterTracking extends Coherence {
       label: `${this.c.label} node ${where}`,
       log: this.c.log,
       ...(this.#o.pingMs ? { pingMs: this.#o.pingMs } : {}),
+      ...(this.#o.tracking ? { tracking: this.#o.tracking } : {}),
       events: this.#events,
     });
     this.#links.set(node, link);

@@ -15,6 +15,7 @@ import type { Redis, RedisOptions as IORedisOptions } from 'ioredis';
 import { Coherence, type CoherenceOptions } from './coherence.js';
 import type { RedisConnection } from './redis.js';
 import { TrackingLink } from './tracking-link.js';
+import type { TrackingSpec } from '../routing/backend-settings.js';
 
 export type { InvalidationTarget } from './coherence.js';
 export { INVALIDATE_CHANNEL } from './tracking-link.js';
@@ -31,6 +32,8 @@ export interface InvalidationOptions extends CoherenceOptions {
   data: Redis;
   /** Interval of the subscriber's idle-link check (`connectRedis`); default `PING_MS`. */
   pingMs?: number;
+  /** TRACKING_MODE and KEY_PREFIX; default: per-key tracking. */
+  tracking?: TrackingSpec;
 }
 
 /** One shard's tracking of its one server. */
@@ -48,6 +51,7 @@ export class Invalidation extends Coherence {
       label: options.label,
       log: options.log,
       ...(options.pingMs ? { pingMs: options.pingMs } : {}),
+      ...(options.tracking ? { tracking: options.tracking } : {}),
       events: {
         armed: () => this.update(),
         lost: () => this.lost(),

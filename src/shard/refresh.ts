@@ -40,7 +40,7 @@ export class Refresh {
   started = 0;
   failed = 0;
   /** Answers given stale within STALE_WHILE_REVALIDATE_MS. */
-  servedStale = 0;
+  staleWhileRevalidateServed = 0;
 
   constructor(
     readonly ttlMs: number,
@@ -62,7 +62,7 @@ export class Refresh {
   /** Whether a hit on an entry `age` ms old (at least `from`) should refresh it; counts a stale answer. */
   due(age: number): boolean {
     if (age >= this.ttlMs) {
-      this.servedStale++;
+      this.staleWhileRevalidateServed++;
       return true;
     }
     return -this.deltaMs * this.beta * Math.log(1 - Math.random()) >= this.ttlMs - age;

@@ -14,7 +14,8 @@
 import { etagOut, etagWords } from '../cache/etag.js';
 import { Flights } from '../cache/singleflight.js';
 import { ABSENT, MISS, Store } from '../cache/store.js';
-import { BatchReader, isReturned, type BatchWriter, Outcome, PROTOCOLS } from '../hop/wire.js';
+import { BatchReader, isReturned, type BatchWriter } from '../hop/wire.js';
+import { Outcome, PROTOCOLS } from '../hop/vocabulary.js';
 import { newShardStats, Stat } from '../metrics/shard-stats.js';
 import { BatchFetch } from './batch-fetch.js';
 import { MissLimit } from './miss-limit.js';
@@ -48,7 +49,7 @@ export class Shard {
   readonly misses = new Float64Array(PROTOCOLS.length);
   /** Per `Protocol`: misses that joined a fetch already in flight. */
   readonly coalesced = new Float64Array(PROTOCOLS.length);
-  staleServed = 0;
+  staleIfErrorServed = 0;
   tooLarge = 0;
   /** When hits refresh their entry (stale-while-revalidate, early refresh), and the counts of it. */
   readonly refresh: Refresh;
@@ -246,7 +247,7 @@ export class Shard {
     if (entry === MISS) return false;
     for (let i = 0; i < waiters.length; i++) {
       // A refresh's waiter is nobody: only clients count as served.
-      if (waiters[i] !== REFRESH) this.staleServed++;
+      if (waiters[i] !== REFRESH) this.staleIfErrorServed++;
       const replies = this.#links.replyTo(waiters[i]!);
       if (replies !== undefined) this.#answerEntry(replies, waiters[i]! % LINK_SPAN, entry, this.cache.age(entry, now));
     }
@@ -264,11 +265,11 @@ export class Shard {
     }
     s[Stat.Expired] = b[Stat.Expired]! + this.cache.expired;
     s[Stat.Evicted] = b[Stat.Evicted]! + this.cache.evicted;
-    s[Stat.StaleServed] = b[Stat.StaleServed]! + this.staleServed;
+    s[Stat.StaleIfErrorServed] = b[Stat.StaleIfErrorServed]! + this.staleIfErrorServed;
     s[Stat.TooLarge] = b[Stat.TooLarge]! + this.tooLarge;
     s[Stat.RefreshesStarted] = b[Stat.RefreshesStarted]! + this.refresh.started;
     s[Stat.RefreshesFailed] = b[Stat.RefreshesFailed]! + this.refresh.failed;
-    s[Stat.ServedStale] = b[Stat.ServedStale]! + this.refresh.servedStale;
+    s[Stat.StaleWhileRevalidateServed] = b[Stat.StaleWhileRevalidateServed]! + this.refresh.staleWhileRevalidateServed;
     s[Stat.ShedMisses] = b[Stat.ShedMisses]! + this.limit.shed;
     s[Stat.Waiting] = this.limit.waiting;
     s[Stat.Entries] = this.cache.size;

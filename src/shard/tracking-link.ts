@@ -4,8 +4,9 @@
  * ours, the subscriber, which must be on the same server (a REDIRECT names
  * a client id, and ids are per server).
  *
- * The data connection runs `CLIENT TRACKING ON REDIRECT <id>`, where `<id>`
- * is the subscriber's `CLIENT ID`; the subscriber (RESP2, since ioredis drops
+ * The data connection runs `CLIENT TRACKING ON REDIRECT <id>` (with
+ * TRACKING_MODE=bcast, followed by `BCAST` and the prefix: tracking-mode.ts),
+ * where `<id>` is the subscriber's `CLIENT ID`; the subscriber (RESP2, since ioredis drops
  * RESP3 invalidation pushes) listens on `__redis__:invalidate`. Before
  * arming, both connections' `run_id` must match: behind sentinels, a DNS
  * name or a load balancer, the two can land on different servers for a
@@ -25,6 +26,8 @@
 import type { Redis, RedisOptions as IORedisOptions } from 'ioredis';
 import type { Log } from '../log.js';
 import { connectRedis, PING_MS, type RedisConnection } from './redis.js';
+import { trackingOn } from './tracking-mode.js';
+import { type TrackingSpec } from '../routing/backend-settings.js';
 
 /** The channel Redis publishes invalidations on for RESP2 redirect clients. */
 export const INVALIDATE_CHANNEL = '__redis__:invalidate';
@@ -52,6 +55,8 @@ export interface TrackingLinkOptions {
   log: Log;
   /** Interval of the subscriber's idle-link check (`connectRedis`); default `PING_MS`. */
   pingMs?: number;
+  /** TRACKING_MODE and KEY_PREFIX; default: per-key tracking. */
+  tracking?: TrackingSpec;
   events: LinkEvents;
 }
 
@@ -70,6 +75,8 @@ export class TrackingLink {
   #warnedNoInfo = false;
   /** The two connections were found on different servers, and the link has not armed since (said once). */
   #crossed = false;
+  /** The data connection's socket on which tracking was last turned on: re-arming there turns it off first. */
+  #trackedStream: unknown;
   readonly #onReady = (): void => this.#dataReady();
   readonly #onClose = (): void => this.#lost();
 
@@ -157,7 +164,12 @@ export class TrackingLink {
           this.#resubscribe(`the data connection and the invalidation subscriber reached different servers (run_id ${dataRunId} and ${runId})`);
           return;
         }
-        return data.call('CLIENT', 'TRACKING', 'ON', 'REDIRECT', String(id)).then(() => {
+        // On a socket already tracking, BCAST refuses to be turned on again
+        // (its prefix would overlap itself): OFF first, pipelined with ON.
+        const off = data.stream === this.#trackedStream ? data.call('CLIENT', 'TRACKING', 'OFF') : undefined;
+        const on = data.call('CLIENT', ...trackingOn(this.#o.tracking, id));
+        return Promise.all([off, on]).then(() => {
+          this.#trackedStream = stream;
           if (!current() || this.armed) return;
           this.armed = true;
           this.#crossed = false;

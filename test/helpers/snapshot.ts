@@ -14,7 +14,7 @@ export function sources(acceptors: number, shards: number, resp = true): MetricS
     inflight: newOwnInflight(shards),
     shardStats: Array.from({ length: shards }, newShardStats),
     shardRestarts: new Float64Array(shards),
-    info: { version: 'test', invalidation: 'tracking', redis_mode: 'standalone' },
+    info: { version: 'test', invalidation: 'tracking', redis_mode: 'standalone', tracking_mode: 'default' },
   };
 }
 
@@ -27,6 +27,7 @@ export function settings(over: Partial<StatusSettings> = {}): StatusSettings {
     cacheMaxBytes: 0,
     cacheTtlMs: 30000,
     invalidation: 'tracking',
+    trackingMode: 'default',
     negativeTtlMs: 0,
     staleIfErrorMs: 0,
     maxValueBytes: 1048576,

@@ -7,7 +7,7 @@
  */
 import net from 'node:net';
 import { readFileSync } from 'node:fs';
-import { sleep } from './load.js';
+import { sleep } from './time.js';
 import { scrape, total } from './metrics.js';
 import type { Proxy } from './processes.js';
 

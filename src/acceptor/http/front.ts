@@ -7,11 +7,12 @@ import http from 'node:http';
 import type net from 'node:net';
 import { AcceptorStat, HTTP_METHODS, HTTP_STATUSES, httpCounts } from '../../metrics/acceptor-stats.js';
 import type { ConnectionLimit } from '../connection-limit.js';
-import type { Dispatcher, Sink } from '../dispatcher.js';
-import { Outcome, Protocol } from '../../hop/wire.js';
+import type { Dispatcher } from '../dispatcher.js';
+import type { Sink } from '../sink.js';
+import { Outcome, Protocol } from '../../hop/vocabulary.js';
 import { shardOf } from '../../routing/hash.js';
 import { AgeStrings, ifNoneMatch, matchesEtag } from './caching.js';
-import { decodeKey, KeyError } from './key.js';
+import { decodeKey, KeyError } from '../../routing/key.js';
 
 /** `flags` bit: answer without a body. */
 const HEAD = 1;

@@ -3,7 +3,7 @@
  * `Outcome`, and the outcome label a command is counted under in
  * `shardcache_requests_total{protocol="resp"}`.
  */
-import { Outcome } from '../../hop/wire.js';
+import { Outcome } from '../../hop/vocabulary.js';
 import { error, NULL_BULK } from './reply.js';
 
 /** The reply to a GET answered with an `Outcome` instead of a value. */
@@ -17,13 +17,7 @@ export const OUTCOME_REPLIES: Record<number, Buffer> = {
   [Outcome.QueueFull]: error('ERR shard queue full: too many requests handed to the shard, try again'),
 };
 
-/**
- * The `status` label of a counted RESP command, by index, in rising order of
- * severity: a command's status is the worst of its reply's slots. An MGET's
- * array header is `ok`, so an MGET of absent keys is `ok`, and one element
- * shed or failed makes it `shed` or `error`.
- */
-export const RESP_STATUSES = ['nil', 'ok', 'shed', 'error'] as const;
+/** Indices into `RESP_STATUSES` (metrics/labels.ts). */
 export const NIL = 0;
 export const OK = 1;
 const SHED = 2;
