@@ -41,22 +41,22 @@ t.same(missing, [], `podman, mmdebstrap and runc are installed (missing: ${missi
 if (missing.length === 0) {
   t.comment('NOTE: the image is built FROM a stand-in for node:24-slim (Debian bookworm minbase + the project\'s Node 24 + npm + user node), made by test/image/standin-base.sh; the real node:24-slim is not pulled here');
   const built = await buildImage();
-  t.comment(`stand-in ${built.base}: ${built.baseBuilt ? 'built' : 'reused'} in ${built.baseSeconds.toFixed(1)} s, ${MB(built.baseSize)} MB; podman build ${built.buildSeconds.toFixed(1)} s; image ${IMAGE}: ${MB(built.size)} MB`);
+  t.comment(`stand-in ${built.base}: ${built.baseBuilt ? 'built' : 'reused'} in ${built.baseSeconds.toFixed(1)} s, ${MB(built.baseSize)} MB; podman build ${built.buildSeconds.toFixed(1)} s; image ${IMAGE} (${built.id.slice(0, 19)}): ${MB(built.size)} MB`);
   const http = agent(32);
   t.teardown(() => http.close());
   const started = async (tt: Parameters<typeof runContainer>[0], env: Record<string, string>, extra: string[] = []): Promise<{ c: Container; url: string; admin: string }> => {
     const [port, adminPort] = [await freePort(), await freePort()];
-    const c = await runContainer(tt, { PORT: String(port), ADMIN_PORT: String(adminPort), ...env }, READY, extra);
+    const c = await runContainer(tt, built.id, { PORT: String(port), ADMIN_PORT: String(adminPort), ...env }, READY, extra);
     return { c, url: `http://127.0.0.1:${port}`, admin: `http://127.0.0.1:${adminPort}` };
   };
 
   t.test(`the image (${MB(built.size)} MB on a ${MB(built.baseSize)} MB stand-in base): HEALTHCHECK kept, user node, production dependencies only`, async (t) => {
-    const [image] = JSON.parse(await podman(['image', 'inspect', IMAGE])) as { Config: { User: string; Env: string[] }; Healthcheck?: { Test: string[] } }[];
+    const [image] = JSON.parse(await podman(['image', 'inspect', built.id])) as { Config: { User: string; Env: string[] }; Healthcheck?: { Test: string[] } }[];
     const { Config: config, Healthcheck: check } = image!;
     t.equal(config.User, 'node', 'USER node');
     t.match(check?.Test.join(' '), /^CMD node -e fetch\(.*\/healthz/, 'the HEALTHCHECK survives the build (--format docker)');
     t.ok(config.Env.includes('HOST=0.0.0.0'), 'listens on every address, as a container must');
-    const modules = (await podman(['run', '--rm', '--network', 'none', IMAGE, 'ls', 'node_modules'])).split('\n');
+    const modules = (await podman(['run', '--rm', '--network', 'none', built.id, 'ls', 'node_modules'])).split('\n');
     t.ok(modules.includes('ioredis') && modules.includes('piscina'), 'the production dependencies are there');
     t.same(modules.filter((m) => ['typescript', 'tap', 'clinic', '@types'].includes(m)), [], 'no dev dependency');
     t.ok(built.size - built.baseSize < 50e6, `the runtime stage adds ${MB(built.size - built.baseSize)} MB to the base (under 50)`);
@@ -142,7 +142,7 @@ if (missing.length === 0) {
       const [port, adminPort] = [await freePort(), await freePort()];
       const env: Record<string, string> = { ...service.environment, REDIS_CLUSTER_NODES: cluster.seeds, PORT: String(port), ADMIN_PORT: String(adminPort) };
       const check = service.healthcheck.test.slice(1).map((a) => a.replace(':9464/', `:${adminPort}/`));
-      const c = await runContainer(t, env, READY, ['--health-cmd', JSON.stringify(check)]);
+      const c = await runContainer(t, built.id, env, READY, ['--health-cmd', JSON.stringify(check)]);
       running.push({ name, c, shards: Number(env.SHARDS ?? 1), url: `http://127.0.0.1:${port}`, admin: `http://127.0.0.1:${adminPort}` });
     }
     const keys = Array.from({ length: 30 }, (_, i) => `compose:${i}`);

@@ -10,6 +10,8 @@
  * removed in teardown by its name, and the `podman run` client stopped by pid.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ROOT, stopProcess } from './processes.js';
@@ -22,7 +24,11 @@ interface Teardown {
 
 /** The environment podman runs in: the test's own containers.conf. */
 export const PODMAN_ENV = { ...process.env, CONTAINERS_CONF: join(ROOT, 'test/image/containers.conf') };
-/** The tag the test gives the image it builds (its layers are the cache of the next build). */
+/**
+ * The tag the test gives the image it builds, for a person to look at; the
+ * test itself runs the image by its id, which a build elsewhere at the same
+ * time (another work tree) cannot move.
+ */
 export const IMAGE = 'localhost/shardcache:image-test';
 /** What a machine without the tools must install: the test fails naming it, never skips. */
 export const INSTALL = 'apt-get install podman mmdebstrap runc';
@@ -43,6 +49,8 @@ export async function missingTools(): Promise<string[]> {
 }
 
 export interface Built {
+  /** The image's id, as `podman build --iidfile` wrote it. */
+  id: string;
   /** The stand-in base's tag. */
   base: string;
   /** Seconds spent on the stand-in (about 0 when reused) and on `podman build`. */
@@ -64,17 +72,20 @@ export async function buildImage(): Promise<Built> {
   const base = standin.stdout.trim().split('\n').pop()!;
   const baseSeconds = (performance.now() - started) / 1000;
   started = performance.now();
+  const iidfile = join(tmpdir(), `shardcache-image-${process.pid}.iid`);
   // --format docker: the OCI format has no HEALTHCHECK, and podman drops it.
   // The CA bundle reaches npm inside the build as a secret (see the Dockerfile).
   const build = await run('podman', [
     'build', '--format', 'docker', '--layers', '--build-arg', `NODE_IMAGE=${base}`,
-    '--secret', 'id=npm-ca,src=/etc/ssl/certs/ca-certificates.crt', '-t', IMAGE, ROOT,
+    '--secret', 'id=npm-ca,src=/etc/ssl/certs/ca-certificates.crt', '--iidfile', iidfile, '-t', IMAGE, ROOT,
   ], { env: PODMAN_ENV, timeout: 300000, maxBuffer: 64 << 20 });
   const buildSeconds = (performance.now() - started) / 1000;
+  const id = readFileSync(iidfile, 'utf8').trim();
+  rmSync(iidfile);
   const size = (tag: string): Promise<number> => podman(['image', 'inspect', '--format', '{{.Size}}', tag]).then(Number);
   return {
-    base, baseSeconds, buildSeconds, baseBuilt: /building/.test(standin.stderr),
-    size: await size(IMAGE), baseSize: await size(base), log: build.stdout.split('\n').slice(-30).join('\n'),
+    id, base, baseSeconds, buildSeconds, baseBuilt: /building/.test(standin.stderr),
+    size: await size(id), baseSize: await size(base), log: build.stdout.split('\n').slice(-30).join('\n'),
   };
 }
 
@@ -91,14 +102,14 @@ export interface Container {
 let count = 0;
 
 /**
- * Starts `image` on the host network with `env` and `extra` podman run
+ * Starts the image `id` on the host network with `env` and `extra` podman run
  * options, and waits until `ready` matches its log (fails after 20 s, or at
  * once if it exits).
  */
-export async function runContainer(t: Teardown, env: Record<string, string>, ready: RegExp, extra: readonly string[] = []): Promise<Container> {
+export async function runContainer(t: Teardown, id: string, env: Record<string, string>, ready: RegExp, extra: readonly string[] = []): Promise<Container> {
   const name = `shardcache-image-test-${process.pid}-${count++}`;
   const envArgs = Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
-  const child = spawn('podman', ['run', '--name', name, '--network', 'host', ...envArgs, ...extra, IMAGE], { env: PODMAN_ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('podman', ['run', '--name', name, '--network', 'host', ...envArgs, ...extra, id], { env: PODMAN_ENV, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const add = (d: Buffer): void => void (output += d.toString());
   child.stdout.on('data', add);
