@@ -27,6 +27,7 @@ import { forceGc, inspectorUrl, rssOf } from './lib/gc.js';
 import { median } from './lib/stats.js';
 import { varnishFootprint } from './lib/varnish-memory.js';
 import { runWrk, type LoadResult } from './lib/wrk.js';
+import { sleep } from '../test/helpers/time.js';
 
 const quick = process.argv.includes('--quick');
 /** `--parts=footprint,lru,4k,stream,varnish` runs some parts only (the hit-throughput comparison runs with `footprint`). */
@@ -76,7 +77,7 @@ function startInspected(t: Teardowns, script: string, env: Record<string, string
 
 async function settledRss(server: Proxy): Promise<number> {
   await forceGc(inspectorUrl(server.logs()));
-  await new Promise((resolve) => setTimeout(resolve, 500));
+  await sleep(500);
   return rssOf(server.child.pid!);
 }
 

@@ -31,6 +31,7 @@ import { startProxy, startRedis, type Proxy } from '../test/helpers/processes.js
 import { cycleTrace, loadKeys, writePaths } from './lib/data.js';
 import { median } from './lib/stats.js';
 import { runWrk } from './lib/wrk.js';
+import { sleep } from '../test/helpers/time.js';
 
 const quick = process.argv.includes('--quick');
 const KEYS = 1000;
@@ -111,7 +112,7 @@ async function staleness(proxy: Proxy, redis: Awaited<ReturnType<typeof startRed
       }
     }, 10);
   });
-  while (watching > 0) await new Promise((resolve) => setTimeout(resolve, 10));
+  while (watching > 0) await sleep(10);
   await http.close();
   lags.sort((a, b) => a - b);
   return { rate, sets, measured: lags.length, p50: percentile(lags, 50), p99: percentile(lags, 99), max: lags[lags.length - 1] ?? Number.NaN, staleAnswers };

@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { ROOT, startProxy, startRedis, type Proxy } from '../test/helpers/processes.js';
 import { median } from './lib/stats.js';
+import { commandCalls } from '../test/helpers/commandstats.js';
 
 const quick = process.argv.includes('--quick');
 const ROUNDS = quick ? 2 : 3;
@@ -62,7 +63,7 @@ async function main(): Promise<void> {
   try {
     const redis = await startRedis(t);
     await redis.client.set('hot', 'x'.repeat(100));
-    const gets = async (): Promise<number> => Number(/cmdstat_get:calls=(\d+)/.exec(await redis.client.info('commandstats'))?.[1] ?? 0);
+    const gets = (): Promise<number> => commandCalls(redis.client, 'get');
     const proxies: Proxy[] = [];
     for (const v of variants) proxies.push(await startProxy(t, { REDIS_URL: redis.url, SHARDS: '1', SHARDCACHE_TEST_DELAY_GET: `hot:${DELAY_MS}`, ...v.env }));
     for (const p of proxies) await load(p.url, agent);

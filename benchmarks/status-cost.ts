@@ -28,6 +28,7 @@ import { facts, settings, sources } from '../test/helpers/snapshot.js';
 import { cycleTrace, loadKeys, writePaths } from './lib/data.js';
 import { median } from './lib/stats.js';
 import { runWrk } from './lib/wrk.js';
+import { sleep } from '../test/helpers/time.js';
 
 const quick = process.argv.includes('--quick');
 const ROUNDS = quick ? 2 : 5;
@@ -83,11 +84,11 @@ async function hitPathCost(): Promise<string[]> {
     for (const mode of order) {
       let polling = mode === 'pages';
       const pollers = Array.from({ length: PAGES }, async (_, i) => {
-        await new Promise((resolve) => setTimeout(resolve, (1000 * i) / PAGES)); // pages opened at different moments
+        await sleep((1000 * i) / PAGES); // pages opened at different moments
         while (polling) {
           const res = await request(`${proxy.admin}/stats.json`, { dispatcher: admin });
           await res.body.text();
-          await new Promise((resolve) => setTimeout(resolve, 1000));
+          await sleep(1000);
         }
       });
       const res = await runWrk({ url: proxy.url, pathsFile: paths, connections: 64, seconds: WRK_SECONDS });

@@ -5,11 +5,11 @@
  * setting and the value, never a stack trace.
  */
 import { availableParallelism } from 'node:os';
-import { decodeKey } from './acceptor/http/key.js';
+import { decodeKey } from './routing/key.js';
 import { EVICTIONS, type Eviction } from './cache/policy.js';
 import { LOG_LEVELS } from './log.js';
-import { parseHostPorts, formatHostPort, type BackendSettings, type RedisMode } from './shard/endpoints.js';
-import { TRACKING_MODES, type TrackingMode } from './shard/tracking-mode.js';
+import { redactUrl } from './redact.js';
+import { parseHostPorts, formatHostPort, TRACKING_MODES, type BackendSettings, type RedisMode, type TrackingMode } from './routing/backend-settings.js';
 import { defaultThreads, reusePortProblem } from './threads.js';
 
 /** Every setting, checked and parsed (see SETTINGS for the environment variables and flags). */
@@ -107,7 +107,7 @@ export const SETTINGS: readonly Setting[] = [
   { env: 'ADMIN_PORT', field: 'adminPort', default: () => 9464, parse: portOrOff, help: 'admin port (status page /, /stats.json, /metrics, /healthz, /readyz) on HOST; 0 picks a free one and logs it; off starts none' },
   { env: 'LOG_LEVEL', field: 'logLevel', default: () => 'info', parse: oneOf(...LOG_LEVELS), help: `least severe log level written: ${LOG_LEVELS.join(', ')}` },
   { env: 'SHUTDOWN_TIMEOUT_MS', field: 'shutdownTimeoutMs', default: () => 10000, parse: integer(1, 600000), help: 'on SIGTERM/SIGINT, how long in-flight requests may take before connections are cut' },
-  { env: 'MAX_INFLIGHT', field: 'maxInflight', default: () => 1000, parse: integer(1, 1000000), help: 'requests in flight per shard; beyond it the answer is 503 at once' },
+  { env: 'MAX_INFLIGHT', field: 'maxInflight', default: () => 1000, parse: integer(1, 1000000), help: 'requests waiting on Redis per shard (misses, and those joined to their fetches), all acceptors together; beyond it a miss is answered 503 at once (hits never)' },
   { env: 'HEADERS_TIMEOUT_MS', field: 'headersTimeoutMs', default: () => 10000, parse: integer(100, 600000), help: 'a client must send its request headers within this (slow clients get 408)' },
   { env: 'REQUEST_TIMEOUT_MS', field: 'requestTimeoutMs', default: () => 30000, parse: integer(100, 3600000), help: 'a client must send its whole request within this; at least HEADERS_TIMEOUT_MS' },
   { env: 'STALE_IF_ERROR_MS', field: 'staleIfErrorMs', default: () => 0, parse: integer(0, 2 ** 31 - 1), help: 'while Redis fails, serve an entry up to this long past its TTL (0: off)' },
@@ -160,7 +160,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: readonly string[]): Con
       config[s.field] = s.parse(raw.trim());
     } catch (err) {
       const source = fromFlag === undefined ? s.env : flagOf(s.env);
-      const shown = s.env === 'REDIS_URL' ? raw.replace(/\/\/([^:/@]*):[^@]*@/, '//$1:***@') : raw;
+      const shown = s.env === 'REDIS_URL' ? redactUrl(raw) : raw;
       throw new ConfigError(`${source}=${JSON.stringify(shown)}: ${(err as Error).message}`);
     }
   }

@@ -13,7 +13,7 @@
  */
 import type http from 'node:http';
 import net from 'node:net';
-import { ListenError } from './acceptor/acceptor.js';
+import { Acceptor, ListenError } from './acceptor/acceptor.js';
 import { backendSettings, ConfigError, helpText, loadConfig, type Config } from './config.js';
 import { createAdminServer } from './control/admin.js';
 import { degradedShards } from './control/backend-health.js';
@@ -25,8 +25,8 @@ import { createLog, type Log } from './log.js';
 import { AcceptorStat } from './metrics/acceptor-stats.js';
 import { trackEventLoop } from './metrics/event-loop.js';
 import { nameThread } from './metrics/thread.js';
-import { describeBackend } from './shard/endpoints.js';
-import { redactUrl } from './shard/redis.js';
+import { describeBackend } from './routing/backend-settings.js';
+import { redactUrl } from './redact.js';
 import { VERSION } from './version.js';
 
 function readConfig(): Config {
@@ -69,7 +69,7 @@ async function main(): Promise<void> {
   keepMainTickLog();
   const config = readConfig();
   const log = createLog(config.logLevel);
-  const supervisor = new Supervisor(config, log);
+  const supervisor = new Supervisor(config, log, (o) => new Acceptor(o));
   const mainStats = supervisor.acceptorStats[0]!;
   mainStats[AcceptorStat.Tid] = nameThread('shardcache');
   trackEventLoop(mainStats, AcceptorStat.LoopP50);

@@ -10,10 +10,12 @@ import net from 'node:net';
 import { Client, request } from 'undici';
 import { shardOf } from '../src/routing/hash.js';
 import { agent } from './helpers/http.js';
-import { load, sleep } from './helpers/load.js';
+import { load } from './helpers/load.js';
+import { sleep } from './helpers/time.js';
 import { samplesOf, scrape, total } from './helpers/metrics.js';
 import { startProxy, startRedis } from './helpers/processes.js';
 import { command, decodeAll, type Reply } from './helpers/resp.js';
+import { getCalls } from './helpers/commandstats.js';
 
 const redis = await startRedis(t);
 const THREADS = { ACCEPTORS: '3', SHARDS: '2' };
@@ -22,12 +24,6 @@ const THREADS = { ACCEPTORS: '3', SHARDS: '2' };
 async function acceptedBy(admin: string, protocol: string): Promise<number[]> {
   const m = await scrape(admin);
   return [0, 1, 2].map((a) => total(m, 'shardcache_acceptor_connections_total', { acceptor: String(a), protocol }));
-}
-
-/** GET calls Redis served (GET and MGET commands) since the last CONFIG RESETSTAT. */
-async function redisReads(): Promise<number> {
-  const info = await redis.client.info('commandstats');
-  return ['get', 'mget'].reduce((n, c) => n + Number(new RegExp(`cmdstat_${c}:calls=(\\d+)`).exec(info)?.[1] ?? 0), 0);
 }
 
 t.test('1,000 keys read twice by 10 parallel clients: every answer right; connections land on every acceptor', async (t) => {
@@ -61,7 +57,7 @@ t.test('coalescing across acceptors: 20 clients on different acceptors missing o
   t.teardown(() => Promise.all(clients.map((c) => c.close())));
   const answers = await Promise.all(clients.map((c) => c.request({ path: '/held:one', method: 'GET' }).then(async (r) => `${r.statusCode} ${await r.body.text()}`)));
   t.same(new Set(answers), new Set(['200 the one value']), 'all 20 answered with the value');
-  t.equal(await redisReads(), 1, 'one read of the key reached Redis');
+  t.equal(await getCalls(redis.client), 1, 'one read of the key reached Redis');
   const accepted = await acceptedBy(proxy.admin, 'http');
   t.ok(accepted.filter((n) => n > 0).length >= 2, `the 20 connections came in by several acceptors: ${accepted.join(', ')}`);
   const m = await scrape(proxy.admin);

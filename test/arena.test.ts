@@ -1,17 +1,6 @@
 import t from 'tap';
 import { Arena, GRANULE, HEADER } from '../src/cache/arena.js';
-
-/** A seeded generator (mulberry32), so a failure replays. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let x = state;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from './helpers/random.js';
 
 /** Fills a block's payload with a pattern derived from `tag`, and checks it later. */
 function fill(a: Arena, addr: number, length: number, tag: number): void {
@@ -41,7 +30,7 @@ t.test('a block holds its payload; the waste is the header and the rounding to 8
 
 t.test('random churn: no block overlaps another, used stays exact, freeing everything gives the pages back', async (t) => {
   const a = new Arena({ pageBytes: 65536 });
-  const rnd = random(1);
+  const rnd = seededRandom(1);
   const live = new Map<number, { length: number; tag: number }>();
   let expected = 0;
   let tag = 0;
@@ -75,7 +64,7 @@ t.test('random churn: no block overlaps another, used stays exact, freeing every
 
 t.test('fragmentation under churn: a steady live set needs little more than its own size', async (t) => {
   const a = new Arena({ pageBytes: 1 << 20 });
-  const rnd = random(7);
+  const rnd = seededRandom(7);
   const live: number[] = [];
   let liveBytes = 0;
   let worst = 0;

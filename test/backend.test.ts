@@ -6,14 +6,14 @@
  * the built proxy; this file looks at its state from inside.
  */
 import t from 'tap';
-import { Outcome } from '../src/hop/wire.js';
+import { Outcome } from '../src/hop/vocabulary.js';
 import { Stat } from '../src/metrics/shard-stats.js';
 import { shardOver, until } from './helpers/backend-shard.js';
 import { slotOf, startCluster } from './helpers/cluster.js';
 import { freePort } from './helpers/processes.js';
 import { startSentinels } from './helpers/sentinel.js';
+import { sleep } from './helpers/time.js';
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 t.test('cluster: tracking on every master, topology flush on failover, re-armed after a lost node connection', async (t) => {
   const cluster = await startCluster(t);

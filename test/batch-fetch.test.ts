@@ -4,12 +4,13 @@
  * a GET would have answered it.
  */
 import t from 'tap';
-import { Outcome } from '../src/hop/wire.js';
+import { Outcome } from '../src/hop/vocabulary.js';
 import { Stat } from '../src/metrics/shard-stats.js';
 import { Shard, type ShardOptions } from '../src/shard/shard.js';
 import { connectRedis, redisFetch, redisFetchMany, type RedisConnection } from '../src/shard/redis.js';
 import { batch, collector, linked } from './helpers/batches.js';
 import { startRedis } from './helpers/processes.js';
+import { commandCalls } from './helpers/commandstats.js';
 
 const redis = await startRedis(t);
 const quiet = { info() {}, warn() {}, error() {} };
@@ -31,9 +32,7 @@ function makeShard(via: RedisConnection = connection, options: Partial<ShardOpti
 
 /** Calls of GET and MGET since the last `CONFIG RESETSTAT`. */
 async function commands(): Promise<{ get: number; mget: number }> {
-  const info = await redis.client.info('commandstats');
-  const calls = (name: string): number => Number(new RegExp(`cmdstat_${name}:calls=(\\d+)`).exec(info)?.[1] ?? 0);
-  return { get: calls('get'), mget: calls('mget') };
+  return { get: await commandCalls(redis.client, 'get'), mget: await commandCalls(redis.client, 'mget') };
 }
 
 t.beforeEach(async () => {

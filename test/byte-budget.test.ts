@@ -9,17 +9,11 @@ import { ENTRY_BYTES } from '../src/cache/store.js';
 import { agent, get } from './helpers/http.js';
 import { scrape, total } from './helpers/metrics.js';
 import { startProxy, startRedis } from './helpers/processes.js';
+import { getCalls } from './helpers/commandstats.js';
 
 const redis = await startRedis(t);
 const http = agent(8);
 t.teardown(() => http.close());
-
-/** GET calls Redis has served so far (`INFO commandstats`; MGET counted by its keys is not needed: reads here are one at a time). */
-async function redisReads(): Promise<number> {
-  const info = await redis.client.info('commandstats');
-  const calls = (name: string): number => Number(new RegExp(`cmdstat_${name}:calls=(\\d+)`).exec(info)?.[1] ?? 0);
-  return calls('get') + calls('mget');
-}
 
 /** Bytes a 9-byte key with a 100-byte value takes: a 120-byte block and its record. */
 const ENTRY = Arena.granules(9 + 100) * 8 + ENTRY_BYTES;
@@ -45,12 +39,12 @@ t.test('CACHE_MAX_BYTES bounds every byte the cache holds; the least recently us
 
   // Each shard keeps its most recently read keys: the last eight read are
   // among them (each shard holds twelve), so reading them again asks Redis nothing.
-  const before = await redisReads();
+  const before = await getCalls(redis.client);
   for (const k of keys.slice(-8)) t.equal((await get(proxy.url, `/${k}`, { dispatcher: http })).status, 200);
-  t.equal(await redisReads(), before, 'the most recently read keys are still cached');
+  t.equal(await getCalls(redis.client), before, 'the most recently read keys are still cached');
   // The first keys read were evicted long ago: they go to Redis again.
   for (const k of keys.slice(0, 4)) await get(proxy.url, `/${k}`, { dispatcher: http });
-  t.equal(await redisReads(), before + 4, 'the least recently used keys were the ones evicted');
+  t.equal(await getCalls(redis.client), before + 4, 'the least recently used keys were the ones evicted');
 });
 
 t.test('a value whose entry outweighs a shard\'s share of CACHE_MAX_BYTES is served whole, not cached', async (t) => {
@@ -60,7 +54,7 @@ t.test('a value whose entry outweighs a shard\'s share of CACHE_MAX_BYTES is ser
   await redis.client.set('budget:almost', 'a'.repeat(950));
   // 800 bytes: an 824-byte block, 44 of metadata, 64 of index: 932 fit.
   await redis.client.set('budget:fits', 'f'.repeat(800));
-  const before = await redisReads();
+  const before = await getCalls(redis.client);
   for (let i = 0; i < 2; i++) {
     for (const [key, length] of [['big', 1001], ['almost', 950]] as const) {
       const got = await get(proxy.url, `/budget:${key}`, { dispatcher: http });
@@ -69,7 +63,7 @@ t.test('a value whose entry outweighs a shard\'s share of CACHE_MAX_BYTES is ser
     }
   }
   for (let i = 0; i < 2; i++) t.ok((await get(proxy.url, '/budget:fits', { dispatcher: http })).headers.etag, 'a value whose entry fits is cached');
-  t.equal(await redisReads(), before + 5, 'the two large values went to Redis both times, the one that fits once');
+  t.equal(await getCalls(redis.client), before + 5, 'the two large values went to Redis both times, the one that fits once');
   const m = await scrape(proxy.admin);
   t.equal(total(m, 'shardcache_too_large_total'), 4, 'counted as too large');
   t.equal(total(m, 'shardcache_cache_bytes'), Arena.granules('budget:fits'.length + 800) * 8 + ENTRY_BYTES + INDEX);

@@ -10,7 +10,7 @@
  */
 import t from 'tap';
 import { agent, get } from './helpers/http.js';
-import { sleep } from './helpers/load.js';
+import { sleep } from './helpers/time.js';
 import { samplesOf, scrape } from './helpers/metrics.js';
 import { slotOf, startCluster } from './helpers/cluster.js';
 import { startProxy, stopProcess, type Proxy } from './helpers/processes.js';

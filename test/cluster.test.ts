@@ -12,19 +12,20 @@ import { invalidationLags } from './helpers/lag.js';
 import { scrape, total } from './helpers/metrics.js';
 import { slotOf, startCluster } from './helpers/cluster.js';
 import { startProxy, type Proxy } from './helpers/processes.js';
+import { sleep } from './helpers/time.js';
+import { commandCalls } from './helpers/commandstats.js';
 
 const cluster = await startCluster(t);
 const redis = cluster.client;
 const http = agent(32);
 t.teardown(() => http.close());
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const env = (extra: Record<string, string> = {}): Record<string, string> => ({ REDIS_CLUSTER_NODES: cluster.seeds, SHARDS: '2', CACHE_TTL_MS: '600000', ...extra });
 const body = async (proxy: Proxy, key: string): Promise<string> => (await get(proxy.url, `/${key}`, { dispatcher: http })).body.toString();
 
 /** GETs the cluster's masters have served so far. */
 async function getCalls(): Promise<number> {
   let calls = 0;
-  for (const node of cluster.nodes) calls += Number(/cmdstat_get:calls=(\d+)/.exec(await node.client.info('commandstats'))?.[1] ?? 0);
+  for (const node of cluster.nodes) calls += await commandCalls(node.client, 'get');
   return calls;
 }
 

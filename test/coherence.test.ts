@@ -10,20 +10,19 @@ import { agent, get } from './helpers/http.js';
 import { invalidationLags } from './helpers/lag.js';
 import { samplesOf, scrape, total, waitForTotal } from './helpers/metrics.js';
 import { startProxy, startRedis, type Proxy } from './helpers/processes.js';
+import { sleep } from './helpers/time.js';
+import { commandCalls, getCalls } from './helpers/commandstats.js';
 
 const redis = await startRedis(t);
 const http = agent(32);
 t.teardown(() => http.close());
 const LONG_TTL = '600000';
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Reads sent to Redis so far: GET and MGET calls. */
-async function readCalls(): Promise<{ get: number; mget: number; all: number }> {
-  const info = await redis.client.info('commandstats');
-  const calls = (name: string): number => Number(new RegExp(`cmdstat_${name}:calls=(\\d+)`).exec(info)?.[1] ?? 0);
-  return { get: calls('get'), mget: calls('mget'), all: calls('get') + calls('mget') };
-}
-const getCalls = async (): Promise<number> => (await readCalls()).all;
+const readCalls = async (): Promise<{ get: number; mget: number; all: number }> => {
+  const [get, mget] = [await commandCalls(redis.client, 'get'), await commandCalls(redis.client, 'mget')];
+  return { get, mget, all: get + mget };
+};
 
 /** Ids of the Redis connections named `name`, oldest first. */
 async function clientIds(name: string): Promise<string[]> {
@@ -53,9 +52,9 @@ t.test('1,000 keys over 4 shards: a SET in Redis shows through the proxy within 
   const keys = Array.from({ length: 1000 }, (_, i) => `coh:${i}`);
   await redis.client.mset(...keys.flatMap((k) => [k, `old-${k}`]));
   for (let i = 0; i < keys.length; i += 50) await Promise.all(keys.slice(i, i + 50).map((k) => body(proxy, k)));
-  const calls = await getCalls();
+  const calls = await getCalls(redis.client);
   for (let i = 0; i < keys.length; i += 50) await Promise.all(keys.slice(i, i + 50).map((k) => body(proxy, k)));
-  t.equal(await getCalls(), calls, 'all 1,000 keys were cached: the second pass sent no GET or MGET');
+  t.equal(await getCalls(redis.client), calls, 'all 1,000 keys were cached: the second pass sent no GET or MGET');
 
   const { lags, remeasured } = await invalidationLags(keys, (k, attempt) => msUntil(proxy, k, () => redis.client.set(k, `v${attempt}-${k}`), (s, b) => s === 200 && b === `v${attempt}-${k}`), 50);
   t.equal(lags.length, 1000);
@@ -76,10 +75,10 @@ t.test('DEL, EXPIRE reaching its end, FLUSHALL', async (t) => {
   const expired = await msUntil(proxy, 'exp:a', () => sleep(200), (s) => s === 404);
   t.ok(expired <= 500, `expiry → 404 within 500 ms of the deadline (${expired.toFixed(1)} ms), not after the 10-minute TTL`);
 
-  const calls = await getCalls();
+  const calls = await getCalls(redis.client);
   t.ok((await msUntil(proxy, 'fl:a', () => redis.client.flushall(), (s) => s === 404)) <= 50, 'FLUSHALL → 404 within 50 ms');
   t.equal((await get(proxy.url, '/fl:b', { dispatcher: http })).status, 404, 'every key of every shard went');
-  t.equal(await getCalls(), calls + 2, 'both were fetched again');
+  t.equal(await getCalls(redis.client), calls + 2, 'both were fetched again');
 });
 
 t.test('the race, forced: an invalidation overtaking the GET reply keeps the reply out of the cache', async (t) => {
@@ -121,7 +120,7 @@ t.test('subscriber killed with CLIENT KILL: cache flushed, tracking re-armed, an
   const idOf = async (name: string): Promise<string> => (await clientIds(name))[0] ?? '';
   const oldId = await idOf('shardcache:shard-0:invalidate');
   t.not(oldId, '', 'the subscriber is named in CLIENT LIST');
-  const calls = await getCalls();
+  const calls = await getCalls(redis.client);
   await redis.client.client('KILL', 'ID', oldId);
   const deadline = Date.now() + 5000;
   let redir = '';
@@ -137,7 +136,7 @@ t.test('subscriber killed with CLIENT KILL: cache flushed, tracking re-armed, an
   t.equal(redir, newId, 'the data connection tracks toward it');
   await sleep(50);
   t.equal(await body(proxy, 'kill:k'), 'one');
-  t.equal(await getCalls(), calls + 1, 'the cached value was flushed and fetched again');
+  t.equal(await getCalls(redis.client), calls + 1, 'the cached value was flushed and fetched again');
   t.ok((await msUntil(proxy, 'kill:k', () => redis.client.set('kill:k', 'two'), (_s, b) => b === 'two')) <= 50, 'invalidations flow again');
   t.match(proxy.logs(), /shard 0: invalidation tracking re-armed/);
 });
@@ -176,7 +175,7 @@ t.test('a data connection that goes silent (Redis asleep for 4 s) is replaced: f
   await redis.client.set('quiet:k', 'one');
   t.equal(await body(proxy, 'quiet:k'), 'one');
   const [dataId] = await clientIds('shardcache:shard-0');
-  const calls = await getCalls();
+  const calls = await getCalls(redis.client);
   // Idle links are pinged every second and one unanswered for a second is dropped: 4 s of silence is enough.
   const { done } = await redis.hold(t, 4);
   await done;
@@ -192,7 +191,7 @@ t.test('a data connection that goes silent (Redis asleep for 4 s) is replaced: f
   t.ok(total(m, 'shardcache_tracking_rearms_total') >= 1, 'tracking was re-armed');
   t.equal(total(m, 'shardcache_tracking_armed'), 1, 'and is armed');
   t.equal(await body(proxy, 'quiet:k'), 'one');
-  t.equal(await getCalls(), calls + 1, 'the cache was flushed: fetched again');
+  t.equal(await getCalls(redis.client), calls + 1, 'the cache was flushed: fetched again');
   t.ok((await msUntil(proxy, 'quiet:k', () => redis.client.set('quiet:k', 'two'), (_s, got) => got === 'two')) <= 50, 'invalidations flow on the new data connection');
 });
 
@@ -214,9 +213,9 @@ t.test('NEGATIVE_TTL_MS: a cached 404 becomes 200 right after a SET', async (t) 
   const proxy = await startProxy(t, { REDIS_URL: redis.url, SHARDS: '2', CACHE_TTL_MS: LONG_TTL, NEGATIVE_TTL_MS: LONG_TTL });
   await redis.client.del('neg:k');
   t.equal((await get(proxy.url, '/neg:k', { dispatcher: http })).status, 404);
-  const calls = await getCalls();
+  const calls = await getCalls(redis.client);
   t.equal((await get(proxy.url, '/neg:k', { dispatcher: http })).status, 404);
-  t.equal(await getCalls(), calls, 'the second 404 came from the cache');
+  t.equal(await getCalls(redis.client), calls, 'the second 404 came from the cache');
   t.ok((await msUntil(proxy, 'neg:k', () => redis.client.set('neg:k', 'here'), (s, got) => s === 200 && got === 'here')) <= 50, '200 within 50 ms of the SET');
 });
 

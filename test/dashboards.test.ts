@@ -14,6 +14,7 @@ import { agent, get } from './helpers/http.js';
 import { ROOT, startProxy, startRedis } from './helpers/processes.js';
 import { problems, resultLabels, served, type Served } from './helpers/promql.js';
 import { command, exchange } from './helpers/resp.js';
+import { sleep } from './helpers/time.js';
 
 interface Target { expr: string; refId: string; datasource?: { uid?: string } }
 interface Panel { id: number; type: string; title: string; gridPos: { x: number; y: number; w: number; h: number }; datasource?: { uid?: string }; targets?: Target[]; panels?: Panel[] }
@@ -34,7 +35,12 @@ const http = agent(2);
 t.teardown(() => http.close());
 for (const key of ['dash:1', 'dash:1', 'dash:absent']) await get(proxy.url, `/${key}`, { dispatcher: http });
 await exchange(proxy.respPort!, Buffer.concat([command('GET', 'dash:1'), command('MGET', 'dash:1', 'dash:absent')]), { replies: 2 });
-const metrics: Served = served(await (await request(`${proxy.admin}/metrics`)).body.text());
+// Redis's tracking table is read by shard 0 once its connection is ready: wait for the first figure.
+let text = '';
+for (const deadline = Date.now() + 5000; !/^shardcache_redis_tracking_keys /m.test(text) && Date.now() < deadline; await sleep(20)) {
+  text = await (await request(`${proxy.admin}/metrics`)).body.text();
+}
+const metrics: Served = served(text);
 
 t.test('the checker itself: it catches what it is for', async (t) => {
   t.same(problems('sum(rate(shardcache_requests_total[5m]))', metrics), []);
@@ -106,6 +112,7 @@ t.test('alert rules: the failures that matter each have one', async (t) => {
     ['ShardcacheShedding', /shardcache_shed_total/],
     ['ShardcacheThreadRestarts', /shardcache_shard_restarts_total[\s\S]*shardcache_acceptor_restarts_total/],
     ['ShardcacheHitRatioCollapse', /shardcache_cache_hits_total[\s\S]*offset/],
+    ['ShardcacheTrackingTableNearlyFull', /shardcache_redis_tracking_keys \/ \(shardcache_redis_tracking_table_max_keys > 0\) >= 0\.9/],
   ];
   for (const [name, pattern] of expect) t.match(byName.get(name), pattern, name);
   t.equal(new Set(rules.map((r) => r.alert)).size, rules.length, 'distinct names');

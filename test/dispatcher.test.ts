@@ -5,12 +5,15 @@
  */
 import t from 'tap';
 import { MessageChannel } from 'node:worker_threads';
-import { Dispatcher, FLUSH_AT, type Sink } from '../src/acceptor/dispatcher.js';
-import { BatchReader, BatchWriter, isReturned, Outcome, Protocol, RETURN_MIN_BYTES } from '../src/hop/wire.js';
+import { Dispatcher, FLUSH_AT, handOffBound } from '../src/acceptor/dispatcher.js';
+import type { Sink } from '../src/acceptor/sink.js';
+import { BatchReader, BatchWriter, isReturned, RETURN_MIN_BYTES } from '../src/hop/wire.js';
+import { Outcome, Protocol } from '../src/hop/vocabulary.js';
 import { Shard } from '../src/shard/shard.js';
 import { connectRedis, redisFetch, redisFetchMany } from '../src/shard/redis.js';
 import { startRedis } from './helpers/processes.js';
 import { linked } from './helpers/batches.js';
+import { sleep } from './helpers/time.js';
 
 const redis = await startRedis(t);
 const connection = connectRedis({ url: redis.url, timeoutMs: 1000, label: 'test', log: { info() {}, warn() {}, error() {} } });
@@ -104,7 +107,7 @@ t.test('detach answers the shard\'s in-flight requests and refuses new ones', as
   const sleeper = redis.client.duplicate();
   t.teardown(() => sleeper.disconnect());
   const sleeping = sleeper.call('DEBUG', 'SLEEP', '0.2');
-  await new Promise((resolve) => setTimeout(resolve, 20));
+  await sleep(20);
   dispatcher.submit(0, 'd:slow', sink, 'in-flight', 0);
   dispatcher.submit(1, 'd:slow', sink, 'other-shard', 0);
   await new Promise((resolve) => setImmediate(resolve)); // let the batch go out
@@ -117,13 +120,15 @@ t.test('detach answers the shard\'s in-flight requests and refuses new ones', as
   await sleeping;
   await sink.count(4);
   t.same(sink.got.get('other-shard'), [0, 1, 'x'], 'the other shard is unaffected');
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  await sleep(50);
   t.same(sink.got.get('in-flight'), [0, Outcome.ShardDown, undefined], 'a late reply from the detached shard is not delivered');
   t.equal(dispatcher.inFlight, 0);
   for (const p of far) p.close();
 });
 
-t.test('MAX_INFLIGHT: beyond it a shard\'s requests are refused at once, counted, and the rest served', async (t) => {
+t.test('hand-off bound: beyond it a shard\'s requests are refused at once, counted, and the rest served', async (t) => {
+  t.equal(handOffBound(1000, 10000, 2), 21000, 'MAX_INFLIGHT plus MAX_CONNECTIONS per listener');
+  t.equal(handOffBound(1000000, 2 ** 31 - 1, 2), 2 ** 31 - 1, 'capped to what the Int32 count holds');
   await redis.client.set('d:cap', 'c');
   const dispatcher = new Dispatcher(2, 2);
   const { port1, port2 } = new MessageChannel();
@@ -134,7 +139,7 @@ t.test('MAX_INFLIGHT: beyond it a shard\'s requests are refused at once, counted
   t.equal(dispatcher.attached(1), false, 'shard 1 never attached');
   const sink = new Answers();
   for (const token of ['a', 'b', 'c']) dispatcher.submit(0, 'd:cap', sink, token, 0);
-  t.same(sink.got.get('c'), [0, Outcome.Overloaded, undefined], 'the third is refused before any reply');
+  t.same(sink.got.get('c'), [0, Outcome.QueueFull, undefined], 'the third is refused before any reply');
   t.same([...dispatcher.inflightOf], [2, 0]);
   t.same([...dispatcher.shed], [1, 0]);
   await sink.count(3);
@@ -157,10 +162,10 @@ t.test('a cached value reaches the sink with its age and quoted ETag; a fresh mi
   const got: [number, string | undefined][] = [];
   const sink: Sink = { protocol: Protocol.Http, answer: (_token, _flags, _code, _value, ageMs, etag) => got.push([ageMs, etag]), released: () => true };
   dispatcher.submit(0, 'd:tag', sink, 1, 0);
-  while (got.length < 1) await new Promise((resolve) => setTimeout(resolve, 5));
+  while (got.length < 1) await sleep(5);
   now = 3500;
   dispatcher.submit(0, 'd:tag', sink, 2, 0);
-  while (got.length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+  while (got.length < 2) await sleep(5);
   t.match(got[0]![1], /^"[0-9a-f]{16}"$/, 'a quoted 64-bit tag');
   t.same(got[1], [2500, got[0]![1]], 'the hit: 2.5 s old, the same tag');
   t.equal(got[0]![0], 0, 'the miss: age 0');
@@ -206,10 +211,10 @@ t.test('a large reply batch goes back to its shard once every answer from it has
   dispatcher.submit(0, 'b', sink, 'slow', 0);
   await sink.count(2);
   t.equal(sink.got.get('fast')![1], big.length, 'the answers arrived');
-  await new Promise((resolve) => setTimeout(resolve, 5));
+  await sleep(5);
   t.equal(back.length, 0, 'not while one answer still holds its view');
   sink.holding.clear();
-  await new Promise((resolve) => setTimeout(resolve, 40));
+  await sleep(40);
   t.equal(back.length, 1, 'handed back once it let go (looked at again later)');
   t.ok(back[0]!.byteLength >= RETURN_MIN_BYTES, 'the whole buffer, to fill again');
   // A small batch stays with the garbage collector, as before.
@@ -221,7 +226,7 @@ t.test('a large reply batch goes back to its shard once every answer from it has
   stuck.holding.add('never');
   dispatcher.submit(0, 'c', stuck, 'never', 0);
   await stuck.count(1);
-  await new Promise((resolve) => setTimeout(resolve, 400));
+  await sleep(400);
   t.equal(back.length, 1, 'a batch still held after the last look (200 ms) is left to the garbage collector');
   void small;
 });

@@ -1,6 +1,7 @@
 /** Server lists, REDIS_URL's credentials and the per-mode connection options (src/shard/endpoints.ts). */
 import t from 'tap';
-import { credentialsOf, describeBackend, formatHostPort, hostPortOf, parseHostPorts, serverOptions, type BackendSettings } from '../src/shard/endpoints.js';
+import { credentialsOf, hostPortOf, serverOptions } from '../src/shard/endpoints.js';
+import { describeBackend, formatHostPort, parseHostPorts, type BackendSettings } from '../src/routing/backend-settings.js';
 
 t.test('host:port lists', async (t) => {
   t.same(parseHostPorts('a:1'), [{ host: 'a', port: 1 }]);

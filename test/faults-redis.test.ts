@@ -6,7 +6,8 @@
  */
 import t from 'tap';
 import { agent } from './helpers/http.js';
-import { load, sleep } from './helpers/load.js';
+import { load } from './helpers/load.js';
+import { sleep } from './helpers/time.js';
 import { scrape, total } from './helpers/metrics.js';
 import { startProxy, startRedis } from './helpers/processes.js';
 

@@ -8,7 +8,8 @@ import t from 'tap';
 import { request } from 'undici';
 import { shardOf } from '../src/routing/hash.js';
 import { agent } from './helpers/http.js';
-import { load, sleep, type Shot } from './helpers/load.js';
+import { load, type Shot } from './helpers/load.js';
+import { sleep } from './helpers/time.js';
 import { scrape, total } from './helpers/metrics.js';
 import { startProxy, startRedis } from './helpers/processes.js';
 

@@ -9,21 +9,12 @@ import t from 'tap';
 import { agent, get } from './helpers/http.js';
 import { scrape, total } from './helpers/metrics.js';
 import { startProxy, startRedis } from './helpers/processes.js';
+import { seededRandom } from './helpers/random.js';
 
 const COUNT = 10000;
 const PARALLEL = 32;
 
-/** mulberry32: a small seeded PRNG, so the run is reproducible. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const random = prng(20261124);
+const random = seededRandom(20261124);
 const int = (n: number): number => Math.floor(random() * n);
 const pick = <T>(items: readonly T[]): T => items[int(items.length)]!;
 const bytes = (n: number, lo = 0, hi = 256): Buffer => Buffer.from(Array.from({ length: n }, () => lo + int(hi - lo)));

@@ -11,6 +11,7 @@ import { agent, get } from './helpers/http.js';
 import { scrape, total } from './helpers/metrics.js';
 import { startProxy, startRedis } from './helpers/processes.js';
 import { command, decodeAll, exchange } from './helpers/resp.js';
+import { sleep } from './helpers/time.js';
 
 const redis = await startRedis(t);
 const http = agent(8);
@@ -42,7 +43,7 @@ t.test('ETag, If-None-Match → 304, Cache-Control: max-age counts down the TTL,
   t.equal(other.status, 200, 'another tag: the value');
   t.equal(other.body.toString(), 'cached value');
 
-  await new Promise((resolve) => setTimeout(resolve, 1100));
+  await sleep(1100);
   const later = await get(proxy.url, '/c:v', { dispatcher: http });
   const age = Number(later.headers.age);
   const maxAge = Number(/^max-age=(\d+)$/.exec(later.headers['cache-control'] as string)![1]);
@@ -58,7 +59,7 @@ t.test('a new value after the TTL gets a new tag; an old tag then gets the value
   await redis.client.set('c:change', 'one');
   const old = (await get(proxy.url, '/c:change', { dispatcher: http })).headers.etag as string;
   await redis.client.set('c:change', 'two');
-  await new Promise((resolve) => setTimeout(resolve, 350));
+  await sleep(350);
   const fresh = await conditional(proxy.url, '/c:change', old);
   t.equal(fresh.status, 200);
   t.equal(fresh.body.toString(), 'two');

@@ -4,7 +4,8 @@
  * changes made by another client.
  */
 import t from 'tap';
-import { BatchReader, BatchWriter, Outcome, Protocol } from '../src/hop/wire.js';
+import { BatchReader, BatchWriter } from '../src/hop/wire.js';
+import { Outcome, Protocol } from '../src/hop/vocabulary.js';
 import { Stat } from '../src/metrics/shard-stats.js';
 import { Invalidation } from '../src/shard/invalidation.js';
 import { connectRedis, redisFetch } from '../src/shard/redis.js';
@@ -12,6 +13,8 @@ import { Shard, type Fetch } from '../src/shard/shard.js';
 import { MISS } from '../src/cache/store.js';
 import { startRedis } from './helpers/processes.js';
 import { linked } from './helpers/batches.js';
+import { sleep } from './helpers/time.js';
+import { commandCalls } from './helpers/commandstats.js';
 
 type Reply = [id: number, code: number, value?: string];
 
@@ -23,7 +26,6 @@ function batch(id: number, key: string): ArrayBuffer {
   return w.finish();
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Waits until `ok()` holds, failing after `ms`. */
 /** The cached value of `key` in `shard` as a string, or undefined. */
@@ -238,7 +240,7 @@ t.test('a data connection that goes silent is found by its own PING: reconnected
 
 t.test('an idle connection that answers its PINGs is left alone', async (t) => {
   const { link, data, logs } = await tracked(t, { pingMs: 50 });
-  const pings = async (): Promise<number> => Number(/cmdstat_ping:calls=(\d+)/.exec(await redis.client.info('commandstats'))?.[1] ?? 0);
+  const pings = (): Promise<number> => commandCalls(redis.client, 'ping');
   const before = await pings();
   await sleep(400);
   t.equal(link.arms, 1, 'never re-armed');

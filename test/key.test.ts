@@ -1,5 +1,5 @@
 import t from 'tap';
-import { decodeKey, KeyError } from '../src/acceptor/http/key.js';
+import { decodeKey, KeyError } from '../src/routing/key.js';
 
 const bytes = (s: string): number[] => [...Buffer.from(s, 'latin1')];
 

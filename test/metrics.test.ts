@@ -12,6 +12,7 @@ import { agent, get } from './helpers/http.js';
 import { samplesOf, scrape, total, waitForTotal } from './helpers/metrics.js';
 import { startProxy, startRedis } from './helpers/processes.js';
 import { command, decodeAll, exchange } from './helpers/resp.js';
+import { sleep } from './helpers/time.js';
 
 const redis = await startRedis(t);
 const http = agent(8);
@@ -73,7 +74,6 @@ t.test('hits, misses, coalesced, entries, bytes, statuses, latency: as predicted
   t.ok(m.has('process_resident_memory_bytes'), 'the process metrics too');
 });
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 t.test('requests, hits, misses and coalesced misses are counted per protocol, exactly', async (t) => {
   // Replies to GETs of co:* are held 1 s inside the shard, so that the flight of co:k stays in the air.
@@ -103,14 +103,14 @@ t.test('requests, hits, misses and coalesced misses are counted per protocol, ex
   // HTTP starts the flight of co:k; three pipelined RESP GETs join it; with
   // MAX_INFLIGHT=4 reached, one more RESP GET and one more HTTP GET are shed.
   const shard = String(shardOf('co:k', 2));
-  const inflight = async (n: number): Promise<void> => {
-    for (let i = 0; i < 200 && total(await scrape(proxy.admin), 'shardcache_inflight_requests', { shard }) < n; i++) await sleep(5);
+  const waiting = async (n: number): Promise<void> => {
+    for (let i = 0; i < 200 && total(await scrape(proxy.admin), 'shardcache_waiting_requests', { shard }) < n; i++) await sleep(5);
   };
   const first = status('/co:k');
-  await inflight(1);
+  await waiting(1);
   const joined = exchange(port, Buffer.concat([command('GET', 'co:k'), command('GET', 'co:k'), command('GET', 'co:k')]), { replies: 3 });
-  await inflight(4);
-  t.same(decodeAll((await exchange(port, command('GET', 'co:k'), { replies: 1 })).data), [{ error: 'ERR shard overloaded: MAX_INFLIGHT requests in flight, try again' }]);
+  await waiting(4);
+  t.same(decodeAll((await exchange(port, command('GET', 'co:k'), { replies: 1 })).data), [{ error: 'ERR shard overloaded: MAX_INFLIGHT requests waiting on redis, try again' }]);
   t.equal(await status('/co:k'), 503);
   t.equal(await first, 200);
   t.same(decodeAll((await joined).data), ['held', 'held', 'held']);
@@ -151,14 +151,16 @@ t.test('requests, hits, misses and coalesced misses are counted per protocol, ex
   t.equal(total(m, 'shardcache_cache_hits_total', { protocol: 'resp' }), 3, 'RESP hits: p:1, then p:1 and p:3 in the MGET');
   t.equal(total(m, 'shardcache_cache_misses_total', { protocol: 'resp' }), 8);
   t.equal(total(m, 'shardcache_cache_coalesced_total', { protocol: 'resp' }), 3);
-  t.equal(total(m, 'shardcache_shed_total'), 2);
+  t.equal(total(m, 'shardcache_shed_total', { shard, reason: 'misses' }), 2, 'both refused as misses past MAX_INFLIGHT');
+  t.equal(total(m, 'shardcache_shed_total', { reason: 'queue' }), 0);
+  t.equal(total(m, 'shardcache_waiting_requests'), 0, 'nothing waiting on Redis any more');
 });
 
 t.test('expired and evicted, on one shard of capacity 2', async (t) => {
   const proxy = await startProxy(t, { REDIS_URL: redis.url, SHARDS: '1', CACHE_CAPACITY: '2', CACHE_TTL_MS: '400' });
   await redis.client.mset('e:a', '1', 'e:b', '2', 'e:c', '3');
   for (const k of ['e:a', 'e:b', 'e:c']) await get(proxy.url, `/${k}`, { dispatcher: http });
-  await new Promise((resolve) => setTimeout(resolve, 450));
+  await sleep(450);
   await get(proxy.url, '/e:c', { dispatcher: http });
   const m = await scrape(proxy.admin);
   t.equal(total(m, 'shardcache_cache_evicted_total'), 1, 'e:a evicted by e:c');
@@ -183,7 +185,7 @@ t.test('/healthz, /readyz follow Redis; unknown paths 404; the kill hook is off 
   await local.kill();
   let ready = await admin('/readyz');
   for (let i = 0; i < 50 && ready.status === 200; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
     ready = await admin('/readyz');
   }
   t.equal(ready.status, 503, 'not ready while Redis is down');
@@ -193,7 +195,7 @@ t.test('/healthz, /readyz follow Redis; unknown paths 404; the kill hook is off 
   t.equal((await admin('/healthz')).status, 200, 'but alive');
   await local.restart();
   for (let i = 0; i < 50 && ready.status !== 200; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
     ready = await admin('/readyz');
   }
   t.equal(ready.status, 200, 'ready again once Redis is back');

@@ -7,7 +7,7 @@
  */
 import t from 'tap';
 import { agent, get } from './helpers/http.js';
-import { sleep } from './helpers/load.js';
+import { sleep } from './helpers/time.js';
 import { scrape, total } from './helpers/metrics.js';
 import { startNetnsRedis } from './helpers/netns.js';
 import { startProxy } from './helpers/processes.js';

@@ -5,6 +5,7 @@
 import t from 'tap';
 import { agent, get } from './helpers/http.js';
 import { freePort, startProxy, startRedis } from './helpers/processes.js';
+import { sleep } from './helpers/time.js';
 
 const http = agent(8);
 t.teardown(() => http.close());
@@ -35,7 +36,7 @@ t.test('Redis stopped → 503 within REDIS_TIMEOUT_MS + 1 s; back → 200 withou
   while (Date.now() < deadline) {
     status = (await get(proxy.url, '/after', { dispatcher: http })).status;
     if (status === 200) break;
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
   }
   t.equal(status, 200, 'serves again without restarting the proxy');
   t.match(proxy.logs(), /redis (connection lost|connection closed)/);
@@ -47,7 +48,7 @@ t.test('Redis absent at start: a one-line hint, no stack trace, and it connects 
   const port = await freePort();
   const proxy = await startProxy(t, { REDIS_URL: `redis://127.0.0.1:${port}`, SHARDS: '1', REDIS_TIMEOUT_MS: '300' });
   t.equal((await get(proxy.url, '/k', { dispatcher: http })).status, 503);
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  await sleep(300);
   t.match(proxy.logs(), new RegExp(`nothing answers at REDIS_URL redis://127.0.0.1:${port}`));
   t.notMatch(proxy.logs(), /\n\s+at /, 'no stack trace');
   const { spawn } = await import('node:child_process');
@@ -58,7 +59,7 @@ t.test('Redis absent at start: a one-line hint, no stack trace, and it connects 
   const deadline = Date.now() + 10000;
   let status = 0;
   while (Date.now() < deadline && status !== 404) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
     status = (await get(proxy.url, '/k', { dispatcher: http })).status;
   }
   t.equal(status, 404, 'answers from Redis once it is up (the key is absent there)');
@@ -76,11 +77,11 @@ t.test('INVALIDATION=tracking: Redis stopped → the cache is flushed (changes c
   const deadline = Date.now() + 10000;
   let body = '';
   while (Date.now() < deadline && body !== 'w') {
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
     body = (await get(proxy.url, '/tracked', { dispatcher: http })).body.toString();
   }
   t.equal(body, 'w', 'the new value once Redis is back');
   const rearmed = Date.now() + 5000;
-  while (Date.now() < rearmed && !/invalidation tracking re-armed/.test(proxy.logs())) await new Promise((resolve) => setTimeout(resolve, 50));
+  while (Date.now() < rearmed && !/invalidation tracking re-armed/.test(proxy.logs())) await sleep(50);
   t.match(proxy.logs(), /shard 0: invalidation tracking re-armed/);
 });

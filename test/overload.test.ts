@@ -7,7 +7,7 @@ import net from 'node:net';
 import t from 'tap';
 import { request } from 'undici';
 import { agent, get } from './helpers/http.js';
-import { sleep } from './helpers/load.js';
+import { sleep } from './helpers/time.js';
 import { scrape, total } from './helpers/metrics.js';
 import { startProxy, startRedis } from './helpers/processes.js';
 
@@ -30,13 +30,14 @@ t.test('MAX_INFLIGHT exceeded → 503 with Retry-After at once, then normal serv
   const served = answers.filter((a) => a.status === 404);
   t.equal(served.length, 4, 'MAX_INFLIGHT requests waited for Redis and were answered');
   t.equal(shed.length, 16, 'the rest were shed');
-  t.ok(shed.every((a) => a.retry === '1' && a.body === 'shard overloaded: MAX_INFLIGHT requests already in flight\n'), 'with Retry-After and the reason');
+  t.ok(shed.every((a) => a.retry === '1' && a.body === 'shard overloaded: MAX_INFLIGHT requests already waiting on redis\n'), 'with Retry-After and the reason');
   const slowestShed = Math.max(...shed.map((a) => a.ms));
   const fastestServed = Math.min(...served.map((a) => a.ms));
   t.ok(slowestShed < fastestServed, `shed at once (slowest ${Math.round(slowestShed)} ms), not queued behind Redis (first served ${Math.round(fastestServed)} ms)`);
   for (let i = 0; i < 20; i++) t.equal((await get(proxy.url, '/o:k', { dispatcher: http })).status, 200, `normal service, request ${i + 1}`);
   const m = await scrape(proxy.admin);
-  t.equal(total(m, 'shardcache_shed_total'), 16);
+  t.equal(total(m, 'shardcache_shed_total', { reason: 'misses' }), 16, 'counted as misses shed');
+  t.equal(total(m, 'shardcache_shed_total', { reason: 'queue' }), 0, 'none refused by the hand-off bound');
   t.equal(total(m, 'shardcache_requests_total', { protocol: 'http', status: '503' }), 16);
   t.comment(`MAX_INFLIGHT=4: sent 20 at once + 20 after, answered 40, shed 16 (503 within ${Math.round(slowestShed)} ms), then 20 of 20 served`);
 });

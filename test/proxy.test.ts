@@ -5,16 +5,14 @@
 import t from 'tap';
 import { agent, encodeKey, get } from './helpers/http.js';
 import { startProxy, startRedis } from './helpers/processes.js';
+import { commandCalls } from './helpers/commandstats.js';
+import { sleep } from './helpers/time.js';
 
 const redis = await startRedis(t);
 const http = agent(32);
 t.teardown(() => http.close());
 
-async function getCalls(): Promise<number> {
-  const info = await redis.client.info('commandstats');
-  const m = /cmdstat_get:calls=(\d+)/.exec(info);
-  return m ? Number(m[1]) : 0;
-}
+const getCalls = (): Promise<number> => commandCalls(redis.client, 'get');
 
 t.test('INVALIDATION=ttl: serves a value, keeps it cached until the TTL passes, then the new one', async (t) => {
   const proxy = await startProxy(t, { REDIS_URL: redis.url, CACHE_TTL_MS: '600', SHARDS: '2' , INVALIDATION: 'ttl' });
@@ -29,7 +27,7 @@ t.test('INVALIDATION=ttl: serves a value, keeps it cached until the TTL passes, 
   const cached = await get(proxy.url, '/greeting', { dispatcher: http });
   t.ok(Date.now() - fetchedAt < 600, 'read again before the TTL');
   t.equal(cached.body.toString(), 'hello', 'the cached value, not the new one');
-  await new Promise((resolve) => setTimeout(resolve, 700 - (Date.now() - fetchedAt)));
+  await sleep(700 - (Date.now() - fetchedAt));
   t.equal((await get(proxy.url, '/greeting', { dispatcher: http })).body.toString(), 'bonjour', 'the new value after the TTL');
   const head = await get(proxy.url, '/greeting', { method: 'HEAD', dispatcher: http });
   t.equal(head.status, 200);
@@ -99,7 +97,7 @@ t.test('20 concurrent GETs of one uncached key cause exactly one Redis GET', asy
   const sleeper = redis.client.duplicate();
   t.teardown(() => sleeper.disconnect());
   const sleeping = sleeper.call('DEBUG', 'SLEEP', '0.3');
-  await new Promise((resolve) => setTimeout(resolve, 20));
+  await sleep(20);
   const answers = await Promise.all(Array.from({ length: 20 }, () => get(proxy.url, '/stampede', { dispatcher: http })));
   await sleeping;
   t.ok(answers.every((a) => a.status === 200 && a.body.toString() === 'once'), 'all 20 answered with the value');

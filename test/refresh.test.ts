@@ -5,10 +5,11 @@
  * misses, and XFetch's draw near expiry.
  */
 import t from 'tap';
-import { Outcome } from '../src/hop/wire.js';
+import { Outcome } from '../src/hop/vocabulary.js';
 import { Stat } from '../src/metrics/shard-stats.js';
 import { Shard, type Fetch } from '../src/shard/shard.js';
 import { batch, decode, linked, type Reply } from './helpers/batches.js';
+import { sleep } from './helpers/time.js';
 
 interface Rig {
   shard: Shard;
@@ -65,7 +66,7 @@ function rig(options: { ttlMs: number; swrMs?: number; staleMs?: number; beta?: 
  * machine can let a 5 ms timer overtake (seen once in a full run).
  */
 const settle = async (): Promise<void> => {
-  await new Promise((resolve) => setTimeout(resolve, 5));
+  await sleep(5);
   for (let i = 0; i < 2; i++) await new Promise((resolve) => setImmediate(resolve));
 };
 

@@ -7,6 +7,8 @@ import net from 'node:net';
 import { Redis } from 'ioredis';
 import { runProxy, startProxy, startRedis } from './helpers/processes.js';
 import { command, decodeAll, exchange } from './helpers/resp.js';
+import { seededRandom } from './helpers/random.js';
+import { sleep } from './helpers/time.js';
 
 const redis = await startRedis(t);
 
@@ -34,21 +36,11 @@ t.test('malformed frames: an error reply, then the connection is closed', async 
   t.ok(closed);
 });
 
-/** A small deterministic PRNG (mulberry32), so a failure can be replayed. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 t.test('1,000 random frames: the process stays up and keeps serving', async (t) => {
   const proxy = await startProxy(t, { REDIS_URL: redis.url, SHARDS: '2', RESP_PORT: '0' });
   const port = proxy.respPort!;
   await redis.client.set('r:k', 'still here');
-  const rand = random(0x5eed);
+  const rand = seededRandom(0x5eed);
   const pieces = ['*', '$', '\r\n', '\r', '\n', '-1', '0', '2', '99999999999', 'GET', 'MGET', 'PING', 'r:k', '"', "'", '\\x', ' ', '\x00', 'HELLO', 'CLIENT'];
   const frame = (): Buffer => {
     const kind = rand();
@@ -99,7 +91,7 @@ t.test('Redis unreachable: an error reply per GET and per MGET key; served again
   while (Date.now() < deadline && value !== 'back') {
     await own.client.set('o:k', 'back').catch(() => undefined);
     value = await c.get('o:k').catch(() => null);
-    if (value !== 'back') await new Promise((resolve) => setTimeout(resolve, 100));
+    if (value !== 'back') await sleep(100);
   }
   t.equal(value, 'back', 'served again once Redis is back');
 });

@@ -12,6 +12,8 @@ import { shardOf } from '../src/routing/hash.js';
 import { agent, get } from './helpers/http.js';
 import { startProxy, startRedis } from './helpers/processes.js';
 import { command, decodeAll, exchange, type Reply } from './helpers/resp.js';
+import { commandCalls } from './helpers/commandstats.js';
+import { sleep } from './helpers/time.js';
 
 const redis = await startRedis(t);
 const proxy = await startProxy(t, { REDIS_URL: redis.url, SHARDS: '4', RESP_PORT: '0', CACHE_TTL_MS: '60000', MAX_KEY_BYTES: '64' });
@@ -24,10 +26,7 @@ function client(options: { protocol?: 2 | 3 } = {}): Redis {
   return c;
 }
 
-async function calls(name: string): Promise<number> {
-  const m = new RegExp(`cmdstat_${name}:calls=(\\d+)`).exec(await redis.client.info('commandstats'));
-  return m ? Number(m[1]) : 0;
-}
+const calls = (name: string): Promise<number> => commandCalls(redis.client, name);
 
 t.test('the RESP port is logged', async (t) => {
   t.match(proxy.logs(), `shardcache RESP listening on redis://127.0.0.1:${port}`);
@@ -87,11 +86,10 @@ t.test('the RESP and HTTP paths share one cache', async (t) => {
   const http = agent(1);
   t.teardown(() => http.close());
   t.equal((await get(proxy.url, '/shared', { dispatcher: http })).body.toString(), 'first');
-  const getCalls = async (): Promise<number> => Number(/cmdstat_get:calls=(\d+)/.exec(await redis.client.info('commandstats'))?.[1] ?? 0);
-  const calls = await getCalls();
+  const before = await calls('get');
   const c = client({ protocol: 2 });
   t.equal(await c.get('shared'), 'first');
-  t.equal(await getCalls(), calls, 'cached by the HTTP request: the RESP GET sent no GET to Redis');
+  t.equal(await calls('get'), before, 'cached by the HTTP request: the RESP GET sent no GET to Redis');
 });
 
 t.test('many commands in one write are answered in order, hits and misses mixed', async (t) => {
@@ -250,7 +248,7 @@ t.test('replies ready at once wait for the GET sent after them: one write, not t
   socket.on('data', (chunk: Buffer) => chunks.push({ at: performance.now() - sent, text: chunk.toString('latin1') }));
   socket.write('MGET held:a held:b\r\nPING\r\nGET held:a\r\n');
   const expected = '*2\r\n$1\r\nA\r\n$1\r\nB\r\n+PONG\r\n$1\r\nA\r\n';
-  while (chunks.map((c) => c.text).join('').length < expected.length) await new Promise((resolve) => setTimeout(resolve, 20));
+  while (chunks.map((c) => c.text).join('').length < expected.length) await sleep(20);
   t.equal(chunks.map((c) => c.text).join(''), expected, 'every reply, in order');
   t.ok(chunks[0]!.at >= 150, `nothing arrived before the held values (first bytes after ${chunks[0]!.at.toFixed(0)} ms)`);
   t.match(chunks[0]!.text, /^\*2\r\n\$1\r\nA\r\n/, 'the MGET header left with its first value');

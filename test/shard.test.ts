@@ -4,13 +4,15 @@
  * How misses reach Redis (one MGET per batch) is in batch-fetch.test.ts.
  */
 import t from 'tap';
-import { BatchReader, Outcome, Protocol } from '../src/hop/wire.js';
+import { BatchReader } from '../src/hop/wire.js';
+import { Outcome, Protocol } from '../src/hop/vocabulary.js';
 import { REPLY_FLUSH_BYTES, Shard, type Fetch, type FetchMany } from '../src/shard/shard.js';
-import { connectRedis, outcomeOf, redactUrl, redisFetch, redisFetchMany } from '../src/shard/redis.js';
+import { connectRedis, outcomeOf, redisFetch, redisFetchMany } from '../src/shard/redis.js';
 import { Stat } from '../src/metrics/shard-stats.js';
 import { ENTRY_BYTES } from '../src/cache/store.js';
 import { batch, decode, linked, type Reply } from './helpers/batches.js';
 import { startRedis } from './helpers/processes.js';
+import { sleep } from './helpers/time.js';
 
 const redis = await startRedis(t);
 const logs: string[] = [];
@@ -173,7 +175,7 @@ t.test('MAX_VALUE_BYTES: a larger value is answered but not cached; the stats fo
   const shard = linked(new Shard({ capacity: 10, ttlMs: 60000, maxValueBytes: 10, fetch: redisFetch(connection.redis)}), (b) => replies.push(...decode(b)));
   for (let round = 0; round < 2; round++) {
     shard.receive(batch([round * 2, 'small'], [round * 2 + 1, 'large']), 0);
-    while (replies.length < round * 2 + 2) await new Promise((resolve) => setTimeout(resolve, 5));
+    while (replies.length < round * 2 + 2) await sleep(5);
   }
   t.same(replies.slice(2).sort((a, b) => a[0] - b[0]), [[2, 3, 'abc'], [3, 11, 'x'.repeat(11)]], 'both served both times');
   t.same(shard.cache.keys(), ['small'], 'only the small one cached');
@@ -205,7 +207,7 @@ t.test('STALE_IF_ERROR: an expired entry answers while Redis fails, with its age
     });
   const ask = async (id: number): Promise<Reply> => {
     shard.receive(batch([id, 'k']), 0);
-    while (replies.length < id) await new Promise((resolve) => setTimeout(resolve, 2));
+    while (replies.length < id) await sleep(2);
     return replies[id - 1]!;
   };
   t.same(await ask(1), [1, 2, 'v1']);
@@ -232,8 +234,6 @@ t.test('error classification', async (t) => {
   t.equal(outcomeOf(reply), Outcome.RedisError);
   t.equal(outcomeOf(Object.assign(new Error('WRONGTYPE Operation'), { name: 'ReplyError' })), Outcome.WrongType);
   t.equal(outcomeOf(new Error('Command timed out')), Outcome.Unavailable);
-  t.equal(redactUrl('redis://u:pw@h:1/2'), 'redis://u:***@h:1/2');
-  t.equal(redactUrl('not a url'), '(invalid url)');
 });
 
 t.test('links: each acceptor gets its own answers; a miss shared by two links costs one fetch; a closed link is dropped', async (t) => {
@@ -250,8 +250,8 @@ t.test('links: each acceptor gets its own answers; a miss shared by two links co
   for (const link of links) shard.receive(batch([7, 'l:a']), link);
   shard.unlink(2);
   release();
-  while (got[0]!.length + got[1]!.length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
-  await new Promise((resolve) => setTimeout(resolve, 20));
+  while (got[0]!.length + got[1]!.length < 2) await sleep(5);
+  await sleep(20);
   t.equal(gets, 1, 'one fetch for the three waiters');
   t.same(got[0], [[7, 1, 'A']], 'link 0 answered');
   t.same(got[1], [[7, 1, 'A']], 'link 1 answered');
@@ -272,7 +272,7 @@ t.test('Redis down: misses answer Unavailable quickly, the shard recovers', asyn
   t.same(await entries(1), [[1, Outcome.Unavailable]]);
   t.ok(Date.now() - started < 1300, `answered in ${Date.now() - started} ms`);
   // The answer can come before the connection's close event (a write to a closing socket fails at once): give the log a moment.
-  for (let i = 0; i < 100 && !/test: redis (connection lost|connection closed)/.test(logs.join('\n')); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  for (let i = 0; i < 100 && !/test: redis (connection lost|connection closed)/.test(logs.join('\n')); i++) await sleep(10);
   t.match(logs.join('\n'), /test: redis (connection lost|connection closed)/, 'the state change is logged once');
   await redis.restart();
   const deadline = Date.now() + 5000;
@@ -283,7 +283,7 @@ t.test('Redis down: misses answer Unavailable quickly, the shard recovers', asyn
     if (last[1] === Outcome.NotFound) break; // a fresh redis-server has no data
     t.ok(Date.now() < deadline, 'reconnects within 5 s');
     if (Date.now() > deadline) break;
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
   }
   t.match(logs.join('\n'), /test: redis reconnected/);
 });
@@ -293,7 +293,7 @@ t.test('answers landing in one turn keep their bytes when a later landing evicts
   // Capacity 1: each landing evicts the one before it, whose arena block the next value then takes.
   const shard = linked(new Shard({ capacity: 1, ttlMs: 60000, fetch: (key) => Promise.resolve(Buffer.from(`value of ${key.toString()}`.padEnd(60, '.'))) }), (b) => replies.push(...decode(b)));
   shard.receive(batch([1, 'turn:a'], [2, 'turn:b'], [3, 'turn:c']), 0);
-  while (replies.length < 3) await new Promise((resolve) => setTimeout(resolve, 5));
+  while (replies.length < 3) await sleep(5);
   t.same(replies.sort((a, b) => a[0] - b[0]).map(([, , v]) => v), ['turn:a', 'turn:b', 'turn:c'].map((k) => `value of ${k}`.padEnd(60, '.')));
   t.same(shard.cache.keys(), ['turn:c']);
   t.equal(shard.cache.evicted, 2);
@@ -304,7 +304,7 @@ t.test('a reply batch leaves once it holds REPLY_FLUSH_BYTES, before the rest of
   const big = Buffer.alloc(REPLY_FLUSH_BYTES / 2 + 1000, 0x62);
   const shard = linked(new Shard({ capacity: 10, ttlMs: 60000, fetch: () => Promise.resolve(big) }), (b) => sent.push(decode(b)));
   shard.receive(batch([1, 'big:a'], [2, 'big:b'], [3, 'big:c']), 0);
-  while (sent.flat().length < 3) await new Promise((resolve) => setTimeout(resolve, 5));
+  while (sent.flat().length < 3) await sleep(5);
   sent.length = 0;
   shard.receive(batch([4, 'big:a'], [5, 'big:b'], [6, 'big:c']), 0);
   t.same(sent.map((b) => b.map(([id, code]) => [id, code])), [[[4, big.length], [5, big.length]], [[6, big.length]]], 'three hits: two in a first batch past the threshold, the third in a second');

@@ -9,16 +9,12 @@ import t from 'tap';
 import { agent, get } from './helpers/http.js';
 import { scrape, total } from './helpers/metrics.js';
 import { startProxy, startRedis } from './helpers/processes.js';
+import { getCalls } from './helpers/commandstats.js';
+import { sleep } from './helpers/time.js';
 
 const redis = await startRedis(t);
 const http = agent(200);
 t.teardown(() => http.close());
-
-async function getCalls(): Promise<number> {
-  const info = await redis.client.info('commandstats');
-  const calls = (name: string): number => Number(new RegExp(`cmdstat_${name}:calls=(\\d+)`).exec(info)?.[1] ?? 0);
-  return calls('get') + calls('mget');
-}
 
 t.test('a stale answer comes at once with its age and RFC 5861 Cache-Control, and one GET refreshes the entry', async (t) => {
   // INVALIDATION=ttl: with tracking, the SET below would remove the entry at once.
@@ -26,15 +22,15 @@ t.test('a stale answer comes at once with its age and RFC 5861 Cache-Control, an
   await redis.client.set('swr:k', 'one');
   t.equal((await get(proxy.url, '/swr:k', { dispatcher: http })).headers['cache-control'], 'max-age=1', 'fresh: the seconds left of the TTL');
   await redis.client.set('swr:k', 'two');
-  await new Promise((resolve) => setTimeout(resolve, 1300));
-  const before = await getCalls();
+  await sleep(1300);
+  const before = await getCalls(redis.client);
   const stale = await get(proxy.url, '/swr:k', { dispatcher: http });
   t.equal(stale.body.toString(), 'one', 'the old value, at once');
   t.equal(stale.headers.age, '1');
   t.match(stale.headers['cache-control'], /^max-age=0, stale-while-revalidate=[45]$/, 'what is left of the window, in whole seconds rounded up');
-  for (let i = 0; i < 50 && (await get(proxy.url, '/swr:k', { dispatcher: http })).body.toString() !== 'two'; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+  for (let i = 0; i < 50 && (await get(proxy.url, '/swr:k', { dispatcher: http })).body.toString() !== 'two'; i++) await sleep(20);
   t.equal((await get(proxy.url, '/swr:k', { dispatcher: http })).body.toString(), 'two', 'refreshed');
-  t.equal((await getCalls()) - before, 1, 'by one GET');
+  t.equal((await getCalls(redis.client)) - before, 1, 'by one GET');
   const m = await scrape(proxy.admin);
   t.equal(total(m, 'shardcache_refreshes_started_total'), 1);
   t.ok(total(m, 'shardcache_stale_while_revalidate_served_total') >= 1);
@@ -64,11 +60,11 @@ for (const [name, env] of [
     const proxy = await startProxy(t, { REDIS_URL: redis.url, SHARDS: '1', CACHE_TTL_MS: '200', ...env });
     await redis.client.set('hot', 'x'.repeat(100));
     await get(proxy.url, '/hot', { dispatcher: http });
-    const before = await getCalls();
+    const before = await getCalls(redis.client);
     const started = Date.now();
     const statuses = await stampede(proxy.url, 'hot', 4000);
     const periods = Math.ceil((Date.now() - started) / 200);
-    const gets = (await getCalls()) - before;
+    const gets = (await getCalls(redis.client)) - before;
     const requests = [...statuses.values()].reduce((a, b) => a + b, 0);
     t.same([...statuses.keys()], [200], `${requests} answers, all 200`);
     // An early refresh renews the entry a little before its expiry, so its lifetimes are a little shorter than the TTL: 20% allowed.

@@ -9,8 +9,9 @@ import { snapshotJson, statusSettings, takeSnapshot } from '../src/control/stats
 import { AcceptorStat, HTTP_STATUSES, httpCounts, respCounts, shedCounts } from '../src/metrics/acceptor-stats.js';
 import { Stat } from '../src/metrics/shard-stats.js';
 import { nameThread } from '../src/metrics/thread.js';
-import { RESP_STATUSES } from '../src/acceptor/resp/outcomes.js';
+import { RESP_STATUSES } from '../src/metrics/labels.js';
 import { facts, sources } from './helpers/snapshot.js';
+import { sleep } from './helpers/time.js';
 
 t.test('shard figures: per-protocol counters summed, gauges and flags as written', async (t) => {
   const src = sources(2, 2);
@@ -30,6 +31,7 @@ t.test('shard figures: per-protocol counters summed, gauges and flags as written
   s1[Stat.TrackingArmed] = 1;
   s1[Stat.InvalidatedKeys] = 9;
   s1[Stat.InvalidationFlushes] = 1;
+  s1[Stat.InvalidationMessages] = 7;
   s1[Stat.TrackingRearms] = 1;
   s1[Stat.LoopP50] = 0.001;
   s1[Stat.LoopP99] = 0.004;
@@ -40,10 +42,12 @@ t.test('shard figures: per-protocol counters summed, gauges and flags as written
   // Shed counts are kept per acceptor and summed per shard.
   shedCounts(src.acceptorStats[0]!)[1] = 4;
   shedCounts(src.acceptorStats[1]!)[1] = 5;
+  s1[Stat.ShedMisses] = 6;
+  s1[Stat.Waiting] = 2;
   const snap = takeSnapshot(src, facts({ attached: (i) => i === 1 }));
   t.same(snap.shards[1], {
     shard: 1, hits: 10, misses: 5, coalesced: 2, entries: 11, bytes: 2048, evicted: 5, expired: 6, staleIfErrorServed: 1, tooLarge: 2,
-    inflight: 3, shed: 9, restarts: 2, attached: true, redisUp: true, trackingArmed: true, invalidatedKeys: 9, invalidationFlushes: 1, trackingRearms: 1,
+    inflight: 3, waiting: 2, shed: 15, shedMisses: 6, shedQueue: 9, restarts: 2, attached: true, redisUp: true, trackingArmed: true, invalidatedKeys: 9, invalidationFlushes: 1, invalidationMessages: 7, trackingRearms: 1,
     loopDelay: { p50: 0.001, p99: 0.004, max: 0.02 }, cpuSeconds: snap.shards[1]!.cpuSeconds,
   });
   t.type(snap.shards[1]!.cpuSeconds, 'number', 'this thread\'s CPU time is read from /proc');
@@ -118,7 +122,7 @@ t.test('snapshotJson: built once per interval however often it is read, then reb
   src.shardStats[0]![Stat.Entries] = 42;
   t.ok(Array.from({ length: 100 }, json).every((text) => text === first), 'the same text for 100 reads within the interval');
   t.equal(builds, 1);
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  await sleep(50);
   t.equal((JSON.parse(json()) as { shards: { entries: number }[] }).shards[0]!.entries, 42, 'the new figure after it');
   t.equal(builds, 2);
 });

@@ -62,10 +62,13 @@ t.test('shard rows: red while Redis is down or the worker restarts, amber while 
   t.equal(states({ ...base, trackingArmed: false }), 'warn', 'INVALIDATION=tracking and not armed');
   t.equal(states({ ...base, trackingArmed: false }, undefined, false), '', 'INVALIDATION=ttl: never armed, nothing wrong');
   t.equal(row(shardRow({ ...base, trackingArmed: false }, undefined, 1, false, 10), 'shard', 0).cells.tracking, 'off (ttl)');
-  t.equal(states({ ...base, shed: 5 }, { ...base, shed: 2 }), 'warn', 'refusals in the interval');
-  t.equal(states({ ...base, shed: 5 }, { ...base, shed: 5 }), '', 'refused before, not now');
-  t.equal(states({ ...base, inflight: 10 }), 'warn', 'as first sent: full to MAX_INFLIGHT');
-  t.equal(states({ ...base, inflight: 9 }), '');
+  t.equal(states({ ...base, shedMisses: 5 }, { ...base, shedMisses: 2 }), 'warn', 'misses refused in the interval');
+  t.equal(states({ ...base, shedQueue: 5 }, { ...base, shedQueue: 2 }), 'warn', 'refused by the hand-off bound in the interval');
+  t.equal(states({ ...base, shedMisses: 5, shedQueue: 1 }, { ...base, shedMisses: 5, shedQueue: 1 }), '', 'refused before, not now');
+  t.equal(states({ ...base, waiting: 10 }), 'warn', 'as first sent: full to MAX_INFLIGHT waiting on Redis');
+  t.equal(states({ ...base, waiting: 9, inflight: 5000 }), '', 'requests in flight (hits) are no sign of shedding');
+  const cells = row(shardRow({ ...base, waiting: 7, shedMisses: 30, shedQueue: 4 }, { ...base, shedMisses: 10, shedQueue: 4 }, 2, true, 10), 'shard', 0).cells;
+  t.same([cells.waiting, cells.shed, cells['queue-full']], ['7', '10', '0'], 'waiting now; misses shed and queue full per second, apart');
 });
 
 t.test('acceptor rows: red when not listening; RESP columns only with a RESP listener', async (t) => {
@@ -83,13 +86,14 @@ t.test('the page as first sent shows totals; redrawn from two snapshots it shows
     [s0[Stat.Hits], s0[Stat.Misses], s0[Stat.Entries]] = [300, 100, 40];
     httpCounts(src.acceptorStats[1]!)[200] = 380;
     httpCounts(src.acceptorStats[1]!)[HTTP_STATUSES + 503] = 20;
-    shedCounts(src.acceptorStats[0]!)[0] = 20;
+    s0[Stat.ShedMisses] = 20;
+    shedCounts(src.acceptorStats[0]!)[0] = 6;
   });
   const first = renderStatus(after, null);
   t.same([row(first, 'shard', 0).cells.requests, row(first, 'shard', 0).cells['hit-ratio'], row(first, 'acceptor', 1).cells.http, row(first, 'acceptor', 1).cells['http-5xx']], ['400', '75.0 %', '400', '20']);
   t.match(first, /<th scope="col">requests<\/th>/);
   const live = renderStatus(after, before);
-  t.same([row(live, 'shard', 0).cells.requests, row(live, 'shard', 0).cells.shed, row(live, 'acceptor', 1).cells.http, row(live, 'acceptor', 1).cells['http-5xx']], ['200', '10', '200', '10'], 'per second over the 2 s between them');
+  t.same([row(live, 'shard', 0).cells.requests, row(live, 'shard', 0).cells.shed, row(live, 'shard', 0).cells['queue-full'], row(live, 'acceptor', 1).cells.http, row(live, 'acceptor', 1).cells['http-5xx']], ['200', '10', '3', '200', '10'], 'per second over the 2 s between them');
   t.equal(row(live, 'shard', 0).state, 'warn', 'shed in the interval');
   t.match(live, /<th scope="col">req\/s<\/th>/);
   for (const m of live.matchAll(/<thead>(.*?)<\/thead><tbody><tr[^>]*>(.*?)<\/tr>/g)) {
@@ -105,7 +109,21 @@ t.test('readiness: the badge says why, escaped', async (t) => {
 
 t.test('settings: capacity, TTL, invalidation, Redis, listeners', async (t) => {
   const html = render.settingsList({ ...snapshot(0), settings: settings({ cacheMaxBytes: 256 * 1024 ** 2, cacheTtlMs: 0, listen: { http: 'http://h:1', resp: null } }) });
-  for (const text of ['100,000 keys or 256.0 MiB', '<dt>TTL</dt><dd>off</dd>', '<dt>invalidation</dt><dd>tracking</dd>', 'standalone <code>redis://127.0.0.1:6379</code>', '<dt>RESP</dt><dd>off</dd>']) t.ok(html.includes(text), text);
+  for (const text of ['100,000 keys or 256.0 MiB', '<dt>TTL</dt><dd>off</dd>', '<dt>invalidation</dt><dd>tracking (default)</dd>', '<dt>tracking table</dt><dd>–</dd>', 'standalone <code>redis://127.0.0.1:6379</code>', '<dt>RESP</dt><dd>off</dd>']) t.ok(html.includes(text), text);
+});
+
+t.test('tracking table: its fill, amber from 90%, a dash while unknown, no limit said', async (t) => {
+  t.equal(render.trackingTable(null, null), '–');
+  t.equal(render.trackingTable(647, 0), '647 keys (no limit)');
+  t.equal(render.trackingTable(647, null), '647 keys', 'CONFIG refused: the count alone');
+  t.equal(render.trackingTable(647, 1000), '<span id="tracking-table">647 of 1,000 keys (65 %)</span>');
+  t.equal(render.trackingTable(900, 1000), '<span id="tracking-table" class="warn">900 of 1,000 keys (90 %)</span>');
+  const html = render.settingsList(snapshot(0, (src) => {
+    src.shardStats[0]![Stat.TrackingKeys] = 950;
+    src.shardStats[0]![Stat.TrackingTableMaxKeys] = 1000;
+  }, { settings: settings({ trackingMode: 'bcast' }) }));
+  t.ok(html.includes('<dt>invalidation</dt><dd>tracking (bcast)</dd>'));
+  t.ok(html.includes('<dt>tracking table</dt><dd><span id="tracking-table" class="warn">950 of 1,000 keys (95 %)</span></dd>'), 'read from shard 0');
 });
 
 t.test('the shipped script: every render function, self-contained, rendering what the server renders', async (t) => {

@@ -7,17 +7,7 @@
 import t from 'tap';
 import { Arena } from '../src/cache/arena.js';
 import { ENTRY_BYTES, MISS, Store } from '../src/cache/store.js';
-
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let x = state;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from './helpers/random.js';
 
 /** The reference: an exact LRU with lazy TTL, grace and a byte budget, written the obvious way. */
 class Model {
@@ -64,7 +54,7 @@ class Model {
 }
 
 function run(seed: number, capacity: number, maxBytes: number): string | undefined {
-  const rnd = random(seed);
+  const rnd = seededRandom(seed);
   const ttl = 50 + Math.floor(rnd() * 100);
   const grace = rnd() < 0.5 ? 0 : Math.floor(rnd() * 50);
   const store = new Store({ capacity, ttl, grace, maxBytes, pageBytes: 4096 });

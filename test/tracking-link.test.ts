@@ -9,10 +9,10 @@ import { Redis } from 'ioredis';
 import { connectRedis } from '../src/shard/redis.js';
 import { TrackingLink } from '../src/shard/tracking-link.js';
 import { startRedis } from './helpers/processes.js';
+import { sleep } from './helpers/time.js';
 
 const a = await startRedis(t);
 const b = await startRedis(t);
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 function logger(): { lines: string[]; log: { info(l: string): void; warn(l: string): void; error(l: string): void } } {
   const lines: string[] = [];

@@ -8,14 +8,14 @@
 import t from 'tap';
 import type { Redis } from 'ioredis';
 import { Stat } from '../src/metrics/shard-stats.js';
-import type { BackendSettings } from '../src/shard/endpoints.js';
-import { trackingOn, type TrackingSpec } from '../src/shard/tracking-mode.js';
+import type { BackendSettings, TrackingSpec } from '../src/routing/backend-settings.js';
+import { trackingOn } from '../src/shard/tracking-mode.js';
 import { shardOver, until } from './helpers/backend-shard.js';
 import { startCluster } from './helpers/cluster.js';
 import { runProxy, startRedis } from './helpers/processes.js';
+import { sleep } from './helpers/time.js';
 
 const redis = await startRedis(t);
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A tracked shard over `settings`, once ready. */
 async function readyShard(t: { teardown(fn: () => unknown): void }, settings: BackendSettings) {
@@ -70,6 +70,8 @@ t.test('bcast with KEY_PREFIX: every write under the prefix is reported, read or
   const [line] = await clients(redis.client, 'shardcache:shard-0');
   t.match(line, /flags=tB /, 'broadcast tracking');
   await redis.client.set('bc:a', 'one');
+  // That SET's own broadcast, if it came during the read, would rightly keep the answer out of the cache.
+  await until(() => stats[Stat.InvalidatedKeys] === 1, 'the broadcast of the SET');
   t.same(await read('bc:a'), ['one']);
   t.equal(shard.cache.size, 1);
   const seen = stats[Stat.InvalidatedKeys]!;
@@ -87,6 +89,7 @@ t.test('bcast without a prefix covers every key; a lost subscriber re-arms (OFF,
   const { shard, stats, lines, read } = await readyShard(t, standalone({ mode: 'bcast', prefix: '' }));
   const [sub] = await clients(redis.client, 'shardcache:shard-0:invalidate');
   await redis.client.set('any:k', 'v1');
+  await until(() => stats[Stat.InvalidatedKeys]! >= 1, 'the broadcast of the SET');
   t.same(await read('any:k'), ['v1']);
   await redis.client.client('KILL', 'ID', /id=(\d+)/.exec(sub!)![1]!);
   await until(() => stats[Stat.TrackingRearms] === 1 && stats[Stat.TrackingArmed] === 1, 're-armed');

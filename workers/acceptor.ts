@@ -7,41 +7,13 @@
  * acceptor died. Then one `shard` task per shard hands over the acceptor's
  * end of a port to that shard, again whenever a shard is replaced.
  */
-import { threadId, type MessagePort } from 'node:worker_threads';
-import { Acceptor, type AcceptorOptions, type BoundPorts, type Drained } from '../src/acceptor/acceptor.js';
+import { threadId } from 'node:worker_threads';
+import { Acceptor } from '../src/acceptor/acceptor.js';
+import type { AcceptorAttachTask, AcceptorCrashTask, AcceptorReadyTask, Drained, DrainTask, ShardPortTask } from '../src/hop/tasks.js';
 import { createLog } from '../src/log.js';
 import { AcceptorStat } from '../src/metrics/acceptor-stats.js';
 import { trackEventLoop } from '../src/metrics/event-loop.js';
 import { nameThread } from '../src/metrics/thread.js';
-
-/** Brings an acceptor up on `ports`. */
-export interface AcceptorAttachTask extends AcceptorOptions {
-  kind: 'attach';
-  ports: BoundPorts;
-}
-
-/** Resolves once the acceptor listens; rejects with the reason when it cannot. */
-export interface AcceptorReadyTask {
-  kind: 'ready';
-}
-
-/** The acceptor's end of a channel to `shard`. */
-export interface ShardPortTask {
-  kind: 'shard';
-  shard: number;
-  port: MessagePort;
-}
-
-/** Stop accepting and answer what is in flight; resolves with what was answered. */
-export interface DrainTask {
-  kind: 'drain';
-  timeoutMs: number;
-}
-
-/** Test hook: the thread dies of an uncaught exception. Refused unless enabled. */
-export interface AcceptorCrashTask {
-  kind: 'crash';
-}
 
 type Task = AcceptorAttachTask | AcceptorReadyTask | ShardPortTask | DrainTask | AcceptorCrashTask;
 

@@ -10,78 +10,14 @@
  * learns that the worker died.
  */
 import { threadId, type MessagePort } from 'node:worker_threads';
-import type { Eviction } from '../src/cache/policy.js';
 import { createLog, type Log } from '../src/log.js';
 import { trackEventLoop } from '../src/metrics/event-loop.js';
 import { nameThread } from '../src/metrics/thread.js';
 import { Stat } from '../src/metrics/shard-stats.js';
 import { openBackend, type Backend } from '../src/shard/backend.js';
-import type { BackendSettings } from '../src/shard/endpoints.js';
 import { Shard } from '../src/shard/shard.js';
+import type { AttachTask, CrashTask, LinkTask, ReadyTask, StopTask } from '../src/hop/tasks.js';
 import { delayedForTests } from '../src/shard/test-delay.js';
-
-/** The settings every shard is started with, the same for all of them (from `Config`). */
-export interface ShardSettings {
-  ttlMs: number;
-  staleMs: number;
-  maxValueBytes: number;
-  negativeTtlMs: number;
-  /** EVICTION. */
-  eviction: Eviction;
-  /** STALE_WHILE_REVALIDATE_MS. */
-  swrMs: number;
-  /** EARLY_REFRESH_BETA. */
-  earlyRefreshBeta: number;
-  invalidation: 'tracking' | 'ttl';
-  /** Where Redis is (standalone, sentinel or cluster) and REDIS_TIMEOUT_MS. */
-  backend: BackendSettings;
-  /** Level of the worker's own logger. */
-  logLevel: string;
-  /** Whether `crash` tasks are obeyed (SHARDCACHE_TEST_HOOKS=1). */
-  testHooks: boolean;
-}
-
-/** What the main thread sends to bring a shard up. */
-export interface AttachTask extends ShardSettings {
-  kind: 'attach';
-  index: number;
-  /** This shard's share of CACHE_CAPACITY, in keys. */
-  capacity: number;
-  /** This shard's share of CACHE_MAX_BYTES; Infinity when there is no byte limit. */
-  maxBytes: number;
-  /** The shard's stats over a SharedArrayBuffer, the same one across replacements (`newShardStats`). */
-  stats: Float64Array;
-}
-
-/**
- * Sent after `attach`: resolves once the shard's Redis connection is ready,
- * or after `waitMs` if Redis does not answer, so that the proxy starts
- * listening with its shards connected whenever Redis is there.
- */
-export interface ReadyTask {
-  kind: 'ready';
-  waitMs: number;
-}
-
-/**
- * Sent after `attach`, once per acceptor thread (and again for an acceptor's
- * replacement): the port its request batches come in by and its replies go
- * out by. Resolves at once; the link closes when the acceptor's end does.
- */
-export interface LinkTask {
-  kind: 'link';
-  port: MessagePort;
-}
-
-/** Test hook: the worker dies of an uncaught exception, as it would of a bug. Refused unless enabled. */
-export interface CrashTask {
-  kind: 'crash';
-}
-
-/** Closes the Redis connections and ends the attach task (the proxy is stopping). */
-export interface StopTask {
-  kind: 'stop';
-}
 
 let backend: Backend | undefined;
 let shard: Shard | undefined;
@@ -148,11 +84,14 @@ function attach(task: AttachTask): Promise<string> {
     eviction: task.eviction,
     swrMs: task.swrMs,
     earlyRefreshBeta: task.earlyRefreshBeta,
+    maxWaiting: task.maxInflight,
     stats,
     ...delayedForTests({ fetch: store.fetch, fetchMany: store.fetchMany }, process.env.SHARDCACHE_TEST_DELAY_GET),
   });
   shard = own;
   if (task.invalidation === 'tracking') store.track(own, task.staleMs > 0);
+  // One reader of Redis's tracking table per proxy.
+  if (task.invalidation === 'tracking' && task.index === 0) store.watchTable(task.totalCapacity);
   started = store.ready(task.backend.timeoutMs);
   return new Promise((resolve) => {
     stop = () => {

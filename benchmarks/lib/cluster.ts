@@ -11,8 +11,8 @@ import { randomFillSync } from 'node:crypto';
 import { startCluster } from '../../test/helpers/cluster.js';
 import { startNode } from '../../test/helpers/processes.js';
 import { cycleTrace, keyName } from './data.js';
-import type { Bar } from './report.js';
-import type { Scenario } from './scenarios.js';
+import type { Bar } from './results.js';
+import type { Scenario } from './scenario.js';
 import { shardcache, starting, Stoppers, type Target } from './targets.js';
 
 /** shardcache (default threads) reading from a cluster started for it and loaded with `keys` keys. */

@@ -6,6 +6,7 @@
  * attaches to each worker, and `HeapProfiler.collectGarbage` runs in each.
  * Nothing in the proxy is there for the benchmark's sake.
  */
+import { sleep } from '../../test/helpers/time.js';
 
 /** The inspector's WebSocket address, from the line Node prints on stderr. */
 export function inspectorUrl(stderr: string): string {
@@ -48,7 +49,7 @@ export async function forceGc(url: string): Promise<number> {
     });
   await call('NodeWorker.enable', { waitForDebuggerOnStart: false });
   // Attach events for the workers already running follow the reply at once.
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  await sleep(300);
   for (const sessionId of sessions) {
     await new Promise<void>((resolve) => {
       workerReplies.set(sessionId, resolve);

@@ -4,9 +4,9 @@
  * beside its policy replayed offline over the same requests (`replay.ts`),
  * and the hit path by EVICTION and early refresh.
  */
-import type { Bar } from './report.js';
+import type { Bar } from './results.js';
 import { cycleTrace, scanTrace, zipfTrace } from './data.js';
-import type { Scenario } from './scenarios.js';
+import type { Scenario } from './scenario.js';
 import { nodeLru, shardcache } from './targets.js';
 
 /** shardcache with EVICTION=tinylfu, beside the zipf scenario's other targets. */

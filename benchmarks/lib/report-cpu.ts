@@ -7,7 +7,7 @@
  * go faster than that) and the throughput per core (1e6 ÷ the total µs).
  */
 import type { CpuPerRequest } from './cpu.js';
-import { fmt, type RunResult } from './report.js';
+import { fmt, type RunResult } from './results.js';
 
 function row(name: string, c: CpuPerRequest): string {
   const groups = Object.entries(c.groups)

@@ -4,35 +4,12 @@
  * run. `--quick` keeps the hit path, the thread sweep, the miss path and
  * RESP; `--only=a,b` picks scenarios by id.
  */
-import type { Bar } from './report.js';
+import type { Bar } from './results.js';
 import { cycleTrace, zipfTrace } from './data.js';
-import { bare, nodeLru, perTask, shardcache, threads, varnish, webdis, type Target } from './targets.js';
+import type { Scenario } from './scenario.js';
+import { bare, nodeLru, perTask, shardcache, threads, varnish, webdis } from './targets.js';
 import { CLUSTER_BARS, clusterScenarios } from './cluster.js';
 import { POLICY_BARS, policyScenarios, tinyLfu } from './policy-scenarios.js';
-
-export interface Scenario {
-  id: string;
-  title: string;
-  valueBytes: number;
-  keys: number;
-  trace: () => Uint32Array;
-  capacity: number;
-  targets: Target[];
-  /** Name of the target ratios are taken against. */
-  baseline: string;
-  /** Further targets to take per-round ratios against (peers named by a bar). */
-  compare?: string[];
-  /** Measure the hit ratio (from Redis key lookups) too. */
-  hitRatio?: boolean;
-  /**
-   * Key indexes from this one on are read once per cycle of the trace (a
-   * scan's cold keys): hit ratios are also taken over the other, recurring,
-   * requests, the only ones any policy can hit.
-   */
-  oneOffFrom?: number;
-  /** Paced run at `fraction` of the peak `target` reached in scenario `of` earlier in this run. */
-  paced?: { of: string; target: string; fraction: number };
-}
 
 /** The scenarios of a run. */
 export function scenarios(quick: boolean, only: readonly string[] | undefined): Scenario[] {

@@ -9,6 +9,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, startNode, stopProcess } from '../../test/helpers/processes.js';
+import { sleep } from '../../test/helpers/time.js';
 
 /** How a target names a key in its URL. */
 export type PathStyle = 'plain' | 'webdis';
@@ -104,7 +105,7 @@ export async function waitForPort(port: number, child: ChildProcess, what: strin
       s.once('error', () => resolve(false));
     });
     if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
   }
   throw new Error(`${what} did not listen on ${port}`);
 }

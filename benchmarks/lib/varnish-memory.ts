@@ -14,6 +14,7 @@ import { withChildren } from './cpu.js';
 import { rssOf } from './gc.js';
 import { startVarnish, type BenchEnv, type Teardown } from './targets.js';
 import type { LoadResult } from './wrk.js';
+import { sleep } from '../../test/helpers/time.js';
 
 const run = promisify(execFile);
 
@@ -53,7 +54,7 @@ export async function cacheChild(manager: number): Promise<number> {
     const found = children.find((pid) => commOf(pid) === 'cache-main');
     if (found !== undefined) return found;
     if (Date.now() > deadline) throw new Error(`no cache-main process below varnishd ${manager} (children: ${children.map((p) => `${p} ${commOf(p)}`).join(', ') || 'none'})`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
   }
 }
 
@@ -100,7 +101,7 @@ export async function varnishFootprint(t: Teardown, env: BenchEnv, count: number
   let requests = (await stream(url, 0, 1000, 2)).requests;
   let streamed = 1000;
   let errors = 0;
-  const settle = (): Promise<unknown> => new Promise((resolve) => setTimeout(resolve, 1000));
+  const settle = (): Promise<void> => sleep(1000);
   await settle();
   const rssBefore = await rssOf(child);
   const managerBefore = await rssOf(v.pid);

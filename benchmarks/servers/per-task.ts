@@ -8,7 +8,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
-import { decodeKey } from '../../src/acceptor/http/key.js';
+import { decodeKey } from '../../src/routing/key.js';
 import { shardOf } from '../../src/routing/hash.js';
 
 const shards = Number(process.env.SHARDS ?? Math.max(1, availableParallelism() - 1));

@@ -14,40 +14,14 @@ import type http from 'node:http';
 import net from 'node:net';
 import type { MessagePort } from 'node:worker_threads';
 import type { Config } from '../config.js';
-import type { ProcessCounters } from '../hop/shared.js';
-import { Outcome, Protocol } from '../hop/wire.js';
+import type { AcceptorOptions, BoundPorts, Drained } from '../hop/tasks.js';
+import { Outcome, Protocol } from '../hop/vocabulary.js';
 import { AcceptorStat, shedCounts } from '../metrics/acceptor-stats.js';
 import { ConnectionLimit } from './connection-limit.js';
-import { Dispatcher } from './dispatcher.js';
+import { Dispatcher, handOffBound } from './dispatcher.js';
 import { drain } from './drain.js';
 import { HttpFront } from './http/front.js';
 import { RespServer } from './resp/server.js';
-
-/** What an acceptor is built from: the settings, and the shared memory the main thread handed it. */
-export interface AcceptorOptions {
-  index: number;
-  config: Config;
-  /** This acceptor's figures (`newAcceptorStats`), the same array across replacements. */
-  stats: Float64Array;
-  /** This acceptor's requests in flight per shard (`newOwnInflight`). */
-  own: Int32Array;
-  counters: ProcessCounters;
-}
-
-/** The ports an acceptor listens on; `resp` is absent when RESP_PORT is off. */
-export interface BoundPorts {
-  http: number;
-  resp?: number;
-}
-
-/** What a finished drain reports. */
-export interface Drained {
-  /** 0: every connection finished in time; 1: some were cut at SHUTDOWN_TIMEOUT_MS. */
-  code: number;
-  /** HTTP requests answered, and received, by this acceptor since it started. */
-  answered: number;
-  received: number;
-}
 
 /** A listener that would not bind: which setting it was, and why. */
 export class ListenError extends Error {
@@ -67,7 +41,7 @@ export class Acceptor {
     this.index = o.index;
     this.stats = o.stats;
     this.#config = c;
-    this.dispatcher = new Dispatcher(c.shards, c.maxInflight, { inflight: o.counters.inflight, own: o.own, shed: shedCounts(o.stats) });
+    this.dispatcher = new Dispatcher(c.shards, handOffBound(c.maxInflight, c.maxConnections, c.respPort === 'off' ? 1 : 2), { inflight: o.counters.inflight, own: o.own, shed: shedCounts(o.stats) });
     const limit = (p: Protocol): ConnectionLimit => new ConnectionLimit(o.counters.connections, p, c.maxConnections, o.stats);
     this.front = new HttpFront(this.dispatcher, { ...c, limit: limit(Protocol.Http), stats: o.stats, ttlMs: c.cacheTtlMs, staleMs: c.staleIfErrorMs, swrMs: c.staleWhileRevalidateMs });
     this.resp =

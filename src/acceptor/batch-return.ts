@@ -17,7 +17,7 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import { markReturned, RETURN_MIN_BYTES } from '../hop/wire.js';
-import type { Sink } from './dispatcher.js';
+import type { Sink } from './sink.js';
 
 /**
  * A batch still held one turn after its answers (a large value still

@@ -6,7 +6,7 @@
  */
 import type net from 'node:net';
 import { AcceptorStat } from '../metrics/acceptor-stats.js';
-import type { Protocol } from '../hop/wire.js';
+import type { Protocol } from '../hop/vocabulary.js';
 
 /** The limit of one protocol's listener, as one acceptor applies it. */
 export class ConnectionLimit {

@@ -4,7 +4,7 @@
  * cluster masters a shard cannot reach while it still serves the others.
  */
 import { Stat } from '../metrics/shard-stats.js';
-import type { RedisMode } from '../shard/endpoints.js';
+import type { RedisMode } from '../routing/backend-settings.js';
 
 const DOWN: Record<RedisMode, string> = {
   standalone: 'redis down',

@@ -7,9 +7,8 @@
  * summed here, at scrape time.
  */
 import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from 'prom-client';
-import { COMMANDS } from '../acceptor/resp/commands.js';
-import { RESP_STATUSES } from '../acceptor/resp/outcomes.js';
-import { PROTOCOLS } from '../hop/wire.js';
+import { RESP_COMMANDS, RESP_STATUSES } from '../metrics/labels.js';
+import { PROTOCOLS } from '../hop/vocabulary.js';
 import { AcceptorStat, HTTP_METHODS, HTTP_STATUSES, httpCounts, respCounts, shedCounts } from '../metrics/acceptor-stats.js';
 import { LATENCY_BUCKETS, Stat } from '../metrics/shard-stats.js';
 import { threadCpuSeconds } from '../metrics/thread.js';
@@ -71,6 +70,7 @@ const SHARD_FIGURES: readonly (readonly ['counter' | 'gauge', string, number, st
   ['gauge', 'shardcache_redis_nodes_up', Stat.RedisNodesUp, 'Of shardcache_redis_nodes, those with a ready connection now'],
   ['counter', 'shardcache_topology_flushes_total', Stat.TopologyFlushes, 'Cache flushes because cluster slots changed masters (failover, resharding)'],
   ['counter', 'shardcache_tracking_rearms_total', Stat.TrackingRearms, 'Times client tracking was armed again after the invalidation link was lost (the cache was flushed)'],
+  ['counter', 'shardcache_invalidation_messages_total', Stat.InvalidationMessages, 'Invalidation messages from Redis client tracking (one names one key or more; with TRACKING_MODE=bcast Redis sends every write under the prefix, and batches the keys of one event-loop turn)'],
   ['gauge', 'shardcache_tracking_armed', Stat.TrackingArmed, '1 while client tracking is armed; 0 while the link is down, and with INVALIDATION=ttl'],
 ];
 
@@ -95,7 +95,7 @@ export function createMetrics(src: MetricSources): Registry {
     src.shardStats.forEach((s, i) => slots.forEach(([value, slot]) => emit({ shard: String(i), [label]: value }, s[slot]!)));
 
   const fronts: RequestCounts[] = [{ protocol: 'http', view: httpCounts, commands: HTTP_METHODS, statuses: HTTP_STATUS_LABELS }];
-  if (src.resp) fronts.push({ protocol: 'resp', view: respCounts, commands: COMMANDS, statuses: RESP_STATUSES });
+  if (src.resp) fronts.push({ protocol: 'resp', view: respCounts, commands: RESP_COMMANDS, statuses: RESP_STATUSES });
   metric('counter', 'shardcache_requests_total', 'Requests answered, by protocol, command (HTTP: method) and status (HTTP: status code; RESP: nil, ok, shed or error)', ['protocol', 'command', 'status'], (emit) => {
     for (const { protocol, view, commands, statuses } of fronts) {
       const counts = sum(src.acceptorStats.map(view));
@@ -118,8 +118,20 @@ export function createMetrics(src: MetricSources): Registry {
   for (const [name, slot, help] of PROTOCOL_FIGURES) metric('counter', name, help, ['shard', 'protocol'], bySlots('protocol', PROTOCOLS.map((protocol, p) => [protocol, slot + p])));
   for (const [kind, name, slot, help] of SHARD_FIGURES) metric(kind, name, help, ['shard'], fromStats(slot));
   metric('counter', 'shardcache_invalidations_total', 'Invalidations from Redis client tracking: keys named by messages (kind="key"), null messages that emptied the cache (kind="flush": FLUSHALL, FLUSHDB)', ['shard', 'kind'], bySlots('kind', [['key', Stat.InvalidatedKeys], ['flush', Stat.InvalidationFlushes]]));
-  metric('gauge', 'shardcache_inflight_requests', 'Requests sent to the shard and not answered yet, all acceptors together', ['shard'], perShard(src.inflight));
-  metric('counter', 'shardcache_shed_total', 'Requests refused with 503 because the shard had MAX_INFLIGHT in flight', ['shard'], (emit) => perShard(sum(src.acceptorStats.map(shedCounts)))(emit));
+  // Read by shard 0 alone, for the whole proxy: no shard label; absent until read (or where it cannot be).
+  const table = (slot: number) => (emit: Emit) => {
+    const value = src.shardStats[0]?.[slot] ?? -1;
+    if (value >= 0) emit({}, value);
+  };
+  metric('gauge', 'shardcache_redis_tracking_keys', "Keys in Redis's tracking table (INFO tracking_total_keys, read every 5 s; a cluster: the fullest master's)", [], table(Stat.TrackingKeys));
+  metric('gauge', 'shardcache_redis_tracking_table_max_keys', "That server's tracking-table-max-keys (CONFIG GET at start; 0: no limit)", [], table(Stat.TrackingTableMaxKeys));
+  metric('gauge', 'shardcache_inflight_requests', 'Requests handed to the shard and not answered yet (hits included), all acceptors together', ['shard'], perShard(src.inflight));
+  metric('gauge', 'shardcache_waiting_requests', 'Requests waiting on Redis (misses and the waiters on their fetches), all acceptors together: what MAX_INFLIGHT bounds', ['shard'], fromStats(Stat.Waiting));
+  metric('counter', 'shardcache_shed_total', 'Requests refused with 503 at once: reason="misses", misses past MAX_INFLIGHT waiting on Redis; reason="queue", past the shard\'s hand-off bound (MAX_INFLIGHT + MAX_CONNECTIONS per listener)', ['shard', 'reason'], (emit) => {
+    src.shardStats.forEach((s, i) => emit({ shard: String(i), reason: 'misses' }, s[Stat.ShedMisses]!));
+    const queue = sum(src.acceptorStats.map(shedCounts));
+    for (let i = 0; i < queue.length; i++) emit({ shard: String(i), reason: 'queue' }, queue[i]!);
+  });
   metric('counter', 'shardcache_shard_restarts_total', 'Shard workers that died and were replaced', ['shard'], perShard(src.shardRestarts));
   /** Every thread: its label, stats array, and the slots of its loop delay and thread id. */
   const threads = (): [string, Float64Array, number, number][] => [

@@ -5,7 +5,7 @@
  * supervisor then links every acceptor to the replacement.
  */
 import type { MessagePort } from 'node:worker_threads';
-import type { AttachTask, ShardSettings } from '../../workers/shard.js';
+import type { AttachTask, ShardSettings } from '../hop/tasks.js';
 import type { Log } from '../log.js';
 import { newShardStats } from '../metrics/shard-stats.js';
 import { ThreadSlot } from './thread-slot.js';
@@ -93,6 +93,7 @@ export class ShardPool {
       kind: 'attach',
       index: i,
       capacity: ShardPool.capacityOf(i, shards, capacity),
+      totalCapacity: capacity,
       maxBytes: maxBytes === 0 ? Number.POSITIVE_INFINITY : ShardPool.capacityOf(i, shards, maxBytes),
       stats: this.stats[i]!,
     };

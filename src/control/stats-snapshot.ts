@@ -9,13 +9,13 @@
  * documented in docs/operations.md; fields are only ever added.
  */
 import { backendSettings, type Config } from '../config.js';
-import { PROTOCOLS } from '../hop/wire.js';
+import { PROTOCOLS } from '../hop/vocabulary.js';
 import { AcceptorStat, HTTP_STATUSES, httpCounts, respCounts, shedCounts } from '../metrics/acceptor-stats.js';
 import { Stat } from '../metrics/shard-stats.js';
 import { threadCpuSeconds } from '../metrics/thread.js';
-import { formatHostPort } from '../shard/endpoints.js';
-import { redactUrl } from '../shard/redis.js';
-import { RESP_STATUSES } from '../acceptor/resp/outcomes.js';
+import { formatHostPort, type TrackingMode } from '../routing/backend-settings.js';
+import { redactUrl } from '../redact.js';
+import { RESP_STATUSES } from '../metrics/labels.js';
 import { sum, type MetricSources } from './metrics.js';
 
 /** Event-loop delay over the last second, seconds. */
@@ -41,9 +41,14 @@ export interface ShardStatus {
   expired: number;
   staleIfErrorServed: number;
   tooLarge: number;
-  /** Requests in flight now, all acceptors together, and refused by MAX_INFLIGHT since start. */
+  /** Requests handed to the shard and not answered yet (hits included), all acceptors together. */
   inflight: number;
+  /** Requests waiting on Redis now: what MAX_INFLIGHT bounds. */
+  waiting: number;
+  /** Requests refused since start: all of them, misses past MAX_INFLIGHT, and those past the hand-off bound. */
   shed: number;
+  shedMisses: number;
+  shedQueue: number;
   /** Worker replaced after dying, since start; `attached` is false while a replacement starts. */
   restarts: number;
   attached: boolean;
@@ -51,6 +56,7 @@ export interface ShardStatus {
   trackingArmed: boolean;
   invalidatedKeys: number;
   invalidationFlushes: number;
+  invalidationMessages: number;
   trackingRearms: number;
   loopDelay: LoopDelay;
   /** CPU seconds of the thread (Linux only; null elsewhere or while it is being replaced). */
@@ -83,6 +89,7 @@ export interface StatusSettings {
   cacheMaxBytes: number;
   cacheTtlMs: number;
   invalidation: 'tracking' | 'ttl';
+  trackingMode: TrackingMode;
   negativeTtlMs: number;
   staleIfErrorMs: number;
   maxValueBytes: number;
@@ -105,6 +112,8 @@ export interface StatsSnapshot {
   /** Why the proxy is not ready (as `/readyz`); empty when it is. */
   problems: string[];
   settings: StatusSettings;
+  /** Redis's tracking table as shard 0 last read it (the fullest master's on a cluster); null while unknown, `maxKeys` 0: no limit. */
+  trackingTable: { keys: number | null; maxKeys: number | null };
   shards: ShardStatus[];
   acceptors: AcceptorStatus[];
 }
@@ -128,6 +137,7 @@ export function statusSettings(config: Config, listen: StatusSettings['listen'])
     cacheMaxBytes: config.cacheMaxBytes,
     cacheTtlMs: config.cacheTtlMs,
     invalidation: config.invalidation,
+    trackingMode: config.trackingMode,
     negativeTtlMs: config.negativeTtlMs,
     staleIfErrorMs: config.staleIfErrorMs,
     maxValueBytes: config.maxValueBytes,
@@ -139,6 +149,8 @@ export function statusSettings(config: Config, listen: StatusSettings['listen'])
   };
 }
 
+/** A figure read from Redis: null while unknown (-1, or no shard). */
+const known = (value: number | undefined): number | null => (value === undefined || value < 0 ? null : value);
 const loopDelay = (s: Float64Array, at: number): LoopDelay => ({ p50: s[at]!, p99: s[at + 1]!, max: s[at + 2]! });
 const cpu = (tid: number): number | null => threadCpuSeconds(tid) ?? null;
 const byProtocol = (s: Float64Array, at: number): ByProtocol => ({ http: s[at]!, resp: s[at + 1]! });
@@ -158,6 +170,7 @@ export function takeSnapshot(src: MetricSources, facts: SnapshotFacts): StatsSna
     uptimeSeconds: (now - facts.startedAt) / 1000,
     problems: facts.problems(),
     settings: facts.settings,
+    trackingTable: { keys: known(src.shardStats[0]?.[Stat.TrackingKeys]), maxKeys: known(src.shardStats[0]?.[Stat.TrackingTableMaxKeys]) },
     shards: src.shardStats.map((s, i) => ({
       shard: i,
       hits: allProtocols(s, Stat.Hits),
@@ -170,13 +183,17 @@ export function takeSnapshot(src: MetricSources, facts: SnapshotFacts): StatsSna
       staleIfErrorServed: s[Stat.StaleIfErrorServed]!,
       tooLarge: s[Stat.TooLarge]!,
       inflight: src.inflight[i]!,
-      shed: shed[i]!,
+      waiting: s[Stat.Waiting]!,
+      shed: s[Stat.ShedMisses]! + shed[i]!,
+      shedMisses: s[Stat.ShedMisses]!,
+      shedQueue: shed[i]!,
       restarts: src.shardRestarts[i]!,
       attached: facts.attached(i),
       redisUp: s[Stat.RedisUp] === 1,
       trackingArmed: s[Stat.TrackingArmed] === 1,
       invalidatedKeys: s[Stat.InvalidatedKeys]!,
       invalidationFlushes: s[Stat.InvalidationFlushes]!,
+      invalidationMessages: s[Stat.InvalidationMessages]!,
       trackingRearms: s[Stat.TrackingRearms]!,
       loopDelay: loopDelay(s, Stat.LoopP50),
       cpuSeconds: cpu(s[Stat.Tid]!),

@@ -39,7 +39,7 @@ tr.bad td{background:var(--bad-bg)}
 tr.warn td{background:var(--warn-bg)}
 td.ok{color:var(--ok)}
 td.bad{color:var(--bad);font-weight:700}
-td.warn{color:var(--warn);font-weight:700}
+td.warn,dd .warn{color:var(--warn);font-weight:700}
 .settings{display:grid;grid-template-columns:repeat(auto-fill,minmax(340px,1fr));gap:0 24px;margin:0}
 .settings div{display:flex;gap:8px;border-bottom:1px solid var(--line);padding:3px 0}
 .settings dt{color:var(--dim);min-width:130px}

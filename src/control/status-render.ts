@@ -90,7 +90,9 @@ export function shardRow(s: ShardStatus, b: ShardStatus | undefined, seconds: nu
   const armed = !tracking ? 'off (ttl)' : s.trackingArmed ? 'armed' : 'unarmed';
   const unarmed = tracking && !s.trackingArmed;
   // Shedding now: refusals in the last interval or, in the page as first sent, a shard full to MAX_INFLIGHT.
-  const shedding = b === undefined ? s.inflight >= maxInflight : s.shed > b.shed;
+  const missesShed = b === undefined ? s.waiting >= maxInflight : s.shedMisses > b.shedMisses;
+  const queueFull = b !== undefined && s.shedQueue > b.shedQueue;
+  const shedding = missesShed || queueFull;
   const state = redis !== 'up' ? 'bad' : unarmed || shedding ? 'warn' : '';
   return `<tr data-shard="${s.shard}"${state ? ` class="${state}"` : ''}>${[
     cell('shard', 'shard', String(s.shard)),
@@ -102,7 +104,9 @@ export function shardRow(s: ShardStatus, b: ShardStatus | undefined, seconds: nu
     cell('expired', b ? 'expired/s' : 'expired', per(s.expired, b?.expired, seconds)),
     cell('coalesced', b ? 'coalesced/s' : 'coalesced', per(s.coalesced, b?.coalesced, seconds)),
     cell('inflight', 'in flight', count(s.inflight)),
-    cell('shed', b ? 'shed/s' : 'shed', per(s.shed, b?.shed, seconds), shedding ? 'warn' : ''),
+    cell('waiting', 'waiting on Redis', count(s.waiting)),
+    cell('shed', b ? 'misses shed/s' : 'misses shed', per(s.shedMisses, b?.shedMisses, seconds), missesShed ? 'warn' : ''),
+    cell('queue-full', b ? 'queue full/s' : 'queue full', per(s.shedQueue, b?.shedQueue, seconds), queueFull ? 'warn' : ''),
     cell('redis', 'Redis', redis, redis === 'up' ? 'ok' : 'bad'),
     cell('tracking', 'tracking', armed, unarmed ? 'warn' : tracking ? 'ok' : ''),
     cell('restarts', 'restarts', count(s.restarts)),
@@ -153,7 +157,8 @@ export function settingsList(s: StatsSnapshot): string {
     ['shards × acceptors', `${c.shards} × ${c.acceptors}`],
     ['capacity', `${count(c.cacheCapacity)} keys${c.cacheMaxBytes > 0 ? ` or ${size(c.cacheMaxBytes)}` : ''}`],
     ['TTL', ms0(c.cacheTtlMs)],
-    ['invalidation', c.invalidation],
+    ['invalidation', c.invalidation === 'tracking' ? `tracking (${c.trackingMode})` : c.invalidation],
+    ['tracking table', trackingTable(s.trackingTable.keys, s.trackingTable.maxKeys)],
     ['Redis', `${esc(c.redis.mode)} <code>${esc(c.redis.address)}</code>`],
     ['HTTP', `<code>${esc(c.listen.http)}</code>`],
     ['RESP', c.listen.resp === null ? 'off' : `<code>${esc(c.listen.resp)}</code>`],
@@ -163,6 +168,18 @@ export function settingsList(s: StatsSnapshot): string {
     ['negative TTL', ms0(c.negativeTtlMs)],
   ];
   return `<dl class="settings">${items.map(([k, v]) => `<div><dt>${k}</dt><dd>${v}</dd></div>`).join('')}</dl>`;
+}
+
+/**
+ * Redis's tracking table as read by shard 0: its fill, amber from 90%
+ * (where the proxy's log warns); a dash while unknown (not read yet, or INFO
+ * refused).
+ */
+export function trackingTable(keys: number | null, maxKeys: number | null): string {
+  if (keys === null) return '–';
+  if (maxKeys === null || maxKeys === 0) return `${count(keys)} keys${maxKeys === 0 ? ' (no limit)' : ''}`;
+  const percent = (100 * keys) / maxKeys;
+  return `<span id="tracking-table"${percent >= 90 ? ' class="warn"' : ''}>${count(keys)} of ${count(maxKeys)} keys (${percent.toFixed(0)} %)</span>`;
 }
 
 /**
@@ -195,4 +212,4 @@ export function renderStatus(s: StatsSnapshot, b: StatsSnapshot | null): string 
 }
 
 /** Every function above, for the page to ship their source. */
-export const RENDER_FUNCTIONS: readonly ((...args: never[]) => string)[] = [esc, count, size, ms, uptime, per, ratio, cell, cpuCell, shardRow, acceptorRow, table, settingsList, renderStatus];
+export const RENDER_FUNCTIONS: readonly ((...args: never[]) => string)[] = [esc, count, size, ms, uptime, per, ratio, cell, cpuCell, shardRow, acceptorRow, table, trackingTable, settingsList, renderStatus];

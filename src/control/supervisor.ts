@@ -12,10 +12,9 @@
  * supervisor then only has to link the replacement.
  */
 import { MessageChannel } from 'node:worker_threads';
-import type { AcceptorAttachTask } from '../../workers/acceptor.js';
-import { Acceptor, type BoundPorts, type Drained } from '../acceptor/acceptor.js';
 import { backendSettings, type Config } from '../config.js';
 import { newOwnInflight, newProcessCounters, type ProcessCounters } from '../hop/shared.js';
+import type { AcceptorAttachTask, AcceptorOptions, BoundPorts, Drained, MainAcceptor } from '../hop/tasks.js';
 import type { Log } from '../log.js';
 import { AcceptorStat, newAcceptorStats } from '../metrics/acceptor-stats.js';
 import { Stat } from '../metrics/shard-stats.js';
@@ -35,7 +34,7 @@ export class Supervisor {
   /** Acceptor threads replaced after dying, per acceptor (0 never is: it is the process). */
   readonly acceptorRestarts: Float64Array;
   readonly shards: ShardPool;
-  readonly acceptor: Acceptor;
+  readonly acceptor: MainAcceptor;
   /** Acceptor workers by index; index 0 is this thread and has none. */
   readonly #slots: (ThreadSlot | undefined)[];
   readonly #config: Config;
@@ -43,7 +42,8 @@ export class Supervisor {
   #ports: BoundPorts | undefined;
   #stopping = false;
 
-  constructor(config: Config, log: Log) {
+  /** `acceptor0` builds acceptor 0, which runs on this thread (main.ts: `(o) => new Acceptor(o)`). */
+  constructor(config: Config, log: Log, acceptor0: (options: AcceptorOptions) => MainAcceptor) {
     this.#config = config;
     this.#log = log;
     const a = config.acceptors;
@@ -63,6 +63,7 @@ export class Supervisor {
       eviction: config.eviction,
       swrMs: config.staleWhileRevalidateMs,
       earlyRefreshBeta: config.earlyRefreshBeta,
+      maxInflight: config.maxInflight,
       invalidation: config.invalidation,
       backend: backendSettings(config),
       log,
@@ -72,7 +73,7 @@ export class Supervisor {
         for (let i = 0; i < a; i++) this.#connect(i, s);
       },
     });
-    this.acceptor = new Acceptor({ index: 0, config, stats: this.acceptorStats[0]!, own: this.#own[0]!, counters: this.counters });
+    this.acceptor = acceptor0({ index: 0, config, stats: this.acceptorStats[0]!, own: this.#own[0]!, counters: this.counters });
   }
 
   /**

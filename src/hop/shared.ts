@@ -7,7 +7,7 @@
  * pays two (in flight up, then down), against tens of microseconds of HTTP
  * work, which is why the limits can be exact rather than split per thread.
  */
-import { PROTOCOLS } from './wire.js';
+import { PROTOCOLS } from './vocabulary.js';
 
 /** The process-wide counters; one set per process, handed to every acceptor. */
 export interface ProcessCounters {

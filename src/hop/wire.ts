@@ -29,34 +29,7 @@
  * postMessage and of waking the other thread is shared by the whole batch.
  */
 import { ETAG_BYTES, writeEtag } from '../cache/etag.js';
-
-/** The front end a request came in by: a request entry's `meta`, and an index into per-protocol counters. */
-export const Protocol = {
-  Http: 0,
-  Resp: 1,
-} as const;
-/** One of the `Protocol` values. */
-export type Protocol = (typeof Protocol)[keyof typeof Protocol];
-/** The `protocol` label of each `Protocol`, by value. */
-export const PROTOCOLS = ['http', 'resp'] as const;
-
-/** Negative result codes: why a key has no value to send. */
-export const Outcome = {
-  /** The key does not exist in Redis. */
-  NotFound: -1,
-  /** The key holds a list, hash, … (Redis answered WRONGTYPE). */
-  WrongType: -2,
-  /** Redis is unreachable or did not answer within REDIS_TIMEOUT_MS. */
-  Unavailable: -3,
-  /** Redis answered with an error other than WRONGTYPE. */
-  RedisError: -4,
-  /** The shard worker died with the request in flight. */
-  ShardDown: -5,
-  /** The shard already had MAX_INFLIGHT requests in flight (never sent; answered by the dispatcher). */
-  Overloaded: -6,
-} as const;
-/** One of the `Outcome` codes. */
-export type Outcome = (typeof Outcome)[keyof typeof Outcome];
+import { type Outcome, Protocol } from './vocabulary.js';
 
 const HAS_ETAG = 0x80000000;
 /** The bits of a request's `meta` that hold its `Protocol`; masking keeps a counter index in range. */

@@ -10,9 +10,8 @@
  * (RESP) are views into this array: the front ends count into shared memory
  * directly, with no copy and no message.
  */
-import { COMMANDS } from '../acceptor/resp/commands.js';
-import { RESP_STATUSES } from '../acceptor/resp/outcomes.js';
-import { PROTOCOLS } from '../hop/wire.js';
+import { RESP_COMMANDS, RESP_STATUSES } from './labels.js';
+import { PROTOCOLS } from '../hop/vocabulary.js';
 
 /** Rows of the HTTP request counts: GET, HEAD, and anything else (refused). */
 export const HTTP_METHODS = ['GET', 'HEAD', 'other'] as const;
@@ -43,10 +42,10 @@ export const AcceptorStat = {
   Refused: 7 + 2 * P,
   /** HTTP answers: `HTTP_METHODS.length × HTTP_STATUSES` counts, `[method * HTTP_STATUSES + status]`. */
   Http: 7 + 3 * P,
-  /** RESP commands: `COMMANDS.length × RESP_STATUSES.length` counts, `[command * RESP_STATUSES.length + status]`. */
+  /** RESP commands: `RESP_COMMANDS.length × RESP_STATUSES.length` counts, `[command * RESP_STATUSES.length + status]`. */
   Resp: 7 + 3 * P + HTTP_METHODS.length * HTTP_STATUSES,
-  /** Per shard: requests refused because the shard had MAX_INFLIGHT in flight. */
-  Shed: 7 + 3 * P + HTTP_METHODS.length * HTTP_STATUSES + COMMANDS.length * RESP_STATUSES.length,
+  /** Per shard: requests refused because the shard's hand-off bound was reached (`handOffBound`). */
+  Shed: 7 + 3 * P + HTTP_METHODS.length * HTTP_STATUSES + RESP_COMMANDS.length * RESP_STATUSES.length,
 } as const;
 
 /** A zeroed stats array for an acceptor of a proxy with `shards` shards. */
@@ -61,7 +60,7 @@ export function httpCounts(stats: Float64Array): Float64Array {
 
 /** The RESP counts of `stats`: a view, written by the acceptor's RESP connections. */
 export function respCounts(stats: Float64Array): Float64Array {
-  return stats.subarray(AcceptorStat.Resp, AcceptorStat.Resp + COMMANDS.length * RESP_STATUSES.length);
+  return stats.subarray(AcceptorStat.Resp, AcceptorStat.Resp + RESP_COMMANDS.length * RESP_STATUSES.length);
 }
 
 /** The per-shard shed counts of `stats`: a view, written by the acceptor's dispatcher. */

@@ -10,7 +10,7 @@
  * 64-bit platforms Node runs on, so a reader sees either the old value or the
  * new one.
  */
-import { PROTOCOLS } from '../hop/wire.js';
+import { PROTOCOLS } from '../hop/vocabulary.js';
 
 /** Counters kept per protocol take one slot per `Protocol`: `Stat.Hits + protocol`. */
 const P = PROTOCOLS.length;
@@ -65,10 +65,20 @@ export const Stat = {
   RefreshesFailed: AFTER + 20,
   /** Answers given from an entry past its TTL, within STALE_WHILE_REVALIDATE_MS. */
   StaleWhileRevalidateServed: AFTER + 21,
+  /** Invalidation messages received (one names one or more keys; a null one counts too). */
+  InvalidationMessages: AFTER + 22,
+  /** Gauge, shard 0 only: `tracking_total_keys` of Redis's fullest tracking table; -1 while unknown. */
+  TrackingKeys: AFTER + 23,
+  /** Gauge, shard 0 only: that server's `tracking-table-max-keys` (0: no limit); -1 while unknown. */
+  TrackingTableMaxKeys: AFTER + 24,
+  /** Misses refused because MAX_INFLIGHT requests were waiting on Redis (`MissLimit`). */
+  ShedMisses: AFTER + 25,
+  /** Gauge: requests waiting on Redis now, misses and the waiters on their flights. */
+  Waiting: AFTER + 26,
   /** Redis GET latency: sum of seconds, count, then one slot per bucket of `LATENCY_BUCKETS` plus +Inf. */
-  LatencySum: AFTER + 22,
-  LatencyCount: AFTER + 23,
-  LatencyBuckets: AFTER + 24,
+  LatencySum: AFTER + 27,
+  LatencyCount: AFTER + 28,
+  LatencyBuckets: AFTER + 29,
 } as const;
 
 /** Upper bounds (seconds) of the Redis latency histogram buckets. */
@@ -76,9 +86,12 @@ export const LATENCY_BUCKETS: readonly number[] = [0.0001, 0.00025, 0.0005, 0.00
 
 const SLOTS = Stat.LatencyBuckets + LATENCY_BUCKETS.length + 1;
 
-/** A zeroed stats array over a new SharedArrayBuffer. */
+/** A stats array over a new SharedArrayBuffer: zeroed, but for the figures read from Redis, unknown (-1) until read. */
 export function newShardStats(): Float64Array {
-  return new Float64Array(new SharedArrayBuffer(SLOTS * Float64Array.BYTES_PER_ELEMENT));
+  const stats = new Float64Array(new SharedArrayBuffer(SLOTS * Float64Array.BYTES_PER_ELEMENT));
+  stats[Stat.TrackingKeys] = -1;
+  stats[Stat.TrackingTableMaxKeys] = -1;
+  return stats;
 }
 
 /** Records one Redis round trip of `seconds`. */

@@ -17,9 +17,11 @@ import type { Fetch, FetchMany } from './batch-fetch.js';
 import { connectCluster } from './cluster.js';
 import { ClusterTracking } from './cluster-tracking.js';
 import type { Coherence, InvalidationTarget } from './coherence.js';
-import { describeBackend, serverOptions, type BackendSettings } from './endpoints.js';
+import { serverOptions } from './endpoints.js';
+import { describeBackend, type BackendSettings } from '../routing/backend-settings.js';
 import { Invalidation } from './invalidation.js';
 import { connectRedis, PING_MS, redisFetch, redisFetchMany } from './redis.js';
+import { TrackingTable } from './tracking-table.js';
 
 export interface BackendOptions {
   settings: BackendSettings;
@@ -44,6 +46,11 @@ export interface Backend {
    */
   track(target: InvalidationTarget, keepWhileDown: boolean): void;
   /**
+   * Watches Redis's tracking table (`tracking-table.ts`) against
+   * `capacity`, CACHE_CAPACITY: one shard per proxy does (shard 0).
+   */
+  watchTable(capacity: number): void;
+  /**
    * Resolves with `ready` once the store is reachable and tracking has
    * settled, or with `redis unreachable` after `waitMs`.
    */
@@ -65,6 +72,8 @@ export function openBackend(o: BackendOptions): Backend {
   let close: () => void;
   let coherence: (Coherence & { close(): void }) | undefined;
   let track: (target: InvalidationTarget, keepWhileDown: boolean) => Coherence & { close(): void };
+  let servers: () => Redis[];
+  let table: TrackingTable | undefined;
   if (settings.mode === 'cluster') {
     const c = connectCluster({
       settings,
@@ -78,6 +87,7 @@ export function openBackend(o: BackendOptions): Backend {
       },
     });
     client = c.cluster;
+    servers = () => c.cluster.nodes('master');
     fetch = c.fetch;
     close = c.close;
     track = (target, keepWhileDown) => new ClusterTracking({ cluster: c.cluster, url: settings.url, timeoutMs: settings.timeoutMs, pingMs, target, label, log, keepWhileDown, stats, ...tracking });
@@ -93,6 +103,7 @@ export function openBackend(o: BackendOptions): Backend {
     // otherwise fail every read by timeout and never be replaced.
     const c = connectRedis({ url: settings.url, ...(server ? { server } : {}), where, timeoutMs: settings.timeoutMs, label, log, onUp: up, pingMs });
     client = c.redis;
+    servers = () => [c.redis];
     fetch = redisFetch(c.redis);
     fetchMany = redisFetchMany(c.redis);
     close = c.close;
@@ -103,6 +114,9 @@ export function openBackend(o: BackendOptions): Backend {
     ...(fetchMany ? { fetchMany } : {}),
     track(target, keepWhileDown) {
       coherence = track(target, keepWhileDown);
+    },
+    watchTable(capacity) {
+      table = new TrackingTable({ servers, mode: settings.tracking?.mode ?? 'default', capacity, label, log, stats });
     },
     ready(waitMs) {
       // With tracking, ready means armed too: until then nothing is cached.
@@ -124,6 +138,7 @@ export function openBackend(o: BackendOptions): Backend {
       });
     },
     close() {
+      table?.close();
       coherence?.close();
       close();
     },

@@ -12,7 +12,7 @@
  * each nil is asked again with a `GET` and lands with that answer; absences
  * are rare on a hot path, and `NEGATIVE_TTL_MS` can cache them.
  */
-import type { Outcome } from '../hop/wire.js';
+import type { Outcome } from '../hop/vocabulary.js';
 import { observeLatency } from '../metrics/shard-stats.js';
 
 /**

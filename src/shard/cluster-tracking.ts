@@ -25,7 +25,7 @@ import { Stat } from '../metrics/shard-stats.js';
 import { Coherence, type CoherenceOptions } from './coherence.js';
 import { credentialsOf } from './endpoints.js';
 import { TrackingLink, type LinkEvents } from './tracking-link.js';
-import type { TrackingSpec } from './tracking-mode.js';
+import type { TrackingSpec } from '../routing/backend-settings.js';
 
 export interface ClusterTrackingOptions extends CoherenceOptions {
   cluster: Cluster;

@@ -24,7 +24,8 @@
 import { Cluster, type Redis } from 'ioredis';
 import type { Log } from '../log.js';
 import type { Fetch } from './batch-fetch.js';
-import { credentialsOf, formatHostPort, type BackendSettings } from './endpoints.js';
+import { credentialsOf } from './endpoints.js';
+import { formatHostPort, type BackendSettings } from '../routing/backend-settings.js';
 import { outcomeOf, valueOrNotFound, watchLink } from './redis.js';
 
 /** Interval of ioredis' topology refresh (CLUSTER SLOTS); a slot that moved unseen is noticed at most this late. */

@@ -56,7 +56,7 @@ export abstract class Coherence extends EventEmitter {
   messages = 0;
   /**
    * Where the figures go: `InvalidatedKeys`, `InvalidationFlushes`,
-   * `TrackingRearms` carry on from a replaced worker's; `TrackingArmed` is
+   * `InvalidationMessages`, `TrackingRearms` carry on from a replaced worker's; `TrackingArmed` is
    * this gate's state.
    */
   readonly stats: Float64Array;
@@ -123,6 +123,7 @@ export abstract class Coherence extends EventEmitter {
   /** A RESP2 invalidation message: an array of keys, or null for "everything". */
   protected message(message: Buffer[] | null): void {
     this.messages++;
+    this.stats[Stat.InvalidationMessages]!++;
     const target = this.c.target;
     if (message === null) {
       this.stats[Stat.InvalidationFlushes]!++;

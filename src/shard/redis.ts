@@ -10,8 +10,9 @@
  * command.
  */
 import { Redis, type RedisOptions as IORedisOptions } from 'ioredis';
-import { Outcome } from '../hop/wire.js';
+import { Outcome } from '../hop/vocabulary.js';
 import type { Log } from '../log.js';
+import { redactUrl } from '../redact.js';
 import type { Fetch, FetchMany } from './batch-fetch.js';
 
 /** How to reach Redis and whom to tell about the connection's state. */
@@ -183,17 +184,6 @@ const TRANSIENT = /^(LOADING|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|MOVED|ASK) /;
 export function outcomeOf(err: Error): Outcome {
   if (err.name !== 'ReplyError' || TRANSIENT.test(err.message)) return Outcome.Unavailable;
   return err.message.startsWith('WRONGTYPE') ? Outcome.WrongType : Outcome.RedisError;
-}
-
-/** The URL without its password, for logs. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(invalid url)';
-  }
 }
 
 function describe(err: Error & { code?: string }): string {

@@ -12,49 +12,19 @@
  * MessagePorts and the fetches to ioredis; tests drive it in-process.
  */
 import { etagOut, etagWords } from '../cache/etag.js';
-import type { Eviction } from '../cache/policy.js';
 import { Flights } from '../cache/singleflight.js';
 import { ABSENT, MISS, Store } from '../cache/store.js';
-import { BatchReader, isReturned, type BatchWriter, Outcome, PROTOCOLS } from '../hop/wire.js';
+import { BatchReader, isReturned, type BatchWriter } from '../hop/wire.js';
+import { Outcome, PROTOCOLS } from '../hop/vocabulary.js';
 import { newShardStats, Stat } from '../metrics/shard-stats.js';
-import { BatchFetch, type Fetch, type FetchMany } from './batch-fetch.js';
+import { BatchFetch } from './batch-fetch.js';
+import { MissLimit } from './miss-limit.js';
+import type { ShardOptions } from './shard-options.js';
 import { Refresh, REFRESH } from './refresh.js';
 import { LINK_SPAN, ReplyLinks } from './reply-links.js';
 
 export type { Fetch, FetchMany } from './batch-fetch.js';
-
-/** A shard's cache sizing, limits, and its ends: the fetch and the reply sender. */
-export interface ShardOptions {
-  /** Entries this shard's store holds. */
-  capacity: number;
-  /** Bytes this shard's store holds, everything counted (its share of CACHE_MAX_BYTES); default: no limit. */
-  maxBytes?: number;
-  /** How long a "key absent" answer is cached, in milliseconds; 0 (the default) never caches it. */
-  negativeTtlMs?: number;
-  /** The store's eviction policy (EVICTION); default `lru`. */
-  eviction?: Eviction;
-  /** How long past its TTL an entry is answered at once while one fetch refreshes it (STALE_WHILE_REVALIDATE_MS); default 0. */
-  swrMs?: number;
-  /** XFetch's β (EARLY_REFRESH_BETA): hits refresh an entry before it expires with a probability that rises as expiry nears; default 0 (off). */
-  earlyRefreshBeta?: number;
-  /** Time-to-live of a cached value, in milliseconds from insertion. */
-  ttlMs: number;
-  /** Fetches a key alone: a batch's only miss, and each key a `fetchMany` found no string value for. */
-  fetch: Fetch;
-  /** Fetches a batch's misses together; absent: each with `fetch`. */
-  fetchMany?: FetchMany;
-  /** Keys per `fetchMany` at most; default `MAX_KEYS_PER_FETCH`. */
-  maxKeysPerFetch?: number;
-  /** How long past its TTL an entry may be served while Redis fails (STALE_IF_ERROR_MS); default 0. */
-  staleMs?: number;
-  /** Values longer than this are answered but not cached; default: no limit. */
-  maxValueBytes?: number;
-  /** Where the counters are published (`newShardStats`); counters already in it are carried on. */
-  stats?: Float64Array;
-  /** Monotonic clock in milliseconds; injectable for tests. */
-  now?: () => number;
-}
-
+export type { ShardOptions } from './shard-options.js';
 
 /**
  * A reply batch leaves as soon as it holds this many bytes, without waiting
@@ -83,6 +53,8 @@ export class Shard {
   tooLarge = 0;
   /** When hits refresh their entry (stale-while-revalidate, early refresh), and the counts of it. */
   readonly refresh: Refresh;
+  /** Requests waiting on Redis, and the misses refused past MAX_INFLIGHT. */
+  readonly limit: MissLimit;
   /**
    * Whether answers that land may be cached. Invalidation turns it off while
    * tracking is not armed, since nothing would report a later change.
@@ -108,6 +80,7 @@ export class Shard {
     const swrMs = options.swrMs ?? 0;
     this.cache = new Store({ capacity: options.capacity, ttl: options.ttlMs, swr: swrMs, grace: this.#staleMs, maxBytes, eviction: options.eviction ?? 'lru' });
     this.refresh = new Refresh(options.ttlMs, swrMs, options.earlyRefreshBeta ?? 0);
+    this.limit = new MissLimit(options.maxWaiting ?? Number.POSITIVE_INFINITY);
     this.#now = options.now ?? performance.now.bind(performance);
     // A value the byte budget cannot hold is answered uncached, and counted as too large, like one over MAX_VALUE_BYTES.
     this.#maxValueBytes = Math.min(options.maxValueBytes ?? Number.POSITIVE_INFINITY, maxBytes);
@@ -181,6 +154,9 @@ export class Shard {
         if (age >= this.refresh.from && this.refresh.due(age)) this.#startRefresh(bytes, reader.offset, reader.code);
         this.#answerEntry(replies, reader.id, entry, age);
         if (replies.bytes >= REPLY_FLUSH_BYTES) out.send(replies.finish());
+      } else if (!this.limit.admit()) {
+        // Neither fetched nor joined: counted as shed, not as a miss.
+        replies.addOutcome(reader.id, Outcome.Overloaded);
       } else {
         this.misses[protocol]!++;
         const key = bytes.latin1Slice(reader.offset, reader.offset + reader.code);
@@ -210,6 +186,7 @@ export class Shard {
     // Asked before `land`, which clears the poison mark.
     const keep = this.caching && !this.flights.poisoned(key);
     const waiters = this.flights.land(key);
+    this.limit.landed(waiters);
     if (typeof result !== 'number') {
       this.#answerValue(key, result, waiters, now, keep);
     } else {
@@ -293,6 +270,8 @@ export class Shard {
     s[Stat.RefreshesStarted] = b[Stat.RefreshesStarted]! + this.refresh.started;
     s[Stat.RefreshesFailed] = b[Stat.RefreshesFailed]! + this.refresh.failed;
     s[Stat.StaleWhileRevalidateServed] = b[Stat.StaleWhileRevalidateServed]! + this.refresh.staleWhileRevalidateServed;
+    s[Stat.ShedMisses] = b[Stat.ShedMisses]! + this.limit.shed;
+    s[Stat.Waiting] = this.limit.waiting;
     s[Stat.Entries] = this.cache.size;
     s[Stat.Bytes] = this.cache.bytes;
   }

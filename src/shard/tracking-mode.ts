@@ -1,6 +1,7 @@
 /**
  * TRACKING_MODE: which of Redis's two kinds of client tracking a shard's
- * data connections ask for (docs/coherence.md#tracking-modes).
+ * data connections ask for (docs/coherence.md#tracking-modes); the setting's
+ * values are in `routing/backend-settings.ts`, with the rest of the backend settings.
  *
  * - `default`: Redis remembers every key each connection read, in one table
  *   for all its clients, capped by `tracking-table-max-keys`; past the cap it
@@ -12,18 +13,7 @@
  *   table's size; each proxy pays for the whole write rate.
  */
 
-/** The values TRACKING_MODE takes. */
-export const TRACKING_MODES = ['default', 'bcast'] as const;
-
-/** One of `TRACKING_MODES`. */
-export type TrackingMode = (typeof TRACKING_MODES)[number];
-
-/** How a shard's connections are tracked (cloned into each worker with the backend settings). */
-export interface TrackingSpec {
-  mode: TrackingMode;
-  /** KEY_PREFIX, one char per byte; '' covers every key. Only `bcast` uses it. */
-  prefix: string;
-}
+import type { TrackingSpec } from '../routing/backend-settings.js';
 
 /**
  * The arguments after `CLIENT` that turn tracking on toward the subscriber

@@ -6,16 +6,17 @@
  */
 import { newShardStats } from '../../src/metrics/shard-stats.js';
 import { openBackend, type Backend } from '../../src/shard/backend.js';
-import type { BackendSettings } from '../../src/shard/endpoints.js';
+import type { BackendSettings } from '../../src/routing/backend-settings.js';
 import { Shard } from '../../src/shard/shard.js';
 import { batch, collector } from './batches.js';
+import { sleep } from './time.js';
 
 /** Polls `ok` until it holds, failing after `ms`. */
 export async function until(ok: () => boolean | Promise<boolean>, what: string, ms = 8000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await ok())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await sleep(10);
   }
 }
 

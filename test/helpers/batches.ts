@@ -1,5 +1,6 @@
 /** Request batches in, reply batches out: the wire format of a shard, for in-process tests. */
-import { BatchReader, BatchWriter, Protocol } from '../../src/hop/wire.js';
+import { BatchReader, BatchWriter } from '../../src/hop/wire.js';
+import { Protocol } from '../../src/hop/vocabulary.js';
 import type { Shard } from '../../src/shard/shard.js';
 
 /** A reply entry: the request id, the code (a length, or an `Outcome`), and the value as latin1. */

@@ -16,9 +16,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Cluster, Redis } from 'ioredis';
 import { freePort, logTail, spawnRedisServer, stopProcess } from './processes.js';
+import { sleep } from './time.js';
 
 const run = promisify(execFile);
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Teardown {
   teardown(fn: () => unknown): void;

@@ -4,6 +4,7 @@
  * says so or `maxRequests` have been sent. 127.0.0.1 only.
  */
 import { request, type Agent } from 'undici';
+import { sleep } from './time.js';
 
 export interface Shot {
   key: string;
@@ -50,12 +51,10 @@ export async function load(o: LoadOptions): Promise<Shot[]> {
         shots.push({ key, status: 0, body: '', headers: {}, error: e.cause?.code ?? e.code ?? e.message, started, ended: performance.now() });
         if (o.endOnError) return;
       }
-      if (o.pauseMs) await new Promise((resolve) => setTimeout(resolve, o.pauseMs));
+      if (o.pauseMs) await sleep(o.pauseMs);
     }
   };
   await Promise.all(Array.from({ length: o.clients }, (_, c) => client(c)));
   return shots;
 }
 
-/** `n` milliseconds. */
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,5 +1,6 @@
 /** Reads the proxy's /metrics (Prometheus text) into numbers for assertions. */
 import { request } from 'undici';
+import { sleep } from './time.js';
 
 /** Every sample, keyed by `name{labels}` exactly as exposed (e.g. `shardcache_cache_hits_total{shard="0"}`). */
 export type Samples = Map<string, number>;
@@ -42,6 +43,6 @@ export async function waitForTotal(admin: string, name: string, labels: Record<s
   for (;;) {
     const seen = total(await scrape(admin), name, labels);
     if (seen === value || Date.now() > deadline) return seen;
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await sleep(20);
   }
 }

@@ -10,6 +10,7 @@ import net from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
+import { sleep } from './time.js';
 
 /** The repository root: the nearest folder above this file with a package.json (this file also runs compiled, from dist/). */
 export const ROOT = ((): string => {
@@ -94,7 +95,7 @@ export async function startRedis(t: Teardown): Promise<RedisServer> {
       const sleeping = sleeper.call('DEBUG', 'SLEEP', String(seconds));
       // The command is written at once on the open connection; give Redis a
       // moment to read it before anything else arrives.
-      await new Promise((resolve) => setTimeout(resolve, 30));
+      await sleep(30);
       return { done: sleeping };
     },
   };
@@ -127,7 +128,7 @@ export async function spawnRedisServer(port: number, extra: readonly string[], h
       await stopProcess(child);
       throw new Error(`redis-server did not answer on ${host}:${port}`);
     }
-    await new Promise((resolve) => setTimeout(resolve, 25));
+    await sleep(25);
   }
 }
 

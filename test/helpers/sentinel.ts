@@ -12,8 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { freePort, logTail, spawnRedisServer, stopProcess } from './processes.js';
+import { sleep } from './time.js';
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Teardown {
   teardown(fn: () => unknown): void;

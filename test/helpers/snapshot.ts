@@ -27,6 +27,7 @@ export function settings(over: Partial<StatusSettings> = {}): StatusSettings {
     cacheMaxBytes: 0,
     cacheTtlMs: 30000,
     invalidation: 'tracking',
+    trackingMode: 'default',
     negativeTtlMs: 0,
     staleIfErrorMs: 0,
     maxValueBytes: 1048576,

@@ -9,7 +9,8 @@
  */
 import type { Agent } from 'undici';
 import { get } from './http.js';
-import { load, sleep, type Shot } from './load.js';
+import { load, type Shot } from './load.js';
+import { sleep } from './time.js';
 
 /** Something that can SET: a Redis or a Cluster client. */
 export interface Writer {

@@ -7,11 +7,12 @@ import http from 'node:http';
 import type net from 'node:net';
 import { AcceptorStat, HTTP_METHODS, HTTP_STATUSES, httpCounts } from '../../metrics/acceptor-stats.js';
 import type { ConnectionLimit } from '../connection-limit.js';
-import type { Dispatcher, Sink } from '../dispatcher.js';
-import { Outcome, Protocol } from '../../hop/wire.js';
+import type { Dispatcher } from '../dispatcher.js';
+import type { Sink } from '../sink.js';
+import { Outcome, Protocol } from '../../hop/vocabulary.js';
 import { shardOf } from '../../routing/hash.js';
 import { AgeStrings, ifNoneMatch, matchesEtag } from './caching.js';
-import { decodeKey, KeyError } from './key.js';
+import { decodeKey, KeyError } from '../../routing/key.js';
 
 /** `flags` bit: answer without a body. */
 const HEAD = 1;
@@ -52,7 +53,8 @@ const OUTCOMES: Record<Exclude<Outcome, typeof Outcome.NotFound>, Canned> = {
   [Outcome.Unavailable]: canned(503, 'redis unavailable or slower than REDIS_TIMEOUT_MS', ['Retry-After', '1']),
   [Outcome.RedisError]: canned(502, 'redis answered with an error'),
   [Outcome.ShardDown]: canned(503, 'shard restarting', ['Retry-After', '1']),
-  [Outcome.Overloaded]: canned(503, 'shard overloaded: MAX_INFLIGHT requests already in flight', ['Retry-After', '1']),
+  [Outcome.Overloaded]: canned(503, 'shard overloaded: MAX_INFLIGHT requests already waiting on redis', ['Retry-After', '1']),
+  [Outcome.QueueFull]: canned(503, 'shard queue full: too many requests handed to the shard', ['Retry-After', '1']),
 };
 
 /** The settings the HTTP front end needs. */

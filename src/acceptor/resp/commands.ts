@@ -4,6 +4,7 @@
  * here, from the connection's own state. Nothing else ever reaches Redis:
  * a write command is as unknown here as a misspelt one.
  */
+import { RESP_COMMANDS, type RespCommand } from '../../metrics/labels.js';
 import { VERSION } from '../../version.js';
 import { credentialsValid, HELLO_NOAUTH, NO_PASSWORD_SET, NOAUTH, WRONGPASS, type Password } from './auth.js';
 import { arrayHeader, encode, error, NULL_BULK, OK, PONG, type Item } from './reply.js';
@@ -19,7 +20,7 @@ export interface Session {
   name: string | null;
   /** Whether AUTH (or HELLO … AUTH) succeeded; only consulted when RESP_PASSWORD is set. */
   authenticated: boolean;
-  /** Index in `COMMANDS` of the command being run, set before it runs: its replies are counted under it. */
+  /** Index in `RESP_COMMANDS` of the command being run, set before it runs: its replies are counted under it. */
   command: number;
   /** Queues a reply that is ready now. */
   reply(bytes: Buffer): void;
@@ -46,29 +47,29 @@ type Handler = (session: Session, args: string[], argc: number, facts: ServerFac
 /** The Redis version whose RESP2 behaviour this listener follows (error texts, HELLO, CONFIG GET). */
 export const REDIS_COMPAT_VERSION = '7.0.0';
 
-// arity as in Redis's COMMAND reply: n = exactly n arguments, -n = at least n.
-// AUTH, HELLO and QUIT are the commands Redis runs before authentication (they come first).
-const SPECS: readonly (readonly [name: string, arity: number, run: Handler])[] = [
-  ['AUTH', -2, auth],
-  ['HELLO', -1, hello],
-  ['QUIT', -1, (s) => s.replyAndClose(OK)],
-  ['GET', 2, (s, args, _argc, facts) => keyFits(s, args[1]!, facts) && s.get(args[1]!, 0)],
-  ['MGET', -2, mget],
-  ['PING', -1, (s, args, argc) => (argc > 2 ? wrongArity(s, 'ping') : s.reply(argc === 2 ? encode(args[1]!) : PONG))],
-  ['ECHO', 2, (s, args) => s.reply(encode(args[1]!))],
-  ['SELECT', 2, select],
-  ['CLIENT', -2, client],
-  ['COMMAND', -1, command],
-  ['CONFIG', -2, config],
-  ['INFO', -1, info],
-];
+// arity as in Redis's COMMAND reply: n = exactly n arguments, -n = at least n. The order, and so each
+// command's counter index, is RESP_COMMANDS's; the type asks for every command there, and no other.
+const SPECS: Readonly<Record<RespCommand, readonly [arity: number, run: Handler]>> = {
+  AUTH: [-2, auth],
+  HELLO: [-1, hello],
+  QUIT: [-1, (s) => s.replyAndClose(OK)],
+  GET: [2, (s, args, _argc, facts) => keyFits(s, args[1]!, facts) && s.get(args[1]!, 0)],
+  MGET: [-2, mget],
+  PING: [-1, (s, args, argc) => (argc > 2 ? wrongArity(s, 'ping') : s.reply(argc === 2 ? encode(args[1]!) : PONG))],
+  ECHO: [2, (s, args) => s.reply(encode(args[1]!))],
+  SELECT: [2, select],
+  CLIENT: [-2, client],
+  COMMAND: [-1, command],
+  CONFIG: [-2, config],
+  INFO: [-1, info],
+};
 
-/** The `command` label of each command index: the supported commands, then `other` (unknown ones, protocol errors). */
-export const COMMANDS: readonly string[] = [...SPECS.map(([name]) => name), 'other'];
-/** The index of `other` in `COMMANDS`. */
-export const OTHER_COMMAND = SPECS.length;
+/** The index of `other` in `RESP_COMMANDS`. */
+export const OTHER_COMMAND = RESP_COMMANDS.indexOf('other');
 
-const TABLE = new Map(SPECS.map(([name, arity, run], index) => [name, { arity, run, index }]));
+const TABLE = new Map<string, { arity: number; run: Handler; index: number }>(
+  (RESP_COMMANDS.slice(0, OTHER_COMMAND) as RespCommand[]).map((name, index) => [name, { arity: SPECS[name][0], run: SPECS[name][1], index }]),
+);
 
 const GET = TABLE.get('GET')!;
 /** Commands with an index below this (AUTH, HELLO, QUIT) run before authentication. */

@@ -18,12 +18,14 @@
  * holds the worst outcome among an MGET's slots until then.
  */
 import type net from 'node:net';
-import type { Dispatcher, Sink } from '../dispatcher.js';
-import { Outcome, Protocol } from '../../hop/wire.js';
+import type { Dispatcher } from '../dispatcher.js';
+import type { Sink } from '../sink.js';
+import { Outcome, Protocol } from '../../hop/vocabulary.js';
 import { shardOf } from '../../routing/hash.js';
 import { execute, IN_ARRAY, OTHER_COMMAND, type ServerFacts, type Session } from './commands.js';
 import { CommandParser, Parse, type ParserLimits } from './parser.js';
-import { NIL, OUTCOME_REPLIES, OUTCOME_STATUS, OK, readyStatus, RESP_STATUSES } from './outcomes.js';
+import { NIL, OUTCOME_REPLIES, OUTCOME_STATUS, OK, readyStatus } from './outcomes.js';
+import { RESP_STATUSES } from '../../metrics/labels.js';
 import { bulkHeaderBytes, error, writeBulkHeader } from './reply.js';
 import { PART, ReplyRing, SEQ_MASK } from './reply-ring.js';
 
@@ -32,7 +34,7 @@ export interface ConnectionContext {
   readonly dispatcher: Dispatcher;
   readonly limits: ParserLimits;
   readonly facts: ServerFacts;
-  /** Commands answered: `counts[command * RESP_STATUSES.length + status]` (`COMMANDS` indices). */
+  /** Commands answered: `counts[command * RESP_STATUSES.length + status]` (`RESP_COMMANDS` indices). */
   readonly counts: Float64Array;
   /** Asks for `connection.flushAnswers()` once the current reply batch is routed. */
   markDirty(connection: RespConnection): void;

@@ -3,7 +3,7 @@
  * `Outcome`, and the outcome label a command is counted under in
  * `shardcache_requests_total{protocol="resp"}`.
  */
-import { Outcome } from '../../hop/wire.js';
+import { Outcome } from '../../hop/vocabulary.js';
 import { error, NULL_BULK } from './reply.js';
 
 /** The reply to a GET answered with an `Outcome` instead of a value. */
@@ -13,16 +13,11 @@ export const OUTCOME_REPLIES: Record<number, Buffer> = {
   [Outcome.Unavailable]: error('ERR redis unavailable or slower than REDIS_TIMEOUT_MS, try again'),
   [Outcome.RedisError]: error('ERR redis answered with an error'),
   [Outcome.ShardDown]: error('ERR shard restarting, try again'),
-  [Outcome.Overloaded]: error('ERR shard overloaded: MAX_INFLIGHT requests in flight, try again'),
+  [Outcome.Overloaded]: error('ERR shard overloaded: MAX_INFLIGHT requests waiting on redis, try again'),
+  [Outcome.QueueFull]: error('ERR shard queue full: too many requests handed to the shard, try again'),
 };
 
-/**
- * The `status` label of a counted RESP command, by index, in rising order of
- * severity: a command's status is the worst of its reply's slots. An MGET's
- * array header is `ok`, so an MGET of absent keys is `ok`, and one element
- * shed or failed makes it `shed` or `error`.
- */
-export const RESP_STATUSES = ['nil', 'ok', 'shed', 'error'] as const;
+/** Indices into `RESP_STATUSES` (metrics/labels.ts). */
 export const NIL = 0;
 export const OK = 1;
 const SHED = 2;
@@ -33,6 +28,7 @@ export const OUTCOME_STATUS = ((): Uint8Array => {
   const status = new Uint8Array(1 - Math.min(...Object.values(Outcome))).fill(ERROR);
   status[-Outcome.NotFound] = NIL;
   status[-Outcome.Overloaded] = SHED;
+  status[-Outcome.QueueFull] = SHED;
   return status;
 })();
 

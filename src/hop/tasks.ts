@@ -1,0 +1,146 @@
+/**
+ * What the main thread sends a worker thread, as piscina tasks: the shards'
+ * (`workers/shard.ts`) and the acceptors' (`workers/acceptor.ts`), with the
+ * settings and shared memory they are built from. Kept apart from the
+ * workers, so that the supervisor (control/) can name them without importing
+ * a worker entry; it imports only types, from below.
+ */
+import type { MessagePort } from 'node:worker_threads';
+import type { Eviction } from '../cache/policy.js';
+import type { Config } from '../config.js';
+import type { BackendSettings } from '../routing/backend-settings.js';
+import type { ProcessCounters } from './shared.js';
+
+/** The settings every shard is started with, the same for all of them (from `Config`). */
+export interface ShardSettings {
+  ttlMs: number;
+  staleMs: number;
+  maxValueBytes: number;
+  negativeTtlMs: number;
+  /** EVICTION. */
+  eviction: Eviction;
+  /** STALE_WHILE_REVALIDATE_MS. */
+  swrMs: number;
+  /** EARLY_REFRESH_BETA. */
+  earlyRefreshBeta: number;
+  /** MAX_INFLIGHT: requests that may wait on Redis at once. */
+  maxInflight: number;
+  invalidation: 'tracking' | 'ttl';
+  /** Where Redis is (standalone, sentinel or cluster) and REDIS_TIMEOUT_MS. */
+  backend: BackendSettings;
+  /** Level of the worker's own logger. */
+  logLevel: string;
+  /** Whether `crash` tasks are obeyed (SHARDCACHE_TEST_HOOKS=1). */
+  testHooks: boolean;
+}
+
+/** What the main thread sends to bring a shard up. */
+export interface AttachTask extends ShardSettings {
+  kind: 'attach';
+  index: number;
+  /** This shard's share of CACHE_CAPACITY, in keys. */
+  capacity: number;
+  /** CACHE_CAPACITY, all shards together. */
+  totalCapacity: number;
+  /** This shard's share of CACHE_MAX_BYTES; Infinity when there is no byte limit. */
+  maxBytes: number;
+  /** The shard's stats over a SharedArrayBuffer, the same one across replacements (`newShardStats`). */
+  stats: Float64Array;
+}
+
+/**
+ * Sent after `attach`: resolves once the shard's Redis connection is ready,
+ * or after `waitMs` if Redis does not answer, so that the proxy starts
+ * listening with its shards connected whenever Redis is there.
+ */
+export interface ReadyTask {
+  kind: 'ready';
+  waitMs: number;
+}
+
+/**
+ * Sent after `attach`, once per acceptor thread (and again for an acceptor's
+ * replacement): the port its request batches come in by and its replies go
+ * out by. Resolves at once; the link closes when the acceptor's end does.
+ */
+export interface LinkTask {
+  kind: 'link';
+  port: MessagePort;
+}
+
+/** Test hook: the worker dies of an uncaught exception, as it would of a bug. Refused unless enabled. */
+export interface CrashTask {
+  kind: 'crash';
+}
+
+/** Closes the Redis connections and ends the attach task (the proxy is stopping). */
+export interface StopTask {
+  kind: 'stop';
+}
+
+/** What an acceptor is built from: the settings, and the shared memory the main thread handed it. */
+export interface AcceptorOptions {
+  index: number;
+  config: Config;
+  /** This acceptor's figures (`newAcceptorStats`), the same array across replacements. */
+  stats: Float64Array;
+  /** This acceptor's requests in flight per shard (`newOwnInflight`). */
+  own: Int32Array;
+  counters: ProcessCounters;
+}
+
+/** The ports an acceptor listens on; `resp` is absent when RESP_PORT is off. */
+export interface BoundPorts {
+  http: number;
+  resp?: number;
+}
+
+/** What a finished drain reports. */
+export interface Drained {
+  /** 0: every connection finished in time; 1: some were cut at SHUTDOWN_TIMEOUT_MS. */
+  code: number;
+  /** HTTP requests answered, and received, by this acceptor since it started. */
+  answered: number;
+  received: number;
+}
+
+/** Brings an acceptor up on `ports`. */
+export interface AcceptorAttachTask extends AcceptorOptions {
+  kind: 'attach';
+  ports: BoundPorts;
+}
+
+/** Resolves once the acceptor listens; rejects with the reason when it cannot. */
+export interface AcceptorReadyTask {
+  kind: 'ready';
+}
+
+/** The acceptor's end of a channel to `shard`. */
+export interface ShardPortTask {
+  kind: 'shard';
+  shard: number;
+  port: MessagePort;
+}
+
+/** Stop accepting and answer what is in flight; resolves with what was answered. */
+export interface DrainTask {
+  kind: 'drain';
+  timeoutMs: number;
+}
+
+/** Test hook: the thread dies of an uncaught exception. Refused unless enabled. */
+export interface AcceptorCrashTask {
+  kind: 'crash';
+}
+
+/**
+ * Acceptor 0, which runs on the main thread: what the supervisor asks of it.
+ * The supervisor is handed one (`new Acceptor(…)` in main.ts) rather than
+ * importing the acceptor.
+ */
+export interface MainAcceptor {
+  listen(ports: BoundPorts): Promise<BoundPorts>;
+  attachShard(shard: number, port: MessagePort): void;
+  drain(timeoutMs: number): Promise<Drained>;
+  readonly dispatcher: { attached(shard: number): boolean };
+}

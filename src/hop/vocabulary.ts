@@ -1,0 +1,35 @@
+/**
+ * The words every thread shares about a request: the front end it came in
+ * by (`Protocol`) and why a key has no value (`Outcome`). A leaf: it imports
+ * nothing, so the acceptors, the shards, the metrics and the main thread can
+ * all name them without loading one another.
+ */
+/** The front end a request came in by: a request entry's `meta`, and an index into per-protocol counters. */
+export const Protocol = {
+  Http: 0,
+  Resp: 1,
+} as const;
+/** One of the `Protocol` values. */
+export type Protocol = (typeof Protocol)[keyof typeof Protocol];
+/** The `protocol` label of each `Protocol`, by value. */
+export const PROTOCOLS = ['http', 'resp'] as const;
+
+/** Negative result codes: why a key has no value to send. */
+export const Outcome = {
+  /** The key does not exist in Redis. */
+  NotFound: -1,
+  /** The key holds a list, hash, … (Redis answered WRONGTYPE). */
+  WrongType: -2,
+  /** Redis is unreachable or did not answer within REDIS_TIMEOUT_MS. */
+  Unavailable: -3,
+  /** Redis answered with an error other than WRONGTYPE. */
+  RedisError: -4,
+  /** The shard worker died with the request in flight. */
+  ShardDown: -5,
+  /** A miss refused by the shard: MAX_INFLIGHT requests were already waiting on Redis (`MissLimit`). */
+  Overloaded: -6,
+  /** The shard's hand-off bound was reached (never sent; answered by the dispatcher, `handOffBound`). */
+  QueueFull: -7,
+} as const;
+/** One of the `Outcome` codes. */
+export type Outcome = (typeof Outcome)[keyof typeof Outcome];

@@ -1,0 +1,4 @@
+/** Waiting in tests: the one `sleep` every test and helper uses. */
+
+/** Resolves after `ms` milliseconds. */
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
