@@ -21,7 +21,8 @@ import { parse } from 'yaml';
 import { agent, get } from './helpers/http.js';
 import { startCluster } from './helpers/cluster.js';
 import { buildImage, healthcheck, IMAGE, INSTALL, missingTools, podman, runContainer, type Container } from './helpers/image.js';
-import { load, sleep } from './helpers/load.js';
+import { load } from './helpers/load.js';
+import { sleep } from './helpers/time.js';
 import { scrape, total } from './helpers/metrics.js';
 import { freePort, ROOT, startRedis } from './helpers/processes.js';
 

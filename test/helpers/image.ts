@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ROOT, stopProcess } from './processes.js';
+import { sleep } from './time.js';
 
 const run = promisify(execFile);
 
@@ -123,7 +124,7 @@ export async function runContainer(t: Teardown, id: string, env: Record<string, 
   while (!ready.test(output)) {
     if (child.exitCode !== null) throw new Error(`container ${name} exited with ${child.exitCode}:\n${output}`);
     if (Date.now() > deadline) throw new Error(`container ${name} not ready after 20 s:\n${output}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await sleep(50);
   }
   return { name, child, logs: () => output, exited };
 }
