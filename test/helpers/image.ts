@@ -66,8 +66,9 @@ export interface Built {
   log: string;
 }
 
-/** Builds the stand-in base (if its hash is new), then the Dockerfile FROM it. */
+/** Removes stale test containers, builds the stand-in base (if its hash is new), then the Dockerfile FROM it. */
 export async function buildImage(): Promise<Built> {
+  await removeStale();
   let started = performance.now();
   const standin = await run('bash', [join(ROOT, 'test/image/standin-base.sh')], { env: PODMAN_ENV, timeout: 240000, maxBuffer: 64 << 20 });
   const base = standin.stdout.trim().split('\n').pop()!;
@@ -101,6 +102,22 @@ export interface Container {
 }
 
 let count = 0;
+const PREFIX = 'shardcache-image-test-';
+
+/** Removes the containers of image test processes that no longer run (killed before their teardown). */
+export async function removeStale(): Promise<void> {
+  const names = (await podman(['ps', '--all', '--filter', `name=^${PREFIX}`, '--format', '{{.Names}}'])).split('\n').filter((n) => n !== '');
+  const alive = (pid: number): boolean => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const stale = names.filter((n) => !alive(Number(n.slice(PREFIX.length).split('-')[0])));
+  if (stale.length > 0) await podman(['rm', '--force', '--time', '2', ...stale]);
+}
 
 /**
  * Starts the image `id` on the host network with `env` and `extra` podman run
@@ -108,7 +125,7 @@ let count = 0;
  * once if it exits).
  */
 export async function runContainer(t: Teardown, id: string, env: Record<string, string>, ready: RegExp, extra: readonly string[] = []): Promise<Container> {
-  const name = `shardcache-image-test-${process.pid}-${count++}`;
+  const name = `${PREFIX}${process.pid}-${count++}`;
   const envArgs = Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
   const child = spawn('podman', ['run', '--name', name, '--network', 'host', ...envArgs, ...extra, id], { env: PODMAN_ENV, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
