@@ -8,7 +8,8 @@
 import t from 'tap';
 import { scrape, total } from './helpers/metrics.js';
 import { startProxy, startRedis } from './helpers/processes.js';
-import { crowd, getAll, getEach, openFileLimit, residentMiB } from './helpers/sockets.js';
+import { crowd, getAll, getEach, residentMiB } from './helpers/sockets.js';
+import { openFileLimit } from '../src/file-limit.js';
 
 /** Connections, the default MAX_CONNECTIONS; the probe of `crowd` is one of them. */
 const CONNECTIONS = 10_000;
@@ -19,7 +20,7 @@ const BOUND_MIB = 512;
 const redis = await startRedis(t);
 
 t.test(`${CONNECTIONS} connections × 1 request, hits and misses mixed: peak RSS within ${BOUND_MIB} MiB`, async (t) => {
-  t.ok(openFileLimit() > CONNECTIONS + 500, `open-file limit ${openFileLimit()}: ${CONNECTIONS} sockets here, as many in the proxy (raise ulimit -n otherwise)`);
+  t.ok(openFileLimit()! > CONNECTIONS + 500, `open-file limit ${openFileLimit()}: ${CONNECTIONS} sockets here, as many in the proxy (raise ulimit -n otherwise)`);
   const proxy = await startProxy(t, { REDIS_URL: redis.url, SHARDS: '1' });
   const pid = proxy.child.pid!;
   const keys = Array.from({ length: CONNECTIONS }, (_, i) => `bm:${i}`);

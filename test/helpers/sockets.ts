@@ -81,12 +81,6 @@ function answerOf(socket: net.Socket): Promise<Omit<RawAnswer, 'ms'> & { at: num
   });
 }
 
-/** This process's limit on open files (the soft one, what `ulimit -n` shows). */
-export function openFileLimit(pid: number | 'self' = 'self'): number {
-  const m = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync(`/proc/${pid}/limits`, 'utf8'));
-  return m === null || m[1] === 'unlimited' ? Number.POSITIVE_INFINITY : Number(m[1]);
-}
-
 /** A process's resident set now and at its peak since it started (VmRSS, VmHWM), in MiB. */
 export function residentMiB(pid: number): { now: number; peak: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
