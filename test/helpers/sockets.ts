@@ -87,8 +87,8 @@ export function openFileLimit(pid: number | 'self' = 'self'): number {
   return m === null || m[1] === 'unlimited' ? Number.POSITIVE_INFINITY : Number(m[1]);
 }
 
-/** A process's resident set now and at its peak (VmRSS, VmHWM), in MiB. */
-export function rssOf(pid: number): { now: number; peak: number } {
+/** A process's resident set now and at its peak since it started (VmRSS, VmHWM), in MiB. */
+export function residentMiB(pid: number): { now: number; peak: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kib = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)![1]) / 1024;
   return { now: kib('VmRSS'), peak: kib('VmHWM') };
