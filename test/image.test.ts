@@ -86,7 +86,7 @@ if (missing.length === 0) {
     const redis = await startRedis(t);
     const keys = Array.from({ length: 200 }, (_, i) => `img:${i}`);
     await redis.client.mset(...keys.flatMap((k) => [k, `v-${k}`]));
-    const { c, url } = await started(t, { REDIS_URL: redis.url, SHARDS: '2', CACHE_TTL_MS: '60000', SHUTDOWN_TIMEOUT_MS: '4000' });
+    const { c, url, admin } = await started(t, { REDIS_URL: redis.url, SHARDS: '2', CACHE_TTL_MS: '60000', REDIS_TIMEOUT_MS: '3000', SHUTDOWN_TIMEOUT_MS: '4000' });
     const warm = await Promise.all(keys.map((k) => request(`${url}/${k}`, { dispatcher: http }).then(async (r) => r.statusCode === 200 && (await r.body.text()) === `v-${k}`)));
     t.ok(warm.every(Boolean), 'warm-up: all 200');
     const loop = load({ base: url, keys, clients: 8, dispatcher: http, stop: () => false, maxRequests: 50000, endOnError: true });
@@ -94,14 +94,20 @@ if (missing.length === 0) {
     // Requests held in flight by a sleeping Redis when SIGTERM arrives: the drain must wait for them.
     const held = Array.from({ length: 5 }, (_, i) => `img:held:${i}`);
     await redis.client.mset(...held.flatMap((k) => [k, `v-${k}`]));
-    const { done: sleeping } = await redis.hold(t, 0.5);
+    const { done: sleeping } = await redis.hold(t, 1.5);
     const own = agent(held.length);
     t.teardown(() => own.close());
     const heldShots = Promise.all(held.map((k) => request(`${url}/${k}`, { dispatcher: own }).then(
       async (r) => ({ key: k, status: r.statusCode, body: await r.body.text(), error: '' }),
       (err: Error & { code?: string }) => ({ key: k, status: 0, body: '', error: err.code ?? err.message }),
     )));
-    await sleep(50);
+    // SIGTERM only once the proxy's own gauge shows them in flight (podman's own start-up may take a while).
+    let inflight = 0;
+    for (let i = 0; i < 40 && inflight < held.length; i++) {
+      inflight = total(await scrape(admin), 'shardcache_inflight_requests');
+      if (inflight < held.length) await sleep(10);
+    }
+    t.ok(inflight >= held.length, `${inflight} requests in flight before the stop`);
     const stopAt = performance.now();
     await podman(['stop', '--time', '10', c.name]);
     const stopSeconds = (performance.now() - stopAt) / 1000;
