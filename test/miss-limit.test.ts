@@ -47,7 +47,7 @@ t.test("a background refresh is nobody's request: landing its flight releases on
   t.equal(limit.admit(), true);
   t.equal(limit.admit(), true);
   t.equal(limit.admit(), false, 'the third is refused');
-  t.same([limit.waiting, limit.shed], [2, 1]);
+  t.same([limit.waiting, limit.shed], [2, 0], 'refusing is not shedding yet: the shard may answer stale');
   limit.landed([REFRESH, 7]);
   t.equal(limit.waiting, 1, 'a refresh flight with one client joined: one released');
   limit.landed([REFRESH]);
@@ -56,4 +56,24 @@ t.test("a background refresh is nobody's request: landing its flight releases on
   limit.landed([3]);
   t.equal(limit.waiting, 0);
   t.end();
+});
+
+t.test('with STALE_IF_ERROR_MS, a miss refused past MAX_INFLIGHT is answered from its expired entry within the grace', async (t) => {
+  await redis.client.mset('ml:s1', 'one', 'ml:s2', 'two', 'ml:s3', 'three');
+  let clock = 0;
+  const { batches, send, entries } = collector();
+  const shard = linked(new Shard({ capacity: 10, ttlMs: 100, staleMs: 1000, maxWaiting: 1, now: () => clock, fetch: redisFetch(connection.redis), fetchMany: redisFetchMany(connection.redis) }), send);
+  shard.receive(batch([0, 'ml:s1']), 0);
+  await entries(1);
+  shard.receive(batch([1, 'ml:s2']), 0);
+  await entries(2);
+  await redis.client.set('ml:s2', 'newer');
+  clock = 500; // both expired, within the grace
+  batches.length = 0;
+  const { done } = await redis.hold(t, 0.3);
+  shard.receive(batch([2, 'ml:s1'], [3, 'ml:s2'], [4, 'ml:s3']), 0);
+  t.same(batches, [[[3, 3, 'two'], [4, Outcome.Overloaded]]], 'the first miss waits; the second is answered stale; the third, never cached, is refused');
+  t.same([shard.staleIfErrorServed, shard.stats[Stat.ShedMisses]], [1, 1], 'counted as served stale, not as shed');
+  await done;
+  t.same((await entries(3)).find((e) => e[0] === 2), [2, 3, 'one'], 'the admitted miss is answered by Redis');
 });

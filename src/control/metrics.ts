@@ -58,7 +58,7 @@ const PROTOCOL_FIGURES: readonly (readonly [string, number, string])[] = [
 const SHARD_FIGURES: readonly (readonly ['counter' | 'gauge', string, number, string])[] = [
   ['counter', 'shardcache_cache_expired_total', Stat.Expired, 'Reads that found their entry past CACHE_TTL_MS'],
   ['counter', 'shardcache_cache_evicted_total', Stat.Evicted, 'Entries evicted to make room under CACHE_CAPACITY or CACHE_MAX_BYTES (least recently used)'],
-  ['counter', 'shardcache_stale_if_error_served_total', Stat.StaleIfErrorServed, 'Expired entries served because Redis failed (STALE_IF_ERROR_MS)'],
+  ['counter', 'shardcache_stale_if_error_served_total', Stat.StaleIfErrorServed, 'Expired entries served because Redis failed, or a miss was refused past MAX_INFLIGHT (STALE_IF_ERROR_MS)'],
   ['counter', 'shardcache_refreshes_started_total', Stat.RefreshesStarted, 'Background fetches started to refresh a cached entry (STALE_WHILE_REVALIDATE_MS, or early refresh before expiry)'],
   ['counter', 'shardcache_refreshes_failed_total', Stat.RefreshesFailed, 'Background refreshes that Redis failed (the old entry stays within its windows)'],
   ['counter', 'shardcache_stale_while_revalidate_served_total', Stat.StaleWhileRevalidateServed, 'Answers given from an entry past CACHE_TTL_MS within STALE_WHILE_REVALIDATE_MS, while it was refreshed'],

@@ -18,19 +18,16 @@ export class MissLimit {
   readonly max: number;
   /** Requests waiting on Redis now (a gauge). */
   waiting = 0;
-  /** Misses refused since this shard started. */
+  /** Misses refused since this shard started: counted by the shard, which may answer a refused miss stale instead. */
   shed = 0;
 
   constructor(max: number) {
     this.max = max;
   }
 
-  /** Whether one more miss may wait on Redis; counts it as waiting, or as shed. */
+  /** Whether one more miss may wait on Redis; counts it as waiting when it may. */
   admit(): boolean {
-    if (this.waiting >= this.max) {
-      this.shed++;
-      return false;
-    }
+    if (this.waiting >= this.max) return false;
     this.waiting++;
     return true;
   }

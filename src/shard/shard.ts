@@ -155,8 +155,8 @@ export class Shard {
         this.#answerEntry(replies, reader.id, entry, age);
         if (replies.bytes >= REPLY_FLUSH_BYTES) out.send(replies.finish());
       } else if (!this.limit.admit()) {
-        // Neither fetched nor joined: counted as shed, not as a miss.
-        replies.addOutcome(reader.id, Outcome.Overloaded);
+        // Neither fetched nor joined: not counted as a miss.
+        this.#refuse(replies, reader.id, bytes, reader.offset, reader.code, now);
       } else {
         this.misses[protocol]!++;
         const key = bytes.latin1Slice(reader.offset, reader.offset + reader.code);
@@ -234,6 +234,22 @@ export class Shard {
     const length = c.valueLength(entry);
     if (length === ABSENT) replies.addOutcome(id, Outcome.NotFound);
     else replies.addStored(id, c.page(entry), c.valueStart(entry), length, age, c.etagHigh(entry), c.etagLow(entry));
+  }
+
+  /**
+   * A miss past MAX_INFLIGHT: 503 at once (counted as shed) or, with
+   * STALE_IF_ERROR_MS, the expired entry while within its grace, as when
+   * Redis fails (nginx's `proxy_cache_use_stale http_503`, Varnish's grace).
+   */
+  #refuse(replies: BatchWriter, id: number, bytes: Buffer, offset: number, length: number, now: number): void {
+    const entry = this.#staleMs > 0 ? this.cache.stale(bytes.latin1Slice(offset, offset + length), now) : MISS;
+    if (entry === MISS) {
+      this.limit.shed++;
+      replies.addOutcome(id, Outcome.Overloaded);
+    } else {
+      this.staleIfErrorServed++;
+      this.#answerEntry(replies, id, entry, this.cache.age(entry, now));
+    }
   }
 
   /**
