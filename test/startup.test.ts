@@ -1,4 +1,7 @@
 /** Start-up of the built proxy: --help, bad settings, clean stop. */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import t from 'tap';
 import { SETTINGS } from '../src/config.js';
 import { fileLimitWarning, openFileLimit } from '../src/file-limit.js';
@@ -60,6 +63,11 @@ t.test('an open-file limit below MAX_CONNECTIONS is said at start, as nginx says
   t.same([fileLimitWarning(undefined, 10, 1), fileLimitWarning(Number.POSITIVE_INFINITY, 10, 2)], [undefined, undefined], 'an unknown or unlimited limit: nothing said');
   t.match(fileLimitWarning(20000, 10000, 2), 'below the 20256 that MAX_CONNECTIONS=10000 on 2 listeners needs', 'RESP doubles the need');
   t.equal(openFileLimit('/nonexistent'), undefined, 'no /proc: unknown');
+  const dir = mkdtempSync(join(tmpdir(), 'limits-'));
+  t.teardown(() => rmSync(dir, { recursive: true }));
+  writeFileSync(join(dir, 'unlimited'), 'Limit                     Soft Limit           Hard Limit           Units\nMax open files            unlimited            unlimited            files\n');
+  writeFileSync(join(dir, 'none'), 'Limit                     Soft Limit           Hard Limit           Units\n');
+  t.same([openFileLimit(join(dir, 'unlimited')), openFileLimit(join(dir, 'none'))], [Number.POSITIVE_INFINITY, undefined], 'unlimited; no such line');
   t.ok(openFileLimit()! > 0, `this process: ${openFileLimit()}`);
 });
 
