@@ -136,7 +136,7 @@ export class Dispatcher {
     this.#onMessage[shard] = undefined;
     this.#pending[shard]!.clear();
     for (let id = 0; id < this.#shardOf.length; id++) {
-      if (this.#shardOf[id] === shard) this.#answer(id, outcome, undefined, 0, undefined);
+      if (this.#shardOf[id] === shard) this.#answer(id, outcome, undefined, 0, undefined, -1);
     }
   }
 
@@ -147,13 +147,13 @@ export class Dispatcher {
    */
   submit(shard: number, key: string, sink: Sink, token: unknown, flags: number): void {
     if (this.#ports[shard] === undefined) {
-      sink.answer(token, flags, Outcome.ShardDown, undefined, 0, undefined);
+      sink.answer(token, flags, Outcome.ShardDown, undefined, 0, undefined, -1);
       return;
     }
     if (Atomics.add(this.inflightOf, shard, 1) >= this.maxQueued) {
       Atomics.sub(this.inflightOf, shard, 1);
       this.shed[shard]!++;
-      sink.answer(token, flags, Outcome.QueueFull, undefined, 0, undefined);
+      sink.answer(token, flags, Outcome.QueueFull, undefined, 0, undefined, -1);
       return;
     }
     if (this.#freeTop === 0) this.#grow(this.#free.length * 2);
@@ -192,17 +192,17 @@ export class Dispatcher {
     while (reader.next()) {
       const code = reader.code;
       if (code < 0) {
-        this.#answer(reader.id, code, undefined, 0, undefined);
+        this.#answer(reader.id, code, undefined, 0, undefined, -1);
         continue;
       }
       const buffer = reader.buffer;
       const at = reader.etagOffset;
-      this.#answer(reader.id, code, buffer.subarray(reader.offset, reader.offset + code), reader.ageMs, at < 0 ? undefined : buffer.latin1Slice(at, at + ETAG_BYTES), watched);
+      this.#answer(reader.id, code, buffer.subarray(reader.offset, reader.offset + code), reader.ageMs, at < 0 ? undefined : buffer.latin1Slice(at, at + ETAG_BYTES), reader.lifeMs, watched);
     }
     if (watched !== undefined) answered(watched);
   }
 
-  #answer(id: number, code: number, value: Buffer | undefined, ageMs: number, etag: string | undefined, watched?: Watched): void {
+  #answer(id: number, code: number, value: Buffer | undefined, ageMs: number, etag: string | undefined, lifeMs: number, watched?: Watched): void {
     const sink = this.#sinks[id];
     if (sink === undefined) return;
     const token = this.#tokens[id];
@@ -215,7 +215,7 @@ export class Dispatcher {
     this.#shardOf[id] = NO_SHARD;
     this.#free[this.#freeTop++] = id;
     this.#inFlight--;
-    sink.answer(token, this.#flags[id]!, code, value, ageMs, etag);
+    sink.answer(token, this.#flags[id]!, code, value, ageMs, etag, lifeMs);
   }
 
   #grow(size: number): void {

@@ -13,6 +13,7 @@
  * are rare on a hot path, and `NEGATIVE_TTL_MS` can cache them.
  */
 import type { Outcome } from '../hop/vocabulary.js';
+import { NO_LIFE } from '../cache/entry-view.js';
 import { observeLatency } from '../metrics/shard-stats.js';
 
 /**
@@ -33,6 +34,22 @@ export type Fetch = (key: Buffer) => Promise<Buffer | Outcome>;
 export type FetchMany = (keys: Buffer[]) => Promise<readonly (Buffer | null)[] | Outcome>;
 
 /**
+ * What a `FetchWithLife` resolves with: per key, in order, its value or
+ * outcome (`NotFound`, `WrongType`), and its remaining life in Redis in ms
+ * (`NO_LIFE`: no TTL), read in the same command.
+ */
+export interface Lived {
+  values: (Buffer | Outcome)[];
+  lives: number[];
+}
+
+/**
+ * Fetches keys with their TTLs in one command (`expiry-read.ts`), or one
+ * `Outcome` for all when the command failed. Never rejects.
+ */
+export type FetchWithLife = (keys: Buffer[]) => Promise<Lived | Outcome>;
+
+/**
  * Keys per multi-key fetch at most: a larger batch is sent as several, so
  * that no single reply grows without bound (request batches hold 64 keys,
  * `FLUSH_AT`, so this only bounds other callers).
@@ -44,8 +61,13 @@ export interface BatchFetchOptions {
   fetch: Fetch;
   /** Absent: each key is fetched on its own with `fetch`. */
   fetchMany?: FetchMany;
-  /** Called once per key with its result: the value, or its outcome. */
-  land: (key: string, result: Buffer | Outcome) => void;
+  /**
+   * Reads values and TTLs together: when present, every batch (a single key
+   * too) goes through it, and `fetch`, `fetchMany` are not used.
+   */
+  fetchWithLife?: FetchWithLife | undefined;
+  /** Called once per key with its result (the value, or its outcome) and its life in Redis (`NO_LIFE` when unknown or none). */
+  land: (key: string, result: Buffer | Outcome, lifeMs: number) => void;
   /** Where each command's duration is observed (`observeLatency`). */
   stats: Float64Array;
   /** Monotonic clock in milliseconds. */
@@ -82,6 +104,14 @@ export class BatchFetch {
     const keys = this.#keys;
     const views = this.#views;
     if (keys.length === 0) return;
+    const fetchWithLife = this.#o.fetchWithLife;
+    if (fetchWithLife !== undefined) {
+      this.#keys = [];
+      this.#views = [];
+      const started = this.#o.now();
+      fetchWithLife(views).then((results) => this.#landLived(keys, results, started));
+      return;
+    }
     const fetchMany = this.#o.fetchMany;
     if (keys.length === 1 || fetchMany === undefined) {
       for (let i = 0; i < keys.length; i++) this.#fetchOne(keys[i]!, views[i]!);
@@ -101,7 +131,7 @@ export class BatchFetch {
     const started = this.#o.now();
     this.#o.fetch(view).then((result) => {
       observeLatency(this.#o.stats, (this.#o.now() - started) / 1000);
-      this.#o.land(key, result);
+      this.#o.land(key, result, NO_LIFE);
     });
   }
 
@@ -109,14 +139,29 @@ export class BatchFetch {
     const o = this.#o;
     observeLatency(o.stats, (o.now() - started) / 1000);
     if (typeof results === 'number') {
-      for (let i = 0; i < keys.length; i++) o.land(keys[i]!, results);
+      for (let i = 0; i < keys.length; i++) o.land(keys[i]!, results, NO_LIFE);
       return;
     }
     for (let i = 0; i < keys.length; i++) {
       const value = results[i]!;
       // The flight stays open while the nil is confirmed: an invalidation in the meantime still poisons it.
       if (value === null) this.#fetchOne(keys[i]!, views[i]!);
-      else o.land(keys[i]!, value);
+      else o.land(keys[i]!, value, NO_LIFE);
+    }
+  }
+
+  #landLived(keys: string[], results: Lived | Outcome, started: number): void {
+    const o = this.#o;
+    const spent = o.now() - started;
+    observeLatency(o.stats, spent / 1000);
+    if (typeof results === 'number') {
+      for (let i = 0; i < keys.length; i++) o.land(keys[i]!, results, NO_LIFE);
+      return;
+    }
+    // Lives count from landing: less the whole round trip, so never past Redis's expiry.
+    for (let i = 0; i < keys.length; i++) {
+      const life = results.lives[i]!;
+      o.land(keys[i]!, results.values[i]!, life < 0 ? NO_LIFE : Math.max(0, life - spent));
     }
   }
 }

@@ -4,7 +4,7 @@
  * shard.ts to keep that file to its request handling.
  */
 import type { Eviction } from '../cache/policy.js';
-import type { Fetch, FetchMany } from './batch-fetch.js';
+import type { Fetch, FetchMany, FetchWithLife } from './batch-fetch.js';
 
 /** A shard's cache sizing, limits, and its ends: the fetch and the reply sender. */
 export interface ShardOptions {
@@ -26,6 +26,8 @@ export interface ShardOptions {
   fetch: Fetch;
   /** Fetches a batch's misses together; absent: each with `fetch`. */
   fetchMany?: FetchMany;
+  /** Reads values with their TTLs (`expiry-read.ts`); when present, every batch goes through it and the entries expire with their keys. */
+  fetchWithLife?: FetchWithLife | undefined;
   /** Keys per `fetchMany` at most; default `MAX_KEYS_PER_FETCH`. */
   maxKeysPerFetch?: number;
   /** How long past its TTL an entry may be served while Redis fails (STALE_IF_ERROR_MS); default 0. */

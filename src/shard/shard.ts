@@ -91,8 +91,9 @@ export class Shard {
     this.#fetches = new BatchFetch({
       fetch: options.fetch,
       fetchMany: options.fetchMany,
+      fetchWithLife: options.fetchWithLife,
       maxKeys: options.maxKeysPerFetch,
-      land: (key, result) => this.#land(key, result),
+      land: (key, result, lifeMs) => this.#land(key, result, lifeMs),
       stats: this.stats,
       now: this.#now,
     });
@@ -152,7 +153,7 @@ export class Shard {
         this.hits[protocol]!++;
         const age = this.cache.age(entry, now);
         if (age >= this.refresh.from && this.refresh.due(age)) this.#startRefresh(bytes, reader.offset, reader.code);
-        this.#answerEntry(replies, reader.id, entry, age);
+        this.#answerEntry(replies, reader.id, entry, age, now);
         if (replies.bytes >= REPLY_FLUSH_BYTES) out.send(replies.finish());
       } else if (!this.limit.admit()) {
         // Neither fetched nor joined: not counted as a miss.
@@ -181,14 +182,14 @@ export class Shard {
     this.#fetches.add(key, bytes.subarray(offset, offset + length));
   }
 
-  #land(key: string, result: Buffer | Outcome): void {
+  #land(key: string, result: Buffer | Outcome, lifeMs: number): void {
     const now = this.#now();
     // Asked before `land`, which clears the poison mark.
     const keep = this.caching && !this.flights.poisoned(key);
     const waiters = this.flights.land(key);
     this.limit.landed(waiters);
     if (typeof result !== 'number') {
-      this.#answerValue(key, result, waiters, now, keep);
+      this.#answerValue(key, result, waiters, now, keep, lifeMs);
     } else {
       // Whatever an entry of the key held is gone (a refresh, or a miss of a stale entry, learns it here).
       if (result === Outcome.NotFound || result === Outcome.WrongType) this.cache.delete(key);
@@ -203,37 +204,37 @@ export class Shard {
     this.#links.flushSoon();
   }
 
-  #answerValue(key: string, fetched: Buffer, waiters: number[], now: number, keep: boolean): void {
+  #answerValue(key: string, fetched: Buffer, waiters: number[], now: number, keep: boolean, lifeMs: number): void {
     if (!keep || !this.#caches || fetched.length > this.#maxValueBytes) {
       // Served from the fetched view (copied once, into the reply batch) and
       // not kept, so neither a private copy nor an ETag is worth making.
       if (keep && this.#caches) this.tooLarge++;
-      for (let i = 0; i < waiters.length; i++) this.#links.replyTo(waiters[i]!)?.addValue(waiters[i]! % LINK_SPAN, fetched, 0, undefined);
+      for (let i = 0; i < waiters.length; i++) this.#links.replyTo(waiters[i]!)?.addValue(waiters[i]! % LINK_SPAN, fetched, 0, undefined, lifeMs);
       return;
     }
     // The one copy a cached value needs is into the store's arena: the
     // fetched Buffer is a view into the Redis socket's read chunk, and
     // keeping the view would pin that whole chunk.
     etagWords(fetched);
-    const entry = this.cache.set(key, fetched, now, etagOut[0], etagOut[1]);
+    const entry = this.cache.set(key, fetched, now, etagOut[0], etagOut[1], lifeMs);
     if (entry === MISS) {
       // Its block, metadata and index share outweigh the shard's budget alone.
       this.tooLarge++;
-      for (let i = 0; i < waiters.length; i++) this.#links.replyTo(waiters[i]!)?.addValue(waiters[i]! % LINK_SPAN, fetched, 0, undefined);
+      for (let i = 0; i < waiters.length; i++) this.#links.replyTo(waiters[i]!)?.addValue(waiters[i]! % LINK_SPAN, fetched, 0, undefined, lifeMs);
       return;
     }
     for (let i = 0; i < waiters.length; i++) {
       const replies = this.#links.replyTo(waiters[i]!);
-      if (replies !== undefined) this.#answerEntry(replies, waiters[i]! % LINK_SPAN, entry, this.cache.age(entry, now));
+      if (replies !== undefined) this.#answerEntry(replies, waiters[i]! % LINK_SPAN, entry, this.cache.age(entry, now), now);
     }
   }
 
   /** Answers request `id` from the store's `entry`: its bytes are copied into the reply batch now. */
-  #answerEntry(replies: BatchWriter, id: number, entry: number, age: number): void {
+  #answerEntry(replies: BatchWriter, id: number, entry: number, age: number, now: number): void {
     const c = this.cache;
     const length = c.valueLength(entry);
     if (length === ABSENT) replies.addOutcome(id, Outcome.NotFound);
-    else replies.addStored(id, c.page(entry), c.valueStart(entry), length, age, c.etagHigh(entry), c.etagLow(entry));
+    else replies.addStored(id, c.page(entry), c.valueStart(entry), length, age, c.etagHigh(entry), c.etagLow(entry), c.lifeMs(entry, now));
   }
 
   /**
@@ -248,7 +249,7 @@ export class Shard {
       replies.addOutcome(id, Outcome.Overloaded);
     } else {
       this.staleIfErrorServed++;
-      this.#answerEntry(replies, id, entry, this.cache.age(entry, now));
+      this.#answerEntry(replies, id, entry, this.cache.age(entry, now), now);
     }
   }
 
@@ -265,7 +266,7 @@ export class Shard {
       // A refresh's waiter is nobody: only clients count as served.
       if (waiters[i] !== REFRESH) this.staleIfErrorServed++;
       const replies = this.#links.replyTo(waiters[i]!);
-      if (replies !== undefined) this.#answerEntry(replies, waiters[i]! % LINK_SPAN, entry, this.cache.age(entry, now));
+      if (replies !== undefined) this.#answerEntry(replies, waiters[i]! % LINK_SPAN, entry, this.cache.age(entry, now), now);
     }
     return true;
   }

@@ -141,13 +141,13 @@ export class HttpFront implements Sink {
   };
 
   /** Called by the dispatcher with a shard's result. */
-  answer(token: unknown, flags: number, code: number, value: Buffer | undefined, ageMs: number, etag: string | undefined): void {
+  answer(token: unknown, flags: number, code: number, value: Buffer | undefined, ageMs: number, etag: string | undefined, lifeMs: number): void {
     const res = token as http.ServerResponse;
     if (code >= 0) {
       const ages = this.#ages;
       if (etag !== undefined && matchesEtag(ifNoneMatch(res.req.rawHeaders), etag)) {
         this.counts[flags * STATUSES + 304]!++;
-        res.writeHead(304, ['ETag', etag, 'Cache-Control', ages.maxAge(ageMs), 'Age', ages.age(ageMs)]);
+        res.writeHead(304, ['ETag', etag, 'Cache-Control', ages.maxAge(ageMs, lifeMs), 'Age', ages.age(ageMs)]);
         res.end();
         return;
       }
@@ -156,8 +156,8 @@ export class HttpFront implements Sink {
       res.writeHead(
         200,
         etag === undefined
-          ? ['Content-Type', OCTET_STREAM, 'Content-Length', length, 'Cache-Control', ages.maxAge(ageMs), 'Age', ages.age(ageMs)]
-          : ['Content-Type', OCTET_STREAM, 'Content-Length', length, 'Cache-Control', ages.maxAge(ageMs), 'Age', ages.age(ageMs), 'ETag', etag],
+          ? ['Content-Type', OCTET_STREAM, 'Content-Length', length, 'Cache-Control', ages.maxAge(ageMs, lifeMs), 'Age', ages.age(ageMs)]
+          : ['Content-Type', OCTET_STREAM, 'Content-Length', length, 'Cache-Control', ages.maxAge(ageMs, lifeMs), 'Age', ages.age(ageMs), 'ETag', etag],
       );
       res.end(flags & HEAD ? undefined : value);
     } else if (code === Outcome.NotFound) {
