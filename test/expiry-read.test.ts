@@ -25,6 +25,8 @@ t.test('one script per batch: values, TTLs, absent and wrong-type keys', async (
   await redis.client.set('er:ttl', 'a', 'PX', 5000);
   await redis.client.set('er:none', 'b');
   await redis.client.hset('er:hash', 'f', 'v');
+  // The first call on a Redis that does not know the script costs a NOSCRIPT and an EVAL (see below).
+  await fetchWithLife([Buffer.from('er:warm')]);
   await redis.client.config('RESETSTAT');
   const got = await fetchWithLife(['er:ttl', 'er:none', 'er:absent', 'er:hash'].map((k) => Buffer.from(k)));
   if (typeof got === 'number') throw new Error(`outcome ${got}`);
@@ -32,6 +34,18 @@ t.test('one script per batch: values, TTLs, absent and wrong-type keys', async (
   t.ok(got.lives[0]! > 4900 && got.lives[0]! <= 5000, `PTTL ${got.lives[0]} of 5000`);
   t.same(got.lives.slice(1), [-1, -1, -1], 'no TTL, absent, other type: no life');
   t.equal(await commandCalls(redis.client, 'evalsha', 'eval'), 1, 'one command for the batch');
+});
+
+t.test('a Redis that lost the script (SCRIPT FLUSH, a restart): EVAL once, then EVALSHA again', async (t) => {
+  await redis.client.set('er:flushed', 'f', 'PX', 5000);
+  await redis.client.script('FLUSH');
+  await redis.client.config('RESETSTAT');
+  for (let i = 0; i < 2; i++) {
+    const got = await fetchWithLife([Buffer.from('er:flushed')]);
+    if (typeof got === 'number') throw new Error(`outcome ${got}`);
+    t.equal(got.values[0]!.toString(), 'f');
+  }
+  t.same([await commandCalls(redis.client, 'eval'), await commandCalls(redis.client, 'evalsha')], [1, 2], 'NOSCRIPT once, answered by EVAL; the next EVALSHA finds it');
 });
 
 t.test('a shard with it: the entry expires with its key, in every path', async (t) => {

@@ -1,7 +1,7 @@
 /**
  * Reading a batch's values with their keys' TTLs in one round trip: one Lua
- * script per batch (EVALSHA; ioredis sends EVAL once when Redis answers
- * NOSCRIPT, after a restart say), which answers the batch's MGET and each
+ * script per batch (EVALSHA; EVAL once when Redis answers NOSCRIPT, after a
+ * restart say), which answers the batch's MGET and each
  * key's `PTTL`; a nil whose key exists is a key of another type.
  *
  * Why PTTL and not PEXPIRETIME: the shard turns the answer into an absolute
@@ -21,14 +21,12 @@
  * On a cluster the keys of one batch almost never share a hash slot, so the
  * script runs once per key, through the cluster client (as GET did).
  */
+import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { NO_LIFE } from '../cache/entry-view.js';
 import { Outcome } from '../hop/vocabulary.js';
 import type { FetchWithLife, Lived } from './batch-fetch.js';
 import { outcomeOf } from './redis.js';
-
-/** The script's name as an ioredis command. */
-const COMMAND = 'shardcacheGetWithTtl';
 
 /**
  * One MGET for the values, then one PTTL per key: `{values, ttls}`. A nil
@@ -43,11 +41,22 @@ const ABSENT_TTL = -2;
 
 type Scripted = (numKeys: number, ...keys: Buffer[]) => Promise<[(Buffer | null)[], number[]]>;
 
-/** Defines the script on `client` (a connection or a cluster client) and returns its call. */
+/** The script's SHA1, as EVALSHA names it. */
+const SHA = createHash('sha1').update(SCRIPT).digest('hex');
+
+/**
+ * The script's call on `client` (a connection or a cluster client): a plain
+ * EVALSHA, and EVAL once more when Redis does not know the script
+ * (NOSCRIPT, after a restart or a failover), which loads it for the next
+ * calls. Not ioredis' `defineCommand`, whose every call wraps its command's
+ * reject and promise in closures of their own.
+ */
 function define(client: Redis | Cluster): Scripted {
-  if (!(COMMAND in client)) client.defineCommand(COMMAND, { lua: SCRIPT });
-  const method = (client as unknown as Record<string, Scripted>)[`${COMMAND}Buffer`]!;
-  return method.bind(client);
+  const again = (numKeys: number, keys: Buffer[]) => (err: Error) => {
+    if (!err.message.startsWith('NOSCRIPT')) throw err;
+    return client.callBuffer('eval', SCRIPT, numKeys, ...keys);
+  };
+  return (numKeys, ...keys) => (client.callBuffer('evalsha', SHA, numKeys, ...keys) as Promise<unknown>).catch(again(numKeys, keys)) as Promise<[(Buffer | null)[], number[]]>;
 }
 
 /** The script's reply as `Lived`. */
