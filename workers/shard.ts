@@ -85,6 +85,7 @@ function attach(task: AttachTask): Promise<string> {
     swrMs: task.swrMs,
     earlyRefreshBeta: task.earlyRefreshBeta,
     stats,
+    resend: store.resend,
     ...delayedForTests({ fetch: store.fetch, fetchMany: store.fetchMany }, process.env.SHARDCACHE_TEST_DELAY_GET),
   });
   shard = own;

@@ -104,6 +104,7 @@ export function shardRow(s: ShardStatus, b: ShardStatus | undefined, seconds: nu
     cell('inflight', 'in flight', count(s.inflight)),
     cell('shed', b ? 'shed/s' : 'shed', per(s.shed, b?.shed, seconds), shedding ? 'warn' : ''),
     cell('redis', 'Redis', redis, redis === 'up' ? 'ok' : 'bad'),
+    cell('reconnects', 'reconnects', `<span title="${count(s.readsResent)} reads resent">${count(s.redisReconnects)}</span>`),
     cell('tracking', 'tracking', armed, unarmed ? 'warn' : tracking ? 'ok' : ''),
     cell('restarts', 'restarts', count(s.restarts)),
     cell('loop', 'loop p99', `<span title="median ${ms(s.loopDelay.p50)}, max ${ms(s.loopDelay.max)}">${ms(s.loopDelay.p99)}</span>`),

@@ -71,10 +71,14 @@ export const Stat = {
   TrackingKeys: AFTER + 23,
   /** Gauge, shard 0 only: that server's `tracking-table-max-keys` (0: no limit); -1 while unknown. */
   TrackingTableMaxKeys: AFTER + 24,
+  /** Keys read once more because their connection dropped before the answer (`resend.ts`). */
+  ReadsResent: AFTER + 25,
+  /** Times the data connection (a cluster: the cluster client) was ready again after a loss. */
+  RedisReconnects: AFTER + 26,
   /** Redis GET latency: sum of seconds, count, then one slot per bucket of `LATENCY_BUCKETS` plus +Inf. */
-  LatencySum: AFTER + 25,
-  LatencyCount: AFTER + 26,
-  LatencyBuckets: AFTER + 27,
+  LatencySum: AFTER + 27,
+  LatencyCount: AFTER + 28,
+  LatencyBuckets: AFTER + 29,
 } as const;
 
 /** Upper bounds (seconds) of the Redis latency histogram buckets. */

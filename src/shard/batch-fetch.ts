@@ -11,9 +11,13 @@
  * type alike, where a `GET` tells them apart (404 against 409 WRONGTYPE), so
  * each nil is asked again with a `GET` and lands with that answer; absences
  * are rare on a hot path, and `NEGATIVE_TTL_MS` can cache them.
+ *
+ * A command that failed because its connection dropped may be sent once
+ * more (`resend`): its keys' flights stay open meanwhile, so requests for
+ * them keep joining it.
  */
-import type { Outcome } from '../hop/vocabulary.js';
-import { observeLatency } from '../metrics/shard-stats.js';
+import { Outcome } from '../hop/vocabulary.js';
+import { observeLatency, Stat } from '../metrics/shard-stats.js';
 
 /**
  * Fetches one key from the backing store. Resolves with the value, or with
@@ -52,6 +56,12 @@ export interface BatchFetchOptions {
   now: () => number;
   /** Keys per `fetchMany` at most; default `MAX_KEYS_PER_FETCH`. */
   maxKeys?: number;
+  /**
+   * Asked once per command that failed as unavailable, with the time it was
+   * first sent: resolving `true` sends its keys once more (`resend.ts`).
+   * Absent: never sent again.
+   */
+  resend?: (started: number) => Promise<boolean>;
 }
 
 /**
@@ -93,23 +103,44 @@ export class BatchFetch {
     // The reply's closure keeps these two arrays; the next batch gets new ones.
     this.#keys = [];
     this.#views = [];
-    const started = this.#o.now();
-    fetchMany(views).then((results) => this.#landMany(keys, views, results, started));
+    this.#sendMany(keys, views, this.#o.now(), false);
   }
 
-  #fetchOne(key: string, view: Buffer): void {
-    const started = this.#o.now();
+  #sendMany(keys: string[], views: Buffer[], started: number, again: boolean): void {
+    const sent = this.#o.now();
+    this.#o.fetchMany!(views).then((results) => this.#landMany(keys, views, results, started, sent, again));
+  }
+
+  #fetchOne(key: string, view: Buffer, started = this.#o.now(), again = false): void {
+    const sent = this.#o.now();
     this.#o.fetch(view).then((result) => {
-      observeLatency(this.#o.stats, (this.#o.now() - started) / 1000);
-      this.#o.land(key, result);
+      const o = this.#o;
+      observeLatency(o.stats, (o.now() - sent) / 1000);
+      if (result === Outcome.Unavailable && !again && o.resend !== undefined) {
+        o.resend(started).then((retry) => {
+          if (!retry) return o.land(key, result);
+          o.stats[Stat.ReadsResent]!++;
+          this.#fetchOne(key, view, started, true);
+        });
+        return;
+      }
+      o.land(key, result);
     });
   }
 
-  #landMany(keys: string[], views: Buffer[], results: readonly (Buffer | null)[] | Outcome, started: number): void {
+  #landMany(keys: string[], views: Buffer[], results: readonly (Buffer | null)[] | Outcome, started: number, sent: number, again: boolean): void {
     const o = this.#o;
-    observeLatency(o.stats, (o.now() - started) / 1000);
+    observeLatency(o.stats, (o.now() - sent) / 1000);
     if (typeof results === 'number') {
-      for (let i = 0; i < keys.length; i++) o.land(keys[i]!, results);
+      if (results === Outcome.Unavailable && !again && o.resend !== undefined) {
+        o.resend(started).then((retry) => {
+          if (!retry) return this.#landAll(keys, results);
+          o.stats[Stat.ReadsResent]! += keys.length;
+          this.#sendMany(keys, views, started, true);
+        });
+        return;
+      }
+      this.#landAll(keys, results);
       return;
     }
     for (let i = 0; i < keys.length; i++) {
@@ -118,5 +149,9 @@ export class BatchFetch {
       if (value === null) this.#fetchOne(keys[i]!, views[i]!);
       else o.land(keys[i]!, value);
     }
+  }
+
+  #landAll(keys: string[], outcome: Outcome): void {
+    for (let i = 0; i < keys.length; i++) this.#o.land(keys[i]!, outcome);
   }
 }

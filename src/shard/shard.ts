@@ -46,6 +46,8 @@ export interface ShardOptions {
   fetchMany?: FetchMany;
   /** Keys per `fetchMany` at most; default `MAX_KEYS_PER_FETCH`. */
   maxKeysPerFetch?: number;
+  /** Whether a read that failed as unavailable is sent once more (`BatchFetchOptions.resend`); absent: never. */
+  resend?: (started: number) => Promise<boolean>;
   /** How long past its TTL an entry may be served while Redis fails (STALE_IF_ERROR_MS); default 0. */
   staleMs?: number;
   /** Values longer than this are answered but not cached; default: no limit. */
@@ -120,6 +122,7 @@ export class Shard {
       fetch: options.fetch,
       fetchMany: options.fetchMany,
       maxKeys: options.maxKeysPerFetch,
+      ...(options.resend ? { resend: options.resend } : {}),
       land: (key, result) => this.#land(key, result),
       stats: this.stats,
       now: this.#now,
