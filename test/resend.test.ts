@@ -9,6 +9,7 @@ import { Outcome } from '../src/hop/vocabulary.js';
 import { Stat } from '../src/metrics/shard-stats.js';
 import { Shard } from '../src/shard/shard.js';
 import { connectRedis, reconnectDelay, redisFetch, redisFetchMany } from '../src/shard/redis.js';
+import { redisFetchWithLife } from '../src/shard/expiry-read.js';
 import { ResendGate } from '../src/shard/resend.js';
 import { batch, collector, linked } from './helpers/batches.js';
 import { startRedis } from './helpers/processes.js';
@@ -48,6 +49,17 @@ t.test('reads caught by a dropped connection are answered on the next one, and c
   shard.receive(batch([3, 'r:c']), 0);
   t.same(await replies.entries(3), [[1, 1, 'A'], [2, 1, 'B'], [3, 1, 'C']], 'the MGET and the GET answered after the reconnect');
   t.equal(shard.stats[Stat.ReadsResent], 3, 'three keys resent');
+});
+
+t.test('the same through the read script that brings the TTLs', async (t) => {
+  await redis.client.set('l:a', 'A', 'PX', 60000);
+  const replies = collector();
+  const gate = new ResendGate(conn.redis, 1000, now);
+  const shard = linked(new Shard({ capacity: 10, ttlMs: 60000, fetch: redisFetch(conn.redis), fetchWithLife: redisFetchWithLife(conn.redis), resend: (s) => gate.wait(s) }), replies.send);
+  await kill();
+  shard.receive(batch([1, 'l:a'], [2, 'l:none']), 0);
+  t.same(await replies.entries(2), [[1, 1, 'A'], [2, Outcome.NotFound]], 'answered after the reconnect');
+  t.equal(shard.stats[Stat.ReadsResent], 2, 'both keys resent');
 });
 
 t.test('a resend that fails again is answered unavailable: once only', async (t) => {

@@ -49,6 +49,8 @@ export interface ClusterConnection {
   cluster: Cluster;
   /** GET of one key through the cluster client (see above). */
   fetch: Fetch;
+  /** Corks the masters' sockets until the end of this event-loop turn (what `fetch` does first). */
+  cork(): void;
   /** The master node connections, as of the last topology change. */
   masters(): readonly Redis[];
   close(): void;
@@ -138,7 +140,7 @@ export function connectCluster(o: ClusterOptions): ClusterConnection {
     for (let i = 0; i < streams.length; i++) (streams[i] as NodeJS.WritableStream & { uncork(): void }).uncork();
     streams.length = 0;
   };
-  const fetch: Fetch = (key) => {
+  const cork = (): void => {
     if (!corked) {
       corked = true;
       for (let i = 0; i < masters.length; i++) {
@@ -153,11 +155,15 @@ export function connectCluster(o: ClusterOptions): ClusterConnection {
       // writes, a few µs of system time saved per batch and node.
       setImmediate(uncork);
     }
+  };
+  const fetch: Fetch = (key) => {
+    cork();
     return cluster.getBuffer(key).then(valueOrNotFound, outcomeOf);
   };
   return {
     cluster,
     fetch,
+    cork,
     masters: () => masters,
     close() {
       state = 'closed';

@@ -36,15 +36,17 @@ export class AgeStrings {
    * stale answer). Within STALE_WHILE_REVALIDATE_MS past it, RFC 5861's
    * `max-age=0, stale-while-revalidate=<s>` with the seconds left of that
    * window (rounded up): a cache downstream may serve it that much longer
-   * while it revalidates.
+   * while it revalidates. A key with a TTL in Redis (`lifeMs` ≥ 0 left)
+   * bounds both, rounded down: nothing downstream keeps it past its expiry.
    */
-  maxAge(ageMs: number): string {
+  maxAge(ageMs: number, lifeMs = -1): string {
     const left = this.#ttlMs - ageMs;
     if (left <= 0 && -left < this.#swrMs) {
-      const s = Math.ceil((this.#swrMs + left) / 1000);
-      return this.#revalidating[s] ?? revalidating(s);
+      const window = lifeMs >= 0 && lifeMs < this.#swrMs + left ? Math.floor(lifeMs / 1000) : Math.ceil((this.#swrMs + left) / 1000);
+      return window === 0 ? this.#maxAges[0]! : (this.#revalidating[window] ?? revalidating(window));
     }
-    const s = left > 0 ? Math.floor(left / 1000) : 0;
+    const fresh = lifeMs >= 0 && lifeMs < left ? lifeMs : left;
+    const s = fresh > 0 ? Math.floor(fresh / 1000) : 0;
     return this.#maxAges[s] ?? `max-age=${s}`;
   }
 }
