@@ -6,11 +6,13 @@
  * every one of them (each calls `signalModifiedKey`), so the next read
  * fetches the value with its new TTL: the test measures how soon the proxy's
  * `Cache-Control: max-age` follows, and with the same 50 ms bound as a SET.
- * On a cluster, the basic expiry case: a key expired in Redis is not served.
+ * On a cluster and behind sentinels, the basic expiry case: a key expired in
+ * Redis is not served.
  */
 import t from 'tap';
 import { agent, get } from './helpers/http.js';
 import { startCluster } from './helpers/cluster.js';
+import { startSentinels } from './helpers/sentinel.js';
 import { startProxy, startRedis, type Proxy } from './helpers/processes.js';
 import { sleep } from './helpers/time.js';
 
@@ -57,15 +59,27 @@ t.test('every change of a cached key TTL reaches the proxy within 50 ms', async 
   }
 });
 
-t.test('cluster: a key expired in Redis is not served, and max-age follows its life', async (t) => {
-  const cluster = await startCluster(t);
-  const proxy = await startProxy(t, { REDIS_CLUSTER_NODES: cluster.seeds, SHARDS: '2', CACHE_TTL_MS: '600000' });
-  const keys = Array.from({ length: 20 }, (_, i) => `cx:${i}`);
-  for (const k of keys) await cluster.client.set(k, 'v', 'PX', 1200);
+/** SETs 20 keys with PX 1200 through `set`, reads them through `proxy`, and again after they expired. */
+async function basicExpiry(t: { same(a: unknown, b: unknown, m: string): unknown; ok(a: boolean, m: string): unknown }, proxy: Proxy, prefix: string, set: (key: string) => Promise<unknown>): Promise<void> {
+  const keys = Array.from({ length: 20 }, (_, i) => `${prefix}:${i}`);
+  for (const k of keys) await set(k);
   const first = await Promise.all(keys.map((k) => get(proxy.url, `/${k}`, { dispatcher: http })));
   t.same(first.map((a) => a.status), keys.map(() => 200), 'served before expiry');
   t.ok(first.every((a) => maxAgeOf(a.headers['cache-control']) <= 1), 'max-age within the key life');
   await sleep(1500);
   const after = await Promise.all(keys.map((k) => get(proxy.url, `/${k}`, { dispatcher: http })));
   t.same(after.map((a) => a.status), keys.map(() => 404), 'none served after expiry');
+}
+
+t.test('cluster: a key expired in Redis is not served, and max-age follows its life', async (t) => {
+  const cluster = await startCluster(t);
+  const proxy = await startProxy(t, { REDIS_CLUSTER_NODES: cluster.seeds, SHARDS: '2', CACHE_TTL_MS: '600000' });
+  await basicExpiry(t, proxy, 'cx', (k) => cluster.client.set(k, 'v', 'PX', 1200));
+});
+
+t.test('sentinel: a key expired in Redis is not served, and max-age follows its life', async (t) => {
+  const setup = await startSentinels(t);
+  const proxy = await startProxy(t, { REDIS_SENTINELS: setup.sentinels, REDIS_SENTINEL_NAME: setup.name, SHARDS: '2', CACHE_TTL_MS: '600000' });
+  const master = await setup.master();
+  await basicExpiry(t, proxy, 'sx', (k) => master.client.set(k, 'v', 'PX', 1200));
 });

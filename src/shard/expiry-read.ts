@@ -1,8 +1,8 @@
 /**
  * Reading a batch's values with their keys' TTLs in one round trip: one Lua
  * script per batch (EVALSHA; ioredis sends EVAL once when Redis answers
- * NOSCRIPT, after a restart say), which answers, per key, its value (or nil)
- * and its `PTTL`, or a WRONGTYPE mark for a key of another type.
+ * NOSCRIPT, after a restart say), which answers the batch's MGET and each
+ * key's `PTTL`; a nil whose key exists is a key of another type.
  *
  * Why PTTL and not PEXPIRETIME: the shard turns the answer into an absolute
  * expiry on its own monotonic clock, as `start of the command + PTTL`. That is
@@ -30,24 +30,18 @@ import { outcomeOf } from './redis.js';
 /** The script's name as an ioredis command. */
 const COMMAND = 'shardcacheGetWithTtl';
 
-/** Per key: the value (false: nil) and its PTTL, or false and WRONGTYPE_MARK. */
-export const SCRIPT = `local out = {}
-for i = 1, #KEYS do
-  local v = redis.pcall('GET', KEYS[i])
-  if type(v) == 'table' then
-    out[2 * i - 1] = false
-    out[2 * i] = -3
-  else
-    out[2 * i - 1] = v
-    out[2 * i] = redis.call('PTTL', KEYS[i])
-  end
-end
-return out`;
+/**
+ * One MGET for the values, then one PTTL per key: `{values, ttls}`. A nil
+ * value whose key exists (PTTL is not -2) is a key of another type.
+ */
+export const SCRIPT = `local ttls = {}
+for i = 1, #KEYS do ttls[i] = redis.call('PTTL', KEYS[i]) end
+return {redis.call('MGET', unpack(KEYS)), ttls}`;
 
-/** What the script answers in place of a TTL for a key of another type. */
-const WRONGTYPE_MARK = -3;
+/** PTTL of a key that does not exist. */
+const ABSENT_TTL = -2;
 
-type Scripted = (numKeys: number, ...keys: Buffer[]) => Promise<(Buffer | number | null)[]>;
+type Scripted = (numKeys: number, ...keys: Buffer[]) => Promise<[(Buffer | null)[], number[]]>;
 
 /** Defines the script on `client` (a connection or a cluster client) and returns its call. */
 function define(client: Redis | Cluster): Scripted {
@@ -56,15 +50,16 @@ function define(client: Redis | Cluster): Scripted {
   return method.bind(client);
 }
 
-/** The script's flat reply as `Lived`, taking `started` (the shard's clock when it was sent) as when the TTLs were read. */
-function lived(reply: (Buffer | number | null)[], count: number): Lived {
+/** The script's reply as `Lived`. */
+function lived(reply: [(Buffer | null)[], number[]], count: number): Lived {
+  const [found, ttls] = reply;
   const values: (Buffer | Outcome)[] = new Array(count);
   const lives: number[] = new Array(count);
   for (let i = 0; i < count; i++) {
-    const value = reply[2 * i];
-    const ttl = reply[2 * i + 1] as number;
-    if (value === null || value === undefined || typeof value === 'number') {
-      values[i] = ttl === WRONGTYPE_MARK ? Outcome.WrongType : Outcome.NotFound;
+    const value = found[i];
+    const ttl = ttls[i]!;
+    if (value === null || value === undefined) {
+      values[i] = ttl === ABSENT_TTL ? Outcome.NotFound : Outcome.WrongType;
       lives[i] = NO_LIFE;
     } else {
       values[i] = value;

@@ -15,6 +15,7 @@ export class AgeStrings {
   readonly #ages: string[];
   readonly #maxAges: string[];
   readonly #revalidating: string[];
+  readonly #lifeMaxAges: (string | undefined)[] = new Array(LIFE_STRINGS + 1);
 
   constructor(ttlMs: number, staleMs: number, swrMs = 0) {
     this.#ttlMs = ttlMs;
@@ -45,11 +46,25 @@ export class AgeStrings {
       const window = lifeMs >= 0 && lifeMs < this.#swrMs + left ? Math.floor(lifeMs / 1000) : Math.ceil((this.#swrMs + left) / 1000);
       return window === 0 ? this.#maxAges[0]! : (this.#revalidating[window] ?? revalidating(window));
     }
-    const fresh = lifeMs >= 0 && lifeMs < left ? lifeMs : left;
-    const s = fresh > 0 ? Math.floor(fresh / 1000) : 0;
+    if (lifeMs >= 0 && lifeMs < left) return this.#lifeMaxAge(Math.floor(lifeMs / 1000));
+    const s = left > 0 ? Math.floor(left / 1000) : 0;
     return this.#maxAges[s] ?? `max-age=${s}`;
   }
+
+  /**
+   * `max-age=<s>` for a key's remaining life: any number of seconds up to a
+   * day, whatever CACHE_TTL_MS, so those strings are made on first use and
+   * kept (a day's worth at most), not made per answer.
+   */
+  #lifeMaxAge(s: number): string {
+    if (s < this.#maxAges.length) return this.#maxAges[s]!;
+    if (s > LIFE_STRINGS) return `max-age=${s}`;
+    return (this.#lifeMaxAges[s] ??= `max-age=${s}`);
+  }
 }
+
+/** Seconds of key life whose `max-age` strings are kept once made. */
+const LIFE_STRINGS = 86400;
 
 function revalidating(seconds: number): string {
   return `max-age=0, stale-while-revalidate=${seconds}`;
