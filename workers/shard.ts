@@ -86,6 +86,7 @@ function attach(task: AttachTask): Promise<string> {
     earlyRefreshBeta: task.earlyRefreshBeta,
     maxWaiting: task.maxInflight,
     stats,
+    resend: store.resend,
     // SHARDCACHE_TEST_NO_EXPIRY=1 (test hooks only): GET and MGET without the TTLs, for the comparison the expiry test and benchmark make.
     ...delayedForTests({ fetch: store.fetch, fetchMany: store.fetchMany, fetchWithLife: testHooks && process.env.SHARDCACHE_TEST_NO_EXPIRY === '1' ? undefined : store.fetchWithLife }, process.env.SHARDCACHE_TEST_DELAY_GET),
   });

@@ -53,6 +53,9 @@ export interface ShardStatus {
   restarts: number;
   attached: boolean;
   redisUp: boolean;
+  /** Times the data connection was ready again after a loss, and keys read once more because of one. */
+  redisReconnects: number;
+  readsResent: number;
   trackingArmed: boolean;
   invalidatedKeys: number;
   invalidationFlushes: number;
@@ -190,6 +193,8 @@ export function takeSnapshot(src: MetricSources, facts: SnapshotFacts): StatsSna
       restarts: src.shardRestarts[i]!,
       attached: facts.attached(i),
       redisUp: s[Stat.RedisUp] === 1,
+      redisReconnects: s[Stat.RedisReconnects]!,
+      readsResent: s[Stat.ReadsResent]!,
       trackingArmed: s[Stat.TrackingArmed] === 1,
       invalidatedKeys: s[Stat.InvalidatedKeys]!,
       invalidationFlushes: s[Stat.InvalidationFlushes]!,

@@ -108,6 +108,7 @@ export function shardRow(s: ShardStatus, b: ShardStatus | undefined, seconds: nu
     cell('shed', b ? 'misses shed/s' : 'misses shed', per(s.shedMisses, b?.shedMisses, seconds), missesShed ? 'warn' : ''),
     cell('queue-full', b ? 'queue full/s' : 'queue full', per(s.shedQueue, b?.shedQueue, seconds), queueFull ? 'warn' : ''),
     cell('redis', 'Redis', redis, redis === 'up' ? 'ok' : 'bad'),
+    cell('reconnects', 'reconnects', `<span title="${count(s.readsResent)} reads resent">${count(s.redisReconnects)}</span>`),
     cell('tracking', 'tracking', armed, unarmed ? 'warn' : tracking ? 'ok' : ''),
     cell('restarts', 'restarts', count(s.restarts)),
     cell('loop', 'loop p99', `<span title="median ${ms(s.loopDelay.p50)}, max ${ms(s.loopDelay.max)}">${ms(s.loopDelay.p99)}</span>`),

@@ -75,10 +75,14 @@ export const Stat = {
   ShedMisses: AFTER + 25,
   /** Gauge: requests waiting on Redis now, misses and the waiters on their flights. */
   Waiting: AFTER + 26,
+  /** Keys read once more because their connection dropped before the answer (`resend.ts`). */
+  ReadsResent: AFTER + 27,
+  /** Times the data connection (a cluster: the cluster client) was ready again after a loss. */
+  RedisReconnects: AFTER + 28,
   /** Redis GET latency: sum of seconds, count, then one slot per bucket of `LATENCY_BUCKETS` plus +Inf. */
-  LatencySum: AFTER + 27,
-  LatencyCount: AFTER + 28,
-  LatencyBuckets: AFTER + 29,
+  LatencySum: AFTER + 29,
+  LatencyCount: AFTER + 30,
+  LatencyBuckets: AFTER + 31,
 } as const;
 
 /** Upper bounds (seconds) of the Redis latency histogram buckets. */

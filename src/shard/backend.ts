@@ -25,6 +25,7 @@ import { describeBackend, type BackendSettings } from '../routing/backend-settin
 import { clusterFetchWithLife, redisFetchWithLife } from './expiry-read.js';
 import { Invalidation } from './invalidation.js';
 import { connectRedis, PING_MS, redisFetch, redisFetchMany } from './redis.js';
+import { ResendGate } from './resend.js';
 import { TrackingTable } from './tracking-table.js';
 
 export interface BackendOptions {
@@ -43,6 +44,8 @@ export interface Backend {
   fetch: Fetch;
   /** Absent in cluster mode: a batch's keys are fetched one GET each. */
   fetchMany?: FetchMany;
+  /** When a read whose connection dropped goes out again (`ResendGate.wait`). */
+  resend: (started: number) => Promise<boolean>;
   /** Values with their TTLs (`expiry-read.ts`): what the shard reads with, unless a test turns it off. */
   fetchWithLife: FetchWithLife;
   /**
@@ -81,13 +84,20 @@ export function openBackend(o: BackendOptions): Backend {
   let track: (target: InvalidationTarget, keepWhileDown: boolean) => Coherence & { close(): void };
   let servers: () => Redis[];
   let table: TrackingTable | undefined;
+  let everUp = false;
+  /** The RedisUp gauge, and a reconnect counted each time it rises again. */
+  const upChanged = (ready: boolean): void => {
+    if (ready && stats[Stat.RedisUp] !== 1 && everUp) stats[Stat.RedisReconnects]!++;
+    everUp ||= ready;
+    stats[Stat.RedisUp] = ready ? 1 : 0;
+  };
   if (settings.mode === 'cluster') {
     const c = connectCluster({
       settings,
       label,
       log,
       pingMs,
-      onUp: (up) => (stats[Stat.RedisUp] = up ? 1 : 0),
+      onUp: upChanged,
       onNodes: (masters, up) => {
         stats[Stat.RedisNodes] = masters;
         stats[Stat.RedisNodesUp] = up;
@@ -104,7 +114,7 @@ export function openBackend(o: BackendOptions): Backend {
     const server = settings.mode === 'sentinel' ? serverOptions(settings) : undefined;
     const where = describeBackend(settings);
     const up = (ready: boolean): void => {
-      stats[Stat.RedisUp] = ready ? 1 : 0;
+      upChanged(ready);
       stats[Stat.RedisNodesUp] = ready ? 1 : 0;
     };
     // In both INVALIDATION modes: a data link that died silently would
@@ -118,9 +128,11 @@ export function openBackend(o: BackendOptions): Backend {
     close = c.close;
     track = (target, keepWhileDown) => new Invalidation({ url: settings.url, ...(server ? { server } : {}), where, timeoutMs: settings.timeoutMs, data: c.redis, pingMs, target, label, log, keepWhileDown, stats, ...tracking });
   }
+  const gate = new ResendGate(client, settings.timeoutMs, () => performance.now());
   return {
     fetch,
     ...(fetchMany ? { fetchMany } : {}),
+    resend: (started) => gate.wait(started),
     fetchWithLife,
     track(target, keepWhileDown) {
       coherence = track(target, keepWhileDown);

@@ -11,10 +11,14 @@
  * type alike, where a `GET` tells them apart (404 against 409 WRONGTYPE), so
  * each nil is asked again with a `GET` and lands with that answer; absences
  * are rare on a hot path, and `NEGATIVE_TTL_MS` can cache them.
+ *
+ * A command that failed as unavailable (its connection dropped) may be sent
+ * once more (`resend`): its keys' flights stay open meanwhile, so requests
+ * for them keep joining it.
  */
-import type { Outcome } from '../hop/vocabulary.js';
+import { Outcome } from '../hop/vocabulary.js';
 import { NO_LIFE } from '../cache/entry-view.js';
-import { observeLatency } from '../metrics/shard-stats.js';
+import { observeLatency, Stat } from '../metrics/shard-stats.js';
 
 /**
  * Fetches one key from the backing store. Resolves with the value, or with
@@ -74,6 +78,12 @@ export interface BatchFetchOptions {
   now: () => number;
   /** Keys per `fetchMany` at most; default `MAX_KEYS_PER_FETCH`. */
   maxKeys?: number;
+  /**
+   * Asked once per command that failed as unavailable, with the time it was
+   * first sent: resolving `true` sends its keys once more (`resend.ts`).
+   * Absent: never sent again.
+   */
+  resend?: ((started: number) => Promise<boolean>) | undefined;
 }
 
 /**
@@ -108,8 +118,7 @@ export class BatchFetch {
     if (fetchWithLife !== undefined) {
       this.#keys = [];
       this.#views = [];
-      const started = this.#o.now();
-      fetchWithLife(views).then((results) => this.#landLived(keys, results, started));
+      this.#sendLived(keys, views, this.#o.now(), false);
       return;
     }
     const fetchMany = this.#o.fetchMany;
@@ -123,23 +132,53 @@ export class BatchFetch {
     // The reply's closure keeps these two arrays; the next batch gets new ones.
     this.#keys = [];
     this.#views = [];
-    const started = this.#o.now();
-    fetchMany(views).then((results) => this.#landMany(keys, views, results, started));
+    this.#sendMany(keys, views, this.#o.now(), false);
   }
 
-  #fetchOne(key: string, view: Buffer): void {
-    const started = this.#o.now();
+  /**
+   * Whether a command that failed with `outcome` is sent again: once, when
+   * `resend` allows it; then `again` runs, else `fail`.
+   */
+  #resent(outcome: Outcome, started: number, again: boolean, keys: number, retry: () => void, fail: () => void): boolean {
+    const o = this.#o;
+    if (outcome !== Outcome.Unavailable || again || o.resend === undefined) return false;
+    o.resend(started).then((ok) => {
+      if (!ok) return fail();
+      o.stats[Stat.ReadsResent]! += keys;
+      retry();
+    });
+    return true;
+  }
+
+  #sendLived(keys: string[], views: Buffer[], started: number, again: boolean): void {
+    const sent = this.#o.now();
+    this.#o.fetchWithLife!(views).then((results) => this.#landLived(keys, views, results, started, sent, again));
+  }
+
+  #sendMany(keys: string[], views: Buffer[], started: number, again: boolean): void {
+    const sent = this.#o.now();
+    this.#o.fetchMany!(views).then((results) => this.#landMany(keys, views, results, started, sent, again));
+  }
+
+  #fetchOne(key: string, view: Buffer, started = this.#o.now(), again = false): void {
+    const sent = this.#o.now();
     this.#o.fetch(view).then((result) => {
-      observeLatency(this.#o.stats, (this.#o.now() - started) / 1000);
-      this.#o.land(key, result, NO_LIFE);
+      const o = this.#o;
+      observeLatency(o.stats, (o.now() - sent) / 1000);
+      if (typeof result === 'number' && this.#resent(result, started, again, 1, () => this.#fetchOne(key, view, started, true), () => o.land(key, result, NO_LIFE))) return;
+      o.land(key, result, NO_LIFE);
     });
   }
 
-  #landMany(keys: string[], views: Buffer[], results: readonly (Buffer | null)[] | Outcome, started: number): void {
+  #landAll(keys: string[], outcome: Outcome): void {
+    for (let i = 0; i < keys.length; i++) this.#o.land(keys[i]!, outcome, NO_LIFE);
+  }
+
+  #landMany(keys: string[], views: Buffer[], results: readonly (Buffer | null)[] | Outcome, started: number, sent: number, again: boolean): void {
     const o = this.#o;
-    observeLatency(o.stats, (o.now() - started) / 1000);
+    observeLatency(o.stats, (o.now() - sent) / 1000);
     if (typeof results === 'number') {
-      for (let i = 0; i < keys.length; i++) o.land(keys[i]!, results, NO_LIFE);
+      if (!this.#resent(results, started, again, keys.length, () => this.#sendMany(keys, views, started, true), () => this.#landAll(keys, results))) this.#landAll(keys, results);
       return;
     }
     for (let i = 0; i < keys.length; i++) {
@@ -150,12 +189,12 @@ export class BatchFetch {
     }
   }
 
-  #landLived(keys: string[], results: Lived | Outcome, started: number): void {
+  #landLived(keys: string[], views: Buffer[], results: Lived | Outcome, started: number, sent: number, again: boolean): void {
     const o = this.#o;
-    const spent = o.now() - started;
+    const spent = o.now() - sent;
     observeLatency(o.stats, spent / 1000);
     if (typeof results === 'number') {
-      for (let i = 0; i < keys.length; i++) o.land(keys[i]!, results, NO_LIFE);
+      if (!this.#resent(results, started, again, keys.length, () => this.#sendLived(keys, views, started, true), () => this.#landAll(keys, results))) this.#landAll(keys, results);
       return;
     }
     // Lives count from landing: less the whole round trip, so never past Redis's expiry.

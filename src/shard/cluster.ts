@@ -26,7 +26,7 @@ import type { Log } from '../log.js';
 import type { Fetch } from './batch-fetch.js';
 import { credentialsOf } from './endpoints.js';
 import { formatHostPort, type BackendSettings } from '../routing/backend-settings.js';
-import { outcomeOf, valueOrNotFound, watchLink } from './redis.js';
+import { outcomeOf, reconnectDelay, valueOrNotFound, watchLink } from './redis.js';
 
 /** Interval of ioredis' topology refresh (CLUSTER SLOTS); a slot that moved unseen is noticed at most this late. */
 export const SLOTS_REFRESH_MS = 5000;
@@ -66,8 +66,8 @@ export function connectCluster(o: ClusterOptions): ClusterConnection {
     scaleReads: 'master',
     slotsRefreshInterval: SLOTS_REFRESH_MS,
     slotsRefreshTimeout: Math.max(settings.timeoutMs, 1000),
-    // As the standalone connection: 100 ms doubling to 1 s between attempts to reach any node.
-    clusterRetryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 5), 1000),
+    // As the standalone connection: the first attempt at once, then 100 ms doubling to 1 s.
+    clusterRetryStrategy: reconnectDelay,
     redisOptions: {
       ...credentials,
       commandTimeout: settings.timeoutMs,

@@ -30,6 +30,8 @@ export interface ShardOptions {
   fetchWithLife?: FetchWithLife | undefined;
   /** Keys per `fetchMany` at most; default `MAX_KEYS_PER_FETCH`. */
   maxKeysPerFetch?: number;
+  /** Whether a read that failed as unavailable is sent once more (`BatchFetchOptions.resend`); absent: never. */
+  resend?: (started: number) => Promise<boolean>;
   /** How long past its TTL an entry may be served while Redis fails (STALE_IF_ERROR_MS); default 0. */
   staleMs?: number;
   /** Values longer than this are answered but not cached; default: no limit. */

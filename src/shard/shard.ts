@@ -93,6 +93,7 @@ export class Shard {
       fetchMany: options.fetchMany,
       fetchWithLife: options.fetchWithLife,
       maxKeys: options.maxKeysPerFetch,
+      ...(options.resend ? { resend: options.resend } : {}),
       land: (key, result, lifeMs) => this.#land(key, result, lifeMs),
       stats: this.stats,
       now: this.#now,
