@@ -48,10 +48,12 @@ export class ResendGate {
       this.#unreachable = false;
       this.#release(true);
     });
-    conn.on('error', () => {
+    conn.on('error', (err: Error & { code?: string }) => {
       // An error while connecting is a failed attempt; one on an open
-      // connection (a reset) is followed by a reconnect, which decides.
+      // connection (a reset, even one reported once the reconnect has
+      // begun) is followed by a reconnect, which decides.
       if (conn.status !== 'connecting' && conn.status !== 'connect') return;
+      if (err.code === 'ECONNRESET' || err.code === 'EPIPE') return;
       this.#unreachable = true;
       this.#release(false);
     });
