@@ -126,6 +126,7 @@ async function main(): Promise<void> {
         loaded.add(dataId);
         console.log(`loaded ${sc.keys} keys of ${sc.valueBytes} B in ${Date.now() - started} ms`);
       }
+      if (sc.expireSeconds !== undefined) await redis.client.eval(`for i = 0, ARGV[1] - 1 do redis.call('EXPIRE', ARGV[2] .. i, ARGV[3]) end`, 0, sc.keys, keyName(sc.valueBytes, 0).slice(0, -1), sc.expireSeconds);
       const trace = sc.trace();
       const files = { plain: writePaths(work, sc.id, trace, sc.valueBytes, 'plain'), webdis: writePaths(work, sc.id, trace, sc.valueBytes, 'webdis') };
       const env: BenchEnv = { redisUrl: redis.url, redisPort: redis.port, capacity: sc.capacity, ttlMs: 300000, valueBytes: sc.valueBytes, varnishStorage: '256m' };

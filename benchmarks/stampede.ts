@@ -63,7 +63,7 @@ async function main(): Promise<void> {
   try {
     const redis = await startRedis(t);
     await redis.client.set('hot', 'x'.repeat(100));
-    const gets = (): Promise<number> => commandCalls(redis.client, 'get');
+    const gets = (): Promise<number> => commandCalls(redis.client, 'get', 'mget');
     const proxies: Proxy[] = [];
     for (const v of variants) proxies.push(await startProxy(t, { REDIS_URL: redis.url, SHARDS: '1', SHARDCACHE_TEST_DELAY_GET: `hot:${DELAY_MS}`, ...v.env }));
     for (const p of proxies) await load(p.url, agent);

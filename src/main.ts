@@ -21,6 +21,7 @@ import { createMetrics, type MetricSources } from './control/metrics.js';
 import { keepMainTickLog } from './control/profiling.js';
 import { snapshotJson, statusSettings, takeSnapshot, type SnapshotFacts } from './control/stats-snapshot.js';
 import { Supervisor } from './control/supervisor.js';
+import { fileLimitWarning, openFileLimit } from './file-limit.js';
 import { createLog, type Log } from './log.js';
 import { AcceptorStat } from './metrics/acceptor-stats.js';
 import { trackEventLoop } from './metrics/event-loop.js';
@@ -74,6 +75,8 @@ async function main(): Promise<void> {
   mainStats[AcceptorStat.Tid] = nameThread('shardcache');
   trackEventLoop(mainStats, AcceptorStat.LoopP50);
   hintIfNoRedis(config, log);
+  const fileLimit = fileLimitWarning(openFileLimit(), config.maxConnections, config.respPort === 'off' ? 1 : 2);
+  if (fileLimit !== undefined) log.warn(fileLimit);
   let ports;
   try {
     ports = await supervisor.start(Math.max(1000, config.redisTimeoutMs));

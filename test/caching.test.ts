@@ -32,3 +32,14 @@ t.test('matching: exact, in a list, weak, or *', async (t) => {
   t.equal(matchesEtag('"0123456789abcdee"', tag), false);
   t.equal(matchesEtag('W/"x", "y"', tag), false);
 });
+
+t.test("a key's TTL in Redis bounds max-age and stale-while-revalidate, rounded down", async (t) => {
+  const a = new AgeStrings(30000, 0, 10000);
+  t.equal(a.maxAge(0, 1999), 'max-age=1', 'the key life, shorter than the TTL left');
+  t.equal(a.maxAge(0, 999), 'max-age=0');
+  t.equal(a.maxAge(0, 45000), 'max-age=30', 'a longer key life: the TTL left');
+  t.equal(a.maxAge(0, -1), 'max-age=30', 'no TTL: as before');
+  t.equal(a.maxAge(31000, 4500), 'max-age=0, stale-while-revalidate=4', 'the window left (9 s) cut to the key life');
+  t.equal(a.maxAge(31000, 500), 'max-age=0', 'under a second of life: no window');
+  t.equal(a.maxAge(31000, 60000), 'max-age=0, stale-while-revalidate=9', 'a longer key life: the window left');
+});

@@ -11,7 +11,7 @@
 import t from 'tap';
 import { agent, get } from './helpers/http.js';
 import { sleep } from './helpers/time.js';
-import { samplesOf, scrape } from './helpers/metrics.js';
+import { samplesOf, scrape, total } from './helpers/metrics.js';
 import { slotOf, startCluster } from './helpers/cluster.js';
 import { startProxy, stopProcess, type Proxy } from './helpers/processes.js';
 import { describeFigures, newValuesShow as shows, recoveryMs, underLoad as loaded, VersionedKeys } from './helpers/versioned.js';
@@ -117,4 +117,24 @@ t.test('a master killed under load: 503 for its slots (never late), readyz degra
   t.ok(recovery <= 3000 + 5000, `service back within 5 s of the failover (${Math.round(recovery)} ms after the kill, 3 s of which the cluster waits)`);
   const slowest = await newValuesShow(keys, proxy, 1000);
   t.ok(slowest <= 1000, `SETs after the failover show through the proxy (within ${Math.round(slowest)} ms)`);
+});
+
+t.test("5 CLIENT KILLs of a shard's connection to one master under load: at most 5 failed, zero wrong values", async (t) => {
+  const proxy = await startProxy(t, env);
+  const keys = new VersionedKeys('ck:', 100);
+  await keys.writeAll(cluster.client, 1);
+  const master = await cluster.masterOf(slotOf(keys.keys[0]!));
+  const shots = await underLoad(keys, proxy, async () => {
+    for (let i = 0; i < 5; i++) {
+      const lines = String(await master.client.client('LIST')).split('\n').filter((l) => / name=shardcache:shard-\d+ /.test(l));
+      if (lines.length > 0) await master.client.client('KILL', 'ID', /id=(\d+)/.exec(lines[i % lines.length]!)![1]!);
+      await sleep(300);
+    }
+  });
+  const f = keys.figures(shots);
+  const m = await scrape(proxy.admin);
+  t.comment(describeFigures("cluster: 5 connections to one master killed", f, `; ${total(m, 'shardcache_redis_reads_resent_total')} reads resent`));
+  t.ok(f.sent > 300, `${f.sent} requests`);
+  t.ok(f.unavailable + f.other <= 5, `at most 5 failed (${f.unavailable} 503, ${f.other} other)`);
+  t.equal(f.wrong, 0, 'zero wrong values');
 });

@@ -1,6 +1,7 @@
 /**
- * deploy/: Docker cannot run here, so the files are checked for what can go
- * wrong without it: each parses as YAML; every variable they set on a proxy
+ * deploy/: the files are checked for what can go wrong without an engine
+ * (test/image.test.ts builds the image and starts the compose file's proxies):
+ * each parses as YAML; every variable they set on a proxy
  * is a setting of src/config.ts, and the literal values together load as a
  * configuration; the probes point at the admin port's /healthz and /readyz;
  * the Service and the PodDisruptionBudget select the Deployment's pods; the

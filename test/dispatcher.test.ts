@@ -5,7 +5,7 @@
  */
 import t from 'tap';
 import { MessageChannel } from 'node:worker_threads';
-import { Dispatcher, FLUSH_AT } from '../src/acceptor/dispatcher.js';
+import { Dispatcher, FLUSH_AT, handOffBound } from '../src/acceptor/dispatcher.js';
 import type { Sink } from '../src/acceptor/sink.js';
 import { BatchReader, BatchWriter, isReturned, RETURN_MIN_BYTES } from '../src/hop/wire.js';
 import { Outcome, Protocol } from '../src/hop/vocabulary.js';
@@ -126,7 +126,9 @@ t.test('detach answers the shard\'s in-flight requests and refuses new ones', as
   for (const p of far) p.close();
 });
 
-t.test('MAX_INFLIGHT: beyond it a shard\'s requests are refused at once, counted, and the rest served', async (t) => {
+t.test('hand-off bound: beyond it a shard\'s requests are refused at once, counted, and the rest served', async (t) => {
+  t.equal(handOffBound(1000, 10000, 2), 21000, 'MAX_INFLIGHT plus MAX_CONNECTIONS per listener');
+  t.equal(handOffBound(1000000, 2 ** 31 - 1, 2), 2 ** 31 - 1, 'capped to what the Int32 count holds');
   await redis.client.set('d:cap', 'c');
   const dispatcher = new Dispatcher(2, 2);
   const { port1, port2 } = new MessageChannel();
@@ -137,7 +139,7 @@ t.test('MAX_INFLIGHT: beyond it a shard\'s requests are refused at once, counted
   t.equal(dispatcher.attached(1), false, 'shard 1 never attached');
   const sink = new Answers();
   for (const token of ['a', 'b', 'c']) dispatcher.submit(0, 'd:cap', sink, token, 0);
-  t.same(sink.got.get('c'), [0, Outcome.Overloaded, undefined], 'the third is refused before any reply');
+  t.same(sink.got.get('c'), [0, Outcome.QueueFull, undefined], 'the third is refused before any reply');
   t.same([...dispatcher.inflightOf], [2, 0]);
   t.same([...dispatcher.shed], [1, 0]);
   await sink.count(3);

@@ -98,23 +98,26 @@ t.test('KEY_PREFIX: other keys get 403 without reaching Redis', async (t) => {
     t.equal(got.body.toString(), 'key outside KEY_PREFIX\n');
   }
   const info = await redis.client.info('commandstats');
-  t.match(info, /cmdstat_get:calls=1,/, 'one GET: the refused keys never reached Redis');
+  t.match(info, /cmdstat_mget:calls=1,/, 'one read (the script\'s MGET): the refused keys never reached Redis');
 });
 
-t.test('Redis sees GET and MGET and nothing else but the connection set-up', async (t) => {
+t.test('Redis sees the read script (MGET and PTTL inside EVALSHA) and nothing else but the connection set-up', async (t) => {
   const local = await startRedis(t);
   const proxy = await startProxy(t, { REDIS_URL: local.url, SHARDS: '1', RESP_PORT: '0' });
   await local.client.set('c:only', 'x');
   for (const path of ['/c:only', '/c:absent', '/c:only']) await get(proxy.url, path, { dispatcher: http });
-  // Two misses in one batch (one shard, one RESP MGET): an MGET.
+  // Two misses in one batch (one shard, one RESP MGET): one script.
   t.same(decodeAll((await exchange(proxy.respPort!, command('MGET', 'c:m1', 'c:m2'), { replies: 1 })).data), [[null, null]]);
   const commands = [...(await local.client.info('commandstats')).matchAll(/^cmdstat_([^:]+):/gm)].map((m) => m[1]!).sort();
-  // The proxy's: GET and MGET (a batch's misses); the connection set-up of
+  // The proxy's: the read script, EVALSHA (EVAL once, when Redis does not
+  // know it yet), whose MGET and PTTL Redis counts too; the connection set-up of
   // ioredis (HELLO, CLIENT SETNAME, the INFO ready check); the invalidation
   // link's (its subscriber's CLIENT ID and SUBSCRIBE, CLIENT TRACKING on the
-  // data connection); PING on a connection idle for a second. The test's
+  // data connection); CONFIG GET of the tracking table's size (shard 0);
+  // PING on a connection idle for a second. The test's
   // own: PING (start-up probe), SET (above) and INFO (this very call).
-  const allowed = ['get', 'mget', 'hello', 'client|setname', 'info', 'ping', 'set', 'client|id', 'client|tracking', 'subscribe'];
+  const allowed = ['evalsha', 'eval', 'mget', 'pttl', 'config|get', 'hello', 'client|setname', 'info', 'ping', 'set', 'client|id', 'client|tracking', 'subscribe'];
   t.same(commands.filter((c) => !allowed.includes(c)), [], `no other command; seen: ${commands.join(', ')}`);
-  t.ok(commands.includes('get') && commands.includes('mget'), 'GET and MGET were both seen');
+  t.ok(commands.includes('evalsha') && commands.includes('mget') && commands.includes('pttl'), 'the script, and its MGET and PTTL, were seen');
+  t.notOk(commands.includes('get'), 'no GET: the script reads every batch, one key too');
 });

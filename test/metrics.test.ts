@@ -103,14 +103,14 @@ t.test('requests, hits, misses and coalesced misses are counted per protocol, ex
   // HTTP starts the flight of co:k; three pipelined RESP GETs join it; with
   // MAX_INFLIGHT=4 reached, one more RESP GET and one more HTTP GET are shed.
   const shard = String(shardOf('co:k', 2));
-  const inflight = async (n: number): Promise<void> => {
-    for (let i = 0; i < 200 && total(await scrape(proxy.admin), 'shardcache_inflight_requests', { shard }) < n; i++) await sleep(5);
+  const waiting = async (n: number): Promise<void> => {
+    for (let i = 0; i < 200 && total(await scrape(proxy.admin), 'shardcache_waiting_requests', { shard }) < n; i++) await sleep(5);
   };
   const first = status('/co:k');
-  await inflight(1);
+  await waiting(1);
   const joined = exchange(port, Buffer.concat([command('GET', 'co:k'), command('GET', 'co:k'), command('GET', 'co:k')]), { replies: 3 });
-  await inflight(4);
-  t.same(decodeAll((await exchange(port, command('GET', 'co:k'), { replies: 1 })).data), [{ error: 'ERR shard overloaded: MAX_INFLIGHT requests in flight, try again' }]);
+  await waiting(4);
+  t.same(decodeAll((await exchange(port, command('GET', 'co:k'), { replies: 1 })).data), [{ error: 'ERR shard overloaded: MAX_INFLIGHT requests waiting on redis, try again' }]);
   t.equal(await status('/co:k'), 503);
   t.equal(await first, 200);
   t.same(decodeAll((await joined).data), ['held', 'held', 'held']);
@@ -151,7 +151,9 @@ t.test('requests, hits, misses and coalesced misses are counted per protocol, ex
   t.equal(total(m, 'shardcache_cache_hits_total', { protocol: 'resp' }), 3, 'RESP hits: p:1, then p:1 and p:3 in the MGET');
   t.equal(total(m, 'shardcache_cache_misses_total', { protocol: 'resp' }), 8);
   t.equal(total(m, 'shardcache_cache_coalesced_total', { protocol: 'resp' }), 3);
-  t.equal(total(m, 'shardcache_shed_total'), 2);
+  t.equal(total(m, 'shardcache_shed_total', { shard, reason: 'misses' }), 2, 'both refused as misses past MAX_INFLIGHT');
+  t.equal(total(m, 'shardcache_shed_total', { reason: 'queue' }), 0);
+  t.equal(total(m, 'shardcache_waiting_requests'), 0, 'nothing waiting on Redis any more');
 });
 
 t.test('expired and evicted, on one shard of capacity 2', async (t) => {

@@ -12,7 +12,7 @@ const redis = await startRedis(t);
 const http = agent(32);
 t.teardown(() => http.close());
 
-const getCalls = (): Promise<number> => commandCalls(redis.client, 'get');
+const getCalls = (): Promise<number> => commandCalls(redis.client, 'get', 'mget');
 
 t.test('INVALIDATION=ttl: serves a value, keeps it cached until the TTL passes, then the new one', async (t) => {
   const proxy = await startProxy(t, { REDIS_URL: redis.url, CACHE_TTL_MS: '600', SHARDS: '2' , INVALIDATION: 'ttl' });

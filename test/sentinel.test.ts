@@ -9,6 +9,7 @@ import t from 'tap';
 import { Redis } from 'ioredis';
 import { agent, get } from './helpers/http.js';
 import { scrape, total } from './helpers/metrics.js';
+import { sleep } from './helpers/time.js';
 import { startProxy } from './helpers/processes.js';
 import { startSentinels } from './helpers/sentinel.js';
 import { describeFigures, newValuesShow, recoveryMs, underLoad, VersionedKeys } from './helpers/versioned.js';
@@ -64,4 +65,25 @@ t.test('SENTINEL FAILOVER under load: zero wrong values, none late, back within 
   t.equal(total(m, 'shardcache_tracking_armed'), 2, 'tracking armed again on both shards');
   t.ok(total(m, 'shardcache_tracking_rearms_total') >= 2, 'each shard re-armed after the switch');
   t.match(String(await after.client.client('LIST')), /name=shardcache:shard-1 .*flags=t /, 'the shards read from the new master now');
+});
+
+t.test('5 CLIENT KILLs of a data connection on the master under load: at most 5 failed, zero wrong values', async (t) => {
+  const proxy = await startProxy(t, env);
+  const keys = new VersionedKeys('sk:', 50);
+  await keys.writeAll(writer, 1);
+  const master = await setup.master();
+  const shots = await underLoad({ keys, writer, base: proxy.url, dispatcher: http }, async () => {
+    for (let i = 0; i < 5; i++) {
+      const lines = String(await master.client.client('LIST')).split('\n').filter((l) => / name=shardcache:shard-\d+ /.test(l));
+      await master.client.client('KILL', 'ID', /id=(\d+)/.exec(lines[i % lines.length]!)![1]!);
+      await sleep(300);
+    }
+  });
+  const f = keys.figures(shots);
+  const m = await scrape(proxy.admin);
+  t.comment(describeFigures('sentinel: 5 data connections killed', f, `; ${total(m, 'shardcache_redis_reconnects_total')} reconnects, ${total(m, 'shardcache_redis_reads_resent_total')} reads resent`));
+  t.ok(f.sent > 300, `${f.sent} requests`);
+  t.ok(f.unavailable + f.other <= 5, `at most 5 failed (${f.unavailable} 503, ${f.other} other)`);
+  t.equal(f.wrong, 0, 'zero wrong values');
+  t.equal(total(m, 'shardcache_redis_reconnects_total'), 5, 'five reconnects');
 });

@@ -1,6 +1,10 @@
 /** Start-up of the built proxy: --help, bad settings, clean stop. */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import t from 'tap';
 import { SETTINGS } from '../src/config.js';
+import { fileLimitWarning, openFileLimit } from '../src/file-limit.js';
 import { get } from './helpers/http.js';
 import { runProxy, startProxy, startRedis } from './helpers/processes.js';
 
@@ -47,6 +51,24 @@ t.test('SIGTERM stops the proxy with exit code 0', async (t) => {
   const proxy = await startProxy(t, { REDIS_URL: redis.url, SHARDS: '2' });
   t.equal(await proxy.stop(), 0);
   t.match(proxy.logs(), /SIGTERM: stopping/);
+});
+
+t.test('an open-file limit below MAX_CONNECTIONS is said at start, as nginx says it', async (t) => {
+  const redis = await startRedis(t);
+  const low = await startProxy(t, { REDIS_URL: redis.url, SHARDS: '1' }, [], ['prlimit', '--nofile=1024:1024']);
+  t.match(low.logs(), 'open-file limit 1024 is below the 10256 that MAX_CONNECTIONS=10000 on 1 listener needs');
+  t.equal((await get(low.url, '/st:any')).status, 404, 'and it serves');
+  const fits = await startProxy(t, { REDIS_URL: redis.url, SHARDS: '1', MAX_CONNECTIONS: '500' }, [], ['prlimit', '--nofile=1024:1024']);
+  t.notMatch(fits.logs(), 'open-file limit', 'MAX_CONNECTIONS=500 fits in 1024: nothing said');
+  t.same([fileLimitWarning(undefined, 10, 1), fileLimitWarning(Number.POSITIVE_INFINITY, 10, 2)], [undefined, undefined], 'an unknown or unlimited limit: nothing said');
+  t.match(fileLimitWarning(20000, 10000, 2), 'below the 20256 that MAX_CONNECTIONS=10000 on 2 listeners needs', 'RESP doubles the need');
+  t.equal(openFileLimit('/nonexistent'), undefined, 'no /proc: unknown');
+  const dir = mkdtempSync(join(tmpdir(), 'limits-'));
+  t.teardown(() => rmSync(dir, { recursive: true }));
+  writeFileSync(join(dir, 'unlimited'), 'Limit                     Soft Limit           Hard Limit           Units\nMax open files            unlimited            unlimited            files\n');
+  writeFileSync(join(dir, 'none'), 'Limit                     Soft Limit           Hard Limit           Units\n');
+  t.same([openFileLimit(join(dir, 'unlimited')), openFileLimit(join(dir, 'none'))], [Number.POSITIVE_INFINITY, undefined], 'unlimited; no such line');
+  t.ok(openFileLimit()! > 0, `this process: ${openFileLimit()}`);
 });
 
 t.test('a port already in use is a clear start-up failure', async (t) => {

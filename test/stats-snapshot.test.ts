@@ -28,6 +28,8 @@ t.test('shard figures: per-protocol counters summed, gauges and flags as written
   s1[Stat.StaleIfErrorServed] = 1;
   s1[Stat.TooLarge] = 2;
   s1[Stat.RedisUp] = 1;
+  s1[Stat.RedisReconnects] = 3;
+  s1[Stat.ReadsResent] = 12;
   s1[Stat.TrackingArmed] = 1;
   s1[Stat.InvalidatedKeys] = 9;
   s1[Stat.InvalidationFlushes] = 1;
@@ -42,10 +44,12 @@ t.test('shard figures: per-protocol counters summed, gauges and flags as written
   // Shed counts are kept per acceptor and summed per shard.
   shedCounts(src.acceptorStats[0]!)[1] = 4;
   shedCounts(src.acceptorStats[1]!)[1] = 5;
+  s1[Stat.ShedMisses] = 6;
+  s1[Stat.Waiting] = 2;
   const snap = takeSnapshot(src, facts({ attached: (i) => i === 1 }));
   t.same(snap.shards[1], {
     shard: 1, hits: 10, misses: 5, coalesced: 2, entries: 11, bytes: 2048, evicted: 5, expired: 6, staleIfErrorServed: 1, tooLarge: 2,
-    inflight: 3, shed: 9, restarts: 2, attached: true, redisUp: true, trackingArmed: true, invalidatedKeys: 9, invalidationFlushes: 1, invalidationMessages: 7, trackingRearms: 1,
+    inflight: 3, waiting: 2, shed: 15, shedMisses: 6, shedQueue: 9, restarts: 2, attached: true, redisUp: true, redisReconnects: 3, readsResent: 12, trackingArmed: true, invalidatedKeys: 9, invalidationFlushes: 1, invalidationMessages: 7, trackingRearms: 1,
     loopDelay: { p50: 0.001, p99: 0.004, max: 0.02 }, cpuSeconds: snap.shards[1]!.cpuSeconds,
   });
   t.type(snap.shards[1]!.cpuSeconds, 'number', 'this thread\'s CPU time is read from /proc');

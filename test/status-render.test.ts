@@ -62,10 +62,13 @@ t.test('shard rows: red while Redis is down or the worker restarts, amber while 
   t.equal(states({ ...base, trackingArmed: false }), 'warn', 'INVALIDATION=tracking and not armed');
   t.equal(states({ ...base, trackingArmed: false }, undefined, false), '', 'INVALIDATION=ttl: never armed, nothing wrong');
   t.equal(row(shardRow({ ...base, trackingArmed: false }, undefined, 1, false, 10), 'shard', 0).cells.tracking, 'off (ttl)');
-  t.equal(states({ ...base, shed: 5 }, { ...base, shed: 2 }), 'warn', 'refusals in the interval');
-  t.equal(states({ ...base, shed: 5 }, { ...base, shed: 5 }), '', 'refused before, not now');
-  t.equal(states({ ...base, inflight: 10 }), 'warn', 'as first sent: full to MAX_INFLIGHT');
-  t.equal(states({ ...base, inflight: 9 }), '');
+  t.equal(states({ ...base, shedMisses: 5 }, { ...base, shedMisses: 2 }), 'warn', 'misses refused in the interval');
+  t.equal(states({ ...base, shedQueue: 5 }, { ...base, shedQueue: 2 }), 'warn', 'refused by the hand-off bound in the interval');
+  t.equal(states({ ...base, shedMisses: 5, shedQueue: 1 }, { ...base, shedMisses: 5, shedQueue: 1 }), '', 'refused before, not now');
+  t.equal(states({ ...base, waiting: 10 }), 'warn', 'as first sent: full to MAX_INFLIGHT waiting on Redis');
+  t.equal(states({ ...base, waiting: 9, inflight: 5000 }), '', 'requests in flight (hits) are no sign of shedding');
+  const cells = row(shardRow({ ...base, waiting: 7, shedMisses: 30, shedQueue: 4 }, { ...base, shedMisses: 10, shedQueue: 4 }, 2, true, 10), 'shard', 0).cells;
+  t.same([cells.waiting, cells.shed, cells['queue-full']], ['7', '10', '0'], 'waiting now; misses shed and queue full per second, apart');
 });
 
 t.test('acceptor rows: red when not listening; RESP columns only with a RESP listener', async (t) => {
@@ -83,13 +86,14 @@ t.test('the page as first sent shows totals; redrawn from two snapshots it shows
     [s0[Stat.Hits], s0[Stat.Misses], s0[Stat.Entries]] = [300, 100, 40];
     httpCounts(src.acceptorStats[1]!)[200] = 380;
     httpCounts(src.acceptorStats[1]!)[HTTP_STATUSES + 503] = 20;
-    shedCounts(src.acceptorStats[0]!)[0] = 20;
+    s0[Stat.ShedMisses] = 20;
+    shedCounts(src.acceptorStats[0]!)[0] = 6;
   });
   const first = renderStatus(after, null);
   t.same([row(first, 'shard', 0).cells.requests, row(first, 'shard', 0).cells['hit-ratio'], row(first, 'acceptor', 1).cells.http, row(first, 'acceptor', 1).cells['http-5xx']], ['400', '75.0 %', '400', '20']);
   t.match(first, /<th scope="col">requests<\/th>/);
   const live = renderStatus(after, before);
-  t.same([row(live, 'shard', 0).cells.requests, row(live, 'shard', 0).cells.shed, row(live, 'acceptor', 1).cells.http, row(live, 'acceptor', 1).cells['http-5xx']], ['200', '10', '200', '10'], 'per second over the 2 s between them');
+  t.same([row(live, 'shard', 0).cells.requests, row(live, 'shard', 0).cells.shed, row(live, 'shard', 0).cells['queue-full'], row(live, 'acceptor', 1).cells.http, row(live, 'acceptor', 1).cells['http-5xx']], ['200', '10', '3', '200', '10'], 'per second over the 2 s between them');
   t.equal(row(live, 'shard', 0).state, 'warn', 'shed in the interval');
   t.match(live, /<th scope="col">req\/s<\/th>/);
   for (const m of live.matchAll(/<thead>(.*?)<\/thead><tbody><tr[^>]*>(.*?)<\/tr>/g)) {

@@ -178,7 +178,7 @@ t.test('bytes count every byte held: blocks, metadata and the index, exact to th
   set(c, 'a', 'xx', 0);
   set(c, 'bb', 'y'.repeat(100), 0);
   t.equal(c.bytes, expected([['a', 2], ['bb', 100]]));
-  t.equal(c.bytes, 16 + 112 + 2 * 32 + 64, 'by hand: blocks of 16 and 112 bytes, two 32-byte records, a 16-slot index');
+  t.equal(c.bytes, 16 + 112 + 2 * 36 + 64, 'by hand: blocks of 16 and 112 bytes, two 36-byte records, a 16-slot index');
   set(c, 'a', 'z', 0);
   t.equal(c.bytes, expected([['a', 1], ['bb', 100]]), 'replacement');
   c.delete('bb');
@@ -188,7 +188,7 @@ t.test('bytes count every byte held: blocks, metadata and the index, exact to th
 });
 
 t.test('maxBytes: least recently used entries go until everything fits; an entry over the budget alone is not kept', async (t) => {
-  // Each 'k' + 20-byte value takes a 32-byte block and a 32-byte record; the index 64 bytes.
+  // Each 'k' + 20-byte value takes a 32-byte block and a 36-byte record; the index 64 bytes.
   const one = 32 + ENTRY_BYTES;
   const c = new Store({ capacity: 10, ttl: 1000, maxBytes: 64 + 2 * one });
   set(c, 'a', 'a'.repeat(20), 0);
@@ -230,4 +230,31 @@ t.test('fetch times are whole ms from an epoch that moves on before an int32 ove
   t.equal(c.age(c.findKey('old'), 60 * day), 2 ** 31 + 2 ** 29, 'a stamp beyond an int32 is clamped, still older than any TTL');
   t.equal(get(c, 'new', 60 * day), undefined, 'and expiry still works across moves');
   t.equal(get(c, 'later', 60 * day + 1), 'l');
+});
+
+t.test("an entry whose key expired in Redis is gone when read: not fresh, not stale", async (t) => {
+  const c = new Store({ capacity: 10, ttl: 1000, swr: 1000, grace: 5000 });
+  c.set('k', Buffer.from('v'), 100, 0, 0, 250.7);
+  c.set('n', Buffer.from('v'), 100);
+  t.equal(c.lifeMs(c.findKey('k'), 100), 250, 'life rounded down');
+  t.equal(c.lifeMs(c.findKey('n'), 100), -1, 'no TTL');
+  t.equal(get(c, 'k', 349), 'v');
+  t.equal(c.stale('k', 349) !== MISS, true);
+  t.equal(c.stale('k', 350), MISS, 'expired: not stale either');
+  t.equal(get(c, 'k', 350), undefined);
+  t.equal(c.findKey('k'), MISS, 'removed when read');
+  t.equal(c.expired, 1);
+  t.equal(get(c, 'n', 1500), 'v', 'without a TTL, the SWR window as before');
+  t.equal(c.stale('n', 6000), c.findKey('n'), 'and the grace');
+});
+
+t.test('expiries move with the epoch, and a key without one never expires by it', async (t) => {
+  const c = new Store({ capacity: 10, ttl: 2 ** 31 });
+  c.set('k', Buffer.from('v'), 0, 0, 0, 2 ** 30 + 1000);
+  c.set('n', Buffer.from('v'), 0);
+  c.set('m', Buffer.from('v'), 2 ** 30 + 10);
+  t.equal(c.lifeMs(c.findKey('k'), 2 ** 30 + 10), 990, 'the same expiry after the rebase');
+  t.equal(get(c, 'k', 2 ** 30 + 1000), undefined);
+  t.equal(get(c, 'n', 2 ** 30 + 1000), 'v');
+  t.equal(c.lifeMs(c.findKey('n'), 2 ** 30 + 1000), -1);
 });

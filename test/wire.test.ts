@@ -77,8 +77,8 @@ t.test('values carry their age and, when cached, their ETag ahead of the bytes',
     [1, 6, 'cached', 1234, etag.toString('latin1')],
     [2, Outcome.Overloaded, undefined, 0, undefined],
     [3, 5, 'fresh', 0, undefined],
-    [4, 3, 'old', 2 ** 31 - 1, etag.toString('latin1')],
-  ], 'ages past 2^31 - 1 ms are capped without touching the ETag bit');
+    [4, 3, 'old', 2 ** 30 - 1, etag.toString('latin1')],
+  ], 'ages past 2^30 - 1 ms are capped without touching the life and ETag bits');
   w.addValue(5, Buffer.from('x'), 0, etag);
   w.clear();
   w.addValue(6, Buffer.from('y'), 7, undefined);
@@ -166,4 +166,25 @@ t.test('small batches do not draw on the pool, and let it go one buffer each', a
   t.not(w.finish(), large, 'a small batch is not sent in a pooled large buffer…');
   w.addValue(4, value, 0, undefined);
   t.not(w.finish(), large, '…and lets it go: the next large batch is in fresh memory');
+});
+
+t.test("a value's remaining life rides in one more word, only when its key has a TTL", async (t) => {
+  const w = new BatchWriter();
+  const etag = etagOf(Buffer.from('x'));
+  w.addValue(1, Buffer.from('lived'), 5, etag, 1500);
+  w.addValue(2, Buffer.from('none'), 5, undefined);
+  w.addStored(3, Buffer.from('..stored'), 2, 6, 7, 0x01020304, 0x05060708, 2 ** 40);
+  w.addStored(4, Buffer.from('plain'), 0, 5, 7, 1, 2);
+  w.addValue(5, Buffer.from('zero'), 0, undefined, 0);
+  const r = new BatchReader();
+  r.reset(w.finish());
+  const seen: [number, string, number, number, boolean][] = [];
+  while (r.next()) seen.push([r.id, r.buffer.latin1Slice(r.offset, r.offset + r.code), r.ageMs, r.lifeMs, r.etagOffset >= 0]);
+  t.same(seen, [
+    [1, 'lived', 5, 1500, true],
+    [2, 'none', 5, -1, false],
+    [3, 'stored', 7, 2 ** 31 - 1, true],
+    [4, 'plain', 7, -1, true],
+    [5, 'zero', 0, 0, false],
+  ]);
 });

@@ -9,6 +9,8 @@ export interface Scenario {
   keys: number;
   trace: () => Uint32Array;
   capacity: number;
+  /** When set, every key of the data set gets this TTL (EXPIRE, in seconds) before the scenario runs. */
+  expireSeconds?: number;
   targets: Target[];
   /** Name of the target ratios are taken against. */
   baseline: string;

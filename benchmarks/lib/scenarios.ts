@@ -9,6 +9,7 @@ import { cycleTrace, zipfTrace } from './data.js';
 import type { Scenario } from './scenario.js';
 import { bare, nodeLru, perTask, shardcache, threads, varnish, webdis } from './targets.js';
 import { CLUSTER_BARS, clusterScenarios } from './cluster.js';
+import { EXPIRY_BARS, expiryScenarios } from './expiry-scenarios.js';
 import { POLICY_BARS, policyScenarios, tinyLfu } from './policy-scenarios.js';
 
 /** The scenarios of a run. */
@@ -63,6 +64,8 @@ export function scenarios(quick: boolean, only: readonly string[] | undefined): 
       ...clusterScenarios(),
     );
   }
+  // Last: their keys get a TTL, which the other scenarios' must not have.
+  all.push(...expiryScenarios());
   return all.filter((s) => only === undefined || only.includes(s.id));
 }
 
@@ -89,4 +92,5 @@ export const BARS: Bar[] = [
   { label: 'RESP MGET, pipeline 16: ≥ 0.5× Redis', scenario: 'resp', target: 'shardcache', resp: { test: 'MGET', pipeline: 16 }, min: 0.5 },
   ...CLUSTER_BARS,
   ...POLICY_BARS,
+  ...EXPIRY_BARS,
 ];

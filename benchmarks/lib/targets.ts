@@ -79,6 +79,11 @@ export function shardcache(shards?: number, extra: Record<string, string> = {}, 
   return extra.EVICTION === 'tinylfu' ? { ...target, eviction: 'tinylfu' } : target;
 }
 
+/** Another build of shardcache, started from its `main.js` (an absolute path), named `name`. */
+export function shardcacheBuild(script: string, name: string): Target {
+  return node(name, script);
+}
+
 /** shardcache with `acceptors` acceptor threads and `shards` shards. */
 export function threads(acceptors: number, shards: number): Target {
   return shardcache(shards, { ACCEPTORS: String(acceptors) }, `shardcache ACCEPTORS=${acceptors} SHARDS=${shards}`);

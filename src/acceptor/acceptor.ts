@@ -18,7 +18,7 @@ import type { AcceptorOptions, BoundPorts, Drained } from '../hop/tasks.js';
 import { Outcome, Protocol } from '../hop/vocabulary.js';
 import { AcceptorStat, shedCounts } from '../metrics/acceptor-stats.js';
 import { ConnectionLimit } from './connection-limit.js';
-import { Dispatcher } from './dispatcher.js';
+import { Dispatcher, handOffBound } from './dispatcher.js';
 import { drain } from './drain.js';
 import { HttpFront } from './http/front.js';
 import { RespServer } from './resp/server.js';
@@ -41,7 +41,7 @@ export class Acceptor {
     this.index = o.index;
     this.stats = o.stats;
     this.#config = c;
-    this.dispatcher = new Dispatcher(c.shards, c.maxInflight, { inflight: o.counters.inflight, own: o.own, shed: shedCounts(o.stats) });
+    this.dispatcher = new Dispatcher(c.shards, handOffBound(c.maxInflight, c.maxConnections, c.respPort === 'off' ? 1 : 2), { inflight: o.counters.inflight, own: o.own, shed: shedCounts(o.stats) });
     const limit = (p: Protocol): ConnectionLimit => new ConnectionLimit(o.counters.connections, p, c.maxConnections, o.stats);
     this.front = new HttpFront(this.dispatcher, { ...c, limit: limit(Protocol.Http), stats: o.stats, ttlMs: c.cacheTtlMs, staleMs: c.staleIfErrorMs, swrMs: c.staleWhileRevalidateMs });
     this.resp =

@@ -1,7 +1,9 @@
 /**
  * An acceptor's side of the hop: it gives each request an id, batches the
  * requests of one event-loop turn per shard, posts each batch once, and
- * routes reply batches back to whoever asked.
+ * routes reply batches back to whoever asked. It counts what it hands to
+ * each shard and bounds it (`handOffBound`), for memory; which misses may
+ * wait on Redis is the shard's to decide (MAX_INFLIGHT, `shard/miss-limit.ts`).
  *
  * In-flight requests live in parallel arrays indexed by id, with a free list
  * of ids, so a request costs no object and no closure here. Ids are this
@@ -26,26 +28,38 @@ const NO_SHARD = 0xffff;
  */
 export const FLUSH_AT = 64;
 
+/**
+ * The hand-off bound of a shard, all acceptors together: room for the
+ * MAX_INFLIGHT requests that may wait on Redis, plus one request from every
+ * connection the listeners may hold (MAX_CONNECTIONS each), so that a burst
+ * of every client at once is handed over whole. It bounds the memory of
+ * requests between the threads, not Redis's load (the shard's `MissLimit`
+ * does that); only pipelined clients of a shard that falls behind reach it.
+ */
+export function handOffBound(maxInflight: number, maxConnections: number, listeners: number): number {
+  return Math.min(maxInflight + maxConnections * listeners, 2 ** 31 - 1);
+}
+
 /** Where a dispatcher counts; by default its own arrays (a single acceptor, or a test). */
 export interface DispatcherCounters {
   /** Per shard: requests in flight for the whole process, changed with Atomics (`ProcessCounters.inflight`). */
   inflight?: Int32Array;
   /** Per shard: this acceptor's part of `inflight`, which the main thread takes back out if the acceptor dies. */
   own?: Int32Array;
-  /** Per shard: requests refused with `Outcome.Overloaded`. */
+  /** Per shard: requests refused with `Outcome.QueueFull`. */
   shed?: Float64Array;
 }
 
-/** Batches requests per shard, routes replies to their sinks, sheds load beyond `maxInflight`. */
+/** Batches requests per shard, routes replies to their sinks, refuses requests beyond `maxQueued`. */
 export class Dispatcher {
   readonly shards: number;
-  /** Requests in flight per shard, all acceptors together, beyond which `submit` answers `Outcome.Overloaded` at once. */
-  readonly maxInflight: number;
+  /** Requests in flight per shard, all acceptors together, beyond which `submit` answers `Outcome.QueueFull` at once (`handOffBound`). */
+  readonly maxQueued: number;
   /** Requests in flight, per shard, all acceptors together. */
   readonly inflightOf: Int32Array;
   /** This acceptor's requests in flight, per shard. */
   readonly own: Int32Array;
-  /** Requests refused with `Outcome.Overloaded`, per shard. */
+  /** Requests refused with `Outcome.QueueFull`, per shard. */
   readonly shed: Float64Array;
   readonly #ports: (MessagePort | undefined)[];
   /** The close listener of each attached port, to tell a late close of a replaced port from the current one's. */
@@ -64,9 +78,9 @@ export class Dispatcher {
   #freeTop = 0;
   #inFlight = 0;
 
-  constructor(shards: number, maxInflight = 2 ** 31 - 1, counters: DispatcherCounters = {}) {
+  constructor(shards: number, maxQueued = 2 ** 31 - 1, counters: DispatcherCounters = {}) {
     this.shards = shards;
-    this.maxInflight = maxInflight;
+    this.maxQueued = maxQueued;
     this.inflightOf = counters.inflight ?? newOwnInflight(shards);
     this.own = counters.own ?? newOwnInflight(shards);
     this.shed = counters.shed ?? new Float64Array(shards);
@@ -122,24 +136,24 @@ export class Dispatcher {
     this.#onMessage[shard] = undefined;
     this.#pending[shard]!.clear();
     for (let id = 0; id < this.#shardOf.length; id++) {
-      if (this.#shardOf[id] === shard) this.#answer(id, outcome, undefined, 0, undefined);
+      if (this.#shardOf[id] === shard) this.#answer(id, outcome, undefined, 0, undefined, -1);
     }
   }
 
   /**
    * Sends `key` to `shard`; `sink.answer(token, flags, …)` is called with the
-   * result. A shard that is down or already has `maxInflight` requests in
+   * result. A shard that is down or already has `maxQueued` requests in
    * flight is answered at once, never queued.
    */
   submit(shard: number, key: string, sink: Sink, token: unknown, flags: number): void {
     if (this.#ports[shard] === undefined) {
-      sink.answer(token, flags, Outcome.ShardDown, undefined, 0, undefined);
+      sink.answer(token, flags, Outcome.ShardDown, undefined, 0, undefined, -1);
       return;
     }
-    if (Atomics.add(this.inflightOf, shard, 1) >= this.maxInflight) {
+    if (Atomics.add(this.inflightOf, shard, 1) >= this.maxQueued) {
       Atomics.sub(this.inflightOf, shard, 1);
       this.shed[shard]!++;
-      sink.answer(token, flags, Outcome.Overloaded, undefined, 0, undefined);
+      sink.answer(token, flags, Outcome.QueueFull, undefined, 0, undefined, -1);
       return;
     }
     if (this.#freeTop === 0) this.#grow(this.#free.length * 2);
@@ -178,17 +192,17 @@ export class Dispatcher {
     while (reader.next()) {
       const code = reader.code;
       if (code < 0) {
-        this.#answer(reader.id, code, undefined, 0, undefined);
+        this.#answer(reader.id, code, undefined, 0, undefined, -1);
         continue;
       }
       const buffer = reader.buffer;
       const at = reader.etagOffset;
-      this.#answer(reader.id, code, buffer.subarray(reader.offset, reader.offset + code), reader.ageMs, at < 0 ? undefined : buffer.latin1Slice(at, at + ETAG_BYTES), watched);
+      this.#answer(reader.id, code, buffer.subarray(reader.offset, reader.offset + code), reader.ageMs, at < 0 ? undefined : buffer.latin1Slice(at, at + ETAG_BYTES), reader.lifeMs, watched);
     }
     if (watched !== undefined) answered(watched);
   }
 
-  #answer(id: number, code: number, value: Buffer | undefined, ageMs: number, etag: string | undefined, watched?: Watched): void {
+  #answer(id: number, code: number, value: Buffer | undefined, ageMs: number, etag: string | undefined, lifeMs: number, watched?: Watched): void {
     const sink = this.#sinks[id];
     if (sink === undefined) return;
     const token = this.#tokens[id];
@@ -201,7 +215,7 @@ export class Dispatcher {
     this.#shardOf[id] = NO_SHARD;
     this.#free[this.#freeTop++] = id;
     this.#inFlight--;
-    sink.answer(token, this.#flags[id]!, code, value, ageMs, etag);
+    sink.answer(token, this.#flags[id]!, code, value, ageMs, etag, lifeMs);
   }
 
   #grow(size: number): void {

@@ -5,12 +5,13 @@ import type { Protocol } from '../hop/vocabulary.js';
  * Whoever answers the client: the HTTP front end or a RESP connection.
  * `token` and `flags` are what was passed to `submit`; `value` is a
  * zero-copy view into the reply batch when `code` ≥ 0, `ageMs` its age and
- * `etag` its quoted ETag when it came from (or went into) the cache.
+ * `etag` its quoted ETag when it came from (or went into) the cache,
+ * `lifeMs` its key's remaining life in Redis (-1: no TTL).
  */
 export interface Sink {
   /** The front end this sink serves; its requests carry it to the shard, which counts hits and misses by it. */
   readonly protocol: Protocol;
-  answer(token: unknown, flags: number, code: number, value: Buffer | undefined, ageMs: number, etag: string | undefined): void;
+  answer(token: unknown, flags: number, code: number, value: Buffer | undefined, ageMs: number, etag: string | undefined, lifeMs: number): void;
   /** Whether the answer given for `token` has let go of its value (written out, or copied): its batch can be reused. */
   released(token: unknown): boolean;
 }

@@ -14,14 +14,15 @@
  * | `NEXT`, `PREV` | recency links (`Lists`); `NEXT` also chains free records |
  * | `AT` | fetch time, whole ms since the store's epoch (`Store` moves the epoch before it overflows) |
  * | `ETAG_HIGH`, `ETAG_LOW` | the value's ETag words |
+ * | `EXPIRES` | when the key expires in Redis (its TTL as read with the value), ms since the epoch as `AT`; `NO_EXPIRY` for none |
  *
  * The full hash is not kept: comparing the 8-bit tag and the length skips
  * all but 1 in 256 of the other keys a probe meets, and the index recomputes
  * a hash from the key bytes on the rare occasions it moves an entry.
  */
 
-/** Words per record: 32 bytes. */
-export const STRIDE = 8;
+/** Words per record: 36 bytes. */
+export const STRIDE = 9;
 export const TAG_LENGTH = 0;
 export const VALUE_LENGTH = 1;
 export const ADDR = 2;
@@ -30,6 +31,9 @@ export const PREV = 4;
 export const AT = 5;
 export const ETAG_HIGH = 6;
 export const ETAG_LOW = 7;
+export const EXPIRES = 8;
+/** `EXPIRES` of a key without a TTL: int32's largest, later than any stamp (`Store` rebases before 2^30). */
+export const NO_EXPIRY = 0x7fffffff;
 /** Key lengths take the low 17 bits of `TAG_LENGTH` (keys up to 65,536 bytes, MAX_KEY_BYTES's largest). */
 export const KEY_LENGTH_MASK = 0x1ffff;
 /** The tag bits of `TAG_LENGTH`. */
@@ -55,10 +59,13 @@ export class Entries {
     return this.words.length / STRIDE;
   }
 
-  /** Moves the `AT` stamps of records `from` … `to - 1` back by `shift` ms, clamped at int32's least value. */
+  /** Moves the `AT` and `EXPIRES` stamps of records `from` … `to - 1` back by `shift` ms, clamped at int32's least value. */
   shiftStamps(from: number, to: number, shift: number): void {
     const m = this.words;
-    for (let e = from; e < to; e++) m[e * STRIDE + AT] = Math.max(-(2 ** 31), m[e * STRIDE + AT]! - shift);
+    for (let e = from; e < to; e++) {
+      m[e * STRIDE + AT] = Math.max(-(2 ** 31), m[e * STRIDE + AT]! - shift);
+      if (m[e * STRIDE + EXPIRES] !== NO_EXPIRY) m[e * STRIDE + EXPIRES] = Math.max(-(2 ** 31), m[e * STRIDE + EXPIRES]! - shift);
+    }
   }
 
   /** Makes room for `count` records, keeping the ones there. */

@@ -4,10 +4,12 @@
  * until the reply writer makes its own. `Store` extends it.
  */
 import { Arena } from './arena.js';
-import { ADDR, AT, type Entries, ETAG_HIGH, ETAG_LOW, KEY_LENGTH_MASK, STRIDE, TAG_LENGTH, VALUE_LENGTH } from './entries.js';
+import { ADDR, AT, type Entries, ETAG_HIGH, ETAG_LOW, EXPIRES, KEY_LENGTH_MASK, NO_EXPIRY, STRIDE, TAG_LENGTH, VALUE_LENGTH } from './entries.js';
 
 /** Value length of a negative entry: the key is known to be absent. */
 export const ABSENT = -1;
+/** A remaining life meaning "no TTL in Redis" (`lifeMs`, and the fetches' lives). */
+export const NO_LIFE = -1;
 
 /** See the file comment. */
 export class EntryView {
@@ -22,6 +24,17 @@ export class EntryView {
   /** How long ago entry `e` was fetched, in ms (whole ms of its stamp: up to 1 ms more than exact). */
   age(e: number, now: number): number {
     return now - this.epoch - this.entries.words[e * STRIDE + AT]!;
+  }
+
+  /** Ms until entry `e`'s key expires in Redis (0 once it has), or `NO_LIFE` when it has no TTL. */
+  lifeMs(e: number, now: number): number {
+    const expires = this.entries.words[e * STRIDE + EXPIRES]!;
+    return expires === NO_EXPIRY ? NO_LIFE : Math.max(0, expires - (now - this.epoch));
+  }
+
+  /** Whether entry `e`'s key has expired in Redis by `now`: the entry is gone, not stale. */
+  protected expiredInRedis(e: number, now: number): boolean {
+    return now - this.epoch >= this.entries.words[e * STRIDE + EXPIRES]!;
   }
 
   /** Entry `e`'s value length, or `ABSENT`. */

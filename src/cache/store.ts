@@ -4,7 +4,7 @@
  * the whole cache as a handful of arrays however many keys it holds.
  *
  * - Key and value bytes share one block of the `Arena` (key first).
- * - Metadata is one 32-byte record per entry (`Entries`): key length and
+ * - Metadata is one 36-byte record per entry (`Entries`): key length and
  *   hash tag, value length, arena address, fetch time, ETag words, recency
  *   links. The records grow by doubling up to `capacity`.
  * - `KeyIndex` maps hashes to entry numbers; a lookup compares the key's
@@ -18,60 +18,29 @@
  *
  * Expiry is lazy as before: an entry past `ttl` is treated as absent when
  * read (and removed once past `ttl + grace`), and otherwise waits for
- * eviction. Negative entries (a key Redis said is absent) have a value
+ * eviction. An entry whose key has expired in Redis (`EXPIRES`, the TTL read
+ * with the value) is removed when read, whatever the windows. Negative entries (a key Redis said is absent) have a value
  * length of `ABSENT`.
  */
 import { Arena } from './arena.js';
-import { ADDR, AT, Entries, ETAG_HIGH, ETAG_LOW, KEY_LENGTH_MASK, NEXT, STRIDE, TAG_LENGTH, TAG_MASK, tagLength, VALUE_LENGTH } from './entries.js';
-import { ABSENT, EntryView } from './entry-view.js';
+import { ADDR, AT, Entries, ETAG_HIGH, ETAG_LOW, EXPIRES, KEY_LENGTH_MASK, NEXT, NO_EXPIRY, STRIDE, TAG_LENGTH, TAG_MASK, tagLength, VALUE_LENGTH } from './entries.js';
+import { ABSENT, EntryView, NO_LIFE } from './entry-view.js';
 import { hashBytes } from './key-hash.js';
 import { EMPTY, KeyIndex } from './key-index.js';
 import { LISTS, Lists } from './lists.js';
-import { type Eviction, LruPolicy, type Policy } from './policy.js';
+import { LruPolicy, type Policy } from './policy.js';
+import { check, type StoreOptions } from './store-options.js';
 import { FrequencySketch } from './sketch.js';
 import { TinyLfuPolicy } from './tinylfu.js';
 
-export { ABSENT } from './entry-view.js';
+export { ABSENT, NO_LIFE } from './entry-view.js';
+export type { StoreOptions } from './store-options.js';
 /** What `get` and friends return when there is no (usable) entry. */
 export const MISS = -1;
 /** Metadata bytes per entry: its record (`Entries`). */
 export const ENTRY_BYTES = STRIDE * 4;
 /** Fetch times are whole ms since an epoch, in an int32: the epoch moves on before they reach this. */
 const REBASE_AT = 2 ** 30;
-
-export interface StoreOptions {
-  /**
-   * Entries held at most. The metadata arrays grow to it as entries arrive,
-   * so a large capacity costs nothing until it is used.
-   */
-  capacity: number;
-  /** Time-to-live of every entry from its fetch time, in the unit of `now` (ms). */
-  ttl: number;
-  /**
-   * How long past `ttl` `get` still returns an entry (STALE_WHILE_REVALIDATE_MS:
-   * the caller answers with it and refreshes it); default 0.
-   */
-  swr?: number;
-  /** How long past `ttl + swr` an entry is kept for `stale` (STALE_IF_ERROR_MS); default 0. */
-  grace?: number;
-  /**
-   * Bytes held at most, counting everything the store holds: each entry's
-   * arena block (key, value, 4-byte header, rounding to 8), its metadata
-   * (`ENTRY_BYTES`) and the index table, as Redis's `maxmemory` counts its
-   * overhead. Least recently used entries go first. Default: no limit.
-   */
-  maxBytes?: number;
-  /** Arena page size (`ArenaOptions.pageBytes`). */
-  pageBytes?: number;
-  /**
-   * Which entry goes when room is needed (EVICTION): `lru` (the default),
-   * the least recently read; `tinylfu`, W-TinyLFU's admission (`tinylfu.ts`),
-   * which keeps frequently read keys through scans and one-off reads at the
-   * price of a frequency sketch (2 bytes per capacity slot, counted in
-   * `bytes`) and a duel of two sketch estimates per eviction.
-   */
-  eviction?: Eviction;
-}
 
 /** See the file comment. */
 export class Store extends EntryView {
@@ -165,21 +134,22 @@ export class Store extends EntryView {
     return this.#fresh(e, now);
   }
 
-  /** The entry of `key` even past its TTL, as long as it is within the grace; recency unchanged. */
+  /** The entry of `key` even past its TTL, as long as it is within the grace and its key has not expired in Redis; recency unchanged. */
   stale(key: string, now: number): number {
     const e = this.findKey(key);
-    return e !== MISS && this.age(e, now) < this.#serveFor + this.#grace ? e : MISS;
+    return e !== MISS && this.age(e, now) < this.#serveFor + this.#grace && !this.expiredInRedis(e, now) ? e : MISS;
   }
 
   /**
    * Stores `value` (or, when `undefined`, a negative entry) for `key` with
-   * fetch time `at` and ETag words `etagHigh`, `etagLow`, as the most
+   * fetch time `at`, ETag words `etagHigh`, `etagLow` and `lifeMs` to live
+   * in Redis from `at` (`NO_LIFE`: no TTL), as the most
    * recently used entry, replacing any older one; evicts for room. Returns
    * the new entry, or `MISS` when it is not kept: capacity 0, or it would
    * not fit in `maxBytes` on its own (then an older entry of `key` is gone
    * too, as it would be stale).
    */
-  set(key: string, value: Uint8Array | undefined, at: number, etagHigh = 0, etagLow = 0): number {
+  set(key: string, value: Uint8Array | undefined, at: number, etagHigh = 0, etagLow = 0, lifeMs = NO_LIFE): number {
     const old = this.findKey(key);
     const hash = this.#hash;
     if (old !== MISS) this.#remove(old);
@@ -205,6 +175,8 @@ export class Store extends EntryView {
     m[r + AT] = this.#stamp(at);
     m[r + ETAG_HIGH] = etagHigh;
     m[r + ETAG_LOW] = etagLow;
+    // Rounded down, and clamped below the rebase bound: never later than Redis's expiry.
+    m[r + EXPIRES] = lifeMs < 0 ? NO_EXPIRY : Math.min(NO_EXPIRY - 1, Math.floor(at + lifeMs - this.epoch));
     this.index.insert(e, hash, this.#hashOf);
     this.policy.insert(e);
     while (this.bytes > this.maxBytes) {
@@ -240,6 +212,12 @@ export class Store extends EntryView {
   #fresh(e: number, now: number): number {
     if (e === MISS) return MISS;
     const age = this.age(e, now);
+    if (this.expiredInRedis(e, now)) {
+      // Gone in Redis: neither served stale nor kept for STALE_IF_ERROR_MS.
+      this.expired++;
+      this.#remove(e);
+      return MISS;
+    }
     if (age >= this.#serveFor) {
       this.expired++;
       if (age >= this.#serveFor + this.#grace) this.#remove(e);
@@ -299,14 +277,4 @@ export class Store extends EntryView {
     for (let i = 0; i < length; i++) if (page[start + i] !== bytes[offset + i]) return false;
     return true;
   }
-}
-
-/** Throws a RangeError naming the first bad option. */
-function check(o: StoreOptions): StoreOptions {
-  if (!Number.isInteger(o.capacity) || o.capacity < 0) throw new RangeError(`capacity must be a non-negative integer, got ${o.capacity}`);
-  if (!(o.ttl >= 0)) throw new RangeError(`ttl must be a non-negative number, got ${o.ttl}`);
-  if (!((o.swr ?? 0) >= 0)) throw new RangeError(`swr must be a non-negative number, got ${o.swr}`);
-  if (!((o.grace ?? 0) >= 0)) throw new RangeError(`grace must be a non-negative number, got ${o.grace}`);
-  if (!((o.maxBytes ?? 0) >= 0)) throw new RangeError(`maxBytes must be a non-negative number, got ${o.maxBytes}`);
-  return o;
 }

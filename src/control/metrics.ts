@@ -58,7 +58,7 @@ const PROTOCOL_FIGURES: readonly (readonly [string, number, string])[] = [
 const SHARD_FIGURES: readonly (readonly ['counter' | 'gauge', string, number, string])[] = [
   ['counter', 'shardcache_cache_expired_total', Stat.Expired, 'Reads that found their entry past CACHE_TTL_MS'],
   ['counter', 'shardcache_cache_evicted_total', Stat.Evicted, 'Entries evicted to make room under CACHE_CAPACITY or CACHE_MAX_BYTES (least recently used)'],
-  ['counter', 'shardcache_stale_if_error_served_total', Stat.StaleIfErrorServed, 'Expired entries served because Redis failed (STALE_IF_ERROR_MS)'],
+  ['counter', 'shardcache_stale_if_error_served_total', Stat.StaleIfErrorServed, 'Expired entries served because Redis failed, or a miss was refused past MAX_INFLIGHT (STALE_IF_ERROR_MS)'],
   ['counter', 'shardcache_refreshes_started_total', Stat.RefreshesStarted, 'Background fetches started to refresh a cached entry (STALE_WHILE_REVALIDATE_MS, or early refresh before expiry)'],
   ['counter', 'shardcache_refreshes_failed_total', Stat.RefreshesFailed, 'Background refreshes that Redis failed (the old entry stays within its windows)'],
   ['counter', 'shardcache_stale_while_revalidate_served_total', Stat.StaleWhileRevalidateServed, 'Answers given from an entry past CACHE_TTL_MS within STALE_WHILE_REVALIDATE_MS, while it was refreshed'],
@@ -68,6 +68,8 @@ const SHARD_FIGURES: readonly (readonly ['counter' | 'gauge', string, number, st
   ['gauge', 'shardcache_redis_up', Stat.RedisUp, '1 while the shard has a ready Redis connection (a cluster: a ready cluster client)'],
   ['gauge', 'shardcache_redis_nodes', Stat.RedisNodes, 'Redis servers the shard reads from: the cluster masters, or 1'],
   ['gauge', 'shardcache_redis_nodes_up', Stat.RedisNodesUp, 'Of shardcache_redis_nodes, those with a ready connection now'],
+  ['counter', 'shardcache_redis_reconnects_total', Stat.RedisReconnects, 'Times the shard\'s data connection (a cluster: its cluster client) was ready again after it was lost'],
+  ['counter', 'shardcache_redis_reads_resent_total', Stat.ReadsResent, 'Keys read once more because their Redis connection dropped before the answer (within REDIS_TIMEOUT_MS of the first send)'],
   ['counter', 'shardcache_topology_flushes_total', Stat.TopologyFlushes, 'Cache flushes because cluster slots changed masters (failover, resharding)'],
   ['counter', 'shardcache_tracking_rearms_total', Stat.TrackingRearms, 'Times client tracking was armed again after the invalidation link was lost (the cache was flushed)'],
   ['counter', 'shardcache_invalidation_messages_total', Stat.InvalidationMessages, 'Invalidation messages from Redis client tracking (one names one key or more; with TRACKING_MODE=bcast Redis sends every write under the prefix, and batches the keys of one event-loop turn)'],
@@ -125,8 +127,13 @@ export function createMetrics(src: MetricSources): Registry {
   };
   metric('gauge', 'shardcache_redis_tracking_keys', "Keys in Redis's tracking table (INFO tracking_total_keys, read every 5 s; a cluster: the fullest master's)", [], table(Stat.TrackingKeys));
   metric('gauge', 'shardcache_redis_tracking_table_max_keys', "That server's tracking-table-max-keys (CONFIG GET at start; 0: no limit)", [], table(Stat.TrackingTableMaxKeys));
-  metric('gauge', 'shardcache_inflight_requests', 'Requests sent to the shard and not answered yet, all acceptors together', ['shard'], perShard(src.inflight));
-  metric('counter', 'shardcache_shed_total', 'Requests refused with 503 because the shard had MAX_INFLIGHT in flight', ['shard'], (emit) => perShard(sum(src.acceptorStats.map(shedCounts)))(emit));
+  metric('gauge', 'shardcache_inflight_requests', 'Requests handed to the shard and not answered yet (hits included), all acceptors together', ['shard'], perShard(src.inflight));
+  metric('gauge', 'shardcache_waiting_requests', 'Requests waiting on Redis (misses and the waiters on their fetches), all acceptors together: what MAX_INFLIGHT bounds', ['shard'], fromStats(Stat.Waiting));
+  metric('counter', 'shardcache_shed_total', 'Requests refused with 503 at once: reason="misses", misses past MAX_INFLIGHT waiting on Redis; reason="queue", past the shard\'s hand-off bound (MAX_INFLIGHT + MAX_CONNECTIONS per listener)', ['shard', 'reason'], (emit) => {
+    src.shardStats.forEach((s, i) => emit({ shard: String(i), reason: 'misses' }, s[Stat.ShedMisses]!));
+    const queue = sum(src.acceptorStats.map(shedCounts));
+    for (let i = 0; i < queue.length; i++) emit({ shard: String(i), reason: 'queue' }, queue[i]!);
+  });
   metric('counter', 'shardcache_shard_restarts_total', 'Shard workers that died and were replaced', ['shard'], perShard(src.shardRestarts));
   /** Every thread: its label, stats array, and the slots of its loop delay and thread id. */
   const threads = (): [string, Float64Array, number, number][] => [

@@ -41,13 +41,21 @@ export interface ShardStatus {
   expired: number;
   staleIfErrorServed: number;
   tooLarge: number;
-  /** Requests in flight now, all acceptors together, and refused by MAX_INFLIGHT since start. */
+  /** Requests handed to the shard and not answered yet (hits included), all acceptors together. */
   inflight: number;
+  /** Requests waiting on Redis now: what MAX_INFLIGHT bounds. */
+  waiting: number;
+  /** Requests refused since start: all of them, misses past MAX_INFLIGHT, and those past the hand-off bound. */
   shed: number;
+  shedMisses: number;
+  shedQueue: number;
   /** Worker replaced after dying, since start; `attached` is false while a replacement starts. */
   restarts: number;
   attached: boolean;
   redisUp: boolean;
+  /** Times the data connection was ready again after a loss, and keys read once more because of one. */
+  redisReconnects: number;
+  readsResent: number;
   trackingArmed: boolean;
   invalidatedKeys: number;
   invalidationFlushes: number;
@@ -178,10 +186,15 @@ export function takeSnapshot(src: MetricSources, facts: SnapshotFacts): StatsSna
       staleIfErrorServed: s[Stat.StaleIfErrorServed]!,
       tooLarge: s[Stat.TooLarge]!,
       inflight: src.inflight[i]!,
-      shed: shed[i]!,
+      waiting: s[Stat.Waiting]!,
+      shed: s[Stat.ShedMisses]! + shed[i]!,
+      shedMisses: s[Stat.ShedMisses]!,
+      shedQueue: shed[i]!,
       restarts: src.shardRestarts[i]!,
       attached: facts.attached(i),
       redisUp: s[Stat.RedisUp] === 1,
+      redisReconnects: s[Stat.RedisReconnects]!,
+      readsResent: s[Stat.ReadsResent]!,
       trackingArmed: s[Stat.TrackingArmed] === 1,
       invalidatedKeys: s[Stat.InvalidatedKeys]!,
       invalidationFlushes: s[Stat.InvalidationFlushes]!,

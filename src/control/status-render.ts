@@ -90,7 +90,9 @@ export function shardRow(s: ShardStatus, b: ShardStatus | undefined, seconds: nu
   const armed = !tracking ? 'off (ttl)' : s.trackingArmed ? 'armed' : 'unarmed';
   const unarmed = tracking && !s.trackingArmed;
   // Shedding now: refusals in the last interval or, in the page as first sent, a shard full to MAX_INFLIGHT.
-  const shedding = b === undefined ? s.inflight >= maxInflight : s.shed > b.shed;
+  const missesShed = b === undefined ? s.waiting >= maxInflight : s.shedMisses > b.shedMisses;
+  const queueFull = b !== undefined && s.shedQueue > b.shedQueue;
+  const shedding = missesShed || queueFull;
   const state = redis !== 'up' ? 'bad' : unarmed || shedding ? 'warn' : '';
   return `<tr data-shard="${s.shard}"${state ? ` class="${state}"` : ''}>${[
     cell('shard', 'shard', String(s.shard)),
@@ -102,8 +104,11 @@ export function shardRow(s: ShardStatus, b: ShardStatus | undefined, seconds: nu
     cell('expired', b ? 'expired/s' : 'expired', per(s.expired, b?.expired, seconds)),
     cell('coalesced', b ? 'coalesced/s' : 'coalesced', per(s.coalesced, b?.coalesced, seconds)),
     cell('inflight', 'in flight', count(s.inflight)),
-    cell('shed', b ? 'shed/s' : 'shed', per(s.shed, b?.shed, seconds), shedding ? 'warn' : ''),
+    cell('waiting', 'waiting', count(s.waiting)),
+    cell('shed', b ? 'misses shed/s' : 'misses shed', per(s.shedMisses, b?.shedMisses, seconds), missesShed ? 'warn' : ''),
+    cell('queue-full', b ? 'queue full/s' : 'queue full', per(s.shedQueue, b?.shedQueue, seconds), queueFull ? 'warn' : ''),
     cell('redis', 'Redis', redis, redis === 'up' ? 'ok' : 'bad'),
+    cell('reconnects', 'reconnects', `<span title="${count(s.readsResent)} reads resent">${count(s.redisReconnects)}</span>`),
     cell('tracking', 'tracking', armed, unarmed ? 'warn' : tracking ? 'ok' : ''),
     cell('restarts', 'restarts', count(s.restarts)),
     cell('loop', 'loop p99', `<span title="median ${ms(s.loopDelay.p50)}, max ${ms(s.loopDelay.max)}">${ms(s.loopDelay.p99)}</span>`),
@@ -158,7 +163,7 @@ export function settingsList(s: StatsSnapshot): string {
     ['Redis', `${esc(c.redis.mode)} <code>${esc(c.redis.address)}</code>`],
     ['HTTP', `<code>${esc(c.listen.http)}</code>`],
     ['RESP', c.listen.resp === null ? 'off' : `<code>${esc(c.listen.resp)}</code>`],
-    ['max in flight', `${count(c.maxInflight)} per shard`],
+    ['max waiting on Redis', `${count(c.maxInflight)} per shard`],
     ['max connections', count(c.maxConnections)],
     ['stale if error', ms0(c.staleIfErrorMs)],
     ['negative TTL', ms0(c.negativeTtlMs)],

@@ -63,6 +63,7 @@ export class Supervisor {
       eviction: config.eviction,
       swrMs: config.staleWhileRevalidateMs,
       earlyRefreshBeta: config.earlyRefreshBeta,
+      maxInflight: config.maxInflight,
       invalidation: config.invalidation,
       backend: backendSettings(config),
       log,

@@ -11,7 +11,7 @@ import { PROTOCOLS } from './vocabulary.js';
 
 /** The process-wide counters; one set per process, handed to every acceptor. */
 export interface ProcessCounters {
-  /** Per shard: requests in flight, all acceptors together (MAX_INFLIGHT). */
+  /** Per shard: requests handed to it and not answered, all acceptors together (the hand-off bound, `handOffBound`). */
   readonly inflight: Int32Array;
   /** Per `Protocol`: open client connections, all acceptors together (MAX_CONNECTIONS); then `NEXT_CLIENT_ID`. */
   readonly connections: Int32Array;

@@ -23,6 +23,8 @@ export interface ShardSettings {
   swrMs: number;
   /** EARLY_REFRESH_BETA. */
   earlyRefreshBeta: number;
+  /** MAX_INFLIGHT: requests that may wait on Redis at once. */
+  maxInflight: number;
   invalidation: 'tracking' | 'ttl';
   /** Where Redis is (standalone, sentinel or cluster) and REDIS_TIMEOUT_MS. */
   backend: BackendSettings;

@@ -26,8 +26,10 @@ export const Outcome = {
   RedisError: -4,
   /** The shard worker died with the request in flight. */
   ShardDown: -5,
-  /** The shard already had MAX_INFLIGHT requests in flight (never sent; answered by the dispatcher). */
+  /** A miss refused by the shard: MAX_INFLIGHT requests were already waiting on Redis (`MissLimit`). */
   Overloaded: -6,
+  /** The shard's hand-off bound was reached (never sent; answered by the dispatcher, `handOffBound`). */
+  QueueFull: -7,
 } as const;
 /** One of the `Outcome` codes. */
 export type Outcome = (typeof Outcome)[keyof typeof Outcome];

@@ -4,6 +4,7 @@
  *
  *     int32 count
  *     count × { int32 id, int32 code, uint32 meta,
+ *               [uint32 remaining life in ms if meta bit 30 is set],
  *               [18-byte quoted ETag if meta bit 31 is set],
  *               code bytes of payload if code > 0, zero to three bytes of padding }
  *
@@ -12,8 +13,9 @@
  * the payload holds the key and `meta` is the `Protocol` the request came in
  * by (0 HTTP, 1 RESP; the other bits are 0), so that the shard counts hits
  * and misses per protocol with an array index and no string. For a result,
- * `code` ≥ 0 is the value's length (found), meta's low 31 bits are the
- * value's age in milliseconds (time since it was fetched from Redis) and bit
+ * `code` ≥ 0 is the value's length (found), meta's low 30 bits are the
+ * value's age in milliseconds (time since it was fetched from Redis), bit
+ * 30 says the key's remaining life in Redis follows (it has a TTL), and bit
  * 31 says an ETag precedes the value (cached values have one); a negative
  * code is an `Outcome` with no payload. The main thread needs nothing else
  * to write `ETag`, `Age` and `Cache-Control`.
@@ -31,11 +33,7 @@
 import { ETAG_BYTES, writeEtag } from '../cache/etag.js';
 import { type Outcome, Protocol } from './vocabulary.js';
 
-const HAS_ETAG = 0x80000000;
-/** The bits of a request's `meta` that hold its `Protocol`; masking keeps a counter index in range. */
-const PROTOCOL_BITS = 1;
-/** Ages are capped at 2^31 − 1 ms (24.8 days): the rest of `meta` is the ETag bit. */
-const MAX_AGE_MS = 0x7fffffff;
+import { HAS_ETAG, HAS_LIFE, MAX_AGE_MS } from './wire-reader.js';
 
 /** Smallest buffer a writer starts a batch with. */
 const MIN_CAPACITY = 4096;
@@ -128,9 +126,10 @@ export class BatchWriter {
    * Adds an entry whose payload is `value`, fetched `ageMs` ago, with its
    * quoted `etag` (ETAG_BYTES long) when it has one.
    */
-  addValue(id: number, value: Uint8Array, ageMs: number, etag: Uint8Array | undefined): void {
+  addValue(id: number, value: Uint8Array, ageMs: number, etag: Uint8Array | undefined, lifeMs = -1): void {
     const age = ageMs < MAX_AGE_MS ? ageMs : MAX_AGE_MS;
-    let at = this.#entry(id, value.length, etag === undefined ? age : (age | HAS_ETAG) >>> 0, value.length + (etag === undefined ? 0 : ETAG_BYTES));
+    const meta = (etag === undefined ? age : age | HAS_ETAG) | (lifeMs < 0 ? 0 : HAS_LIFE);
+    let at = this.#entry(id, value.length, meta >>> 0, value.length + (etag === undefined ? 0 : ETAG_BYTES), lifeMs);
     if (etag !== undefined) {
       this.#buf.set(etag, at);
       at += ETAG_BYTES;
@@ -141,11 +140,12 @@ export class BatchWriter {
   /**
    * Adds a value copied from `source[start, start + length)` (a cached
    * entry's bytes in the arena), `ageMs` old, with the ETag of the words
-   * `etagHigh`, `etagLow`.
+   * `etagHigh`, `etagLow`, its key `lifeMs` from expiry in Redis (negative:
+   * no TTL).
    */
-  addStored(id: number, source: Buffer, start: number, length: number, ageMs: number, etagHigh: number, etagLow: number): void {
+  addStored(id: number, source: Buffer, start: number, length: number, ageMs: number, etagHigh: number, etagLow: number, lifeMs = -1): void {
     const age = ageMs < MAX_AGE_MS ? ageMs : MAX_AGE_MS;
-    const to = this.#entry(id, length, (age | HAS_ETAG) >>> 0, length + ETAG_BYTES) + ETAG_BYTES;
+    const to = this.#entry(id, length, (age | HAS_ETAG | (lifeMs < 0 ? 0 : HAS_LIFE)) >>> 0, length + ETAG_BYTES, lifeMs) + ETAG_BYTES;
     const buf = this.#buf;
     writeEtag(buf, to - ETAG_BYTES, etagHigh, etagLow);
     // A short value is cheaper to copy in JavaScript than through a native call.
@@ -198,18 +198,20 @@ export class BatchWriter {
     this.#count = 0;
   }
 
-  /** Writes an entry's three words; returns where its payload (`bytes` long, ETag included) goes. */
-  #entry(id: number, code: number, meta: number, bytes: number): number {
+  /** Writes an entry's three words (and its life word, with a `lifeMs` ≥ 0); returns where its payload (`bytes` long, ETag included) goes. */
+  #entry(id: number, code: number, meta: number, bytes: number, lifeMs = -1): number {
     const at = this.#pos;
-    const end = at + 12 + bytes;
+    const head = lifeMs < 0 ? 12 : 16;
+    const end = at + head + bytes;
     if (end + 3 > this.#buf.length) this.#reserve(end + 3);
     const w = at >>> 2;
     this.#words[w] = id;
     this.#words[w + 1] = code;
     this.#words[w + 2] = meta | 0;
+    if (lifeMs >= 0) this.#words[w + 3] = Math.min(lifeMs, 0x7fffffff);
     this.#pos = (end + 3) & ~3;
     this.#count++;
-    return at + 12;
+    return at + head;
   }
 
   /** The index of the largest pooled buffer, if it holds `bytes`; else -1. */
@@ -247,58 +249,4 @@ export class BatchWriter {
 const EMPTY = Buffer.alloc(0);
 const NO_WORDS = new Int32Array(0);
 
-/**
- * Walks a packed batch entry by entry without allocating per entry:
- * `reset(batch)`, then `while (reader.next())` read `id`, `code` and, for a
- * payload, the bytes `buffer[offset, offset + code)`; for a request its
- * `protocol`; for a result `ageMs` and the ETag at
- * `buffer[etagOffset, etagOffset + ETAG_BYTES)` when `etagOffset` ≥ 0.
- */
-export class BatchReader {
-  /** A Buffer view over the whole batch. */
-  buffer: Buffer = Buffer.alloc(0);
-  id = 0;
-  code = 0;
-  /** Where the current entry's payload (key or value) starts in `buffer`. */
-  offset = 0;
-  /** A result's age in milliseconds. */
-  ageMs = 0;
-  /** A request's `Protocol`. */
-  protocol: Protocol = Protocol.Http;
-  /** Where the current result's ETag starts in `buffer`, or -1 when it has none. */
-  etagOffset = -1;
-  #words = new Int32Array(0);
-  #count = 0;
-  #index = 0;
-  #pos = 0;
-
-  reset(batch: ArrayBuffer): void {
-    this.buffer = Buffer.from(batch);
-    this.#words = new Int32Array(batch, 0, batch.byteLength >>> 2);
-    this.#count = this.#words[0]!;
-    this.#index = 0;
-    this.#pos = 4;
-  }
-
-  next(): boolean {
-    if (this.#index === this.#count) return false;
-    this.#index++;
-    const w = this.#pos >>> 2;
-    this.id = this.#words[w]!;
-    const code = (this.code = this.#words[w + 1]!);
-    const meta = this.#words[w + 2]!;
-    this.ageMs = meta & MAX_AGE_MS;
-    this.protocol = (meta & PROTOCOL_BITS) as Protocol;
-    let at = this.#pos + 12;
-    if (meta & HAS_ETAG) {
-      this.etagOffset = at;
-      at += ETAG_BYTES;
-    } else {
-      this.etagOffset = -1;
-    }
-    this.offset = at;
-    if (code > 0) at += code;
-    this.#pos = (at + 3) & ~3;
-    return true;
-  }
-}
+export { BatchReader } from './wire-reader.js';

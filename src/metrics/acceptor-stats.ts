@@ -44,7 +44,7 @@ export const AcceptorStat = {
   Http: 7 + 3 * P,
   /** RESP commands: `RESP_COMMANDS.length × RESP_STATUSES.length` counts, `[command * RESP_STATUSES.length + status]`. */
   Resp: 7 + 3 * P + HTTP_METHODS.length * HTTP_STATUSES,
-  /** Per shard: requests refused because the shard had MAX_INFLIGHT in flight. */
+  /** Per shard: requests refused because the shard's hand-off bound was reached (`handOffBound`). */
   Shed: 7 + 3 * P + HTTP_METHODS.length * HTTP_STATUSES + RESP_COMMANDS.length * RESP_STATUSES.length,
 } as const;
 

@@ -71,10 +71,18 @@ export const Stat = {
   TrackingKeys: AFTER + 23,
   /** Gauge, shard 0 only: that server's `tracking-table-max-keys` (0: no limit); -1 while unknown. */
   TrackingTableMaxKeys: AFTER + 24,
+  /** Misses refused because MAX_INFLIGHT requests were waiting on Redis (`MissLimit`). */
+  ShedMisses: AFTER + 25,
+  /** Gauge: requests waiting on Redis now, misses and the waiters on their flights. */
+  Waiting: AFTER + 26,
+  /** Keys read once more because their connection dropped before the answer (`resend.ts`). */
+  ReadsResent: AFTER + 27,
+  /** Times the data connection (a cluster: the cluster client) was ready again after a loss. */
+  RedisReconnects: AFTER + 28,
   /** Redis GET latency: sum of seconds, count, then one slot per bucket of `LATENCY_BUCKETS` plus +Inf. */
-  LatencySum: AFTER + 25,
-  LatencyCount: AFTER + 26,
-  LatencyBuckets: AFTER + 27,
+  LatencySum: AFTER + 29,
+  LatencyCount: AFTER + 30,
+  LatencyBuckets: AFTER + 31,
 } as const;
 
 /** Upper bounds (seconds) of the Redis latency histogram buckets. */

@@ -6,21 +6,26 @@
  *
  * | mode | data connection | fetches | coherence |
  * | --- | --- | --- | --- |
- * | standalone | `connectRedis(REDIS_URL)` | GET, a batch's misses as one MGET | `Invalidation` |
- * | sentinel | `connectRedis` via the sentinels | GET, MGET | `Invalidation` (subscriber via the sentinels too) |
- * | cluster | `connectCluster` | GET per key, one write per node | `ClusterTracking` (a link per node) |
+ * | standalone | `connectRedis(REDIS_URL)` | a batch's misses as one script (values and TTLs) | `Invalidation` |
+ * | sentinel | `connectRedis` via the sentinels | the same script | `Invalidation` (subscriber via the sentinels too) |
+ * | cluster | `connectCluster` | the script per key, one write per node | `ClusterTracking` (a link per node) |
+ *
+ * GET and MGET (`fetch`, `fetchMany`) remain for the comparison a test or
+ * benchmark makes with the TTL read off (SHARDCACHE_TEST_NO_EXPIRY).
  */
 import type { Cluster, Redis } from 'ioredis';
 import type { Log } from '../log.js';
 import { Stat } from '../metrics/shard-stats.js';
-import type { Fetch, FetchMany } from './batch-fetch.js';
+import type { Fetch, FetchMany, FetchWithLife } from './batch-fetch.js';
 import { connectCluster } from './cluster.js';
 import { ClusterTracking } from './cluster-tracking.js';
 import type { Coherence, InvalidationTarget } from './coherence.js';
 import { serverOptions } from './endpoints.js';
 import { describeBackend, type BackendSettings } from '../routing/backend-settings.js';
+import { clusterFetchWithLife, redisFetchWithLife } from './expiry-read.js';
 import { Invalidation } from './invalidation.js';
 import { connectRedis, PING_MS, redisFetch, redisFetchMany } from './redis.js';
+import { ResendGate } from './resend.js';
 import { TrackingTable } from './tracking-table.js';
 
 export interface BackendOptions {
@@ -39,6 +44,10 @@ export interface Backend {
   fetch: Fetch;
   /** Absent in cluster mode: a batch's keys are fetched one GET each. */
   fetchMany?: FetchMany;
+  /** When a read whose connection dropped goes out again (`ResendGate.wait`). */
+  resend: (started: number) => Promise<boolean>;
+  /** Values with their TTLs (`expiry-read.ts`): what the shard reads with, unless a test turns it off. */
+  fetchWithLife: FetchWithLife;
   /**
    * Keeps `target` coherent through client tracking (INVALIDATION=tracking);
    * with `keepWhileDown` (STALE_IF_ERROR_MS), a lost link flushes when it
@@ -69,18 +78,26 @@ export function openBackend(o: BackendOptions): Backend {
   let client: Redis | Cluster;
   let fetch: Fetch;
   let fetchMany: FetchMany | undefined;
+  let fetchWithLife: FetchWithLife;
   let close: () => void;
   let coherence: (Coherence & { close(): void }) | undefined;
   let track: (target: InvalidationTarget, keepWhileDown: boolean) => Coherence & { close(): void };
   let servers: () => Redis[];
   let table: TrackingTable | undefined;
+  let everUp = false;
+  /** The RedisUp gauge, and a reconnect counted each time it rises again. */
+  const upChanged = (ready: boolean): void => {
+    if (ready && stats[Stat.RedisUp] !== 1 && everUp) stats[Stat.RedisReconnects]!++;
+    everUp ||= ready;
+    stats[Stat.RedisUp] = ready ? 1 : 0;
+  };
   if (settings.mode === 'cluster') {
     const c = connectCluster({
       settings,
       label,
       log,
       pingMs,
-      onUp: (up) => (stats[Stat.RedisUp] = up ? 1 : 0),
+      onUp: upChanged,
       onNodes: (masters, up) => {
         stats[Stat.RedisNodes] = masters;
         stats[Stat.RedisNodesUp] = up;
@@ -89,6 +106,7 @@ export function openBackend(o: BackendOptions): Backend {
     client = c.cluster;
     servers = () => c.cluster.nodes('master');
     fetch = c.fetch;
+    fetchWithLife = clusterFetchWithLife(c.cluster, c.cork);
     close = c.close;
     track = (target, keepWhileDown) => new ClusterTracking({ cluster: c.cluster, url: settings.url, timeoutMs: settings.timeoutMs, pingMs, target, label, log, keepWhileDown, stats, ...tracking });
   } else {
@@ -96,7 +114,7 @@ export function openBackend(o: BackendOptions): Backend {
     const server = settings.mode === 'sentinel' ? serverOptions(settings) : undefined;
     const where = describeBackend(settings);
     const up = (ready: boolean): void => {
-      stats[Stat.RedisUp] = ready ? 1 : 0;
+      upChanged(ready);
       stats[Stat.RedisNodesUp] = ready ? 1 : 0;
     };
     // In both INVALIDATION modes: a data link that died silently would
@@ -106,12 +124,16 @@ export function openBackend(o: BackendOptions): Backend {
     servers = () => [c.redis];
     fetch = redisFetch(c.redis);
     fetchMany = redisFetchMany(c.redis);
+    fetchWithLife = redisFetchWithLife(c.redis);
     close = c.close;
     track = (target, keepWhileDown) => new Invalidation({ url: settings.url, ...(server ? { server } : {}), where, timeoutMs: settings.timeoutMs, data: c.redis, pingMs, target, label, log, keepWhileDown, stats, ...tracking });
   }
+  const gate = new ResendGate(client, settings.timeoutMs, () => performance.now());
   return {
     fetch,
     ...(fetchMany ? { fetchMany } : {}),
+    resend: (started) => gate.wait(started),
+    fetchWithLife,
     track(target, keepWhileDown) {
       coherence = track(target, keepWhileDown);
     },

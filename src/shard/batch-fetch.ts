@@ -11,9 +11,14 @@
  * type alike, where a `GET` tells them apart (404 against 409 WRONGTYPE), so
  * each nil is asked again with a `GET` and lands with that answer; absences
  * are rare on a hot path, and `NEGATIVE_TTL_MS` can cache them.
+ *
+ * A command that failed as unavailable (its connection dropped) may be sent
+ * once more (`resend`): its keys' flights stay open meanwhile, so requests
+ * for them keep joining it.
  */
-import type { Outcome } from '../hop/vocabulary.js';
-import { observeLatency } from '../metrics/shard-stats.js';
+import { Outcome } from '../hop/vocabulary.js';
+import { NO_LIFE } from '../cache/entry-view.js';
+import { observeLatency, Stat } from '../metrics/shard-stats.js';
 
 /**
  * Fetches one key from the backing store. Resolves with the value, or with
@@ -33,6 +38,22 @@ export type Fetch = (key: Buffer) => Promise<Buffer | Outcome>;
 export type FetchMany = (keys: Buffer[]) => Promise<readonly (Buffer | null)[] | Outcome>;
 
 /**
+ * What a `FetchWithLife` resolves with: per key, in order, its value or
+ * outcome (`NotFound`, `WrongType`), and its remaining life in Redis in ms
+ * (`NO_LIFE`: no TTL), read in the same command.
+ */
+export interface Lived {
+  values: (Buffer | Outcome)[];
+  lives: number[];
+}
+
+/**
+ * Fetches keys with their TTLs in one command (`expiry-read.ts`), or one
+ * `Outcome` for all when the command failed. Never rejects.
+ */
+export type FetchWithLife = (keys: Buffer[]) => Promise<Lived | Outcome>;
+
+/**
  * Keys per multi-key fetch at most: a larger batch is sent as several, so
  * that no single reply grows without bound (request batches hold 64 keys,
  * `FLUSH_AT`, so this only bounds other callers).
@@ -44,14 +65,25 @@ export interface BatchFetchOptions {
   fetch: Fetch;
   /** Absent: each key is fetched on its own with `fetch`. */
   fetchMany?: FetchMany;
-  /** Called once per key with its result: the value, or its outcome. */
-  land: (key: string, result: Buffer | Outcome) => void;
+  /**
+   * Reads values and TTLs together: when present, every batch (a single key
+   * too) goes through it, and `fetch`, `fetchMany` are not used.
+   */
+  fetchWithLife?: FetchWithLife | undefined;
+  /** Called once per key with its result (the value, or its outcome) and its life in Redis (`NO_LIFE` when unknown or none). */
+  land: (key: string, result: Buffer | Outcome, lifeMs: number) => void;
   /** Where each command's duration is observed (`observeLatency`). */
   stats: Float64Array;
   /** Monotonic clock in milliseconds. */
   now: () => number;
   /** Keys per `fetchMany` at most; default `MAX_KEYS_PER_FETCH`. */
   maxKeys?: number;
+  /**
+   * Asked once per command that failed as unavailable, with the time it was
+   * first sent: resolving `true` sends its keys once more (`resend.ts`).
+   * Absent: never sent again.
+   */
+  resend?: ((started: number) => Promise<boolean>) | undefined;
 }
 
 /**
@@ -82,6 +114,13 @@ export class BatchFetch {
     const keys = this.#keys;
     const views = this.#views;
     if (keys.length === 0) return;
+    const fetchWithLife = this.#o.fetchWithLife;
+    if (fetchWithLife !== undefined) {
+      this.#keys = [];
+      this.#views = [];
+      this.#sendLived(keys, views, this.#o.now(), false);
+      return;
+    }
     const fetchMany = this.#o.fetchMany;
     if (keys.length === 1 || fetchMany === undefined) {
       for (let i = 0; i < keys.length; i++) this.#fetchOne(keys[i]!, views[i]!);
@@ -93,30 +132,75 @@ export class BatchFetch {
     // The reply's closure keeps these two arrays; the next batch gets new ones.
     this.#keys = [];
     this.#views = [];
-    const started = this.#o.now();
-    fetchMany(views).then((results) => this.#landMany(keys, views, results, started));
+    this.#sendMany(keys, views, this.#o.now(), false);
   }
 
-  #fetchOne(key: string, view: Buffer): void {
-    const started = this.#o.now();
+  /**
+   * Whether a command that failed with `outcome` is sent again: once, when
+   * `resend` allows it; then `again` runs, else `fail`.
+   */
+  #resent(outcome: Outcome, started: number, again: boolean, keys: number, retry: () => void, fail: () => void): boolean {
+    const o = this.#o;
+    if (outcome !== Outcome.Unavailable || again || o.resend === undefined) return false;
+    o.resend(started).then((ok) => {
+      if (!ok) return fail();
+      o.stats[Stat.ReadsResent]! += keys;
+      retry();
+    });
+    return true;
+  }
+
+  #sendLived(keys: string[], views: Buffer[], started: number, again: boolean): void {
+    const sent = this.#o.now();
+    this.#o.fetchWithLife!(views).then((results) => this.#landLived(keys, views, results, started, sent, again));
+  }
+
+  #sendMany(keys: string[], views: Buffer[], started: number, again: boolean): void {
+    const sent = this.#o.now();
+    this.#o.fetchMany!(views).then((results) => this.#landMany(keys, views, results, started, sent, again));
+  }
+
+  #fetchOne(key: string, view: Buffer, started = this.#o.now(), again = false): void {
+    const sent = this.#o.now();
     this.#o.fetch(view).then((result) => {
-      observeLatency(this.#o.stats, (this.#o.now() - started) / 1000);
-      this.#o.land(key, result);
+      const o = this.#o;
+      observeLatency(o.stats, (o.now() - sent) / 1000);
+      if (typeof result === 'number' && this.#resent(result, started, again, 1, () => this.#fetchOne(key, view, started, true), () => o.land(key, result, NO_LIFE))) return;
+      o.land(key, result, NO_LIFE);
     });
   }
 
-  #landMany(keys: string[], views: Buffer[], results: readonly (Buffer | null)[] | Outcome, started: number): void {
+  #landAll(keys: string[], outcome: Outcome): void {
+    for (let i = 0; i < keys.length; i++) this.#o.land(keys[i]!, outcome, NO_LIFE);
+  }
+
+  #landMany(keys: string[], views: Buffer[], results: readonly (Buffer | null)[] | Outcome, started: number, sent: number, again: boolean): void {
     const o = this.#o;
-    observeLatency(o.stats, (o.now() - started) / 1000);
+    observeLatency(o.stats, (o.now() - sent) / 1000);
     if (typeof results === 'number') {
-      for (let i = 0; i < keys.length; i++) o.land(keys[i]!, results);
+      if (!this.#resent(results, started, again, keys.length, () => this.#sendMany(keys, views, started, true), () => this.#landAll(keys, results))) this.#landAll(keys, results);
       return;
     }
     for (let i = 0; i < keys.length; i++) {
       const value = results[i]!;
       // The flight stays open while the nil is confirmed: an invalidation in the meantime still poisons it.
       if (value === null) this.#fetchOne(keys[i]!, views[i]!);
-      else o.land(keys[i]!, value);
+      else o.land(keys[i]!, value, NO_LIFE);
+    }
+  }
+
+  #landLived(keys: string[], views: Buffer[], results: Lived | Outcome, started: number, sent: number, again: boolean): void {
+    const o = this.#o;
+    const spent = o.now() - sent;
+    observeLatency(o.stats, spent / 1000);
+    if (typeof results === 'number') {
+      if (!this.#resent(results, started, again, keys.length, () => this.#sendLived(keys, views, started, true), () => this.#landAll(keys, results))) this.#landAll(keys, results);
+      return;
+    }
+    // Lives count from landing: less the whole round trip, so never past Redis's expiry.
+    for (let i = 0; i < keys.length; i++) {
+      const life = results.lives[i]!;
+      o.land(keys[i]!, results.values[i]!, life < 0 ? NO_LIFE : Math.max(0, life - spent));
     }
   }
 }

@@ -26,7 +26,7 @@ import type { Log } from '../log.js';
 import type { Fetch } from './batch-fetch.js';
 import { credentialsOf } from './endpoints.js';
 import { formatHostPort, type BackendSettings } from '../routing/backend-settings.js';
-import { outcomeOf, valueOrNotFound, watchLink } from './redis.js';
+import { outcomeOf, reconnectDelay, valueOrNotFound, watchLink } from './redis.js';
 
 /** Interval of ioredis' topology refresh (CLUSTER SLOTS); a slot that moved unseen is noticed at most this late. */
 export const SLOTS_REFRESH_MS = 5000;
@@ -49,6 +49,8 @@ export interface ClusterConnection {
   cluster: Cluster;
   /** GET of one key through the cluster client (see above). */
   fetch: Fetch;
+  /** Corks the masters' sockets until the end of this event-loop turn (what `fetch` does first). */
+  cork(): void;
   /** The master node connections, as of the last topology change. */
   masters(): readonly Redis[];
   close(): void;
@@ -64,8 +66,8 @@ export function connectCluster(o: ClusterOptions): ClusterConnection {
     scaleReads: 'master',
     slotsRefreshInterval: SLOTS_REFRESH_MS,
     slotsRefreshTimeout: Math.max(settings.timeoutMs, 1000),
-    // As the standalone connection: 100 ms doubling to 1 s between attempts to reach any node.
-    clusterRetryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 5), 1000),
+    // As the standalone connection: the first attempt at once, then 100 ms doubling to 1 s.
+    clusterRetryStrategy: reconnectDelay,
     redisOptions: {
       ...credentials,
       commandTimeout: settings.timeoutMs,
@@ -138,7 +140,7 @@ export function connectCluster(o: ClusterOptions): ClusterConnection {
     for (let i = 0; i < streams.length; i++) (streams[i] as NodeJS.WritableStream & { uncork(): void }).uncork();
     streams.length = 0;
   };
-  const fetch: Fetch = (key) => {
+  const cork = (): void => {
     if (!corked) {
       corked = true;
       for (let i = 0; i < masters.length; i++) {
@@ -153,11 +155,15 @@ export function connectCluster(o: ClusterOptions): ClusterConnection {
       // writes, a few µs of system time saved per batch and node.
       setImmediate(uncork);
     }
+  };
+  const fetch: Fetch = (key) => {
+    cork();
     return cluster.getBuffer(key).then(valueOrNotFound, outcomeOf);
   };
   return {
     cluster,
     fetch,
+    cork,
     masters: () => masters,
     close() {
       state = 'closed';

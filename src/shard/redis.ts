@@ -1,7 +1,8 @@
 /**
  * A shard's connection to Redis: built to fail fast rather than queue.
- * While Redis is away every command fails at once (no offline queue, nothing
- * resent after a reconnect), a slow one (a GET, or an MGET as a whole) fails
+ * While Redis is away every command fails at once (no offline queue; a read
+ * is sent again only by the shard, after a dropped connection to a Redis
+ * that is still there: `resend.ts`), a slow one (a GET, or an MGET as a whole) fails
  * after `timeoutMs`, and the client reconnects in the background with capped
  * backoff. With `pingMs`,
  * a connection that has received nothing for that long is sent a PING, and
@@ -55,9 +56,7 @@ export function connectRedis(options: RedisOptions, overrides: IORedisOptions = 
     enableOfflineQueue: false,
     autoResendUnfulfilledCommands: false,
     maxRetriesPerRequest: 0,
-    // 100 ms doubling to 1 s: a Redis that returns is used again within
-    // about a second, and a Redis that stays away costs one attempt a second.
-    retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 5), 1000),
+    retryStrategy: reconnectDelay,
     connectionName: `shardcache:${options.label.replace(/\s+/g, '-')}`,
     disableClientInfo: true,
     ...overrides,
@@ -148,6 +147,18 @@ export function watchLink(redis: Redis, label: string, log: Log, pingMs: number)
       redis.ping().then(pong, () => undefined);
     }
   }, pingMs / 2).unref();
+}
+
+/**
+ * Milliseconds before reconnect attempt `attempt` (1, 2, …; ioredis counts
+ * again from 1 after each ready): the first at once, since one dropped
+ * connection of a healthy Redis is back in about a millisecond and reads
+ * wait for it (`resend.ts`); then 100 ms doubling to 1 s, so a Redis that
+ * returns is used again within about a second and one that stays away costs
+ * one attempt a second.
+ */
+export function reconnectDelay(attempt: number): number {
+  return attempt <= 1 ? 0 : Math.min(50 * 2 ** Math.min(attempt, 5), 1000);
 }
 
 /** A `Fetch` that reads with GET and maps failures to outcomes. */

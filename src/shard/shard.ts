@@ -12,50 +12,19 @@
  * MessagePorts and the fetches to ioredis; tests drive it in-process.
  */
 import { etagOut, etagWords } from '../cache/etag.js';
-import type { Eviction } from '../cache/policy.js';
 import { Flights } from '../cache/singleflight.js';
 import { ABSENT, MISS, Store } from '../cache/store.js';
 import { BatchReader, isReturned, type BatchWriter } from '../hop/wire.js';
 import { Outcome, PROTOCOLS } from '../hop/vocabulary.js';
 import { newShardStats, Stat } from '../metrics/shard-stats.js';
-import { BatchFetch, type Fetch, type FetchMany } from './batch-fetch.js';
+import { BatchFetch } from './batch-fetch.js';
+import { MissLimit } from './miss-limit.js';
+import type { ShardOptions } from './shard-options.js';
 import { Refresh, REFRESH } from './refresh.js';
 import { LINK_SPAN, ReplyLinks } from './reply-links.js';
 
 export type { Fetch, FetchMany } from './batch-fetch.js';
-
-/** A shard's cache sizing, limits, and its ends: the fetch and the reply sender. */
-export interface ShardOptions {
-  /** Entries this shard's store holds. */
-  capacity: number;
-  /** Bytes this shard's store holds, everything counted (its share of CACHE_MAX_BYTES); default: no limit. */
-  maxBytes?: number;
-  /** How long a "key absent" answer is cached, in milliseconds; 0 (the default) never caches it. */
-  negativeTtlMs?: number;
-  /** The store's eviction policy (EVICTION); default `lru`. */
-  eviction?: Eviction;
-  /** How long past its TTL an entry is answered at once while one fetch refreshes it (STALE_WHILE_REVALIDATE_MS); default 0. */
-  swrMs?: number;
-  /** XFetch's β (EARLY_REFRESH_BETA): hits refresh an entry before it expires with a probability that rises as expiry nears; default 0 (off). */
-  earlyRefreshBeta?: number;
-  /** Time-to-live of a cached value, in milliseconds from insertion. */
-  ttlMs: number;
-  /** Fetches a key alone: a batch's only miss, and each key a `fetchMany` found no string value for. */
-  fetch: Fetch;
-  /** Fetches a batch's misses together; absent: each with `fetch`. */
-  fetchMany?: FetchMany;
-  /** Keys per `fetchMany` at most; default `MAX_KEYS_PER_FETCH`. */
-  maxKeysPerFetch?: number;
-  /** How long past its TTL an entry may be served while Redis fails (STALE_IF_ERROR_MS); default 0. */
-  staleMs?: number;
-  /** Values longer than this are answered but not cached; default: no limit. */
-  maxValueBytes?: number;
-  /** Where the counters are published (`newShardStats`); counters already in it are carried on. */
-  stats?: Float64Array;
-  /** Monotonic clock in milliseconds; injectable for tests. */
-  now?: () => number;
-}
-
+export type { ShardOptions } from './shard-options.js';
 
 /**
  * A reply batch leaves as soon as it holds this many bytes, without waiting
@@ -84,6 +53,8 @@ export class Shard {
   tooLarge = 0;
   /** When hits refresh their entry (stale-while-revalidate, early refresh), and the counts of it. */
   readonly refresh: Refresh;
+  /** Requests waiting on Redis, and the misses refused past MAX_INFLIGHT. */
+  readonly limit: MissLimit;
   /**
    * Whether answers that land may be cached. Invalidation turns it off while
    * tracking is not armed, since nothing would report a later change.
@@ -109,6 +80,7 @@ export class Shard {
     const swrMs = options.swrMs ?? 0;
     this.cache = new Store({ capacity: options.capacity, ttl: options.ttlMs, swr: swrMs, grace: this.#staleMs, maxBytes, eviction: options.eviction ?? 'lru' });
     this.refresh = new Refresh(options.ttlMs, swrMs, options.earlyRefreshBeta ?? 0);
+    this.limit = new MissLimit(options.maxWaiting ?? Number.POSITIVE_INFINITY);
     this.#now = options.now ?? performance.now.bind(performance);
     // A value the byte budget cannot hold is answered uncached, and counted as too large, like one over MAX_VALUE_BYTES.
     this.#maxValueBytes = Math.min(options.maxValueBytes ?? Number.POSITIVE_INFINITY, maxBytes);
@@ -119,8 +91,10 @@ export class Shard {
     this.#fetches = new BatchFetch({
       fetch: options.fetch,
       fetchMany: options.fetchMany,
+      fetchWithLife: options.fetchWithLife,
       maxKeys: options.maxKeysPerFetch,
-      land: (key, result) => this.#land(key, result),
+      ...(options.resend ? { resend: options.resend } : {}),
+      land: (key, result, lifeMs) => this.#land(key, result, lifeMs),
       stats: this.stats,
       now: this.#now,
     });
@@ -180,8 +154,11 @@ export class Shard {
         this.hits[protocol]!++;
         const age = this.cache.age(entry, now);
         if (age >= this.refresh.from && this.refresh.due(age)) this.#startRefresh(bytes, reader.offset, reader.code);
-        this.#answerEntry(replies, reader.id, entry, age);
+        this.#answerEntry(replies, reader.id, entry, age, now);
         if (replies.bytes >= REPLY_FLUSH_BYTES) out.send(replies.finish());
+      } else if (!this.limit.admit()) {
+        // Neither fetched nor joined: not counted as a miss.
+        this.#refuse(replies, reader.id, bytes, reader.offset, reader.code, now);
       } else {
         this.misses[protocol]!++;
         const key = bytes.latin1Slice(reader.offset, reader.offset + reader.code);
@@ -206,13 +183,14 @@ export class Shard {
     this.#fetches.add(key, bytes.subarray(offset, offset + length));
   }
 
-  #land(key: string, result: Buffer | Outcome): void {
+  #land(key: string, result: Buffer | Outcome, lifeMs: number): void {
     const now = this.#now();
     // Asked before `land`, which clears the poison mark.
     const keep = this.caching && !this.flights.poisoned(key);
     const waiters = this.flights.land(key);
+    this.limit.landed(waiters);
     if (typeof result !== 'number') {
-      this.#answerValue(key, result, waiters, now, keep);
+      this.#answerValue(key, result, waiters, now, keep, lifeMs);
     } else {
       // Whatever an entry of the key held is gone (a refresh, or a miss of a stale entry, learns it here).
       if (result === Outcome.NotFound || result === Outcome.WrongType) this.cache.delete(key);
@@ -227,37 +205,53 @@ export class Shard {
     this.#links.flushSoon();
   }
 
-  #answerValue(key: string, fetched: Buffer, waiters: number[], now: number, keep: boolean): void {
+  #answerValue(key: string, fetched: Buffer, waiters: number[], now: number, keep: boolean, lifeMs: number): void {
     if (!keep || !this.#caches || fetched.length > this.#maxValueBytes) {
       // Served from the fetched view (copied once, into the reply batch) and
       // not kept, so neither a private copy nor an ETag is worth making.
       if (keep && this.#caches) this.tooLarge++;
-      for (let i = 0; i < waiters.length; i++) this.#links.replyTo(waiters[i]!)?.addValue(waiters[i]! % LINK_SPAN, fetched, 0, undefined);
+      for (let i = 0; i < waiters.length; i++) this.#links.replyTo(waiters[i]!)?.addValue(waiters[i]! % LINK_SPAN, fetched, 0, undefined, lifeMs);
       return;
     }
     // The one copy a cached value needs is into the store's arena: the
     // fetched Buffer is a view into the Redis socket's read chunk, and
     // keeping the view would pin that whole chunk.
     etagWords(fetched);
-    const entry = this.cache.set(key, fetched, now, etagOut[0], etagOut[1]);
+    const entry = this.cache.set(key, fetched, now, etagOut[0], etagOut[1], lifeMs);
     if (entry === MISS) {
       // Its block, metadata and index share outweigh the shard's budget alone.
       this.tooLarge++;
-      for (let i = 0; i < waiters.length; i++) this.#links.replyTo(waiters[i]!)?.addValue(waiters[i]! % LINK_SPAN, fetched, 0, undefined);
+      for (let i = 0; i < waiters.length; i++) this.#links.replyTo(waiters[i]!)?.addValue(waiters[i]! % LINK_SPAN, fetched, 0, undefined, lifeMs);
       return;
     }
     for (let i = 0; i < waiters.length; i++) {
       const replies = this.#links.replyTo(waiters[i]!);
-      if (replies !== undefined) this.#answerEntry(replies, waiters[i]! % LINK_SPAN, entry, this.cache.age(entry, now));
+      if (replies !== undefined) this.#answerEntry(replies, waiters[i]! % LINK_SPAN, entry, this.cache.age(entry, now), now);
     }
   }
 
   /** Answers request `id` from the store's `entry`: its bytes are copied into the reply batch now. */
-  #answerEntry(replies: BatchWriter, id: number, entry: number, age: number): void {
+  #answerEntry(replies: BatchWriter, id: number, entry: number, age: number, now: number): void {
     const c = this.cache;
     const length = c.valueLength(entry);
     if (length === ABSENT) replies.addOutcome(id, Outcome.NotFound);
-    else replies.addStored(id, c.page(entry), c.valueStart(entry), length, age, c.etagHigh(entry), c.etagLow(entry));
+    else replies.addStored(id, c.page(entry), c.valueStart(entry), length, age, c.etagHigh(entry), c.etagLow(entry), c.lifeMs(entry, now));
+  }
+
+  /**
+   * A miss past MAX_INFLIGHT: 503 at once (counted as shed) or, with
+   * STALE_IF_ERROR_MS, the expired entry while within its grace, as when
+   * Redis fails (nginx's `proxy_cache_use_stale http_503`, Varnish's grace).
+   */
+  #refuse(replies: BatchWriter, id: number, bytes: Buffer, offset: number, length: number, now: number): void {
+    const entry = this.#staleMs > 0 ? this.cache.stale(bytes.latin1Slice(offset, offset + length), now) : MISS;
+    if (entry === MISS) {
+      this.limit.shed++;
+      replies.addOutcome(id, Outcome.Overloaded);
+    } else {
+      this.staleIfErrorServed++;
+      this.#answerEntry(replies, id, entry, this.cache.age(entry, now), now);
+    }
   }
 
   /**
@@ -273,7 +267,7 @@ export class Shard {
       // A refresh's waiter is nobody: only clients count as served.
       if (waiters[i] !== REFRESH) this.staleIfErrorServed++;
       const replies = this.#links.replyTo(waiters[i]!);
-      if (replies !== undefined) this.#answerEntry(replies, waiters[i]! % LINK_SPAN, entry, this.cache.age(entry, now));
+      if (replies !== undefined) this.#answerEntry(replies, waiters[i]! % LINK_SPAN, entry, this.cache.age(entry, now), now);
     }
     return true;
   }
@@ -294,6 +288,8 @@ export class Shard {
     s[Stat.RefreshesStarted] = b[Stat.RefreshesStarted]! + this.refresh.started;
     s[Stat.RefreshesFailed] = b[Stat.RefreshesFailed]! + this.refresh.failed;
     s[Stat.StaleWhileRevalidateServed] = b[Stat.StaleWhileRevalidateServed]! + this.refresh.staleWhileRevalidateServed;
+    s[Stat.ShedMisses] = b[Stat.ShedMisses]! + this.limit.shed;
+    s[Stat.Waiting] = this.limit.waiting;
     s[Stat.Entries] = this.cache.size;
     s[Stat.Bytes] = this.cache.bytes;
   }

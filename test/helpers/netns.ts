@@ -10,7 +10,8 @@
  * (iptables' statistic match on the namespace's outgoing packets, as netem
  * loss on that side of the link would drop them), `cut()` and `restore()`
  * (`ip link set … down/up` on the namespace's end: packets vanish without a
- * FIN or a reset, as on a dead route).
+ * FIN or a reset, as on a dead route), `reset()` (a TCP RST on every open
+ * connection's next packet).
  *
  * Names carry the test's pid, so parallel test files never collide, and
  * namespaces left by a test process that no longer runs (killed before its
@@ -48,6 +49,14 @@ export interface NetnsRedis {
   cut(): Promise<void>;
   /** Brings it up again. */
   restore(): Promise<void>;
+  /**
+   * Answers the next packet of every connection open to the relay now with
+   * a TCP reset (iptables `REJECT --reject-with tcp-reset` inside the
+   * namespace, on those connections' ports only, so reconnects pass);
+   * resolves with how many connections that covers. `unreset` removes the rules.
+   */
+  reset(): Promise<number>;
+  unreset(): Promise<void>;
 }
 
 async function ip(...args: string[]): Promise<void> {
@@ -132,6 +141,16 @@ export async function startNetnsRedis(t: Teardown): Promise<NetnsRedis> {
     },
     async restore() {
       await ip('-n', namespace, 'link', 'set', nsEnd, 'up');
+    },
+    async reset() {
+      const { stdout } = await run('ss', ['-Htn', 'state', 'established', 'dst', `${nsIp}:${relayPort}`]);
+      const ports = stdout.split('\n').map((l) => /:(\d+)\s+\S+:\d+\s*$/.exec(l.trim())?.[1]).filter((p): p is string => p !== undefined);
+      for (const port of ports) await ip('netns', 'exec', namespace, 'iptables', '-A', 'INPUT', '-p', 'tcp', '--sport', port, '--dport', String(relayPort), '-j', 'REJECT', '--reject-with', 'tcp-reset');
+      return ports.length;
+    },
+    async unreset() {
+      // The namespace's own INPUT chain holds only these rules.
+      await ip('netns', 'exec', namespace, 'iptables', '-F', 'INPUT');
     },
   };
 }

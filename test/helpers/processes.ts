@@ -170,16 +170,19 @@ export interface Proxy {
  * listens (admin port included; its RESP port too when `env.RESP_PORT` is set; `'0'` picks a
  * free one).
  */
-export function startProxy(t: Teardown, env: Record<string, string>, args: string[] = []): Promise<Proxy> {
-  return startNode(t, 'dist/src/main.js', { ADMIN_PORT: '0', ...env }, args);
+export function startProxy(t: Teardown, env: Record<string, string>, args: string[] = [], wrapper: readonly string[] = []): Promise<Proxy> {
+  return startNode(t, 'dist/src/main.js', { ADMIN_PORT: '0', ...env }, args, wrapper);
 }
 
 /**
  * Starts a Node script of this repo with `PORT=0` and waits for the line
  * `listening on http://…` that the proxy and the benchmark servers print.
+ * A `wrapper` command that execs what follows it (`prlimit --nofile=…`)
+ * runs it instead, with the same pid.
  */
-export async function startNode(t: Teardown, script: string, env: Record<string, string>, args: string[] = []): Promise<Proxy> {
-  const child = spawn(process.execPath, [script, ...args], {
+export async function startNode(t: Teardown, script: string, env: Record<string, string>, args: string[] = [], wrapper: readonly string[] = []): Promise<Proxy> {
+  const command = [...wrapper, process.execPath, script, ...args];
+  const child = spawn(command[0]!, command.slice(1), {
     cwd: ROOT,
     env: { ...process.env, PORT: '0', ADMIN_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -15,6 +15,7 @@ export class AgeStrings {
   readonly #ages: string[];
   readonly #maxAges: string[];
   readonly #revalidating: string[];
+  readonly #lifeMaxAges: (string | undefined)[] = new Array(LIFE_STRINGS + 1);
 
   constructor(ttlMs: number, staleMs: number, swrMs = 0) {
     this.#ttlMs = ttlMs;
@@ -36,18 +37,34 @@ export class AgeStrings {
    * stale answer). Within STALE_WHILE_REVALIDATE_MS past it, RFC 5861's
    * `max-age=0, stale-while-revalidate=<s>` with the seconds left of that
    * window (rounded up): a cache downstream may serve it that much longer
-   * while it revalidates.
+   * while it revalidates. A key with a TTL in Redis (`lifeMs` ≥ 0 left)
+   * bounds both, rounded down: nothing downstream keeps it past its expiry.
    */
-  maxAge(ageMs: number): string {
+  maxAge(ageMs: number, lifeMs = -1): string {
     const left = this.#ttlMs - ageMs;
     if (left <= 0 && -left < this.#swrMs) {
-      const s = Math.ceil((this.#swrMs + left) / 1000);
-      return this.#revalidating[s] ?? revalidating(s);
+      const window = lifeMs >= 0 && lifeMs < this.#swrMs + left ? Math.floor(lifeMs / 1000) : Math.ceil((this.#swrMs + left) / 1000);
+      return window === 0 ? this.#maxAges[0]! : (this.#revalidating[window] ?? revalidating(window));
     }
+    if (lifeMs >= 0 && lifeMs < left) return this.#lifeMaxAge(Math.floor(lifeMs / 1000));
     const s = left > 0 ? Math.floor(left / 1000) : 0;
     return this.#maxAges[s] ?? `max-age=${s}`;
   }
+
+  /**
+   * `max-age=<s>` for a key's remaining life: any number of seconds up to a
+   * day, whatever CACHE_TTL_MS, so those strings are made on first use and
+   * kept (a day's worth at most), not made per answer.
+   */
+  #lifeMaxAge(s: number): string {
+    if (s < this.#maxAges.length) return this.#maxAges[s]!;
+    if (s > LIFE_STRINGS) return `max-age=${s}`;
+    return (this.#lifeMaxAges[s] ??= `max-age=${s}`);
+  }
 }
+
+/** Seconds of key life whose `max-age` strings are kept once made. */
+const LIFE_STRINGS = 86400;
 
 function revalidating(seconds: number): string {
   return `max-age=0, stale-while-revalidate=${seconds}`;

@@ -53,7 +53,8 @@ const OUTCOMES: Record<Exclude<Outcome, typeof Outcome.NotFound>, Canned> = {
   [Outcome.Unavailable]: canned(503, 'redis unavailable or slower than REDIS_TIMEOUT_MS', ['Retry-After', '1']),
   [Outcome.RedisError]: canned(502, 'redis answered with an error'),
   [Outcome.ShardDown]: canned(503, 'shard restarting', ['Retry-After', '1']),
-  [Outcome.Overloaded]: canned(503, 'shard overloaded: MAX_INFLIGHT requests already in flight', ['Retry-After', '1']),
+  [Outcome.Overloaded]: canned(503, 'shard overloaded: MAX_INFLIGHT requests already waiting on redis', ['Retry-After', '1']),
+  [Outcome.QueueFull]: canned(503, 'shard queue full: too many requests handed to the shard', ['Retry-After', '1']),
 };
 
 /** The settings the HTTP front end needs. */
@@ -140,13 +141,13 @@ export class HttpFront implements Sink {
   };
 
   /** Called by the dispatcher with a shard's result. */
-  answer(token: unknown, flags: number, code: number, value: Buffer | undefined, ageMs: number, etag: string | undefined): void {
+  answer(token: unknown, flags: number, code: number, value: Buffer | undefined, ageMs: number, etag: string | undefined, lifeMs: number): void {
     const res = token as http.ServerResponse;
     if (code >= 0) {
       const ages = this.#ages;
       if (etag !== undefined && matchesEtag(ifNoneMatch(res.req.rawHeaders), etag)) {
         this.counts[flags * STATUSES + 304]!++;
-        res.writeHead(304, ['ETag', etag, 'Cache-Control', ages.maxAge(ageMs), 'Age', ages.age(ageMs)]);
+        res.writeHead(304, ['ETag', etag, 'Cache-Control', ages.maxAge(ageMs, lifeMs), 'Age', ages.age(ageMs)]);
         res.end();
         return;
       }
@@ -155,8 +156,8 @@ export class HttpFront implements Sink {
       res.writeHead(
         200,
         etag === undefined
-          ? ['Content-Type', OCTET_STREAM, 'Content-Length', length, 'Cache-Control', ages.maxAge(ageMs), 'Age', ages.age(ageMs)]
-          : ['Content-Type', OCTET_STREAM, 'Content-Length', length, 'Cache-Control', ages.maxAge(ageMs), 'Age', ages.age(ageMs), 'ETag', etag],
+          ? ['Content-Type', OCTET_STREAM, 'Content-Length', length, 'Cache-Control', ages.maxAge(ageMs, lifeMs), 'Age', ages.age(ageMs)]
+          : ['Content-Type', OCTET_STREAM, 'Content-Length', length, 'Cache-Control', ages.maxAge(ageMs, lifeMs), 'Age', ages.age(ageMs), 'ETag', etag],
       );
       res.end(flags & HEAD ? undefined : value);
     } else if (code === Outcome.NotFound) {

@@ -13,7 +13,8 @@ export const OUTCOME_REPLIES: Record<number, Buffer> = {
   [Outcome.Unavailable]: error('ERR redis unavailable or slower than REDIS_TIMEOUT_MS, try again'),
   [Outcome.RedisError]: error('ERR redis answered with an error'),
   [Outcome.ShardDown]: error('ERR shard restarting, try again'),
-  [Outcome.Overloaded]: error('ERR shard overloaded: MAX_INFLIGHT requests in flight, try again'),
+  [Outcome.Overloaded]: error('ERR shard overloaded: MAX_INFLIGHT requests waiting on redis, try again'),
+  [Outcome.QueueFull]: error('ERR shard queue full: too many requests handed to the shard, try again'),
 };
 
 /** Indices into `RESP_STATUSES` (metrics/labels.ts). */
@@ -27,6 +28,7 @@ export const OUTCOME_STATUS = ((): Uint8Array => {
   const status = new Uint8Array(1 - Math.min(...Object.values(Outcome))).fill(ERROR);
   status[-Outcome.NotFound] = NIL;
   status[-Outcome.Overloaded] = SHED;
+  status[-Outcome.QueueFull] = SHED;
   return status;
 })();
 
