@@ -205,6 +205,8 @@ async function main(): Promise<void> {
     }
     // Only when asked (`--only=memory`): it loads 10M keys and runs about ten minutes (benchmarks/memory.ts).
     if (only?.includes('memory')) execFileSync(process.execPath, ['dist/benchmarks/memory.js', ...(quick ? ['--quick'] : [])], { cwd: ROOT, stdio: 'inherit' });
+    // Issue 20's TRACKING_MODE bars (benchmarks/tracking-modes.ts): its own proxies and load, about four minutes.
+    if (only === undefined || only.includes('bcast')) execFileSync(process.execPath, ['dist/benchmarks/tracking-modes.js', ...(quick ? ['--quick'] : [])], { cwd: ROOT, stdio: 'inherit' });
     // Issue 14's stampede bar (benchmarks/stampede.ts): its own proxies and load, about a minute.
     if (only === undefined || only.includes('stampede')) execFileSync(process.execPath, ['dist/benchmarks/stampede.js', ...(quick ? ['--quick'] : [])], { cwd: ROOT, stdio: 'inherit' });
     if (only === undefined || only.includes('resp')) {

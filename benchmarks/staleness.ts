@@ -62,8 +62,12 @@ export interface Staleness {
   staleAnswers: number;
 }
 
-/** SETs at `rate` per second for `seconds`; measures each SET's staleness through `proxy`. */
-async function staleness(proxy: Proxy, redis: Awaited<ReturnType<typeof startRedis>>, rate: number, seconds: number): Promise<Staleness> {
+/**
+ * SETs at `rate` per second for `seconds`; measures each SET's staleness
+ * through `proxy`, watching about `watchPerSecond` SETs a second (also
+ * used by benchmarks/tracking-modes.ts).
+ */
+export async function staleness(proxy: Proxy, redis: Awaited<ReturnType<typeof startRedis>>, rate: number, seconds: number, watchPerSecond = WATCH_PER_SECOND): Promise<Staleness> {
   const http = new Agent({ connections: READERS, pipelining: 1 });
   const keys = Array.from({ length: KEYS }, (_, i) => `stale:${i}`);
   await redis.client.mset(...keys.flatMap((k) => [k, '0']));
@@ -91,7 +95,7 @@ async function staleness(proxy: Proxy, redis: Awaited<ReturnType<typeof startRed
     }
   };
   const perTick = rate / 100;
-  const watchEvery = Math.max(1, Math.round(rate / WATCH_PER_SECOND));
+  const watchEvery = Math.max(1, Math.round(rate / watchPerSecond));
   let owed = 0;
   const started = performance.now();
   await new Promise<void>((resolve) => {
