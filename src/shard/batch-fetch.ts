@@ -165,7 +165,7 @@ export class BatchFetch {
     this.#o.fetch(view).then((result) => {
       const o = this.#o;
       observeLatency(o.stats, (o.now() - sent) / 1000);
-      if (typeof result === 'number' && this.#resent(result, started, again, 1, () => this.#fetchOne(key, view, started, true), () => o.land(key, result, NO_LIFE))) return;
+      if (result === Outcome.Unavailable && this.#resent(result, started, again, 1, () => this.#fetchOne(key, view, started, true), () => o.land(key, result, NO_LIFE))) return;
       o.land(key, result, NO_LIFE);
     });
   }
