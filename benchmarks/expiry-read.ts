@@ -31,7 +31,9 @@ try {
   const client = new Redis({ port: redis.port, host: '127.0.0.1', protocol: 2 });
   client.defineCommand('readWithTtl', { lua: SCRIPT });
   // The first script tried: GET and PTTL per key, WRONGTYPE caught by pcall.
-  client.defineCommand('readEach', { lua: `local out = {}\nfor i = 1, #KEYS do\n  local v = redis.pcall('GET', KEYS[i])\n  if type(v) == 'table' then out[2 * i - 1] = false; out[2 * i] = -3 else out[2 * i - 1] = v; out[2 * i] = redis.call('PTTL', KEYS[i]) end\nend\nreturn out` });
+  client.defineCommand('readEach', {
+    lua: `local out = {}\nfor i = 1, #KEYS do\n  local v = redis.pcall('GET', KEYS[i])\n  if type(v) == 'table' then out[2 * i - 1] = false; out[2 * i] = -3 else out[2 * i - 1] = v; out[2 * i] = redis.call('PTTL', KEYS[i]) end\nend\nreturn out`,
+  });
   const scripted = client as unknown as Record<string, (n: number, ...k: Buffer[]) => Promise<unknown[]>>;
   const keysOf = (n: number): Buffer[] => Array.from({ length: BATCH }, (_, i) => Buffer.from(`er:${(n * BATCH + i) % KEYS}`));
   const ways: Record<string, (keys: Buffer[]) => Promise<number>> = {
@@ -78,7 +80,9 @@ try {
   console.log('| --- | --- | --- | --- |');
   for (const name of names) {
     const r = median(rates[name]!);
-    console.log(`| ${name} | ${r.toFixed(0)} | ${(r * BATCH).toFixed(0)} | ${((cpu[name]!.seconds / cpu[name]!.keys) * 1e6).toFixed(2)} µs |`);
+    console.log(
+      `| ${name} | ${r.toFixed(0)} | ${(r * BATCH).toFixed(0)} | ${((cpu[name]!.seconds / cpu[name]!.keys) * 1e6).toFixed(2)} µs |`,
+    );
   }
   client.disconnect();
 } finally {

@@ -31,7 +31,10 @@ import { sleep } from '../test/helpers/time.js';
 
 const quick = process.argv.includes('--quick');
 /** `--parts=footprint,lru,4k,stream,varnish` runs some parts only (the hit-throughput comparison runs with `footprint`). */
-const parts = process.argv.find((a) => a.startsWith('--parts='))?.slice(8).split(',');
+const parts = process.argv
+  .find((a) => a.startsWith('--parts='))
+  ?.slice(8)
+  .split(',');
 const part = (name: string): boolean => parts === undefined || parts.includes(name);
 const N = quick ? 200_000 : 1_000_000;
 const N4K = quick ? 20_000 : 100_000;
@@ -46,7 +49,14 @@ interface Teardowns {
 
 /** Streams `/<prefix>:<i><suffix>` for i from `start` on (wrapping at `count`) for `seconds`. */
 function stream(url: string, prefix: string, start: number, count: number, seconds: number, suffix = ''): Promise<LoadResult> {
-  return runWrk({ url, pathsFile: '', connections: 64, seconds, script: SEQUENCE, scriptArgs: [`${prefix}:`, String(start), String(count), suffix] });
+  return runWrk({
+    url,
+    pathsFile: '',
+    connections: 64,
+    seconds,
+    script: SEQUENCE,
+    scriptArgs: [`${prefix}:`, String(start), String(count), suffix],
+  });
 }
 
 async function usedMemory(redis: RedisServer): Promise<number> {
@@ -95,7 +105,12 @@ interface Footprint {
  * reads how many it holds; without it (a server with no metrics), every key
  * streamed counts as held, up to `count`.
  */
-async function footprint(server: Proxy, prefix: string, count: number, entries?: () => Promise<number>): Promise<{ perEntry: number; entries: number }> {
+async function footprint(
+  server: Proxy,
+  prefix: string,
+  count: number,
+  entries?: () => Promise<number>,
+): Promise<{ perEntry: number; entries: number }> {
   await stream(server.url, prefix, 0, 1000, 2);
   let streamed = 1000;
   const held = (): Promise<number> => (entries === undefined ? Promise.resolve(Math.min(count, streamed)) : entries());
@@ -122,17 +137,29 @@ async function partFootprint(t: Teardowns, redis: RedisServer): Promise<void> {
   console.log(`redis: ${perKey.toFixed(1)} B per key of 100 B (${N} keys)`);
   const big = await startInspected(t, 'dist/src/main.js', common);
   const own = await footprint(big, 'm', N, () => entriesOf(big));
-  rows.push({ target: 'shardcache SHARDS=1', valueBytes: 100, entries: own.entries, bytesPerEntry: own.perEntry, redisBytesPerKey: perKey });
+  rows.push({
+    target: 'shardcache SHARDS=1',
+    valueBytes: 100,
+    entries: own.entries,
+    bytesPerEntry: own.perEntry,
+    redisBytesPerKey: perKey,
+  });
   // What the store counts for CACHE_MAX_BYTES, beside what the process grew by: the difference is the rest of the process.
   const counted = (await gaugeOf(big, 'shardcache_cache_bytes')) / own.entries;
-  console.log(`shardcache: ${own.perEntry.toFixed(1)} B per entry by RSS, ${counted.toFixed(1)} B by the store's own count (${own.entries} entries)`);
-  lines.push(`shardcache SHARDS=1, 100 B values: the store counts ${counted.toFixed(1)} B per entry (shardcache_cache_bytes ÷ entries), the bytes CACHE_MAX_BYTES bounds.`, '');
+  console.log(
+    `shardcache: ${own.perEntry.toFixed(1)} B per entry by RSS, ${counted.toFixed(1)} B by the store's own count (${own.entries} entries)`,
+  );
+  lines.push(
+    `shardcache SHARDS=1, 100 B values: the store counts ${counted.toFixed(1)} B per entry (shardcache_cache_bytes ÷ entries), the bytes CACHE_MAX_BYTES bounds.`,
+    '',
+  );
   // The hit-path comparison runs on two proxies started without the
   // inspector: after a session has attached to its threads, a proxy
   // measured about a fifth slower on the hit path whatever it held.
   await big.stop();
   const full = await startNode(t, 'dist/src/main.js', common);
-  for (let sent = 0, pass = 0; pass < 20 && (await entriesOf(full)) < N; pass++) sent += (await stream(full.url, 'm', sent % N, N, Math.ceil(N / 15000))).requests;
+  for (let sent = 0, pass = 0; pass < 20 && (await entriesOf(full)) < N; pass++)
+    sent += (await stream(full.url, 'm', sent % N, N, Math.ceil(N / 15000))).requests;
   const small = await startNode(t, 'dist/src/main.js', common);
   await stream(small.url, 'm', 0, HOT, 3);
   const rounds: { big: LoadResult; small: LoadResult }[] = [];
@@ -141,35 +168,68 @@ async function partFootprint(t: Teardowns, redis: RedisServer): Promise<void> {
     const got = new Map<Proxy, LoadResult>();
     for (const proxy of order) got.set(proxy, await stream(proxy.url, 'm', 0, HOT, quick ? 3 : 6));
     rounds.push({ big: got.get(full)!, small: got.get(small)! });
-    console.log(`round ${round + 1}: ${await entriesOf(full)} cached ${got.get(full)!.rps.toFixed(0)} req/s p99 ${got.get(full)!.p99Ms.toFixed(2)} ms; ${await entriesOf(small)} cached ${got.get(small)!.rps.toFixed(0)} req/s p99 ${got.get(small)!.p99Ms.toFixed(2)} ms`);
+    console.log(
+      `round ${round + 1}: ${await entriesOf(full)} cached ${got.get(full)!.rps.toFixed(0)} req/s p99 ${got.get(full)!.p99Ms.toFixed(2)} ms; ${await entriesOf(small)} cached ${got.get(small)!.rps.toFixed(0)} req/s p99 ${got.get(small)!.p99Ms.toFixed(2)} ms`,
+    );
   }
   const rps = median(rounds.map((r) => r.big.rps / r.small.rps));
   const p99 = median(rounds.map((r) => r.big.p99Ms / r.small.p99Ms));
-  lines.push(`Hit path over ${HOT} hot keys with ${N} entries cached ÷ with ${HOT} cached: ${rps.toFixed(2)}× throughput, p99 ${p99.toFixed(2)}× (median of ${rounds.length} interleaved rounds; rounds ${rounds.map((r) => `${r.big.rps.toFixed(0)}/${r.small.rps.toFixed(0)}`).join(', ')} req/s).`, '');
+  lines.push(
+    `Hit path over ${HOT} hot keys with ${N} entries cached ÷ with ${HOT} cached: ${rps.toFixed(2)}× throughput, p99 ${p99.toFixed(2)}× (median of ${rounds.length} interleaved rounds; rounds ${rounds.map((r) => `${r.big.rps.toFixed(0)}/${r.small.rps.toFixed(0)}`).join(', ')} req/s).`,
+    '',
+  );
 }
 
 /** Bytes per entry of the node:http + lru-cache server, same keys. */
 async function partLru(t: Teardowns, redis: RedisServer): Promise<void> {
   const perKey = await populate(redis, 'm', N, 100);
-  const lru = await startInspected(t, 'dist/benchmarks/servers/node-lru.js', { REDIS_URL: redis.url, CACHE_CAPACITY: String(N), CACHE_TTL_MS: '3600000' });
+  const lru = await startInspected(t, 'dist/benchmarks/servers/node-lru.js', {
+    REDIS_URL: redis.url,
+    CACHE_CAPACITY: String(N),
+    CACHE_TTL_MS: '3600000',
+  });
   const own = await footprint(lru, 'm', N);
-  rows.push({ target: 'node:http + lru-cache', valueBytes: 100, entries: own.entries, bytesPerEntry: own.perEntry, redisBytesPerKey: perKey });
+  rows.push({
+    target: 'node:http + lru-cache',
+    valueBytes: 100,
+    entries: own.entries,
+    bytesPerEntry: own.perEntry,
+    redisBytesPerKey: perKey,
+  });
   console.log(`node:http + lru-cache: ${own.perEntry.toFixed(1)} B per entry`);
 }
 
 /** Bytes per entry of shardcache with 4 KiB values. */
 async function part4k(t: Teardowns, redis: RedisServer): Promise<void> {
   const perKey = await populate(redis, 'q', N4K, 4096);
-  const proxy = await startInspected(t, 'dist/src/main.js', { REDIS_URL: redis.url, CACHE_TTL_MS: '3600000', ADMIN_PORT: '0', SHARDS: '1', CACHE_CAPACITY: String(N4K) });
+  const proxy = await startInspected(t, 'dist/src/main.js', {
+    REDIS_URL: redis.url,
+    CACHE_TTL_MS: '3600000',
+    ADMIN_PORT: '0',
+    SHARDS: '1',
+    CACHE_CAPACITY: String(N4K),
+  });
   const own = await footprint(proxy, 'q', N4K, () => entriesOf(proxy));
-  rows.push({ target: 'shardcache SHARDS=1', valueBytes: 4096, entries: own.entries, bytesPerEntry: own.perEntry, redisBytesPerKey: perKey });
+  rows.push({
+    target: 'shardcache SHARDS=1',
+    valueBytes: 4096,
+    entries: own.entries,
+    bytesPerEntry: own.perEntry,
+    redisBytesPerKey: perKey,
+  });
   console.log(`shardcache, 4 KiB values: ${own.perEntry.toFixed(1)} B per entry`);
 }
 
 /** 10 × N distinct keys through CACHE_CAPACITY = N: RSS after each slice. */
 async function partStream(t: Teardowns, redis: RedisServer): Promise<void> {
   await redis.client.call('DEBUG', 'POPULATE', String(10 * N), 's', '100');
-  const proxy = await startInspected(t, 'dist/src/main.js', { REDIS_URL: redis.url, CACHE_TTL_MS: '3600000', ADMIN_PORT: '0', SHARDS: '1', CACHE_CAPACITY: String(N) });
+  const proxy = await startInspected(t, 'dist/src/main.js', {
+    REDIS_URL: redis.url,
+    CACHE_TTL_MS: '3600000',
+    ADMIN_PORT: '0',
+    SHARDS: '1',
+    CACHE_CAPACITY: String(N),
+  });
   let sent = 0;
   let errors = 0;
   const samples: { requests: number; rss: number }[] = [];
@@ -182,18 +242,44 @@ async function partStream(t: Teardowns, redis: RedisServer): Promise<void> {
   }
   const late = samples.filter((x) => x.requests >= 2 * N);
   const flat = Math.max(...late.map((x) => x.rss)) / Math.min(...late.map((x) => x.rss));
-  lines.push(`${10 * N} distinct keys through CACHE_CAPACITY=${N}: RSS from ${2 * N} requests on varied by ${((flat - 1) * 100).toFixed(1)}% (max ÷ min), ${errors} errors; samples (requests: MiB) ${samples.map((x) => `${x.requests}: ${(x.rss / 2 ** 20).toFixed(0)}`).join(', ')}.`, '');
+  lines.push(
+    `${10 * N} distinct keys through CACHE_CAPACITY=${N}: RSS from ${2 * N} requests on varied by ${((flat - 1) * 100).toFixed(1)}% (max ÷ min), ${errors} errors; samples (requests: MiB) ${samples.map((x) => `${x.requests}: ${(x.rss / 2 ** 20).toFixed(0)}`).join(', ')}.`,
+    '',
+  );
 }
 
 /** Bytes per object of Varnish + webdis, same keys as webdis names them (`/GET/m:<i>.txt`), by RSS and by its storage counter. */
 async function partVarnish(t: Teardowns, redis: RedisServer): Promise<void> {
   const perKey = await populate(redis, 'm', N, 100);
-  const env = { redisUrl: redis.url, redisPort: redis.port, capacity: N, ttlMs: 3_600_000, valueBytes: 100, varnishStorage: VARNISH_STORAGE };
+  const env = {
+    redisUrl: redis.url,
+    redisPort: redis.port,
+    capacity: N,
+    ttlMs: 3_600_000,
+    valueBytes: 100,
+    varnishStorage: VARNISH_STORAGE,
+  };
   const v = await varnishFootprint(t, env, N, (url, start, count, seconds) => stream(url, 'GET/m', start, count, seconds, '.txt'));
   const mib = (b: number): string => (b / 2 ** 20).toFixed(1);
-  rows.push({ target: 'Varnish + webdis: cache child RSS', valueBytes: 100, entries: v.objects, bytesPerEntry: v.rssPerObject, redisBytesPerKey: perKey });
-  rows.push({ target: 'Varnish + webdis: SMA.s0.g_bytes', valueBytes: 100, entries: v.objects, bytesPerEntry: v.smaPerObject, redisBytesPerKey: perKey });
-  const line = `Varnish (malloc,${VARNISH_STORAGE}) + webdis, ${N} keys of 100 B: ${v.objects} objects (MAIN.n_object); cache child RSS ${mib(v.rssBefore)} → ${mib(v.rssAfter)} MiB, ${v.rssPerObject.toFixed(1)} B per object (the manager, not summed, grew ${mib(v.managerGrowth)} MiB; MAIN.threads ${v.threads[0]} → ${v.threads[1]}); SMA.s0.g_bytes ÷ n_object ${v.smaPerObject.toFixed(1)} B; ${v.requests} requests, ${v.errors} errors; ${Object.entries(v.counters).map(([k, n]) => `${k} ${n}`).join(', ')}.`;
+  rows.push({
+    target: 'Varnish + webdis: cache child RSS',
+    valueBytes: 100,
+    entries: v.objects,
+    bytesPerEntry: v.rssPerObject,
+    redisBytesPerKey: perKey,
+  });
+  rows.push({
+    target: 'Varnish + webdis: SMA.s0.g_bytes',
+    valueBytes: 100,
+    entries: v.objects,
+    bytesPerEntry: v.smaPerObject,
+    redisBytesPerKey: perKey,
+  });
+  const line = `Varnish (malloc,${VARNISH_STORAGE}) + webdis, ${N} keys of 100 B: ${v.objects} objects (MAIN.n_object); cache child RSS ${mib(v.rssBefore)} → ${mib(v.rssAfter)} MiB, ${v.rssPerObject.toFixed(1)} B per object (the manager, not summed, grew ${mib(v.managerGrowth)} MiB; MAIN.threads ${v.threads[0]} → ${v.threads[1]}); SMA.s0.g_bytes ÷ n_object ${v.smaPerObject.toFixed(1)} B; ${v.requests} requests, ${v.errors} errors; ${Object.entries(
+    v.counters,
+  )
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ')}.`;
   console.log(line);
   lines.push(line, '');
 }
@@ -207,7 +293,13 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => void stopAll().finally(() => process.exit(130)));
   try {
     // Each part on a Redis of its own, stopped before the next: the data sets are large.
-    for (const [name, run] of [['footprint', partFootprint], ['lru', partLru], ['4k', part4k], ['stream', partStream], ['varnish', partVarnish]] as const) {
+    for (const [name, run] of [
+      ['footprint', partFootprint],
+      ['lru', partLru],
+      ['4k', part4k],
+      ['stream', partStream],
+      ['varnish', partVarnish],
+    ] as const) {
       if (!part(name)) continue;
       await run(t, await startRedis(t));
       await stopAll();
@@ -218,10 +310,18 @@ async function main(): Promise<void> {
   const table = [
     '| target | value | entries | bytes per entry | Redis used_memory per key | × Redis | overhead over the value |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
-    ...rows.map((r) => `| ${r.target} | ${r.valueBytes} B | ${r.entries} | ${r.bytesPerEntry.toFixed(1)} | ${r.redisBytesPerKey.toFixed(1)} | ${(r.bytesPerEntry / r.redisBytesPerKey).toFixed(2)} | ${(((r.bytesPerEntry - r.valueBytes) / r.valueBytes) * 100).toFixed(1)}% |`),
+    ...rows.map(
+      (r) =>
+        `| ${r.target} | ${r.valueBytes} B | ${r.entries} | ${r.bytesPerEntry.toFixed(1)} | ${r.redisBytesPerKey.toFixed(1)} | ${(r.bytesPerEntry / r.redisBytesPerKey).toFixed(2)} | ${(((r.bytesPerEntry - r.valueBytes) / r.valueBytes) * 100).toFixed(1)}% |`,
+    ),
     '',
   ];
-  const text = [`Run ${new Date().toISOString()}${quick ? ' (--quick)' : ''}; bytes per entry: RSS growth after a forced GC in every thread (Varnish: its cache child's, no GC), divided by the entries held; the SMA row is Varnish's storage counter ÷ its objects.`, '', ...(rows.length > 0 ? table : []), ...lines].join('\n');
+  const text = [
+    `Run ${new Date().toISOString()}${quick ? ' (--quick)' : ''}; bytes per entry: RSS growth after a forced GC in every thread (Varnish: its cache child's, no GC), divided by the entries held; the SMA row is Varnish's storage counter ÷ its objects.`,
+    '',
+    ...(rows.length > 0 ? table : []),
+    ...lines,
+  ].join('\n');
   console.log(`\n${text}`);
   writeFileSync(join(ROOT, 'benchmarks/results/memory.md'), text);
 }

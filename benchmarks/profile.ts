@@ -45,7 +45,8 @@ interface Served {
 }
 
 function checkServed(what: string, served: Served): void {
-  if (served.requests - served.errors <= 0) throw new Failed(`${what}: the load got no successful answer (${served.requests} requests, ${served.errors} errors)`);
+  if (served.requests - served.errors <= 0)
+    throw new Failed(`${what}: the load got no successful answer (${served.requests} requests, ${served.errors} errors)`);
 }
 
 /** Pass 1: clinic flame over the whole process; returns the flame graph's path and what wrk saw. */
@@ -58,7 +59,11 @@ async function flame(env: NodeJS.ProcessEnv, paths: string, work: string): Promi
   let log = '';
   const code = await new Promise<number | null>((resolve) => {
     // PATH: clinic processes the tick log with the `node` it finds, which must be the one that wrote it.
-    const child = spawn(join(ROOT, 'node_modules/.bin/clinic'), args, { cwd: ROOT, env: { ...env, PATH: `${join(ROOT, 'node_modules/.bin')}:${env.PATH}` }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(join(ROOT, 'node_modules/.bin/clinic'), args, {
+      cwd: ROOT,
+      env: { ...env, PATH: `${join(ROOT, 'node_modules/.bin')}:${env.PATH}` },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     child.stdout.on('data', (d: Buffer) => (log += d.toString()));
     child.stderr.on('data', (d: Buffer) => (log += d.toString()));
     child.once('exit', resolve);
@@ -74,7 +79,8 @@ async function flame(env: NodeJS.ProcessEnv, paths: string, work: string): Promi
   const html = readdirSync(dest).find((f) => f.endsWith('.clinic-flame.html'));
   if (html === undefined) throw new Failed(`clinic flame wrote no flame graph into ${dest}`);
   // The main thread is acceptor 0: a graph without the HTTP front was drawn from another thread's tick log.
-  if (!readFileSync(join(dest, html), 'latin1').includes('acceptor/http/front.js')) throw new Failed(`clinic flame drew another thread's tick log (no acceptor/http/front.js in ${html})`);
+  if (!readFileSync(join(dest, html), 'latin1').includes('acceptor/http/front.js'))
+    throw new Failed(`clinic flame drew another thread's tick log (no acceptor/http/front.js in ${html})`);
   // The other threads' tick logs, which the proxy moved aside (src/control/profiling.ts), go with the flame graph.
   const threads = `isolate-${html.split('.', 1)[0]}-threads`;
   if (existsSync(join(ROOT, threads))) renameSync(join(ROOT, threads), join(dest, threads));
@@ -89,9 +95,16 @@ interface Ports {
 }
 
 /** Pass 2: every thread's V8 profile under `load`; returns them by thread name, and what the load saw. */
-async function perThread(env: NodeJS.ProcessEnv, load: (ports: Ports) => Promise<Served>): Promise<{ profiles: Record<string, string>; served: Served }> {
+async function perThread(
+  env: NodeJS.ProcessEnv,
+  load: (ports: Ports) => Promise<Served>,
+): Promise<{ profiles: Record<string, string>; served: Served }> {
   const dir = join(OUT, 'cpu');
-  const child = spawn(NODE, ['--cpu-prof', `--cpu-prof-dir=${dir}`, 'dist/src/main.js'], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(NODE, ['--cpu-prof', `--cpu-prof-dir=${dir}`, 'dist/src/main.js'], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let log = '';
   child.stderr.on('data', (d: Buffer) => (log += d.toString()));
   try {
@@ -155,7 +168,15 @@ async function main(): Promise<void> {
   try {
     const redis = await startRedis({ teardown: (fn) => teardowns.push(fn) });
     // Without NO_INSIGHT clinic asks about telemetry and, with no TTY, silently does nothing.
-    const env = { ...process.env, NO_INSIGHT: '1', REDIS_URL: redis.url, PORT: '0', ADMIN_PORT: '0', RESP_PORT: '0', ...(miss ? { CACHE_CAPACITY: '0' } : {}) };
+    const env = {
+      ...process.env,
+      NO_INSIGHT: '1',
+      REDIS_URL: redis.url,
+      PORT: '0',
+      ADMIN_PORT: '0',
+      RESP_PORT: '0',
+      ...(miss ? { CACHE_CAPACITY: '0' } : {}),
+    };
     let f: { html: string; served: Served } | undefined;
     let p: { profiles: Record<string, string>; served: Served };
     if (resp) {
@@ -174,10 +195,14 @@ async function main(): Promise<void> {
     console.log(`per-thread V8 profiles, ${p.served.requests} ${resp ? 'RESP GETs' : 'requests'} served (${p.served.errors} errors):`);
     for (const [thread, file] of Object.entries(p.profiles)) {
       const { busyMs, top } = topFunctions(file, 8);
-      console.log(`  ${thread.padEnd(12)} ${file}\n    busy ${busyMs.toFixed(0)} ms, ${((busyMs * 1000) / Math.max(1, p.served.requests)).toFixed(2)} µs per request; by self time:`);
+      console.log(
+        `  ${thread.padEnd(12)} ${file}\n    busy ${busyMs.toFixed(0)} ms, ${((busyMs * 1000) / Math.max(1, p.served.requests)).toFixed(2)} µs per request; by self time:`,
+      );
       for (const fn of top) console.log(`    ${(fn.share * 100).toFixed(1).padStart(5)}%  ${fn.name}`);
     }
-    console.log(`PROFILE_JSON ${JSON.stringify({ ...(f ? { html: f.html, flameServed: f.served } : {}), profiles: p.profiles, threadServed: p.served })}`);
+    console.log(
+      `PROFILE_JSON ${JSON.stringify({ ...(f ? { html: f.html, flameServed: f.served } : {}), profiles: p.profiles, threadServed: p.served })}`,
+    );
   } finally {
     for (const fn of teardowns.reverse()) await fn();
     rmSync(work, { recursive: true, force: true });

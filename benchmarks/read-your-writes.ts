@@ -46,7 +46,9 @@ try {
     const stale = results.filter((r) => r.old);
     const ms = stale.map((r) => r.ms).sort((a, b) => a - b);
     const q = (p: number): string => (ms.length === 0 ? '-' : ms[Math.min(ms.length - 1, Math.floor(p * ms.length))]!.toFixed(2));
-    console.log(`${writers} writer(s): ${stale.length} of ${results.length} first reads after the ack got the old value (${((100 * stale.length) / results.length).toFixed(1)}%); window of those, ms after the ack: p50 ${q(0.5)}, p99 ${q(0.99)}, max ${q(1)}`);
+    console.log(
+      `${writers} writer(s): ${stale.length} of ${results.length} first reads after the ack got the old value (${((100 * stale.length) / results.length).toFixed(1)}%); window of those, ms after the ack: p50 ${q(0.5)}, p99 ${q(0.99)}, max ${q(1)}`,
+    );
   }
 } finally {
   await agent.close();

@@ -19,14 +19,26 @@ const require = createRequire(import.meta.url);
 interface ReplyParser {
   execute(chunk: Buffer): void;
 }
-type ReplyParserClass = new (options: { returnReply(reply: unknown): void; returnError(err: Error): void; returnBuffers: boolean }) => ReplyParser;
+type ReplyParserClass = new (options: {
+  returnReply(reply: unknown): void;
+  returnError(err: Error): void;
+  returnBuffers: boolean;
+}) => ReplyParser;
 interface Decoder {
   write(chunk: Buffer): void;
 }
-type DecoderClass = new (options: { onReply(reply: unknown): void; onErrorReply(err: Error): void; onPush(push: unknown[]): void; getTypeMapping(): object }) => Decoder;
+type DecoderClass = new (options: {
+  onReply(reply: unknown): void;
+  onErrorReply(err: Error): void;
+  onPush(push: unknown[]): void;
+  getTypeMapping(): object;
+}) => Decoder;
 
 const RedisParser = require('redis-parser') as ReplyParserClass;
-const { Decoder: IoredisDecoder, RESP_TYPES } = require('ioredis/built/resp/decoder.js') as { Decoder: DecoderClass; RESP_TYPES: Record<string, number> };
+const { Decoder: IoredisDecoder, RESP_TYPES } = require('ioredis/built/resp/decoder.js') as {
+  Decoder: DecoderClass;
+  RESP_TYPES: Record<string, number>;
+};
 
 /** `count` commands as redis-benchmark sends them (`key:%012d` keys), in 64 KiB chunks. */
 function stream(count: number, keysPerCommand: number): Buffer[] {
@@ -64,7 +76,9 @@ const candidates: [string, Run][] = [
     },
   ],
   ...([false, true] as const).map((returnBuffers): [string, Run] => [
-    returnBuffers ? 'redis-parser 3.0.0, returnBuffers + latin1 strings (binary-safe)' : 'redis-parser 3.0.0, utf8 strings (not binary-safe)',
+    returnBuffers
+      ? 'redis-parser 3.0.0, returnBuffers + latin1 strings (binary-safe)'
+      : 'redis-parser 3.0.0, utf8 strings (not binary-safe)',
     (chunks) => {
       let commands = 0;
       let keyBytes = 0;
@@ -73,7 +87,8 @@ const candidates: [string, Run][] = [
         returnReply(reply) {
           const args = reply as (string | Buffer)[];
           commands++;
-          for (let i = 1; i < args.length; i++) keyBytes += returnBuffers ? (args[i] as Buffer).latin1Slice(0, (args[i] as Buffer).length).length : (args[i] as string).length;
+          for (let i = 1; i < args.length; i++)
+            keyBytes += returnBuffers ? (args[i] as Buffer).latin1Slice(0, (args[i] as Buffer).length).length : (args[i] as string).length;
         },
         returnError(err) {
           throw err;
@@ -124,10 +139,13 @@ for (const [label, count, keys] of [
       const started = process.hrtime.bigint();
       const [commands, keyBytes] = run(chunks);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      if (commands !== count || keyBytes !== count * keys * 16) throw new Error(`${name}: parsed ${commands} commands, ${keyBytes} key bytes`);
+      if (commands !== count || keyBytes !== count * keys * 16)
+        throw new Error(`${name}: parsed ${commands} commands, ${keyBytes} key bytes`);
       if (round > 0) rates.push(count / seconds); // round 0 warms the JIT
     }
-    console.log(`  ${name.padEnd(68)} ${(median(rates) / 1e6).toFixed(2)} M commands/s (median of 7; min ${(Math.min(...rates) / 1e6).toFixed(2)}, max ${(Math.max(...rates) / 1e6).toFixed(2)})`);
+    console.log(
+      `  ${name.padEnd(68)} ${(median(rates) / 1e6).toFixed(2)} M commands/s (median of 7; min ${(Math.min(...rates) / 1e6).toFixed(2)}, max ${(Math.max(...rates) / 1e6).toFixed(2)})`,
+    );
   }
 }
 
@@ -139,7 +157,9 @@ console.log('\nA client announces a 1 GiB bulk string and sends 64 MiB of it:');
   const parser = new CommandParser(RESP_LIMITS);
   parser.feed(announced);
   const parsed = parser.next();
-  console.log(`  shardcache CommandParser: ${parsed === Parse.Error ? `refused at the header ("${parser.error}"), holds ${parser.buffered} bytes` : 'accepted'}`);
+  console.log(
+    `  shardcache CommandParser: ${parsed === Parse.Error ? `refused at the header ("${parser.error}"), holds ${parser.buffered} bytes` : 'accepted'}`,
+  );
 }
 {
   const parser = new RedisParser({ returnBuffers: true, returnReply() {}, returnError() {} });
@@ -147,5 +167,7 @@ console.log('\nA client announces a 1 GiB bulk string and sends 64 MiB of it:');
   parser.execute(announced);
   // Fresh chunks, as a socket delivers them: a parser that keeps them keeps the memory.
   for (let i = 0; i < 1024; i++) parser.execute(Buffer.from(filler));
-  console.log(`  redis-parser 3.0.0: accepts and buffers; +${((process.memoryUsage().arrayBuffers - before) / 2 ** 20).toFixed(0)} MiB held`);
+  console.log(
+    `  redis-parser 3.0.0: accepts and buffers; +${((process.memoryUsage().arrayBuffers - before) / 2 ** 20).toFixed(0)} MiB held`,
+  );
 }

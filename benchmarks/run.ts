@@ -28,7 +28,10 @@ import { runAutocannon } from './lib/autocannon.js';
 import { runWrk, type LoadResult } from './lib/wrk.js';
 
 const quick = process.argv.includes('--quick');
-const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7).split(',');
+const only = process.argv
+  .find((a) => a.startsWith('--only='))
+  ?.slice(7)
+  .split(',');
 // Five rounds: with three, one noisy round moved a median ratio by 0.1.
 const ROUNDS = quick ? 2 : 5;
 const SECONDS = quick ? 3 : 6;
@@ -54,7 +57,11 @@ const scenarioList = scenarios(quick, only);
  * both write rates, so the reader's own queueing does not swamp the figure.
  */
 function runStaleness(quick: boolean): StalenessSummary {
-  const out = execFileSync(process.execPath, ['dist/benchmarks/staleness.js', ...(quick ? ['--quick'] : []), '--watch-per-second=1000'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const out = execFileSync(process.execPath, ['dist/benchmarks/staleness.js', ...(quick ? ['--quick'] : []), '--watch-per-second=1000'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   process.stdout.write(out.replace(/^STALENESS_JSON .*\n?/m, ''));
   const line = /^STALENESS_JSON (.*)$/m.exec(out);
   if (line === null) throw new Error('staleness benchmark printed no summary');
@@ -78,7 +85,12 @@ async function keyLookups(redis: { info(section: string): Promise<string> }): Pr
  * (unpaced) when the paced scenario runs alone. Kept fractional: the wrk
  * script rounds each delay at random, so the mean rate is the one asked for.
  */
-async function paceFor(paced: NonNullable<Scenario['paced']>, peaks: Map<string, number>, targets: readonly { target: Target; proc: Running }[], measure: (proc: Running) => Promise<LoadResult>): Promise<number> {
+async function paceFor(
+  paced: NonNullable<Scenario['paced']>,
+  peaks: Map<string, number>,
+  targets: readonly { target: Target; proc: Running }[],
+  measure: (proc: Running) => Promise<LoadResult>,
+): Promise<number> {
   let peak = peaks.get(`${paced.of}/${paced.target}`);
   const own = targets.find(({ target }) => target.name === paced.target);
   if (peak === undefined && own !== undefined) {
@@ -126,10 +138,27 @@ async function main(): Promise<void> {
         loaded.add(dataId);
         console.log(`loaded ${sc.keys} keys of ${sc.valueBytes} B in ${Date.now() - started} ms`);
       }
-      if (sc.expireSeconds !== undefined) await redis.client.eval(`for i = 0, ARGV[1] - 1 do redis.call('EXPIRE', ARGV[2] .. i, ARGV[3]) end`, 0, sc.keys, keyName(sc.valueBytes, 0).slice(0, -1), sc.expireSeconds);
+      if (sc.expireSeconds !== undefined)
+        await redis.client.eval(
+          `for i = 0, ARGV[1] - 1 do redis.call('EXPIRE', ARGV[2] .. i, ARGV[3]) end`,
+          0,
+          sc.keys,
+          keyName(sc.valueBytes, 0).slice(0, -1),
+          sc.expireSeconds,
+        );
       const trace = sc.trace();
-      const files = { plain: writePaths(work, sc.id, trace, sc.valueBytes, 'plain'), webdis: writePaths(work, sc.id, trace, sc.valueBytes, 'webdis') };
-      const env: BenchEnv = { redisUrl: redis.url, redisPort: redis.port, capacity: sc.capacity, ttlMs: 300000, valueBytes: sc.valueBytes, varnishStorage: '256m' };
+      const files = {
+        plain: writePaths(work, sc.id, trace, sc.valueBytes, 'plain'),
+        webdis: writePaths(work, sc.id, trace, sc.valueBytes, 'webdis'),
+      };
+      const env: BenchEnv = {
+        redisUrl: redis.url,
+        redisPort: redis.port,
+        capacity: sc.capacity,
+        ttlMs: 300000,
+        valueBytes: sc.valueBytes,
+        varnishStorage: '256m',
+      };
       running.length = 0;
       const skipped: { name: string; reason: string }[] = [];
       for (const target of sc.targets) {
@@ -144,8 +173,25 @@ async function main(): Promise<void> {
       try {
         // Hit-ratio scenarios replay the trace continuously per target (lib/replay.ts).
         const replay = sc.hitRatio === true ? new Replay(trace.length) : undefined;
-        for (const { target, proc } of running) replay?.advance(target.name, (await load({ url: proc.url, pathsFile: files[proc.style], connections: CONNECTIONS, seconds: WARM_SECONDS, startAt: replay?.startOf(target.name) })).requests, false);
-        const pace = sc.paced ? await paceFor(sc.paced, peaks, running, (proc) => load({ url: proc.url, pathsFile: files[proc.style], connections: CONNECTIONS, seconds: SECONDS })) : 0;
+        for (const { target, proc } of running)
+          replay?.advance(
+            target.name,
+            (
+              await load({
+                url: proc.url,
+                pathsFile: files[proc.style],
+                connections: CONNECTIONS,
+                seconds: WARM_SECONDS,
+                startAt: replay?.startOf(target.name),
+              })
+            ).requests,
+            false,
+          );
+        const pace = sc.paced
+          ? await paceFor(sc.paced, peaks, running, (proc) =>
+              load({ url: proc.url, pathsFile: files[proc.style], connections: CONNECTIONS, seconds: SECONDS }),
+            )
+          : 0;
         const rounds = new Map<string, LoadResult[]>(running.map(({ target }) => [target.name, []]));
         const lookups = new Map<string, number[]>(running.map(({ target }) => [target.name, []]));
         const cpu = new Map<string, CpuPerRequest[]>(running.map(({ target }) => [target.name, []]));
@@ -157,13 +203,22 @@ async function main(): Promise<void> {
             const countHits = sc.hitRatio === true && target !== bare;
             const before = countHits ? await keyLookups(redis.client) : 0;
             const cpuBefore = snapshot(proc.pids);
-            const r = await load({ url: proc.url, pathsFile: files[proc.style], connections: CONNECTIONS, seconds: SECONDS, pauseMs: pace, startAt: replay?.startOf(target.name) });
+            const r = await load({
+              url: proc.url,
+              pathsFile: files[proc.style],
+              connections: CONNECTIONS,
+              seconds: SECONDS,
+              pauseMs: pace,
+              startAt: replay?.startOf(target.name),
+            });
             replay?.advance(target.name, r.requests, true);
             cpu.get(target.name)!.push(perRequest(cpuBefore, snapshot(proc.pids), r.requests));
             if (countHits) lookups.get(target.name)!.push((await keyLookups(redis.client)) - before);
             rounds.get(target.name)!.push(r);
             const c = cpu.get(target.name)!.at(-1)!;
-            console.log(`round ${round + 1} ${target.name.padEnd(40)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  errors ${r.errors}  cpu ${c.totalUs.toFixed(1)} µs/req (busiest ${c.busiest} ${c.busiestUs.toFixed(1)})`);
+            console.log(
+              `round ${round + 1} ${target.name.padEnd(40)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  errors ${r.errors}  cpu ${c.totalUs.toFixed(1)} µs/req (busiest ${c.busiest} ${c.busiestUs.toFixed(1)})`,
+            );
           }
         }
         const base = rounds.get(sc.baseline);
@@ -184,7 +239,19 @@ async function main(): Promise<void> {
             errors: rs.reduce((a, r) => a + r.errors, 0),
             requests: rs.reduce((a, r) => a + r.requests, 0),
             ...(lookups.get(target.name)!.length > 0
-              ? hitRatios(rs.map((r) => r.requests), lookups.get(target.name)!, simulate(target.eviction ?? 'lru', trace, sc.capacity, replay!.segments(target.name), (i) => keyName(sc.valueBytes, i), sc.oneOffFrom), sc.oneOffFrom !== undefined)
+              ? hitRatios(
+                  rs.map((r) => r.requests),
+                  lookups.get(target.name)!,
+                  simulate(
+                    target.eviction ?? 'lru',
+                    trace,
+                    sc.capacity,
+                    replay!.segments(target.name),
+                    (i) => keyName(sc.valueBytes, i),
+                    sc.oneOffFrom,
+                  ),
+                  sc.oneOffFrom !== undefined,
+                )
               : {}),
             rounds: rs.map((r) => Math.round(r.rps)),
             p99Rounds: rs.map((r) => r.p99Ms),
@@ -194,7 +261,15 @@ async function main(): Promise<void> {
         });
         // Keyed by scenario too: 'shardcache' is a target of several scenarios.
         for (const r of targets) peaks.set(`${sc.id}/${r.name}`, r.rps);
-        results.push({ id: sc.id, title: sc.title, baseline: sc.baseline, compare: sc.compare ?? [], ...(pace ? { pauseMs: pace } : {}), targets, skipped });
+        results.push({
+          id: sc.id,
+          title: sc.title,
+          baseline: sc.baseline,
+          compare: sc.compare ?? [],
+          ...(pace ? { pauseMs: pace } : {}),
+          targets,
+          skipped,
+        });
       } finally {
         for (const { proc } of running) await proc.stop();
       }
@@ -204,11 +279,14 @@ async function main(): Promise<void> {
       staleness = runStaleness(quick);
     }
     // Only when asked (`--only=memory`): it loads 10M keys and runs about ten minutes (benchmarks/memory.ts).
-    if (only?.includes('memory')) execFileSync(process.execPath, ['dist/benchmarks/memory.js', ...(quick ? ['--quick'] : [])], { cwd: ROOT, stdio: 'inherit' });
+    if (only?.includes('memory'))
+      execFileSync(process.execPath, ['dist/benchmarks/memory.js', ...(quick ? ['--quick'] : [])], { cwd: ROOT, stdio: 'inherit' });
     // Issue 20's TRACKING_MODE bars (benchmarks/tracking-modes.ts): its own proxies and load, about four minutes.
-    if (only === undefined || only.includes('bcast')) execFileSync(process.execPath, ['dist/benchmarks/tracking-modes.js', ...(quick ? ['--quick'] : [])], { cwd: ROOT, stdio: 'inherit' });
+    if (only === undefined || only.includes('bcast'))
+      execFileSync(process.execPath, ['dist/benchmarks/tracking-modes.js', ...(quick ? ['--quick'] : [])], { cwd: ROOT, stdio: 'inherit' });
     // Issue 14's stampede bar (benchmarks/stampede.ts): its own proxies and load, about a minute.
-    if (only === undefined || only.includes('stampede')) execFileSync(process.execPath, ['dist/benchmarks/stampede.js', ...(quick ? ['--quick'] : [])], { cwd: ROOT, stdio: 'inherit' });
+    if (only === undefined || only.includes('stampede'))
+      execFileSync(process.execPath, ['dist/benchmarks/stampede.js', ...(quick ? ['--quick'] : [])], { cwd: ROOT, stdio: 'inherit' });
     if (only === undefined || only.includes('resp')) {
       const missing = missingPeer('redis-benchmark');
       if (missing) console.log(`skipped the RESP scenario: ${missing}`);
@@ -224,7 +302,23 @@ async function main(): Promise<void> {
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}`;
   const outDir = join(ROOT, 'benchmarks/results');
   mkdirSync(outDir, { recursive: true });
-  writeReport(outDir, { date: new Date().toISOString(), machine, generator, quick, rounds: ROUNDS, seconds: SECONDS, connections: CONNECTIONS, scenarios: results, ...(resp ? { resp, respRounds: RESP_ROUNDS } : {}), ...(staleness ? { staleness } : {}), bars: BARS }, quick || only !== undefined ? undefined : join(ROOT, 'README.md'));
+  writeReport(
+    outDir,
+    {
+      date: new Date().toISOString(),
+      machine,
+      generator,
+      quick,
+      rounds: ROUNDS,
+      seconds: SECONDS,
+      connections: CONNECTIONS,
+      scenarios: results,
+      ...(resp ? { resp, respRounds: RESP_ROUNDS } : {}),
+      ...(staleness ? { staleness } : {}),
+      bars: BARS,
+    },
+    quick || only !== undefined ? undefined : join(ROOT, 'README.md'),
+  );
   console.log(`\nwrote ${outDir}/latest.{json,md} and charts`);
 }
 

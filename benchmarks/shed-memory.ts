@@ -49,7 +49,14 @@ async function settledRss(proxy: Proxy): Promise<number> {
 
 /** Bytes per idle connection and per waiting miss, over one round of `N` connections. */
 async function round(redis: RedisServer, r: number): Promise<{ perConnection: number; perWaiting: number }> {
-  const env = { REDIS_URL: redis.url, SHARDS: '1', ACCEPTORS: '1', MAX_INFLIGHT: String(2 * N), REDIS_TIMEOUT_MS: '20000', NODE_OPTIONS: '--inspect=127.0.0.1:0' };
+  const env = {
+    REDIS_URL: redis.url,
+    SHARDS: '1',
+    ACCEPTORS: '1',
+    MAX_INFLIGHT: String(2 * N),
+    REDIS_TIMEOUT_MS: '20000',
+    NODE_OPTIONS: '--inspect=127.0.0.1:0',
+  };
   const proxy = await startNode(t, 'dist/src/main.js', { ADMIN_PORT: '0', ...env });
   const keys = Array.from({ length: N }, (_, i) => `sm:${r}:${i}`);
   await redis.client.mset(...keys.flatMap((k) => [k, 'x'.repeat(100)]));
@@ -139,11 +146,16 @@ try {
   for (let r = 0; r < ROUNDS; r++) rounds.push(await round(redis, r));
   const kib = (bytes: number): string => `${(bytes / 1024).toFixed(2)} KiB`;
   console.log(`built proxy, ${N} connections, ${ROUNDS} rounds (RSS after a forced GC in every thread):`);
-  for (const [i, r] of rounds.entries()) console.log(`  round ${i + 1}: ${kib(r.perConnection)} per idle connection, ${kib(r.perWaiting)} per waiting miss`);
-  console.log(`  median: ${kib(median(rounds.map((r) => r.perConnection)))} per idle connection, ${kib(median(rounds.map((r) => r.perWaiting)))} per waiting miss`);
+  for (const [i, r] of rounds.entries())
+    console.log(`  round ${i + 1}: ${kib(r.perConnection)} per idle connection, ${kib(r.perWaiting)} per waiting miss`);
+  console.log(
+    `  median: ${kib(median(rounds.map((r) => r.perConnection)))} per idle connection, ${kib(median(rounds.map((r) => r.perWaiting)))} per waiting miss`,
+  );
   console.log(`in-process, ${IN_PROCESS} requests (after a full GC):`);
   console.log(`  queued in the hand-off (dispatcher slot, posted batch bytes): ${queuedInHandOff().toFixed(0)} B of RSS per request`);
-  console.log(`  waiting in the shard (flight, waiter, key, fetch, ioredis command): ${(await waitingInShard(redis)).toFixed(0)} B of heap and array buffers per miss`);
+  console.log(
+    `  waiting in the shard (flight, waiter, key, fetch, ioredis command): ${(await waitingInShard(redis)).toFixed(0)} B of heap and array buffers per miss`,
+  );
 } finally {
   for (const fn of teardowns.reverse()) await fn();
 }

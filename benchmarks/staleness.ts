@@ -67,7 +67,13 @@ export interface Staleness {
  * through `proxy`, watching about `watchPerSecond` SETs a second (also
  * used by benchmarks/tracking-modes.ts).
  */
-export async function staleness(proxy: Proxy, redis: Awaited<ReturnType<typeof startRedis>>, rate: number, seconds: number, watchPerSecond = WATCH_PER_SECOND): Promise<Staleness> {
+export async function staleness(
+  proxy: Proxy,
+  redis: Awaited<ReturnType<typeof startRedis>>,
+  rate: number,
+  seconds: number,
+  watchPerSecond = WATCH_PER_SECOND,
+): Promise<Staleness> {
   const http = new Agent({ connections: READERS, pipelining: 1 });
   const keys = Array.from({ length: KEYS }, (_, i) => `stale:${i}`);
   await redis.client.mset(...keys.flatMap((k) => [k, '0']));
@@ -119,7 +125,15 @@ export async function staleness(proxy: Proxy, redis: Awaited<ReturnType<typeof s
   while (watching > 0) await sleep(10);
   await http.close();
   lags.sort((a, b) => a - b);
-  return { rate, sets, measured: lags.length, p50: percentile(lags, 50), p99: percentile(lags, 99), max: lags[lags.length - 1] ?? Number.NaN, staleAnswers };
+  return {
+    rate,
+    sets,
+    measured: lags.length,
+    p50: percentile(lags, 50),
+    p99: percentile(lags, 99),
+    max: lags[lags.length - 1] ?? Number.NaN,
+    staleAnswers,
+  };
 }
 
 async function read(http: Agent, proxy: Proxy, key: string): Promise<string> {
@@ -145,7 +159,16 @@ async function main(): Promise<void> {
   const ratios: number[] = [];
   const rps: Record<string, number[]> = { tracking: [], ttl: [] };
   for (let r = 0; r < ROUNDS; r++) {
-    const order = r % 2 === 0 ? ([['tracking', tracking], ['ttl', ttl]] as const) : ([['ttl', ttl], ['tracking', tracking]] as const);
+    const order =
+      r % 2 === 0
+        ? ([
+            ['tracking', tracking],
+            ['ttl', ttl],
+          ] as const)
+        : ([
+            ['ttl', ttl],
+            ['tracking', tracking],
+          ] as const);
     const round: Record<string, number> = {};
     for (const [name, proxy] of order) {
       const res = await runWrk({ url: proxy.url, pathsFile: paths, connections: 64, seconds: WRK_SECONDS });
@@ -155,7 +178,8 @@ async function main(): Promise<void> {
     }
     ratios.push(round.tracking! / round.ttl!);
   }
-  if (!/invalidation tracking/.test(tracking.logs()) || /refused client tracking/.test(tracking.logs())) throw new Error('the tracking proxy did not track');
+  if (!/invalidation tracking/.test(tracking.logs()) || /refused client tracking/.test(tracking.logs()))
+    throw new Error('the tracking proxy did not track');
 
   const ms = (x: number): string => x.toFixed(2);
   const lines = [
@@ -173,7 +197,14 @@ async function main(): Promise<void> {
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   // For `npm run bench`, which runs this script last and folds it into its report.
-  const summary: StalenessSummary = { watchPerSecond: WATCH_PER_SECOND, rounds: ROUNDS, results, trackingRps: rps.tracking!, ttlRps: rps.ttl!, ratio: median(ratios) };
+  const summary: StalenessSummary = {
+    watchPerSecond: WATCH_PER_SECOND,
+    rounds: ROUNDS,
+    results,
+    trackingRps: rps.tracking!,
+    ttlRps: rps.ttl!,
+    ratio: median(ratios),
+  };
   process.stdout.write(`STALENESS_JSON ${JSON.stringify(summary)}\n`);
 }
 

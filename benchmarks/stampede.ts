@@ -30,7 +30,10 @@ const DELAY_MS = 20;
 
 const variants: { name: string; env: Record<string, string> }[] = [
   { name: 'no expiry during the run (baseline)', env: { CACHE_TTL_MS: '3600000', EARLY_REFRESH_BETA: '0' } },
-  { name: 'STALE_WHILE_REVALIDATE_MS=1000', env: { CACHE_TTL_MS: String(TTL_MS), STALE_WHILE_REVALIDATE_MS: '1000', EARLY_REFRESH_BETA: '0' } },
+  {
+    name: 'STALE_WHILE_REVALIDATE_MS=1000',
+    env: { CACHE_TTL_MS: String(TTL_MS), STALE_WHILE_REVALIDATE_MS: '1000', EARLY_REFRESH_BETA: '0' },
+  },
   { name: 'early refresh (EARLY_REFRESH_BETA=1)', env: { CACHE_TTL_MS: String(TTL_MS), EARLY_REFRESH_BETA: '1' } },
   { name: 'neither (EARLY_REFRESH_BETA=0)', env: { CACHE_TTL_MS: String(TTL_MS), EARLY_REFRESH_BETA: '0' } },
 ];
@@ -65,7 +68,8 @@ async function main(): Promise<void> {
     await redis.client.set('hot', 'x'.repeat(100));
     const gets = (): Promise<number> => commandCalls(redis.client, 'get', 'mget');
     const proxies: Proxy[] = [];
-    for (const v of variants) proxies.push(await startProxy(t, { REDIS_URL: redis.url, SHARDS: '1', SHARDCACHE_TEST_DELAY_GET: `hot:${DELAY_MS}`, ...v.env }));
+    for (const v of variants)
+      proxies.push(await startProxy(t, { REDIS_URL: redis.url, SHARDS: '1', SHARDCACHE_TEST_DELAY_GET: `hot:${DELAY_MS}`, ...v.env }));
     for (const p of proxies) await load(p.url, agent);
     const results = variants.map(() => ({ p99: [] as number[], ratio: [] as number[], getsPerPeriod: [] as number[], requests: 0 }));
     for (let round = 0; round < ROUNDS; round++) {
@@ -80,7 +84,9 @@ async function main(): Promise<void> {
         results[i]!.p99.push(p99s[i]!);
         results[i]!.getsPerPeriod.push(((await gets()) - before) / periods);
         results[i]!.requests += latencies.length;
-        console.log(`round ${round + 1} ${variants[i]!.name.padEnd(40)} ${latencies.length} requests, p99 ${p99s[i]!.toFixed(2)} ms, ${results[i]!.getsPerPeriod.at(-1)!.toFixed(2)} GETs per TTL period`);
+        console.log(
+          `round ${round + 1} ${variants[i]!.name.padEnd(40)} ${latencies.length} requests, p99 ${p99s[i]!.toFixed(2)} ms, ${results[i]!.getsPerPeriod.at(-1)!.toFixed(2)} GETs per TTL period`,
+        );
       }
       for (let i = 0; i < variants.length; i++) results[i]!.ratio.push(p99s[i]! / p99s[0]!);
     }
@@ -89,7 +95,10 @@ async function main(): Promise<void> {
       '',
       '| proxy | requests | p99 ms | p99 ÷ baseline | Redis GETs per TTL period |',
       '| --- | ---: | ---: | ---: | ---: |',
-      ...variants.map((v, i) => `| ${v.name} | ${results[i]!.requests} | ${median(results[i]!.p99).toFixed(2)} | ${median(results[i]!.ratio).toFixed(2)} | ${i === 0 ? '–' : median(results[i]!.getsPerPeriod).toFixed(2)} |`),
+      ...variants.map(
+        (v, i) =>
+          `| ${v.name} | ${results[i]!.requests} | ${median(results[i]!.p99).toFixed(2)} | ${median(results[i]!.ratio).toFixed(2)} | ${i === 0 ? '–' : median(results[i]!.getsPerPeriod).toFixed(2)} |`,
+      ),
     );
   } finally {
     await agent.close();

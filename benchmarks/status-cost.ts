@@ -53,7 +53,12 @@ function buildCost(): string[] {
   // Every slot's thread id is this thread's, so that each figure is a real /proc read.
   const tid = nameThread('status-bench');
   const lines = ['| acceptors × shards | snapshot + JSON, µs | page as first sent, µs |', '| ---: | ---: | ---: |'];
-  for (const [a, s] of [[1, 1], [2, 2], [8, 2], [64, 256]] as const) {
+  for (const [a, s] of [
+    [1, 1],
+    [2, 2],
+    [8, 2],
+    [64, 256],
+  ] as const) {
     const src = sources(a, s);
     for (const x of src.acceptorStats) x[AcceptorStat.Tid] = tid;
     for (const x of src.shardStats) x[Stat.Tid] = tid;
@@ -110,7 +115,13 @@ async function hitPathCost(): Promise<string[]> {
 }
 
 try {
-  const out = [`# Status page cost, ${new Date().toISOString()}, Node ${process.version}`, '', ...buildCost(), '', ...(await hitPathCost())];
+  const out = [
+    `# Status page cost, ${new Date().toISOString()}, Node ${process.version}`,
+    '',
+    ...buildCost(),
+    '',
+    ...(await hitPathCost()),
+  ];
   process.stdout.write(`${out.join('\n')}\n`);
 } finally {
   for (const fn of stoppers.reverse()) await fn();

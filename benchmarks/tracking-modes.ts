@@ -58,7 +58,10 @@ function cpuNs(before: CpuSnapshot, after: CpuSnapshot, name: RegExp): number {
 /** Invalidation messages and keys `proxy` has received so far. */
 async function invalidations(proxy: Proxy): Promise<{ messages: number; keys: number }> {
   const samples = await scrape(proxy.admin);
-  return { messages: total(samples, 'shardcache_invalidation_messages_total'), keys: total(samples, 'shardcache_invalidations_total', { kind: 'key' }) };
+  return {
+    messages: total(samples, 'shardcache_invalidation_messages_total'),
+    keys: total(samples, 'shardcache_invalidations_total', { kind: 'key' }),
+  };
 }
 
 interface Window {
@@ -78,7 +81,14 @@ async function window(proxy: Proxy, redis: RedisServer, seconds: number, writer?
   const written = w ? await w.stop() : { sets: 0, seconds };
   await sleep(100); // the last messages land
   const [after, cpuAfter, rcpuAfter] = [await invalidations(proxy), snapshot([proxy.child.pid!]), snapshot([redis.pid])];
-  return { sets: written.sets, seconds: written.seconds, messages: after.messages - count.messages, keys: after.keys - count.keys, shardNs: cpuNs(cpu, cpuAfter, /^shard-\d+$/), redisNs: cpuNs(rcpu, rcpuAfter, /.*/) };
+  return {
+    sets: written.sets,
+    seconds: written.seconds,
+    messages: after.messages - count.messages,
+    keys: after.keys - count.keys,
+    shardNs: cpuNs(cpu, cpuAfter, /^shard-\d+$/),
+    redisNs: cpuNs(rcpu, rcpuAfter, /.*/),
+  };
 }
 
 async function main(): Promise<void> {
@@ -98,8 +108,12 @@ async function main(): Promise<void> {
     for (const mode of MODES) await runWrk({ url: proxies[mode].url, pathsFile: paths, connections: 64, seconds: 2 }); // warm: every key cached
 
     // 1. Hit path, with and without writes.
-    const variants = MODES.flatMap((mode) => [{ mode, writing: false }, { mode, writing: true }]);
-    const name = (v: { mode: Mode; writing: boolean }): string => `${v.mode}${v.writing ? `, ${RATE / 1000}k SET/s of other keys` : ', no writes'}`;
+    const variants = MODES.flatMap((mode) => [
+      { mode, writing: false },
+      { mode, writing: true },
+    ]);
+    const name = (v: { mode: Mode; writing: boolean }): string =>
+      `${v.mode}${v.writing ? `, ${RATE / 1000}k SET/s of other keys` : ', no writes'}`;
     const rps = variants.map(() => [] as number[]);
     const bcastMessages: number[] = [];
     for (let round = 0; round < ROUNDS; round++) {
@@ -112,8 +126,11 @@ async function main(): Promise<void> {
         const written = await writer?.stop();
         if (r.errors > 0) throw new Error(`${name(v)}: ${r.errors} errors under wrk`);
         rps[i]!.push(r.rps);
-        if (v.mode === 'bcast' && written) bcastMessages.push(((await invalidations(proxies.bcast)).messages - before.messages) / written.seconds);
-        console.log(`round ${round + 1} ${name(v).padEnd(40)} ${r.rps.toFixed(0).padStart(7)} req/s${written ? `  (${(written.sets / written.seconds).toFixed(0)} SET/s)` : ''}`);
+        if (v.mode === 'bcast' && written)
+          bcastMessages.push(((await invalidations(proxies.bcast)).messages - before.messages) / written.seconds);
+        console.log(
+          `round ${round + 1} ${name(v).padEnd(40)} ${r.rps.toFixed(0).padStart(7)} req/s${written ? `  (${(written.sets / written.seconds).toFixed(0)} SET/s)` : ''}`,
+        );
       }
     }
     const ratio = (a: number, b: number): number => median(rps[a]!.map((x, r) => x / rps[b]![r]!));
@@ -121,11 +138,17 @@ async function main(): Promise<void> {
 
     // 2. The price: writes of cold keys, no reads.
     const price: { label: string; mode: Mode; idle: Window; busy: Window }[] = [];
-    for (const [mode, shape] of [['default', 'batched'], ['bcast', 'batched'], ['bcast', 'sequential']] as const) {
+    for (const [mode, shape] of [
+      ['default', 'batched'],
+      ['bcast', 'batched'],
+      ['bcast', 'sequential'],
+    ] as const) {
       const idle = await window(proxies[mode], redis, WINDOW_SECONDS);
       const busy = await window(proxies[mode], redis, WINDOW_SECONDS, () => startWriter(redis.port, RATE, shape, cold));
       price.push({ label: `${mode}, ${shape} writes`, mode, idle, busy });
-      console.log(`price ${mode} ${shape}: ${(busy.sets / busy.seconds).toFixed(0)} SET/s, ${(busy.messages / busy.seconds).toFixed(0)} messages/s, ${(busy.keys / busy.seconds).toFixed(0)} keys/s`);
+      console.log(
+        `price ${mode} ${shape}: ${(busy.sets / busy.seconds).toFixed(0)} SET/s, ${(busy.messages / busy.seconds).toFixed(0)} messages/s, ${(busy.keys / busy.seconds).toFixed(0)} keys/s`,
+      );
     }
 
     // 3. Staleness at 10k SET/s of cached keys.
@@ -135,7 +158,9 @@ async function main(): Promise<void> {
         const s = await staleness(proxies[mode], redis, RATE, STALE_SECONDS, 1000);
         if (s.measured === 0) throw new Error(`${mode}: no staleness measured`);
         p99[mode].push(s.p99);
-        console.log(`staleness round ${round + 1} ${mode}: ${s.sets} SETs, ${s.measured} watched, p50 ${s.p50.toFixed(2)} ms, p99 ${s.p99.toFixed(2)} ms, max ${s.max.toFixed(2)} ms`);
+        console.log(
+          `staleness round ${round + 1} ${mode}: ${s.sets} SETs, ${s.measured} watched, p50 ${s.p50.toFixed(2)} ms, p99 ${s.p99.toFixed(2)} ms, max ${s.max.toFixed(2)} ms`,
+        );
       }
     }
     const staleDiff = median(p99.bcast.map((x, r) => x - p99.default[r]!));
@@ -144,7 +169,11 @@ async function main(): Promise<void> {
     const us = (ns: number, per: number): string => (per > 0 ? f(ns / 1000 / per) : '–');
     const bars: [string, number, boolean][] = [
       ['bcast hit path ≥ 0.95× default’s, no writes', ratio(bcastIdle, defaultIdle), ratio(bcastIdle, defaultIdle) >= 0.95],
-      [`bcast hit path under ${RATE / 1000}k SET/s of keys it does not hold ≥ 0.9× with no writes`, ratio(bcastWrites, bcastIdle), ratio(bcastWrites, bcastIdle) >= 0.9],
+      [
+        `bcast hit path under ${RATE / 1000}k SET/s of keys it does not hold ≥ 0.9× with no writes`,
+        ratio(bcastWrites, bcastIdle),
+        ratio(bcastWrites, bcastIdle) >= 0.9,
+      ],
       [`bcast staleness p99 at ${RATE / 1000}k SET/s ≤ default’s + 2 ms (median of per-round differences)`, staleDiff, staleDiff <= 2],
     ];
     lines.push(
@@ -152,11 +181,17 @@ async function main(): Promise<void> {
       '',
       '| bar | measured | verdict |',
       '| --- | ---: | --- |',
-      ...bars.map(([label, v, ok]) => `| ${label} | ${label.includes('ms') ? `${v >= 0 ? '+' : ''}${f(v)} ms` : `${f(v)}×`} | ${ok ? 'met' : 'missed'} |`),
+      ...bars.map(
+        ([label, v, ok]) =>
+          `| ${label} | ${label.includes('ms') ? `${v >= 0 ? '+' : ''}${f(v)} ms` : `${f(v)}×`} | ${ok ? 'met' : 'missed'} |`,
+      ),
       '',
       '| hit path | req/s (median) | × same mode, no writes | rounds |',
       '| --- | ---: | ---: | --- |',
-      ...variants.map((v, i) => `| ${name(v)} | ${f(median(rps[i]!), 0)} | ${f(ratio(i, v.mode === 'default' ? defaultIdle : bcastIdle))} | ${rps[i]!.map((x) => x.toFixed(0)).join(', ')} |`),
+      ...variants.map(
+        (v, i) =>
+          `| ${name(v)} | ${f(median(rps[i]!), 0)} | ${f(ratio(i, v.mode === 'default' ? defaultIdle : bcastIdle))} | ${rps[i]!.map((x) => x.toFixed(0)).join(', ')} |`,
+      ),
       '',
       `Under writes, bcast's proxy received ${bcastMessages.map((m) => m.toFixed(0)).join(', ')} invalidation messages/s (per round) while serving. The default proxy's rounds with writes (${f(ratio(defaultWrites, defaultIdle))}× its rounds without) pay for the writer and Redis, and for the bcast proxy, which receives those writes too, on the same two cores.`,
       '',

@@ -9,7 +9,14 @@ import { decodeKey } from './routing/key.js';
 import { EVICTIONS, type Eviction } from './cache/policy.js';
 import { LOG_LEVELS } from './log.js';
 import { redactUrl } from './redact.js';
-import { parseHostPorts, formatHostPort, TRACKING_MODES, type BackendSettings, type RedisMode, type TrackingMode } from './routing/backend-settings.js';
+import {
+  parseHostPorts,
+  formatHostPort,
+  TRACKING_MODES,
+  type BackendSettings,
+  type RedisMode,
+  type TrackingMode,
+} from './routing/backend-settings.js';
 import { defaultThreads, reusePortProblem } from './threads.js';
 
 /** Every setting, checked and parsed (see SETTINGS for the environment variables and flags). */
@@ -87,6 +94,7 @@ const canReusePort = (): boolean => reusePortProblem(process.version, process.pl
 const defaults = (): { acceptors: number; shards: number } => defaultThreads(availableParallelism(), canReusePort());
 
 /** Every setting, in the order `--help` lists them. */
+// biome-ignore format: a table, one setting a line, so that a new setting is one line of diff
 export const SETTINGS: readonly Setting[] = [
   { env: 'PORT', field: 'port', default: () => 8080, parse: integer(0, 65535), help: 'HTTP port (0 picks a free one and logs it)' },
   { env: 'HOST', field: 'host', default: () => '127.0.0.1', parse: host, help: 'address to listen on; the proxy has no authentication, so it is loopback unless told' },
@@ -171,9 +179,12 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: readonly string[]): Con
     throw new ConfigError(`${source}=${checked.acceptors}: several acceptors ${noReusePort}; set ACCEPTORS=1`);
   }
   if (checked.headersTimeoutMs > checked.requestTimeoutMs) {
-    throw new ConfigError(`HEADERS_TIMEOUT_MS=${checked.headersTimeoutMs}: must not exceed REQUEST_TIMEOUT_MS (${checked.requestTimeoutMs})`);
+    throw new ConfigError(
+      `HEADERS_TIMEOUT_MS=${checked.headersTimeoutMs}: must not exceed REQUEST_TIMEOUT_MS (${checked.requestTimeoutMs})`,
+    );
   }
-  if (checked.trackingMode === 'bcast' && checked.invalidation === 'ttl') throw new ConfigError('TRACKING_MODE=bcast: needs INVALIDATION=tracking (INVALIDATION=ttl tracks nothing)');
+  if (checked.trackingMode === 'bcast' && checked.invalidation === 'ttl')
+    throw new ConfigError('TRACKING_MODE=bcast: needs INVALIDATION=tracking (INVALIDATION=ttl tracks nothing)');
   checked.redisMode = redisMode(checked);
   return checked;
 }
@@ -181,17 +192,22 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: readonly string[]): Con
 /** The backing mode the Redis settings select, or a ConfigError naming the settings that disagree. */
 function redisMode(c: Config): RedisMode {
   if (c.redisClusterNodes !== '' && c.redisSentinels !== '') {
-    throw new ConfigError('REDIS_CLUSTER_NODES and REDIS_SENTINELS are both set: a proxy reads from a cluster or from a sentinel-managed master, not both; unset one');
+    throw new ConfigError(
+      'REDIS_CLUSTER_NODES and REDIS_SENTINELS are both set: a proxy reads from a cluster or from a sentinel-managed master, not both; unset one',
+    );
   }
   if (c.redisSentinels !== '' && c.redisSentinelName === '') {
     throw new ConfigError('REDIS_SENTINELS is set but REDIS_SENTINEL_NAME is not: name the master group the sentinels monitor');
   }
   if (c.redisSentinelName !== '' && c.redisSentinels === '') {
-    throw new ConfigError(`REDIS_SENTINEL_NAME=${JSON.stringify(c.redisSentinelName)} is set but REDIS_SENTINELS is not: list the sentinels as host:port,…`);
+    throw new ConfigError(
+      `REDIS_SENTINEL_NAME=${JSON.stringify(c.redisSentinelName)} is set but REDIS_SENTINELS is not: list the sentinels as host:port,…`,
+    );
   }
   if (c.redisClusterNodes !== '') {
     const db = new URL(c.redisUrl).pathname.replace(/^\//, '');
-    if (db !== '' && db !== '0') throw new ConfigError(`REDIS_URL selects database ${db}, but Redis Cluster has only database 0 (REDIS_CLUSTER_NODES is set)`);
+    if (db !== '' && db !== '0')
+      throw new ConfigError(`REDIS_URL selects database ${db}, but Redis Cluster has only database 0 (REDIS_CLUSTER_NODES is set)`);
     return 'cluster';
   }
   return c.redisSentinels !== '' ? 'sentinel' : 'standalone';
@@ -200,7 +216,14 @@ function redisMode(c: Config): RedisMode {
 /** What the shard workers need to reach Redis in the configured mode. */
 export function backendSettings(c: Config): BackendSettings {
   const list = c.redisMode === 'cluster' ? c.redisClusterNodes : c.redisMode === 'sentinel' ? c.redisSentinels : '';
-  return { mode: c.redisMode, url: c.redisUrl, nodes: list === '' ? [] : parseHostPorts(list), sentinelName: c.redisSentinelName, timeoutMs: c.redisTimeoutMs, tracking: { mode: c.trackingMode, prefix: c.keyPrefix } };
+  return {
+    mode: c.redisMode,
+    url: c.redisUrl,
+    nodes: list === '' ? [] : parseHostPorts(list),
+    sentinelName: c.redisSentinelName,
+    timeoutMs: c.redisTimeoutMs,
+    tracking: { mode: c.trackingMode, prefix: c.keyPrefix },
+  };
 }
 
 /** The `--help` text: every setting with its flag and default. */
@@ -286,7 +309,7 @@ function hostPorts(raw: string): string {
 }
 
 function sentinelName(raw: string): string {
-  if (!/^[^\s]+$/.test(raw)) throw new Error('must be one word, the name in the sentinels\' `sentinel monitor <name>` line');
+  if (!/^[^\s]+$/.test(raw)) throw new Error("must be one word, the name in the sentinels' `sentinel monitor <name>` line");
   return raw;
 }
 
@@ -297,7 +320,8 @@ function redisUrl(raw: string): string {
   } catch {
     throw new Error('is not a URL (expected redis://host:port or rediss://host:port)');
   }
-  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new Error(`scheme must be redis:// or rediss://, not ${url.protocol}//`);
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:')
+    throw new Error(`scheme must be redis:// or rediss://, not ${url.protocol}//`);
   if (url.hostname === '') throw new Error('has no host');
   const db = url.pathname.replace(/^\//, '');
   if (db !== '' && !/^\d+$/.test(db)) throw new Error(`database must be a number, not "${db}"`);

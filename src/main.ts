@@ -87,12 +87,20 @@ async function main(): Promise<void> {
   }
   const threads = `${config.acceptors} acceptor${config.acceptors === 1 ? '' : 's'}, ${config.shards} shard${config.shards === 1 ? '' : 's'}`;
   const cache = `${config.cacheCapacity} keys${config.cacheMaxBytes > 0 ? ` or ${config.cacheMaxBytes} bytes` : ''}, ttl ${config.cacheTtlMs} ms, invalidation ${config.invalidation}${config.invalidation === 'tracking' ? ` (${config.trackingMode})` : ''}`;
-  log.info(`shardcache listening on ${url('http', config.host, ports.http)} (${threads}, ${cache}, ${describeBackend(backendSettings(config))})`);
+  log.info(
+    `shardcache listening on ${url('http', config.host, ports.http)} (${threads}, ${cache}, ${describeBackend(backendSettings(config))})`,
+  );
   log.info(`threads: ${supervisor.threadMap()}`);
-  if (ports.resp !== undefined) log.info(`shardcache RESP listening on ${url('redis', config.host, ports.resp)}${config.respPassword ? ' (AUTH required: RESP_PASSWORD is set)' : ''}`);
+  if (ports.resp !== undefined)
+    log.info(
+      `shardcache RESP listening on ${url('redis', config.host, ports.resp)}${config.respPassword ? ' (AUTH required: RESP_PASSWORD is set)' : ''}`,
+    );
 
   let stopping = false;
-  const settings = statusSettings(config, { http: url('http', config.host, ports.http), resp: ports.resp === undefined ? null : url('redis', config.host, ports.resp) });
+  const settings = statusSettings(config, {
+    http: url('http', config.host, ports.http),
+    resp: ports.resp === undefined ? null : url('redis', config.host, ports.resp),
+  });
   // One set of sources for /metrics and /stats.json: no second bookkeeping.
   const sources: MetricSources = {
     acceptorStats: supervisor.acceptorStats,
@@ -112,17 +120,23 @@ async function main(): Promise<void> {
     attached: (shard) => supervisor.acceptor.dispatcher.attached(shard),
   };
   // Opened only once the data listeners listen: see Acceptor.listen.
-  const admin = config.adminPort === 'off' ? undefined : createAdminServer({
-    registry,
-    snapshot: () => takeSnapshot(sources, facts),
-    snapshotJson: snapshotJson(sources, facts),
-    shards: config.shards,
-    acceptors: config.acceptors,
-    notReady: facts.problems,
-    degraded: () => degradedShards(supervisor.shards.stats),
-    ...(config.testHooks ? { killShard: (i: number) => supervisor.shards.kill(i), killAcceptor: (i: number) => supervisor.killAcceptor(i) } : {}),
-  });
-  if (config.testHooks && admin) log.warn('SHARDCACHE_TEST_HOOKS=1: the admin port can kill shards and acceptors; never use this in production');
+  const admin =
+    config.adminPort === 'off'
+      ? undefined
+      : createAdminServer({
+          registry,
+          snapshot: () => takeSnapshot(sources, facts),
+          snapshotJson: snapshotJson(sources, facts),
+          shards: config.shards,
+          acceptors: config.acceptors,
+          notReady: facts.problems,
+          degraded: () => degradedShards(supervisor.shards.stats),
+          ...(config.testHooks
+            ? { killShard: (i: number) => supervisor.shards.kill(i), killAcceptor: (i: number) => supervisor.killAcceptor(i) }
+            : {}),
+        });
+  if (config.testHooks && admin)
+    log.warn('SHARDCACHE_TEST_HOOKS=1: the admin port can kill shards and acceptors; never use this in production');
   if (admin) listenAdmin(admin, config, log);
 
   const stop = (signal: string): void => {
@@ -130,7 +144,9 @@ async function main(): Promise<void> {
     stopping = true;
     const started = performance.now();
     const inflight = supervisor.counters.inflight.reduce((a, b) => a + b, 0);
-    log.info(`${signal}: stopping; draining ${inflight} requests in flight on ${config.acceptors} acceptor${config.acceptors === 1 ? '' : 's'}`);
+    log.info(
+      `${signal}: stopping; draining ${inflight} requests in flight on ${config.acceptors} acceptor${config.acceptors === 1 ? '' : 's'}`,
+    );
     void supervisor.stop(config.shutdownTimeoutMs).then(({ code, answered, received }) => {
       const how = code === 0 ? 'drained' : `cut connections still open after SHUTDOWN_TIMEOUT_MS (${config.shutdownTimeoutMs} ms)`;
       log.info(`stopped: ${how} in ${Math.round(performance.now() - started)} ms; answered ${answered} of ${received} requests received`);

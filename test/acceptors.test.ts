@@ -35,13 +35,27 @@ t.test('1,000 keys read twice by 10 parallel clients: every answer right; connec
   t.teardown(() => http.close());
   const shots = await load({ base: proxy.url, keys, clients: 10, dispatcher: http, stop: () => false, maxRequests: 2000 });
   t.equal(shots.length, 2000);
-  t.same(shots.filter((s) => s.status !== 200 || s.body !== `value of ${s.key}`).map((s) => [s.key, s.status, s.body]), [], 'every answer 200 with its own value');
+  t.same(
+    shots.filter((s) => s.status !== 200 || s.body !== `value of ${s.key}`).map((s) => [s.key, s.status, s.body]),
+    [],
+    'every answer 200 with its own value',
+  );
   const accepted = await acceptedBy(proxy.admin, 'http');
-  t.ok(accepted.every((n) => n > 0), `every acceptor accepted connections: ${accepted.join(', ')}`);
+  t.ok(
+    accepted.every((n) => n > 0),
+    `every acceptor accepted connections: ${accepted.join(', ')}`,
+  );
   const m = await scrape(proxy.admin);
   const byAcceptor = [0, 1, 2].map((a) => total(m, 'shardcache_acceptor_requests_total', { acceptor: String(a), protocol: 'http' }));
-  t.ok(byAcceptor.every((n) => n > 0), `every acceptor answered requests: ${byAcceptor.join(', ')}`);
-  t.equal(byAcceptor.reduce((a, b) => a + b, 0), 2000, 'and together, all of them');
+  t.ok(
+    byAcceptor.every((n) => n > 0),
+    `every acceptor answered requests: ${byAcceptor.join(', ')}`,
+  );
+  t.equal(
+    byAcceptor.reduce((a, b) => a + b, 0),
+    2000,
+    'and together, all of them',
+  );
   t.equal(total(m, 'shardcache_cache_hits_total') + total(m, 'shardcache_cache_misses_total'), 2000);
   t.equal(total(m, 'shardcache_cache_misses_total'), 1000, 'each key missed once, whichever acceptor asked first');
   t.equal((await request(`${proxy.admin}/readyz`)).statusCode, 200);
@@ -55,7 +69,9 @@ t.test('coalescing across acceptors: 20 clients on different acceptors missing o
   // One connection per client, each new: the kernel spreads them over the acceptors.
   const clients = Array.from({ length: 20 }, () => new Client(proxy.url));
   t.teardown(() => Promise.all(clients.map((c) => c.close())));
-  const answers = await Promise.all(clients.map((c) => c.request({ path: '/held:one', method: 'GET' }).then(async (r) => `${r.statusCode} ${await r.body.text()}`)));
+  const answers = await Promise.all(
+    clients.map((c) => c.request({ path: '/held:one', method: 'GET' }).then(async (r) => `${r.statusCode} ${await r.body.text()}`)),
+  );
   t.same(new Set(answers), new Set(['200 the one value']), 'all 20 answered with the value');
   t.equal(await getCalls(redis.client), 1, 'one read of the key reached Redis');
   const accepted = await acceptedBy(proxy.admin, 'http');
@@ -66,11 +82,15 @@ t.test('coalescing across acceptors: 20 clients on different acceptors missing o
 
 t.test('MAX_INFLIGHT holds for the shard across all acceptors', async (t) => {
   const proxy = await startProxy(t, { REDIS_URL: redis.url, ...THREADS, MAX_INFLIGHT: '4', SHARDCACHE_TEST_DELAY_GET: 'cap:400' });
-  const keys = Array.from({ length: 200 }, (_, i) => `cap:${i}`).filter((k) => shardOf(k, 2) === 0).slice(0, 20);
+  const keys = Array.from({ length: 200 }, (_, i) => `cap:${i}`)
+    .filter((k) => shardOf(k, 2) === 0)
+    .slice(0, 20);
   await redis.client.mset(...keys.flatMap((k) => [k, 'v']));
   const clients = keys.map(() => new Client(proxy.url));
   t.teardown(() => Promise.all(clients.map((c) => c.close())));
-  const statuses = await Promise.all(clients.map((c, i) => c.request({ path: `/${keys[i]}`, method: 'GET' }).then(async (r) => (await r.body.text(), r.statusCode))));
+  const statuses = await Promise.all(
+    clients.map((c, i) => c.request({ path: `/${keys[i]}`, method: 'GET' }).then(async (r) => (await r.body.text(), r.statusCode))),
+  );
   t.equal(statuses.filter((s) => s === 200).length, 4, 'exactly MAX_INFLIGHT (4) went to the shard');
   t.equal(statuses.filter((s) => s === 503).length, 16, 'the other 16 were shed at once, whichever acceptor they came by');
   const m = await scrape(proxy.admin);
@@ -87,7 +107,15 @@ t.test('RESP pipelines on several acceptors are answered in order', async (t) =>
   // Every third key absent: hits, misses and nils interleave, over both shards.
   await redis.client.mset(...keys.filter((_, i) => i % 3 !== 0).flatMap((k) => [k, `v:${k}`]));
   const pipelines = Array.from({ length: 9 }, (_, c) => keys.map((_, i) => keys[(i * 7 + c * 31) % keys.length]!));
-  const replies = await Promise.all(pipelines.map((order) => pipeline(proxy.respPort!, order.map((k) => command('GET', k)), order.length)));
+  const replies = await Promise.all(
+    pipelines.map((order) =>
+      pipeline(
+        proxy.respPort!,
+        order.map((k) => command('GET', k)),
+        order.length,
+      ),
+    ),
+  );
   for (let c = 0; c < pipelines.length; c++) {
     const expected = pipelines[c]!.map((k) => (Number(k.split(':')[1]) % 3 === 0 ? null : `v:${k}`));
     t.same(replies[c], expected, `connection ${c}: ${expected.length} replies in request order`);
@@ -126,13 +154,21 @@ t.test('an acceptor killed: only its connections fail, it is replaced, the other
   t.ok(onVictim > 0, `${onVictim} of the 30 connections are on acceptor 1`);
   const killedAt = performance.now();
   t.equal((await request(`${proxy.admin}/test/kill-acceptor/1`, { method: 'POST' })).statusCode, 200);
-  t.equal((await request(`${proxy.admin}/test/kill-acceptor/0`, { method: 'POST' })).statusCode, 400, 'acceptor 0 is the main thread: not killable');
+  t.equal(
+    (await request(`${proxy.admin}/test/kill-acceptor/0`, { method: 'POST' })).statusCode,
+    400,
+    'acceptor 0 is the main thread: not killable',
+  );
   // Keep reading until the replacement listens again, and a while after.
   let replaced = 0;
   for (let i = 0; i < 200 && replaced === 0; i++) {
     await sleep(25);
     const m = await scrape(proxy.admin);
-    if (total(m, 'shardcache_acceptor_listening', { acceptor: '1' }) === 1 && total(m, 'shardcache_acceptor_restarts_total', { acceptor: '1' }) === 1) replaced = performance.now();
+    if (
+      total(m, 'shardcache_acceptor_listening', { acceptor: '1' }) === 1 &&
+      total(m, 'shardcache_acceptor_restarts_total', { acceptor: '1' }) === 1
+    )
+      replaced = performance.now();
   }
   t.ok(replaced > 0, `acceptor 1 replaced and listening ${Math.round(replaced - killedAt)} ms after the kill`);
   await sleep(300);
@@ -141,7 +177,10 @@ t.test('an acceptor killed: only its connections fail, it is replaced, the other
   const failedClients = new Set(failures.map((f) => f.client));
   t.equal(wrong, 0, 'no wrong answer and no error status on any connection');
   t.ok(failedClients.size <= onVictim, `${failedClients.size} connections failed, no more than the ${onVictim} acceptor 1 held`);
-  t.ok(failures.every((f) => f.at >= killedAt), 'nothing failed before the kill');
+  t.ok(
+    failures.every((f) => f.at >= killedAt),
+    'nothing failed before the kill',
+  );
   t.equal(failures.length, failedClients.size, 'each failed connection failed once, then reconnected and read on');
   t.equal(proxy.child.exitCode, null, 'the process lives');
   t.match(proxy.logs(), /acceptor 1: thread died/);
@@ -154,8 +193,13 @@ t.test('an acceptor killed: only its connections fail, it is replaced, the other
   t.ok(later[1]! > after[1]!, `the replacement accepts new connections (${later[1]! - after[1]!} of 30)`);
   t.equal((await request(`${proxy.admin}/readyz`)).statusCode, 200, 'ready');
   const loopDelay = samplesOf(await scrape(proxy.admin), 'shardcache_event_loop_delay_seconds');
-  t.ok(Object.keys(loopDelay).some((k) => k.includes('thread="acceptor-1"')), 'the replacement reports its event loop');
-  t.comment(`acceptor kill: sent ${sent}, failed ${failures.length} on ${failedClients.size} connections (acceptor 1 held ${onVictim} of 30), wrong 0; replaced in ${Math.round(replaced - killedAt)} ms`);
+  t.ok(
+    Object.keys(loopDelay).some((k) => k.includes('thread="acceptor-1"')),
+    'the replacement reports its event loop',
+  );
+  t.comment(
+    `acceptor kill: sent ${sent}, failed ${failures.length} on ${failedClients.size} connections (acceptor 1 held ${onVictim} of 30), wrong 0; replaced in ${Math.round(replaced - killedAt)} ms`,
+  );
 });
 
 /** Sends `commands` as one pipeline on a new connection and resolves with the first `count` replies. */
@@ -180,18 +224,25 @@ t.test('MAX_CONNECTIONS holds for the whole process, whichever acceptor a connec
   const proxy = await startProxy(t, { REDIS_URL: redis.url, ...THREADS, MAX_CONNECTIONS: '5' });
   const port = Number(new URL(proxy.url).port);
   const sockets = await Promise.all(
-    Array.from({ length: 12 }, () => new Promise<net.Socket>((resolve, reject) => {
-      const s = net.connect({ port, host: '127.0.0.1' }, () => resolve(s));
-      s.once('error', reject);
-    })),
+    Array.from(
+      { length: 12 },
+      () =>
+        new Promise<net.Socket>((resolve, reject) => {
+          const s = net.connect({ port, host: '127.0.0.1' }, () => resolve(s));
+          s.once('error', reject);
+        }),
+    ),
   );
   t.teardown(() => sockets.forEach((s) => s.destroy()));
   const open = await Promise.all(
-    sockets.map((s) => new Promise<boolean>((resolve) => {
-      // A refused connection is closed at once; an admitted one stays open until its own request.
-      const timer = setTimeout(() => resolve(true), 300);
-      s.once('close', () => (clearTimeout(timer), resolve(false)));
-    })),
+    sockets.map(
+      (s) =>
+        new Promise<boolean>((resolve) => {
+          // A refused connection is closed at once; an admitted one stays open until its own request.
+          const timer = setTimeout(() => resolve(true), 300);
+          s.once('close', () => (clearTimeout(timer), resolve(false)));
+        }),
+    ),
   );
   t.equal(open.filter(Boolean).length, 5, '5 connections stay open');
   const m = await scrape(proxy.admin);
@@ -221,11 +272,26 @@ t.test('per-connection features hold on every acceptor: KEY_PREFIX, ETag and 304
       return [denied.statusCode, cached.statusCode, cached.headers.etag];
     }),
   );
-  t.same(new Set(answers.map((a) => a.join(' '))), new Set([`403 304 ${etag}`]), 'every connection: 403 outside KEY_PREFIX, 304 for the cached ETag');
-  const resp = await Promise.all(
-    Array.from({ length: 9 }, () => pipeline(proxy.respPort!, [command('GET', 'app:x'), command('AUTH', 'wrong'), command('AUTH', 'pw'), command('GET', 'app:x')], 4)),
+  t.same(
+    new Set(answers.map((a) => a.join(' '))),
+    new Set([`403 304 ${etag}`]),
+    'every connection: 403 outside KEY_PREFIX, 304 for the cached ETag',
   );
-  for (const r of resp) t.same(r, [{ error: 'NOAUTH Authentication required.' }, { error: 'WRONGPASS invalid username-password pair or user is disabled.' }, 'OK', 'the x']);
+  const resp = await Promise.all(
+    Array.from({ length: 9 }, () =>
+      pipeline(proxy.respPort!, [command('GET', 'app:x'), command('AUTH', 'wrong'), command('AUTH', 'pw'), command('GET', 'app:x')], 4),
+    ),
+  );
+  for (const r of resp)
+    t.same(r, [
+      { error: 'NOAUTH Authentication required.' },
+      { error: 'WRONGPASS invalid username-password pair or user is disabled.' },
+      'OK',
+      'the x',
+    ]);
   const accepted = [await acceptedBy(proxy.admin, 'http'), await acceptedBy(proxy.admin, 'resp')];
-  t.ok(accepted.every((by) => by.filter((n) => n > 0).length >= 2), `connections on several acceptors: HTTP ${accepted[0]!.join(', ')}; RESP ${accepted[1]!.join(', ')}`);
+  t.ok(
+    accepted.every((by) => by.filter((n) => n > 0).length >= 2),
+    `connections on several acceptors: HTTP ${accepted[0]!.join(', ')}; RESP ${accepted[1]!.join(', ')}`,
+  );
 });

@@ -24,7 +24,11 @@ t.test('a block holds its payload; the waste is the header and the rounding to 8
     t.ok(bytes >= n + HEADER && bytes - (n + HEADER) < GRANULE + (n + HEADER < 16 ? 16 : 0), `block of ${bytes} B for ${n} B`);
     t.equal(bytes, Arena.granules(n) * GRANULE);
   }
-  t.equal(a.used, [0, 1, 4, 5, 12, 13, 100, 107, 4096, 4110].reduce((s, n) => s + Arena.granules(n) * GRANULE, 0), 'used is the sum of the blocks, to the byte');
+  t.equal(
+    a.used,
+    [0, 1, 4, 5, 12, 13, 100, 107, 4096, 4110].reduce((s, n) => s + Arena.granules(n) * GRANULE, 0),
+    'used is the sum of the blocks, to the byte',
+  );
   t.equal(a.reserved, 65536, 'one page');
 });
 
@@ -98,7 +102,10 @@ t.test('fragmentation under churn: a steady live set needs little more than its 
     live.push(addr);
     liveBytes += a.blockBytes(addr);
   }
-  t.ok(a.reserved <= reservedBefore * 1.1, `after a shift to one size the pages held grew by ${((a.reserved / reservedBefore - 1) * 100).toFixed(1)}% (at most 10%)`);
+  t.ok(
+    a.reserved <= reservedBefore * 1.1,
+    `after a shift to one size the pages held grew by ${((a.reserved / reservedBefore - 1) * 100).toFixed(1)}% (at most 10%)`,
+  );
   t.ok(a.reserved / a.used < 1.3, `pages held ÷ bytes in use: ${(a.reserved / a.used).toFixed(3)}`);
 });
 

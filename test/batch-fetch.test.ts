@@ -26,7 +26,10 @@ const connection = await open(redis.url);
 /** A shard reading through `via` (MGET and GET), its replies collected. */
 function makeShard(via: RedisConnection = connection, options: Partial<ShardOptions> = {}) {
   const replies = collector();
-  const shard = linked(new Shard({ capacity: 100, ttlMs: 60000, fetch: redisFetch(via.redis), fetchMany: redisFetchMany(via.redis), ...options }), replies.send);
+  const shard = linked(
+    new Shard({ capacity: 100, ttlMs: 60000, fetch: redisFetch(via.redis), fetchMany: redisFetchMany(via.redis), ...options }),
+    replies.send,
+  );
   return { shard, ...replies };
 }
 
@@ -57,7 +60,10 @@ t.test('a batch with one miss sends a GET', async (t) => {
   await redis.client.set('one:a', 'A');
   const { shard, entries } = makeShard();
   shard.receive(batch([1, 'one:a'], [2, 'one:a']), 0);
-  t.same(await entries(2), [[1, 1, 'A'], [2, 1, 'A']]);
+  t.same(await entries(2), [
+    [1, 1, 'A'],
+    [2, 1, 'A'],
+  ]);
   t.same(await commands(), { get: 1, mget: 0 });
 });
 
@@ -68,7 +74,12 @@ t.test('absent and wrong-type keys inside an MGET: each nil confirmed by a GET, 
   await redis.client.config('RESETSTAT');
   const { shard, entries } = makeShard(connection, { negativeTtlMs: 60000 });
   shard.receive(batch([1, 'nil:a'], [2, 'nil:absent'], [3, 'nil:list'], [4, 'nil:absent']), 0);
-  t.same(await entries(4), [[1, 1, 'A'], [2, Outcome.NotFound], [3, Outcome.WrongType], [4, Outcome.NotFound]]);
+  t.same(await entries(4), [
+    [1, 1, 'A'],
+    [2, Outcome.NotFound],
+    [3, Outcome.WrongType],
+    [4, Outcome.NotFound],
+  ]);
   t.same(await commands(), { get: 2, mget: 1 }, 'one MGET, then one GET per nil');
   t.equal(shard.stats[Stat.LatencyCount], 3, 'a latency sample per command');
   t.same(shard.cache.keys().sort(), ['nil:a', 'nil:absent'], 'the value and the absence cached (NEGATIVE_TTL_MS), the wrong type not');
@@ -80,7 +91,10 @@ t.test('MAX_KEYS_PER_FETCH: 9 misses with a cap of 4 are two MGETs and one GET',
   await redis.client.config('RESETSTAT');
   const { shard, entries } = makeShard(connection, { maxKeysPerFetch: 4 });
   shard.receive(batch(...keys.map((k, i): [number, string] => [i, k])), 0);
-  t.same(await entries(9), keys.map((k, i) => [i, k.length, k]));
+  t.same(
+    await entries(9),
+    keys.map((k, i) => [i, k.length, k]),
+  );
   t.same(await commands(), { get: 1, mget: 2 });
 });
 
@@ -88,9 +102,12 @@ t.test('without fetchMany, each miss is a GET of its own', async (t) => {
   await redis.client.mset('solo:a', 'A', 'solo:b', 'B');
   await redis.client.config('RESETSTAT');
   const replies = collector();
-  const shard = linked(new Shard({ capacity: 10, ttlMs: 60000, fetch: redisFetch(connection.redis)}), replies.send);
+  const shard = linked(new Shard({ capacity: 10, ttlMs: 60000, fetch: redisFetch(connection.redis) }), replies.send);
   shard.receive(batch([1, 'solo:a'], [2, 'solo:b']), 0);
-  t.same(await replies.entries(2), [[1, 1, 'A'], [2, 1, 'B']]);
+  t.same(await replies.entries(2), [
+    [1, 1, 'A'],
+    [2, 1, 'B'],
+  ]);
   t.same(await commands(), { get: 2, mget: 0 });
 });
 
@@ -100,7 +117,15 @@ t.test('an invalidation during the MGET keeps that key out of the cache, and onl
   shard.receive(batch([1, 'poison:a'], [2, 'poison:b'], [3, 'poison:c']), 0);
   // The reply cannot have arrived yet: this runs before any I/O does.
   shard.invalidate('poison:b');
-  t.same(await entries(3), [[1, 1, 'A'], [2, 1, 'B'], [3, 1, 'C']], 'every waiter answered');
+  t.same(
+    await entries(3),
+    [
+      [1, 1, 'A'],
+      [2, 1, 'B'],
+      [3, 1, 'C'],
+    ],
+    'every waiter answered',
+  );
   t.same(shard.cache.keys().sort(), ['poison:a', 'poison:c']);
   t.equal(shard.flights.size, 0, 'no flight left in the air');
 });
@@ -114,7 +139,10 @@ t.test('a nil being confirmed can still be poisoned', async (t) => {
   while (shard.cache.size === 0) await new Promise((resolve) => setImmediate(resolve));
   t.equal(shard.flights.size, 1, 'pc:b is still in flight');
   shard.invalidate('pc:b');
-  t.same(await entries(2), [[1, 1, 'A'], [2, Outcome.NotFound]]);
+  t.same(await entries(2), [
+    [1, 1, 'A'],
+    [2, Outcome.NotFound],
+  ]);
   t.same(shard.cache.keys(), ['pc:a'], 'the absence was not cached');
 });
 
@@ -124,7 +152,14 @@ t.test('coalescing joins keys already in flight; only the new key is fetched', a
   const { shard, entries } = makeShard();
   shard.receive(batch([1, 'co:a'], [2, 'co:b'], [3, 'co:c']), 0);
   shard.receive(batch([4, 'co:b'], [5, 'co:c'], [6, 'co:d']), 0);
-  t.same(await entries(6), [[1, 1, 'A'], [2, 1, 'B'], [3, 1, 'C'], [4, 1, 'B'], [5, 1, 'C'], [6, 1, 'D']]);
+  t.same(await entries(6), [
+    [1, 1, 'A'],
+    [2, 1, 'B'],
+    [3, 1, 'C'],
+    [4, 1, 'B'],
+    [5, 1, 'C'],
+    [6, 1, 'D'],
+  ]);
   t.same([...shard.coalesced], [2, 0]);
   t.same(await commands(), { get: 1, mget: 1 }, 'the first batch one MGET, the second a GET for co:d alone');
 });
@@ -135,7 +170,12 @@ t.test('an error reply to the MGET answers every key of it RedisError; GET still
   const limited = await open(redis.url.replace('redis://', 'redis://nomget:pw@'));
   const { shard, entries } = makeShard(limited);
   shard.receive(batch([1, 'err:a'], [2, 'err:b'], [3, 'err:c'], [4, 'err:a']), 0);
-  t.same(await entries(4), [[1, Outcome.RedisError], [2, Outcome.RedisError], [3, Outcome.RedisError], [4, Outcome.RedisError]]);
+  t.same(await entries(4), [
+    [1, Outcome.RedisError],
+    [2, Outcome.RedisError],
+    [3, Outcome.RedisError],
+    [4, Outcome.RedisError],
+  ]);
   t.equal(shard.cache.size, 0);
   shard.receive(batch([5, 'err:b']), 0);
   t.same((await entries(5))[4], [5, 1, 'B'], 'a single miss (GET) is allowed');
@@ -154,7 +194,15 @@ t.test('an MGET slower than REDIS_TIMEOUT_MS answers every key Unavailable, or s
   shard.receive(batch([3, 'slow:a'], [4, 'slow:b'], [5, 'slow:c']), 0);
   const got = await entries(5);
   t.ok(Date.now() - started < 550, `answered on the timeout, not when Redis woke (${Date.now() - started} ms)`);
-  t.same(got.slice(2), [[3, 1, 'A'], [4, 1, 'B'], [5, Outcome.Unavailable]], 'the cached keys served stale, the other Unavailable');
+  t.same(
+    got.slice(2),
+    [
+      [3, 1, 'A'],
+      [4, 1, 'B'],
+      [5, Outcome.Unavailable],
+    ],
+    'the cached keys served stale, the other Unavailable',
+  );
   t.equal(shard.staleIfErrorServed, 2);
   await done;
 });

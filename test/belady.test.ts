@@ -15,7 +15,17 @@ function bestByBruteForce(keys: readonly number[], capacity: number, from = 0, c
   if (cache.includes(key)) return 1 + bestByBruteForce(keys, capacity, from + 1, cache);
   let best = bestByBruteForce(keys, capacity, from + 1, cache); // not cached
   if (cache.length < capacity) best = Math.max(best, bestByBruteForce(keys, capacity, from + 1, [...cache, key]));
-  else for (let i = 0; i < cache.length; i++) best = Math.max(best, bestByBruteForce(keys, capacity, from + 1, cache.map((k, j) => (j === i ? key : k))));
+  else
+    for (let i = 0; i < cache.length; i++)
+      best = Math.max(
+        best,
+        bestByBruteForce(
+          keys,
+          capacity,
+          from + 1,
+          cache.map((k, j) => (j === i ? key : k)),
+        ),
+      );
   return best;
 }
 
@@ -39,7 +49,8 @@ t.test('equals an exhaustive search on 300 random small traces, and never falls 
     const best = bestByBruteForce(keys, capacity);
     const lru = new LruModel(capacity);
     const lruHits = keys.filter((k) => lru.read(String(k))).length;
-    if (hits !== best || hits < lruHits) t.fail(`trace ${keys.join(' ')}, capacity ${capacity}: ${hits} hits, best ${best}, LRU ${lruHits}`);
+    if (hits !== best || hits < lruHits)
+      t.fail(`trace ${keys.join(' ')}, capacity ${capacity}: ${hits} hits, best ${best}, LRU ${lruHits}`);
     else checked++;
   }
   t.equal(checked, 300, 'every trace matched');

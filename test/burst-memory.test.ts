@@ -20,7 +20,10 @@ const BOUND_MIB = 512;
 const redis = await startRedis(t);
 
 t.test(`${CONNECTIONS} connections × 1 request, hits and misses mixed: peak RSS within ${BOUND_MIB} MiB`, async (t) => {
-  t.ok(openFileLimit()! > CONNECTIONS + 500, `open-file limit ${openFileLimit()}: ${CONNECTIONS} sockets here, as many in the proxy (raise ulimit -n otherwise)`);
+  t.ok(
+    openFileLimit()! > CONNECTIONS + 500,
+    `open-file limit ${openFileLimit()}: ${CONNECTIONS} sockets here, as many in the proxy (raise ulimit -n otherwise)`,
+  );
   const proxy = await startProxy(t, { REDIS_URL: redis.url, SHARDS: '1' });
   const pid = proxy.child.pid!;
   const keys = Array.from({ length: CONNECTIONS }, (_, i) => `bm:${i}`);
@@ -32,17 +35,28 @@ t.test(`${CONNECTIONS} connections × 1 request, hits and misses mixed: peak RSS
   // The hit half is cached first, 500 at a time (under MAX_INFLIGHT, so none is shed).
   for (let i = 0; i < HITS; i += 500) {
     const warm = await getAll(all.slice(i, i + 500), (j) => `/${keys[i + j]}`);
-    t.ok(warm.every((a) => a.status === 200), `keys ${i}–${i + 499} cached`, { diagnostic: false });
+    t.ok(
+      warm.every((a) => a.status === 200),
+      `keys ${i}–${i + 499} cached`,
+      { diagnostic: false },
+    );
   }
   const before = residentMiB(pid);
   const answers = await Promise.all(getEach(all, (i) => `/${keys[i]}`));
   const after = residentMiB(pid);
   const hits = answers.slice(0, HITS);
   const misses = answers.slice(HITS);
-  t.ok(hits.every((a, i) => a.status === 200 && a.body === `value of ${keys[i]}`), `every hit answered 200 with its value (${hits.filter((a) => a.status === 200).length} of ${HITS})`);
+  t.ok(
+    hits.every((a, i) => a.status === 200 && a.body === `value of ${keys[i]}`),
+    `every hit answered 200 with its value (${hits.filter((a) => a.status === 200).length} of ${HITS})`,
+  );
   const served = misses.filter((a, i) => a.status === 200 && a.body === `value of ${keys[HITS + i]}`).length;
   const shed = misses.filter((a) => a.status === 503 && a.retryAfter === '1').length;
-  t.equal(served + shed, misses.length, `every miss answered 200 with its value (${served}) or shed with 503 and Retry-After (${shed}), nothing else`);
+  t.equal(
+    served + shed,
+    misses.length,
+    `every miss answered 200 with its value (${served}) or shed with 503 and Retry-After (${shed}), nothing else`,
+  );
   const m = await scrape(proxy.admin);
   t.equal(total(m, 'shardcache_shed_total', { reason: 'misses' }), shed, 'each 503 a miss shed past MAX_INFLIGHT');
   t.equal(total(m, 'shardcache_shed_total', { reason: 'queue' }), 0, 'none refused by the hand-off bound');

@@ -47,7 +47,7 @@ t.test('CACHE_MAX_BYTES bounds every byte the cache holds; the least recently us
   t.equal(await getCalls(redis.client), before + 4, 'the least recently used keys were the ones evicted');
 });
 
-t.test('a value whose entry outweighs a shard\'s share of CACHE_MAX_BYTES is served whole, not cached', async (t) => {
+t.test("a value whose entry outweighs a shard's share of CACHE_MAX_BYTES is served whole, not cached", async (t) => {
   const proxy = await startProxy(t, { REDIS_URL: redis.url, SHARDS: '1', CACHE_MAX_BYTES: '1000', CACHE_TTL_MS: '600000' });
   await redis.client.set('budget:big', 'b'.repeat(1001));
   // 950 bytes pass the value check but not with the key, the metadata and the index: 968 + 44 + 64 > 1000.
@@ -56,13 +56,17 @@ t.test('a value whose entry outweighs a shard\'s share of CACHE_MAX_BYTES is ser
   await redis.client.set('budget:fits', 'f'.repeat(800));
   const before = await getCalls(redis.client);
   for (let i = 0; i < 2; i++) {
-    for (const [key, length] of [['big', 1001], ['almost', 950]] as const) {
+    for (const [key, length] of [
+      ['big', 1001],
+      ['almost', 950],
+    ] as const) {
       const got = await get(proxy.url, `/budget:${key}`, { dispatcher: http });
       t.equal(got.body.length, length, 'served whole');
       t.equal(got.headers.etag, undefined, 'without an ETag: it is not cached');
     }
   }
-  for (let i = 0; i < 2; i++) t.ok((await get(proxy.url, '/budget:fits', { dispatcher: http })).headers.etag, 'a value whose entry fits is cached');
+  for (let i = 0; i < 2; i++)
+    t.ok((await get(proxy.url, '/budget:fits', { dispatcher: http })).headers.etag, 'a value whose entry fits is cached');
   t.equal(await getCalls(redis.client), before + 5, 'the two large values went to Redis both times, the one that fits once');
   const m = await scrape(proxy.admin);
   t.equal(total(m, 'shardcache_too_large_total'), 4, 'counted as too large');

@@ -26,10 +26,29 @@ await redis.client.set('clinic:1', 'x'.repeat(100));
 async function pass(work: string): Promise<{ html?: string; why?: string; ms: number }> {
   const started = performance.now();
   const load = `wrk -t1 -c16 -d1s http://127.0.0.1:$PORT/clinic:1 > ${join(work, 'wrk.txt')} 2>&1`;
-  const args = ['flame', '--open=false', '--dest', join(work, 'flame'), '--on-port', load, '--', join(BIN, 'node'), join(ROOT, 'dist/src/main.js')];
+  const args = [
+    'flame',
+    '--open=false',
+    '--dest',
+    join(work, 'flame'),
+    '--on-port',
+    load,
+    '--',
+    join(BIN, 'node'),
+    join(ROOT, 'dist/src/main.js'),
+  ];
   // Without tap's NODE_OPTIONS, whose loader-hooks thread writes a tick log of its own; PATH: clinic
   // processes the log with the `node` it finds, which must be the one that wrote it.
-  const env = { ...process.env, NODE_OPTIONS: '', NO_INSIGHT: '1', PATH: `${BIN}:${process.env.PATH}`, REDIS_URL: redis.url, SHARDS: '3', PORT: '0', ADMIN_PORT: '0' };
+  const env = {
+    ...process.env,
+    NODE_OPTIONS: '',
+    NO_INSIGHT: '1',
+    PATH: `${BIN}:${process.env.PATH}`,
+    REDIS_URL: redis.url,
+    SHARDS: '3',
+    PORT: '0',
+    ADMIN_PORT: '0',
+  };
   const child = spawn(join(BIN, 'clinic'), args, { cwd: work, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stdout.on('data', (d: Buffer) => (log += d.toString()));

@@ -19,7 +19,12 @@ const cluster = await startCluster(t);
 const redis = cluster.client;
 const http = agent(32);
 t.teardown(() => http.close());
-const env = (extra: Record<string, string> = {}): Record<string, string> => ({ REDIS_CLUSTER_NODES: cluster.seeds, SHARDS: '2', CACHE_TTL_MS: '600000', ...extra });
+const env = (extra: Record<string, string> = {}): Record<string, string> => ({
+  REDIS_CLUSTER_NODES: cluster.seeds,
+  SHARDS: '2',
+  CACHE_TTL_MS: '600000',
+  ...extra,
+});
 const body = async (proxy: Proxy, key: string): Promise<string> => (await get(proxy.url, `/${key}`, { dispatcher: http })).body.toString();
 
 /** Reads (GET, and the read script's MGET) the cluster's masters have served so far. */
@@ -45,17 +50,31 @@ t.test('reads across all three masters; cached until a SET, which shows within 5
   const masters = new Set(await Promise.all(keys.map(async (k) => (await cluster.masterOf(slotOf(k))).port)));
   t.equal(masters.size, 3, 'the keys live on all three masters');
   for (const k of keys) await redis.set(k, `old ${k}`);
-  t.same(await Promise.all(keys.map((k) => body(proxy, k))), keys.map((k) => `old ${k}`), 'every value right');
+  t.same(
+    await Promise.all(keys.map((k) => body(proxy, k))),
+    keys.map((k) => `old ${k}`),
+    'every value right',
+  );
   const calls = await getCalls();
-  t.same(await Promise.all(keys.map((k) => body(proxy, k))), keys.map((k) => `old ${k}`));
+  t.same(
+    await Promise.all(keys.map((k) => body(proxy, k))),
+    keys.map((k) => `old ${k}`),
+  );
   t.equal(await getCalls(), calls, 'the second pass came from the cache: no GET reached any master');
-  const { lags, remeasured } = await invalidationLags(keys, async (k, attempt) => {
-    await redis.set(k, `v${attempt} ${k}`);
-    return msUntil(proxy, k, `v${attempt} ${k}`);
-  }, 50);
+  const { lags, remeasured } = await invalidationLags(
+    keys,
+    async (k, attempt) => {
+      await redis.set(k, `v${attempt} ${k}`);
+      return msUntil(proxy, k, `v${attempt} ${k}`);
+    },
+    50,
+  );
   // A busy CI machine needed a second look for 8 of 300 keys once; a missed invalidation fails the bound below either way.
   t.ok(remeasured <= 15, `at most 5% of the keys needed a second measurement (${remeasured})`);
-  t.ok(lags[lags.length - 1]! <= 50, `each SET shows through the proxy within 50 ms (median ${lags[150]!.toFixed(1)} ms, max ${lags[lags.length - 1]!.toFixed(1)} ms; ${remeasured} measured twice)`);
+  t.ok(
+    lags[lags.length - 1]! <= 50,
+    `each SET shows through the proxy within 50 ms (median ${lags[150]!.toFixed(1)} ms, max ${lags[lags.length - 1]!.toFixed(1)} ms; ${remeasured} measured twice)`,
+  );
   const m = await scrape(proxy.admin);
   t.equal(total(m, 'shardcache_redis_nodes'), 6, 'each of the 2 shards reads from 3 masters');
   t.equal(total(m, 'shardcache_redis_nodes_up'), 6);
@@ -129,14 +148,26 @@ t.test('three proxies on one cluster: a SET shows through each of them within 50
   const proxies = [await startProxy(t, env()), await startProxy(t, env()), await startProxy(t, env())];
   const keys = Array.from({ length: 60 }, (_, i) => `three:${i}`);
   for (const k of keys) await redis.set(k, `v1 ${k}`);
-  for (const p of proxies) t.same(await Promise.all(keys.map((k) => body(p, k))), keys.map((k) => `v1 ${k}`));
+  for (const p of proxies)
+    t.same(
+      await Promise.all(keys.map((k) => body(p, k))),
+      keys.map((k) => `v1 ${k}`),
+    );
   // Each key's lag is its slowest proxy's; one key at a time, so the three proxies are polled together.
-  const { lags, remeasured } = await invalidationLags(keys, async (k, attempt) => {
-    await redis.set(k, `v${attempt + 1} ${k}`);
-    return Math.max(...(await Promise.all(proxies.map((p) => msUntil(p, k, `v${attempt + 1} ${k}`)))));
-  }, 50, 1);
+  const { lags, remeasured } = await invalidationLags(
+    keys,
+    async (k, attempt) => {
+      await redis.set(k, `v${attempt + 1} ${k}`);
+      return Math.max(...(await Promise.all(proxies.map((p) => msUntil(p, k, `v${attempt + 1} ${k}`)))));
+    },
+    50,
+    1,
+  );
   t.ok(remeasured <= 3, `at most 5% of the keys needed a second measurement (${remeasured})`);
-  t.ok(lags[lags.length - 1]! <= 50, `every proxy showed every new value within 50 ms (worst ${lags[lags.length - 1]!.toFixed(1)} ms; ${remeasured} measured twice)`);
+  t.ok(
+    lags[lags.length - 1]! <= 50,
+    `every proxy showed every new value within 50 ms (worst ${lags[lags.length - 1]!.toFixed(1)} ms; ${remeasured} measured twice)`,
+  );
   const calls = await getCalls();
   for (const p of proxies) await Promise.all(keys.map((k) => body(p, k)));
   t.equal(await getCalls(), calls, 'and then served them from their caches');

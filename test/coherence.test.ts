@@ -20,7 +20,11 @@ const LONG_TTL = '600000';
 
 /** Reads sent to Redis so far: GET and MGET calls. */
 const readCalls = async (): Promise<{ get: number; mget: number; script: number; all: number }> => {
-  const [get, mget, script] = [await commandCalls(redis.client, 'get'), await commandCalls(redis.client, 'mget'), await commandCalls(redis.client, 'evalsha', 'eval')];
+  const [get, mget, script] = [
+    await commandCalls(redis.client, 'get'),
+    await commandCalls(redis.client, 'mget'),
+    await commandCalls(redis.client, 'evalsha', 'eval'),
+  ];
   return { get, mget, script, all: get + mget };
 };
 
@@ -36,7 +40,12 @@ const body = async (proxy: Proxy, key: string): Promise<string> => (await get(pr
  * Milliseconds from the moment `change` was acknowledged by Redis until the
  * proxy answers `expected` for `key` (polled every 2 ms), or Infinity past 1 s.
  */
-async function msUntil(proxy: Proxy, key: string, change: () => Promise<unknown>, expected: (status: number, body: string) => boolean): Promise<number> {
+async function msUntil(
+  proxy: Proxy,
+  key: string,
+  change: () => Promise<unknown>,
+  expected: (status: number, body: string) => boolean,
+): Promise<number> {
   await change();
   const acked = performance.now();
   while (performance.now() - acked < 1000) {
@@ -56,27 +65,62 @@ t.test('1,000 keys over 4 shards: a SET in Redis shows through the proxy within 
   for (let i = 0; i < keys.length; i += 50) await Promise.all(keys.slice(i, i + 50).map((k) => body(proxy, k)));
   t.equal(await getCalls(redis.client), calls, 'all 1,000 keys were cached: the second pass sent no GET or MGET');
 
-  const { lags, remeasured } = await invalidationLags(keys, (k, attempt) => msUntil(proxy, k, () => redis.client.set(k, `v${attempt}-${k}`), (s, b) => s === 200 && b === `v${attempt}-${k}`), 50);
+  const { lags, remeasured } = await invalidationLags(
+    keys,
+    (k, attempt) =>
+      msUntil(
+        proxy,
+        k,
+        () => redis.client.set(k, `v${attempt}-${k}`),
+        (s, b) => s === 200 && b === `v${attempt}-${k}`,
+      ),
+    50,
+  );
   t.equal(lags.length, 1000);
   t.ok(remeasured <= 10, `at most 1% of the keys needed a second measurement (${remeasured})`);
-  t.ok(lags[999]! <= 50, `every key shows its new value within 50 ms of a SET (median ${lags[500]!.toFixed(1)} ms, max ${lags[999]!.toFixed(1)} ms; ${remeasured} measured twice)`);
+  t.ok(
+    lags[999]! <= 50,
+    `every key shows its new value within 50 ms of a SET (median ${lags[500]!.toFixed(1)} ms, max ${lags[999]!.toFixed(1)} ms; ${remeasured} measured twice)`,
+  );
 });
 
 t.test('DEL, EXPIRE reaching its end, FLUSHALL', async (t) => {
   const proxy = await startProxy(t, { REDIS_URL: redis.url, SHARDS: '2', CACHE_TTL_MS: LONG_TTL });
   await redis.client.mset('del:a', 'a', 'exp:a', 'e', 'fl:a', 'f', 'fl:b', 'g');
-  for (const k of ['del:a', 'exp:a', 'fl:a', 'fl:b']) t.equal(await body(proxy, k), k === 'del:a' ? 'a' : k === 'exp:a' ? 'e' : k === 'fl:a' ? 'f' : 'g');
+  for (const k of ['del:a', 'exp:a', 'fl:a', 'fl:b'])
+    t.equal(await body(proxy, k), k === 'del:a' ? 'a' : k === 'exp:a' ? 'e' : k === 'fl:a' ? 'f' : 'g');
 
-  t.ok((await msUntil(proxy, 'del:a', () => redis.client.del('del:a'), (s) => s === 404)) <= 50, 'DEL → 404 within 50 ms');
+  t.ok(
+    (await msUntil(
+      proxy,
+      'del:a',
+      () => redis.client.del('del:a'),
+      (s) => s === 404,
+    )) <= 50,
+    'DEL → 404 within 50 ms',
+  );
 
   await redis.client.pexpire('exp:a', 200);
   t.equal(await body(proxy, 'exp:a'), 'e', 'served from the cache until it expires');
   // Redis reports an expired key when its expiry cycle (10 per second) or a read deletes it.
-  const expired = await msUntil(proxy, 'exp:a', () => sleep(200), (s) => s === 404);
+  const expired = await msUntil(
+    proxy,
+    'exp:a',
+    () => sleep(200),
+    (s) => s === 404,
+  );
   t.ok(expired <= 500, `expiry → 404 within 500 ms of the deadline (${expired.toFixed(1)} ms), not after the 10-minute TTL`);
 
   const calls = await getCalls(redis.client);
-  t.ok((await msUntil(proxy, 'fl:a', () => redis.client.flushall(), (s) => s === 404)) <= 50, 'FLUSHALL → 404 within 50 ms');
+  t.ok(
+    (await msUntil(
+      proxy,
+      'fl:a',
+      () => redis.client.flushall(),
+      (s) => s === 404,
+    )) <= 50,
+    'FLUSHALL → 404 within 50 ms',
+  );
   t.equal((await get(proxy.url, '/fl:b', { dispatcher: http })).status, 404, 'every key of every shard went');
   t.equal(await getCalls(redis.client), calls + 2, 'both were fetched again');
 });
@@ -96,7 +140,13 @@ t.test('the race, forced: an invalidation overtaking the GET reply keeps the rep
 t.test('the race through an MGET: the overtaken key is not cached, its neighbours are, and MGET reads are tracked', async (t) => {
   // SHARDS=1: a RESP MGET's keys reach the shard in one batch, so Redis gets
   // one read script for them (expiry-read.ts), held 300 ms because mrace:a matches.
-  const proxy = await startProxy(t, { REDIS_URL: redis.url, SHARDS: '1', RESP_PORT: '0', CACHE_TTL_MS: LONG_TTL, SHARDCACHE_TEST_DELAY_GET: 'mrace::300' });
+  const proxy = await startProxy(t, {
+    REDIS_URL: redis.url,
+    SHARDS: '1',
+    RESP_PORT: '0',
+    CACHE_TTL_MS: LONG_TTL,
+    SHARDCACHE_TEST_DELAY_GET: 'mrace::300',
+  });
   const client = new Redis({ port: proxy.respPort!, host: '127.0.0.1', protocol: 2, maxRetriesPerRequest: 0 });
   t.teardown(() => client.disconnect());
   await redis.client.mset('mrace:a', 'old', 'mfree:b', 'B');
@@ -110,7 +160,15 @@ t.test('the race through an MGET: the overtaken key is not cached, its neighbour
   t.same(await client.mget('mrace:a', 'mfree:b'), ['new', 'B'], 'the overtaken key is fetched again');
   const again = await readCalls();
   t.same([again.script - sent.script, again.mget - sent.mget], [1, 1], 'mrace:a alone, one script; mfree:b came from the cache');
-  t.ok((await msUntil(proxy, 'mfree:b', () => redis.client.set('mfree:b', 'B2'), (s, got) => s === 200 && got === 'B2')) <= 50, 'a key read only by the batch script is invalidated within 50 ms of its SET');
+  t.ok(
+    (await msUntil(
+      proxy,
+      'mfree:b',
+      () => redis.client.set('mfree:b', 'B2'),
+      (s, got) => s === 200 && got === 'B2',
+    )) <= 50,
+    'a key read only by the batch script is invalidated within 50 ms of its SET',
+  );
 });
 
 t.test('subscriber killed with CLIENT KILL: cache flushed, tracking re-armed, answers right', async (t) => {
@@ -137,7 +195,15 @@ t.test('subscriber killed with CLIENT KILL: cache flushed, tracking re-armed, an
   await sleep(50);
   t.equal(await body(proxy, 'kill:k'), 'one');
   t.equal(await getCalls(redis.client), calls + 1, 'the cached value was flushed and fetched again');
-  t.ok((await msUntil(proxy, 'kill:k', () => redis.client.set('kill:k', 'two'), (_s, b) => b === 'two')) <= 50, 'invalidations flow again');
+  t.ok(
+    (await msUntil(
+      proxy,
+      'kill:k',
+      () => redis.client.set('kill:k', 'two'),
+      (_s, b) => b === 'two',
+    )) <= 50,
+    'invalidations flow again',
+  );
   t.match(proxy.logs(), /shard 0: invalidation tracking re-armed/);
 });
 
@@ -152,9 +218,33 @@ t.test('invalidation metrics: keys and flushes per shard, a re-arm after CLIENT 
   t.equal(total(m0, 'shardcache_invalidations_total'), 0);
 
   // Each write to a key the proxy has read is one key invalidation; reading it again tracks it again.
-  t.ok((await msUntil(proxy, a, () => redis.client.set(a, 'a2'), (_s, got) => got === 'a2')) <= 50, 'SET');
-  t.ok((await msUntil(proxy, a, () => redis.client.del(a), (s) => s === 404)) <= 50, 'DEL');
-  t.ok((await msUntil(proxy, b, () => redis.client.set(b, 'b2'), (_s, got) => got === 'b2')) <= 50, 'SET on the other shard');
+  t.ok(
+    (await msUntil(
+      proxy,
+      a,
+      () => redis.client.set(a, 'a2'),
+      (_s, got) => got === 'a2',
+    )) <= 50,
+    'SET',
+  );
+  t.ok(
+    (await msUntil(
+      proxy,
+      a,
+      () => redis.client.del(a),
+      (s) => s === 404,
+    )) <= 50,
+    'DEL',
+  );
+  t.ok(
+    (await msUntil(
+      proxy,
+      b,
+      () => redis.client.set(b, 'b2'),
+      (_s, got) => got === 'b2',
+    )) <= 50,
+    'SET on the other shard',
+  );
   await redis.client.flushall();
   t.equal(await waitForTotal(proxy.admin, 'shardcache_invalidations_total', { kind: 'flush' }, 2), 2, 'FLUSHALL reaches both shards');
   t.same(
@@ -164,7 +254,11 @@ t.test('invalidation metrics: keys and flushes per shard, a re-arm after CLIENT 
   );
 
   await redis.client.client('KILL', 'ID', (await clientIds('shardcache:shard-0:invalidate'))[0]!);
-  t.equal(await waitForTotal(proxy.admin, 'shardcache_tracking_rearms_total', { shard: '0' }, 1), 1, 'shard 0 re-armed once after its subscriber was killed');
+  t.equal(
+    await waitForTotal(proxy.admin, 'shardcache_tracking_rearms_total', { shard: '0' }, 1),
+    1,
+    'shard 0 re-armed once after its subscriber was killed',
+  );
   const m = await scrape(proxy.admin);
   t.same(samplesOf(m, 'shardcache_tracking_rearms_total'), { '{shard="0"}': 1, '{shard="1"}': 0 }, 'shard 1 untouched');
   t.same(samplesOf(m, 'shardcache_tracking_armed'), { '{shard="0"}': 1, '{shard="1"}': 1 }, 'armed again');
@@ -180,7 +274,11 @@ t.test('a data connection that goes silent (Redis asleep for 4 s) is replaced: f
   const { done } = await redis.hold(t, 4);
   await done;
   let ids: string[] = [];
-  for (let i = 0; i < 250 && (ids.length !== 1 || ids[0] === dataId || total(await scrape(proxy.admin), 'shardcache_tracking_armed') !== 1); i++) {
+  for (
+    let i = 0;
+    i < 250 && (ids.length !== 1 || ids[0] === dataId || total(await scrape(proxy.admin), 'shardcache_tracking_armed') !== 1);
+    i++
+  ) {
     await sleep(20);
     ids = await clientIds('shardcache:shard-0');
   }
@@ -192,7 +290,15 @@ t.test('a data connection that goes silent (Redis asleep for 4 s) is replaced: f
   t.equal(total(m, 'shardcache_tracking_armed'), 1, 'and is armed');
   t.equal(await body(proxy, 'quiet:k'), 'one');
   t.equal(await getCalls(redis.client), calls + 1, 'the cache was flushed: fetched again');
-  t.ok((await msUntil(proxy, 'quiet:k', () => redis.client.set('quiet:k', 'two'), (_s, got) => got === 'two')) <= 50, 'invalidations flow on the new data connection');
+  t.ok(
+    (await msUntil(
+      proxy,
+      'quiet:k',
+      () => redis.client.set('quiet:k', 'two'),
+      (_s, got) => got === 'two',
+    )) <= 50,
+    'invalidations flow on the new data connection',
+  );
 });
 
 t.test('two proxies on one Redis stay coherent', async (t) => {
@@ -204,8 +310,20 @@ t.test('two proxies on one Redis stay coherent', async (t) => {
   for (const v of ['v2', 'v3']) {
     await redis.client.set('two:k', v);
     const acked = performance.now();
-    const [la, lb] = await Promise.all([a, b].map((p) => msUntil(p, 'two:k', async () => undefined, (_s, got) => got === v)));
-    t.ok(la! <= 50 && lb! <= 50, `both serve ${v} within 50 ms of the SET (${la!.toFixed(1)}, ${lb!.toFixed(1)} ms; ${(performance.now() - acked).toFixed(1)} ms in all)`);
+    const [la, lb] = await Promise.all(
+      [a, b].map((p) =>
+        msUntil(
+          p,
+          'two:k',
+          async () => undefined,
+          (_s, got) => got === v,
+        ),
+      ),
+    );
+    t.ok(
+      la! <= 50 && lb! <= 50,
+      `both serve ${v} within 50 ms of the SET (${la!.toFixed(1)}, ${lb!.toFixed(1)} ms; ${(performance.now() - acked).toFixed(1)} ms in all)`,
+    );
   }
 });
 
@@ -216,7 +334,15 @@ t.test('NEGATIVE_TTL_MS: a cached 404 becomes 200 right after a SET', async (t) 
   const calls = await getCalls(redis.client);
   t.equal((await get(proxy.url, '/neg:k', { dispatcher: http })).status, 404);
   t.equal(await getCalls(redis.client), calls, 'the second 404 came from the cache');
-  t.ok((await msUntil(proxy, 'neg:k', () => redis.client.set('neg:k', 'here'), (s, got) => s === 200 && got === 'here')) <= 50, '200 within 50 ms of the SET');
+  t.ok(
+    (await msUntil(
+      proxy,
+      'neg:k',
+      () => redis.client.set('neg:k', 'here'),
+      (s, got) => s === 200 && got === 'here',
+    )) <= 50,
+    '200 within 50 ms of the SET',
+  );
 });
 
 t.test('INVALIDATION=ttl: no subscriber; a change shows only after the TTL', async (t) => {

@@ -14,8 +14,17 @@ const cases: Record<string, { default: number | string; good: [string, number | 
     good: ['rediss://user:secret@cache.internal:6380/2', 'rediss://user:secret@cache.internal:6380/2'],
     bad: ['localhost:6379', '::nope', 'http://h:1', 'redis://h/db', 'redis://'],
   },
-  REDIS_CLUSTER_NODES: { default: '', good: [' 10.0.0.1:7000, redis-1:7001 ,[::1]:7002', '10.0.0.1:7000,redis-1:7001,[::1]:7002'], bad: ['10.0.0.1', 'a:1,,b:2', 'a:0', 'a:65536', 'redis://a:1', '::1:7000', 'a b:1'] },
-  REDIS_SENTINELS: { default: '', good: ['s1:26379,s2:26379', 's1:26379,s2:26379'], bad: ['s1', 's1:26379,', 'x:y'], with: { REDIS_SENTINEL_NAME: 'mymaster' } },
+  REDIS_CLUSTER_NODES: {
+    default: '',
+    good: [' 10.0.0.1:7000, redis-1:7001 ,[::1]:7002', '10.0.0.1:7000,redis-1:7001,[::1]:7002'],
+    bad: ['10.0.0.1', 'a:1,,b:2', 'a:0', 'a:65536', 'redis://a:1', '::1:7000', 'a b:1'],
+  },
+  REDIS_SENTINELS: {
+    default: '',
+    good: ['s1:26379,s2:26379', 's1:26379,s2:26379'],
+    bad: ['s1', 's1:26379,', 'x:y'],
+    with: { REDIS_SENTINEL_NAME: 'mymaster' },
+  },
   REDIS_SENTINEL_NAME: { default: '', good: ['mymaster', 'mymaster'], bad: ['my master'], with: { REDIS_SENTINELS: 's1:26379' } },
   CACHE_TTL_MS: { default: 30000, good: ['0', 0], bad: ['-5', '1e3', 'soon'] },
   CACHE_CAPACITY: { default: 100000, good: ['3', 3], bad: ['-1', 'many', '2147483648'] },
@@ -56,9 +65,17 @@ for (const s of SETTINGS) {
     const beside = c.with ?? {};
     t.equal(load({ ...beside, [s.env]: c.good[0] })[s.field], c.good[1], 'from the environment');
     t.equal(load(beside, [flagOf(s.env), c.good[0]])[s.field], c.good[1], 'from --flag value');
-    t.equal(load({ ...beside, [s.env]: 'garbage that is never valid ' }, [`${flagOf(s.env)}=${c.good[0]}`])[s.field], c.good[1], 'flag wins over the variable');
+    t.equal(
+      load({ ...beside, [s.env]: 'garbage that is never valid ' }, [`${flagOf(s.env)}=${c.good[0]}`])[s.field],
+      c.good[1],
+      'flag wins over the variable',
+    );
     for (const bad of c.bad) {
-      t.throws(() => loadConfig({ ...beside, [s.env]: bad }, []), { name: 'ConfigError', message: new RegExp(`^${s.env}=`) }, `${s.env}=${bad} refused`);
+      t.throws(
+        () => loadConfig({ ...beside, [s.env]: bad }, []),
+        { name: 'ConfigError', message: new RegExp(`^${s.env}=`) },
+        `${s.env}=${bad} refused`,
+      );
       const err = (() => {
         try {
           loadConfig({ ...beside, [s.env]: bad }, []);
@@ -74,7 +91,16 @@ for (const s of SETTINGS) {
 }
 
 t.test('byte sizes: a whole number of bytes, or k, m, g, t as KiB, MiB, GiB, TiB', async (t) => {
-  const sizes: [string, number][] = [['0', 0], ['1000', 1000], ['512k', 524288], ['512K', 524288], ['2g', 2 ** 31], ['256mb', 268435456], ['256MiB', 268435456], ['1 m', 1048576]];
+  const sizes: [string, number][] = [
+    ['0', 0],
+    ['1000', 1000],
+    ['512k', 524288],
+    ['512K', 524288],
+    ['2g', 2 ** 31],
+    ['256mb', 268435456],
+    ['256MiB', 268435456],
+    ['1 m', 1048576],
+  ];
   for (const [raw, bytes] of sizes) t.equal(load({ CACHE_MAX_BYTES: raw }).cacheMaxBytes, bytes, raw);
   t.equal(load({ MAX_VALUE_BYTES: '0' }).maxValueBytes, 0, 'MAX_VALUE_BYTES=0: nothing cached but empty values');
 });
@@ -90,7 +116,9 @@ t.test('redisUrlGiven tells whether REDIS_URL was set', async (t) => {
 });
 
 t.test('HEADERS_TIMEOUT_MS may not exceed REQUEST_TIMEOUT_MS', async (t) => {
-  t.throws(() => loadConfig({ HEADERS_TIMEOUT_MS: '2000', REQUEST_TIMEOUT_MS: '1000' }, []), { message: /^HEADERS_TIMEOUT_MS=2000: must not exceed REQUEST_TIMEOUT_MS \(1000\)/ });
+  t.throws(() => loadConfig({ HEADERS_TIMEOUT_MS: '2000', REQUEST_TIMEOUT_MS: '1000' }, []), {
+    message: /^HEADERS_TIMEOUT_MS=2000: must not exceed REQUEST_TIMEOUT_MS \(1000\)/,
+  });
   t.equal(load({ HEADERS_TIMEOUT_MS: '1000', REQUEST_TIMEOUT_MS: '1000' }).headersTimeoutMs, 1000, 'equal is fine');
 });
 
@@ -104,14 +132,19 @@ t.test('command line', async (t) => {
   t.equal(loadConfig({}, ['--help']), 'help');
   t.equal(loadConfig({}, ['-h']), 'help');
   t.throws(() => loadConfig({}, ['--nope']), { message: /unknown argument "--nope"/ });
-  t.throws(() => loadConfig({}, ['--resp-pasword=hunter2']), { message: /^unknown argument "--resp-pasword" \(see --help\)$/ }, 'a misspelt flag is named without its value');
+  t.throws(
+    () => loadConfig({}, ['--resp-pasword=hunter2']),
+    { message: /^unknown argument "--resp-pasword" \(see --help\)$/ },
+    'a misspelt flag is named without its value',
+  );
   t.throws(() => loadConfig({}, ['--port']), { message: /--port needs a value/ });
   t.throws(() => loadConfig({}, ['--port=x']), { message: /^--port="x"/ });
 });
 
 t.test('help lists every setting with its flag and default', async (t) => {
   const text = helpText();
-  for (const s of SETTINGS) t.match(text, new RegExp(`${s.env}\\s+${flagOf(s.env)}\\s+default ${String(s.default()).replace(/[./]/g, '\\$&')}`));
+  for (const s of SETTINGS)
+    t.match(text, new RegExp(`${s.env}\\s+${flagOf(s.env)}\\s+default ${String(s.default()).replace(/[./]/g, '\\$&')}`));
 });
 
 t.test('RESP_PORT: off by default, "off" turns it off, 0 picks a free port', async (t) => {
@@ -130,21 +163,47 @@ t.test('INVALIDATION: tracking or ttl, any case', async (t) => {
 t.test('backing modes: standalone by default, a cluster, or sentinels with a master name', async (t) => {
   const standalone = load({ REDIS_URL: 'redis://h:1/3' });
   t.equal(standalone.redisMode, 'standalone');
-  t.same(backendSettings(standalone), { mode: 'standalone', url: 'redis://h:1/3', nodes: [], sentinelName: '', timeoutMs: 1000, tracking: { mode: 'default', prefix: '' } });
+  t.same(backendSettings(standalone), {
+    mode: 'standalone',
+    url: 'redis://h:1/3',
+    nodes: [],
+    sentinelName: '',
+    timeoutMs: 1000,
+    tracking: { mode: 'default', prefix: '' },
+  });
   const cluster = load({ REDIS_CLUSTER_NODES: 'a:7000,[::1]:7001', REDIS_URL: 'rediss://u:pw@ignored:6379', REDIS_TIMEOUT_MS: '250' });
   t.equal(cluster.redisMode, 'cluster');
-  t.same(backendSettings(cluster), { mode: 'cluster', url: 'rediss://u:pw@ignored:6379', nodes: [{ host: 'a', port: 7000 }, { host: '::1', port: 7001 }], sentinelName: '', timeoutMs: 250, tracking: { mode: 'default', prefix: '' } });
+  t.same(backendSettings(cluster), {
+    mode: 'cluster',
+    url: 'rediss://u:pw@ignored:6379',
+    nodes: [
+      { host: 'a', port: 7000 },
+      { host: '::1', port: 7001 },
+    ],
+    sentinelName: '',
+    timeoutMs: 250,
+    tracking: { mode: 'default', prefix: '' },
+  });
   t.equal(load({ REDIS_CLUSTER_NODES: 'a:7000', REDIS_URL: 'redis://h:1/0' }).redisMode, 'cluster', 'database 0 is fine in a cluster');
   const sentinel = load({}, ['--redis-sentinels', 's:26379', '--redis-sentinel-name', 'main']);
   t.equal(sentinel.redisMode, 'sentinel');
   t.same(backendSettings(sentinel).nodes, [{ host: 's', port: 26379 }]);
   t.equal(backendSettings(sentinel).sentinelName, 'main');
-  t.same(backendSettings(load({ TRACKING_MODE: 'bcast', KEY_PREFIX: 'u%3A' })).tracking, { mode: 'bcast', prefix: 'u:' }, 'TRACKING_MODE and KEY_PREFIX reach the shards');
+  t.same(
+    backendSettings(load({ TRACKING_MODE: 'bcast', KEY_PREFIX: 'u%3A' })).tracking,
+    { mode: 'bcast', prefix: 'u:' },
+    'TRACKING_MODE and KEY_PREFIX reach the shards',
+  );
 });
 
 t.test('backing modes that contradict each other are refused, naming both settings', async (t) => {
-  t.throws(() => loadConfig({ REDIS_CLUSTER_NODES: 'a:1', REDIS_SENTINELS: 's:2', REDIS_SENTINEL_NAME: 'm' }, []), { name: 'ConfigError', message: /^REDIS_CLUSTER_NODES and REDIS_SENTINELS are both set/ });
+  t.throws(() => loadConfig({ REDIS_CLUSTER_NODES: 'a:1', REDIS_SENTINELS: 's:2', REDIS_SENTINEL_NAME: 'm' }, []), {
+    name: 'ConfigError',
+    message: /^REDIS_CLUSTER_NODES and REDIS_SENTINELS are both set/,
+  });
   t.throws(() => loadConfig({ REDIS_SENTINELS: 's:2' }, []), { message: /^REDIS_SENTINELS is set but REDIS_SENTINEL_NAME is not/ });
   t.throws(() => loadConfig({ REDIS_SENTINEL_NAME: 'm' }, []), { message: /^REDIS_SENTINEL_NAME="m" is set but REDIS_SENTINELS is not/ });
-  t.throws(() => loadConfig({ REDIS_CLUSTER_NODES: 'a:1', REDIS_URL: 'redis://h:1/2' }, []), { message: /^REDIS_URL selects database 2, but Redis Cluster has only database 0/ });
+  t.throws(() => loadConfig({ REDIS_CLUSTER_NODES: 'a:1', REDIS_URL: 'redis://h:1/2' }, []), {
+    message: /^REDIS_URL selects database 2, but Redis Cluster has only database 0/,
+  });
 });

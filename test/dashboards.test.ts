@@ -16,13 +16,39 @@ import { problems, resultLabels, served, type Served } from './helpers/promql.js
 import { command, exchange } from './helpers/resp.js';
 import { sleep } from './helpers/time.js';
 
-interface Target { expr: string; refId: string; datasource?: { uid?: string } }
-interface Panel { id: number; type: string; title: string; gridPos: { x: number; y: number; w: number; h: number }; datasource?: { uid?: string }; targets?: Target[]; panels?: Panel[] }
-interface Dashboard { __inputs: { name: string; type: string; pluginId: string }[]; uid: string; title: string; panels: Panel[]; templating: { list: { name: string; query: { query: string } }[] } }
-interface Rule { alert: string; expr: string; for?: string; labels: { severity: string }; annotations: { summary: string; description: string } }
+interface Target {
+  expr: string;
+  refId: string;
+  datasource?: { uid?: string };
+}
+interface Panel {
+  id: number;
+  type: string;
+  title: string;
+  gridPos: { x: number; y: number; w: number; h: number };
+  datasource?: { uid?: string };
+  targets?: Target[];
+  panels?: Panel[];
+}
+interface Dashboard {
+  __inputs: { name: string; type: string; pluginId: string }[];
+  uid: string;
+  title: string;
+  panels: Panel[];
+  templating: { list: { name: string; query: { query: string } }[] };
+}
+interface Rule {
+  alert: string;
+  expr: string;
+  for?: string;
+  labels: { severity: string };
+  annotations: { summary: string; description: string };
+}
 
 const dashboard = JSON.parse(readFileSync(join(ROOT, 'deploy/grafana/shardcache.json'), 'utf8')) as Dashboard;
-const rules = (parse(readFileSync(join(ROOT, 'deploy/prometheus/alerts.yml'), 'utf8')) as { groups: { name: string; rules: Rule[] }[] }).groups.flatMap((g) => g.rules);
+const rules = (
+  parse(readFileSync(join(ROOT, 'deploy/prometheus/alerts.yml'), 'utf8')) as { groups: { name: string; rules: Rule[] }[] }
+).groups.flatMap((g) => g.rules);
 const panels = dashboard.panels.flatMap((p) => [p, ...(p.panels ?? [])]);
 /** Grafana's interval macros become a plain range, as Grafana does before sending the query. */
 const expand = (expr: string): string => expr.replace(/\$__(rate_interval|interval|range)/g, '5m');
@@ -64,10 +90,22 @@ t.test('dashboard: every query uses only what /metrics serves', async (t) => {
 t.test('dashboard: shows what an operator needs', async (t) => {
   const all = panels.flatMap((p) => (p.targets ?? []).map((q) => q.expr)).join('\n');
   const needed = [
-    'shardcache_requests_total', 'shardcache_acceptor_requests_total', 'shardcache_cache_hits_total', 'shardcache_cache_misses_total',
-    'shardcache_cache_entries', 'shardcache_cache_bytes', 'shardcache_redis_command_duration_seconds_bucket', 'shardcache_event_loop_delay_seconds',
-    'shardcache_shed_total', 'shardcache_shard_restarts_total', 'shardcache_acceptor_restarts_total', 'shardcache_tracking_armed', 'shardcache_redis_up',
-    'shardcache_acceptor_connections', 'shardcache_thread_cpu_seconds_total', 'shardcache_invalidations_total',
+    'shardcache_requests_total',
+    'shardcache_acceptor_requests_total',
+    'shardcache_cache_hits_total',
+    'shardcache_cache_misses_total',
+    'shardcache_cache_entries',
+    'shardcache_cache_bytes',
+    'shardcache_redis_command_duration_seconds_bucket',
+    'shardcache_event_loop_delay_seconds',
+    'shardcache_shed_total',
+    'shardcache_shard_restarts_total',
+    'shardcache_acceptor_restarts_total',
+    'shardcache_tracking_armed',
+    'shardcache_redis_up',
+    'shardcache_acceptor_connections',
+    'shardcache_thread_cpu_seconds_total',
+    'shardcache_invalidations_total',
   ];
   for (const name of needed) t.ok(new RegExp(`\\b${name}\\b`).test(all), name);
   t.ok(/histogram_quantile\(0\.99,/.test(all), 'Redis latency p99');
@@ -75,18 +113,22 @@ t.test('dashboard: shows what an operator needs', async (t) => {
 });
 
 t.test('dashboard: importable (a Prometheus input, unique ids, panels on the grid without overlap)', async (t) => {
-  t.same(dashboard.__inputs.map((i) => [i.name, i.type, i.pluginId]), [['DS_PROMETHEUS', 'datasource', 'prometheus']]);
+  t.same(
+    dashboard.__inputs.map((i) => [i.name, i.type, i.pluginId]),
+    [['DS_PROMETHEUS', 'datasource', 'prometheus']],
+  );
   t.equal(dashboard.uid, 'shardcache');
   t.equal(new Set(panels.map((p) => p.id)).size, panels.length, 'unique panel ids');
   const cells = new Map<string, string>();
   for (const p of panels) {
     const { x, y, w, h } = p.gridPos;
     t.ok(x >= 0 && w > 0 && x + w <= 24, `${p.title}: within 24 columns`);
-    for (let i = x; i < x + w; i++) for (let j = y; j < y + h; j++) {
-      const owner = cells.get(`${i},${j}`);
-      if (owner !== undefined) t.fail(`${p.title} overlaps ${owner}`);
-      cells.set(`${i},${j}`, p.title);
-    }
+    for (let i = x; i < x + w; i++)
+      for (let j = y; j < y + h; j++) {
+        const owner = cells.get(`${i},${j}`);
+        if (owner !== undefined) t.fail(`${p.title} overlaps ${owner}`);
+        cells.set(`${i},${j}`, p.title);
+      }
     if (p.type === 'row') continue;
     t.equal(p.datasource?.uid, '${DS_PROMETHEUS}', `${p.title}: the imported data source`);
     const refs = (p.targets ?? []).map((q) => q.refId);
@@ -100,7 +142,8 @@ t.test('alert rules: every expression uses only what /metrics serves; annotation
     t.ok(['critical', 'warning', 'info'].includes(r.labels.severity), `${r.alert}: severity ${r.labels.severity}`);
     t.ok(r.annotations.summary && r.annotations.description, `${r.alert}: summary and description`);
     const kept = resultLabels(r.expr, metrics);
-    for (const m of `${r.annotations.summary} ${r.annotations.description}`.matchAll(/\$labels\.(\w+)/g)) t.ok(kept.has(m[1]!), `${r.alert}: $labels.${m[1]} is kept by the expression`);
+    for (const m of `${r.annotations.summary} ${r.annotations.description}`.matchAll(/\$labels\.(\w+)/g))
+      t.ok(kept.has(m[1]!), `${r.alert}: $labels.${m[1]} is kept by the expression`);
   }
 });
 

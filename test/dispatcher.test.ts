@@ -49,7 +49,10 @@ function wire(shards: number) {
   const inThread: Shard[] = [];
   for (let i = 0; i < shards; i++) {
     const { port1, port2 } = new MessageChannel();
-    const shard = linked(new Shard({ capacity: 100, ttlMs: 60000, fetch: redisFetch(connection.redis), fetchMany: redisFetchMany(connection.redis)}), (b: ArrayBuffer) => port2.postMessage(b, [b]));
+    const shard = linked(
+      new Shard({ capacity: 100, ttlMs: 60000, fetch: redisFetch(connection.redis), fetchMany: redisFetchMany(connection.redis) }),
+      (b: ArrayBuffer) => port2.postMessage(b, [b]),
+    );
     port2.on('message', (b: ArrayBuffer) => shard.receive(b, 0));
     dispatcher.attach(i, port1);
     far.push(port2);
@@ -74,7 +77,7 @@ t.test('answers reach the request that asked, across shards, with their flags', 
   for (const p of far) p.close();
 });
 
-t.test('each request reaches the shard with its sink\'s protocol', async (t) => {
+t.test("each request reaches the shard with its sink's protocol", async (t) => {
   await redis.client.set('d:proto', 'p');
   const { dispatcher, far, shards } = wire(1);
   const http = new Answers(Protocol.Http);
@@ -84,7 +87,14 @@ t.test('each request reaches the shard with its sink\'s protocol', async (t) => 
   for (let i = 0; i < 3; i++) dispatcher.submit(0, 'd:proto', resp, i, 0);
   dispatcher.submit(0, 'd:proto:none', resp, 3, 0);
   await resp.count(4);
-  t.same([[...shards[0]!.misses], [...shards[0]!.hits]], [[1, 1], [0, 3]], 'HTTP: the miss; RESP: three hits and a miss');
+  t.same(
+    [[...shards[0]!.misses], [...shards[0]!.hits]],
+    [
+      [1, 1],
+      [0, 3],
+    ],
+    'HTTP: the miss; RESP: three hits and a miss',
+  );
   for (const p of far) p.close();
 });
 
@@ -96,11 +106,14 @@ t.test('more requests in flight than the initial table holds', async (t) => {
   keys.forEach((k, i) => dispatcher.submit(0, k, sink, i, 0));
   t.equal(dispatcher.inFlight, 3000);
   await sink.count(3000);
-  t.ok(keys.every((_, i) => sink.got.get(i)![2] === String(i)), 'every answer matches its request');
+  t.ok(
+    keys.every((_, i) => sink.got.get(i)![2] === String(i)),
+    'every answer matches its request',
+  );
   for (const p of far) p.close();
 });
 
-t.test('detach answers the shard\'s in-flight requests and refuses new ones', async (t) => {
+t.test("detach answers the shard's in-flight requests and refuses new ones", async (t) => {
   await redis.client.set('d:slow', 'x');
   const { dispatcher, far } = wire(2);
   const sink = new Answers();
@@ -126,13 +139,15 @@ t.test('detach answers the shard\'s in-flight requests and refuses new ones', as
   for (const p of far) p.close();
 });
 
-t.test('hand-off bound: beyond it a shard\'s requests are refused at once, counted, and the rest served', async (t) => {
+t.test("hand-off bound: beyond it a shard's requests are refused at once, counted, and the rest served", async (t) => {
   t.equal(handOffBound(1000, 10000, 2), 21000, 'MAX_INFLIGHT plus MAX_CONNECTIONS per listener');
   t.equal(handOffBound(1000000, 2 ** 31 - 1, 2), 2 ** 31 - 1, 'capped to what the Int32 count holds');
   await redis.client.set('d:cap', 'c');
   const dispatcher = new Dispatcher(2, 2);
   const { port1, port2 } = new MessageChannel();
-  const shard = linked(new Shard({ capacity: 10, ttlMs: 60000, fetch: redisFetch(connection.redis)}), (b: ArrayBuffer) => port2.postMessage(b, [b]));
+  const shard = linked(new Shard({ capacity: 10, ttlMs: 60000, fetch: redisFetch(connection.redis) }), (b: ArrayBuffer) =>
+    port2.postMessage(b, [b]),
+  );
   port2.on('message', (b: ArrayBuffer) => shard.receive(b, 0));
   dispatcher.attach(0, port1);
   t.equal(dispatcher.attached(0), true);
@@ -156,11 +171,17 @@ t.test('a cached value reaches the sink with its age and quoted ETag; a fresh mi
   let now = 1000;
   const dispatcher = new Dispatcher(1);
   const { port1, port2 } = new MessageChannel();
-  const shard = linked(new Shard({ capacity: 10, ttlMs: 60000, fetch: redisFetch(connection.redis), now: () => now }), (b: ArrayBuffer) => port2.postMessage(b, [b]));
+  const shard = linked(new Shard({ capacity: 10, ttlMs: 60000, fetch: redisFetch(connection.redis), now: () => now }), (b: ArrayBuffer) =>
+    port2.postMessage(b, [b]),
+  );
   port2.on('message', (b: ArrayBuffer) => shard.receive(b, 0));
   dispatcher.attach(0, port1);
   const got: [number, string | undefined][] = [];
-  const sink: Sink = { protocol: Protocol.Http, answer: (_token, _flags, _code, _value, ageMs, etag) => got.push([ageMs, etag]), released: () => true };
+  const sink: Sink = {
+    protocol: Protocol.Http,
+    answer: (_token, _flags, _code, _value, ageMs, etag) => got.push([ageMs, etag]),
+    released: () => true,
+  };
   dispatcher.submit(0, 'd:tag', sink, 1, 0);
   while (got.length < 1) await sleep(5);
   now = 3500;
@@ -184,7 +205,10 @@ t.test(`a shard's batch is posted once it holds ${FLUSH_AT} requests, without wa
   await sink.count(keys.length);
   t.equal(batches.length, 2, `one batch of ${FLUSH_AT} posted at once, one of 1 at the end of the turn`);
   t.same(batches, [FLUSH_AT, 1], 'the first batch holds the many, the second the one left');
-  t.ok(keys.every((_, i) => sink.got.get(i)![2] === String(i)), 'every answer matches its request');
+  t.ok(
+    keys.every((_, i) => sink.got.get(i)![2] === String(i)),
+    'every answer matches its request',
+  );
   for (const p of far) p.close();
 });
 

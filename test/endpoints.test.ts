@@ -27,11 +27,20 @@ t.test("REDIS_URL's user, password, TLS and database; its host and port apart", 
   t.same(hostPortOf('redis://[::1]'), { host: '::1', port: 6379 });
 });
 
-const settings = (over: Partial<BackendSettings>): BackendSettings => ({ mode: 'standalone', url: 'redis://h:1', nodes: [], sentinelName: '', timeoutMs: 250, ...over });
+const settings = (over: Partial<BackendSettings>): BackendSettings => ({
+  mode: 'standalone',
+  url: 'redis://h:1',
+  nodes: [],
+  sentinelName: '',
+  timeoutMs: 250,
+  ...over,
+});
 
 t.test('connection options per mode', async (t) => {
   t.same(serverOptions(settings({ url: 'redis://u:pw@h:7000/1' })), { username: 'u', password: 'pw', db: 1, host: 'h', port: 7000 });
-  const sentinel = serverOptions(settings({ mode: 'sentinel', url: 'rediss://u:pw@ignored:1', nodes: [{ host: 's1', port: 26379 }], sentinelName: 'main' }));
+  const sentinel = serverOptions(
+    settings({ mode: 'sentinel', url: 'rediss://u:pw@ignored:1', nodes: [{ host: 's1', port: 26379 }], sentinelName: 'main' }),
+  );
   t.match(sentinel, {
     sentinels: [{ host: 's1', port: 26379 }],
     name: 'main',
@@ -45,11 +54,29 @@ t.test('connection options per mode', async (t) => {
     sentinelCommandTimeout: 250,
   });
   t.equal((sentinel as { host?: string }).host, undefined, "REDIS_URL's host is not used behind sentinels");
-  t.notOk('sentinelPassword' in serverOptions(settings({ mode: 'sentinel', nodes: [{ host: 's', port: 1 }], sentinelName: 'm' })), 'no password, none sent to the sentinels');
+  t.notOk(
+    'sentinelPassword' in serverOptions(settings({ mode: 'sentinel', nodes: [{ host: 's', port: 1 }], sentinelName: 'm' })),
+    'no password, none sent to the sentinels',
+  );
 });
 
 t.test('one log line per mode, never with the password', async (t) => {
   t.equal(describeBackend(settings({ url: 'redis://u:secret@h:1' })), 'redis redis://u:***@h:1');
-  t.equal(describeBackend(settings({ mode: 'cluster', url: 'rediss://u:secret@x:1', nodes: [{ host: 'a', port: 1 }, { host: '::1', port: 2 }] })), 'redis cluster a:1,[::1]:2 (user, password, TLS from REDIS_URL)');
-  t.equal(describeBackend(settings({ mode: 'sentinel', nodes: [{ host: 's', port: 26379 }], sentinelName: 'main' })), 'redis sentinel master main via s:26379');
+  t.equal(
+    describeBackend(
+      settings({
+        mode: 'cluster',
+        url: 'rediss://u:secret@x:1',
+        nodes: [
+          { host: 'a', port: 1 },
+          { host: '::1', port: 2 },
+        ],
+      }),
+    ),
+    'redis cluster a:1,[::1]:2 (user, password, TLS from REDIS_URL)',
+  );
+  t.equal(
+    describeBackend(settings({ mode: 'sentinel', nodes: [{ host: 's', port: 26379 }], sentinelName: 'main' })),
+    'redis sentinel master main via s:26379',
+  );
 });

@@ -21,7 +21,13 @@ async function lookups(): Promise<number> {
 }
 
 t.test('tinylfu with tracking: a changed key is fetched again, and the cache serves the rest', async (t) => {
-  const proxy = await startProxy(t, { REDIS_URL: redis.url, SHARDS: '1', CACHE_CAPACITY: '100', EVICTION: 'tinylfu', CACHE_TTL_MS: '600000' });
+  const proxy = await startProxy(t, {
+    REDIS_URL: redis.url,
+    SHARDS: '1',
+    CACHE_CAPACITY: '100',
+    EVICTION: 'tinylfu',
+    CACHE_TTL_MS: '600000',
+  });
   await redis.client.mset('ev:a', 'one', 'ev:b', 'B');
   t.equal((await get(proxy.url, '/ev:a', { dispatcher: http })).body.toString(), 'one');
   t.equal((await get(proxy.url, '/ev:b', { dispatcher: http })).body.toString(), 'B');
@@ -42,7 +48,13 @@ t.test('one-off keys do not flush the frequently read ones with tinylfu; with lr
   await redis.client.mset(...[...hot, ...cold].flatMap((k) => [k, k]));
   const misses: Record<string, number> = {};
   for (const eviction of ['tinylfu', 'lru']) {
-    const proxy = await startProxy(t, { REDIS_URL: redis.url, SHARDS: '1', CACHE_CAPACITY: '200', EVICTION: eviction, CACHE_TTL_MS: '600000' });
+    const proxy = await startProxy(t, {
+      REDIS_URL: redis.url,
+      SHARDS: '1',
+      CACHE_CAPACITY: '200',
+      EVICTION: eviction,
+      CACHE_TTL_MS: '600000',
+    });
     for (let round = 0; round < 3; round++) for (const k of hot) await get(proxy.url, `/${k}`, { dispatcher: http });
     for (const k of cold) await get(proxy.url, `/${k}`, { dispatcher: http });
     // Counted by the proxy: Redis's own lookups count two per key since the read script reads each key's TTL too.

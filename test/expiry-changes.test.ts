@@ -22,7 +22,12 @@ t.teardown(() => http.close());
 const maxAgeOf = (h: string | string[] | undefined): number => Number(/max-age=(\d+)/.exec(String(h))![1]);
 
 /** Runs `change`, then reads `key` until `done` holds (or 2 s pass); resolves with the ms it took. */
-async function msUntil(proxy: Proxy, key: string, change: () => Promise<unknown>, done: (status: number, maxAge: number, body: string) => boolean): Promise<number> {
+async function msUntil(
+  proxy: Proxy,
+  key: string,
+  change: () => Promise<unknown>,
+  done: (status: number, maxAge: number, body: string) => boolean,
+): Promise<number> {
   await change();
   const start = performance.now();
   while (performance.now() - start < 2000) {
@@ -60,15 +65,31 @@ t.test('every change of a cached key TTL reaches the proxy within 50 ms', async 
 });
 
 /** SETs 20 keys with PX 1200 through `set`, reads them through `proxy`, and again after they expired. */
-async function basicExpiry(t: { same(a: unknown, b: unknown, m: string): unknown; ok(a: boolean, m: string): unknown }, proxy: Proxy, prefix: string, set: (key: string) => Promise<unknown>): Promise<void> {
+async function basicExpiry(
+  t: { same(a: unknown, b: unknown, m: string): unknown; ok(a: boolean, m: string): unknown },
+  proxy: Proxy,
+  prefix: string,
+  set: (key: string) => Promise<unknown>,
+): Promise<void> {
   const keys = Array.from({ length: 20 }, (_, i) => `${prefix}:${i}`);
   for (const k of keys) await set(k);
   const first = await Promise.all(keys.map((k) => get(proxy.url, `/${k}`, { dispatcher: http })));
-  t.same(first.map((a) => a.status), keys.map(() => 200), 'served before expiry');
-  t.ok(first.every((a) => maxAgeOf(a.headers['cache-control']) <= 1), 'max-age within the key life');
+  t.same(
+    first.map((a) => a.status),
+    keys.map(() => 200),
+    'served before expiry',
+  );
+  t.ok(
+    first.every((a) => maxAgeOf(a.headers['cache-control']) <= 1),
+    'max-age within the key life',
+  );
   await sleep(1500);
   const after = await Promise.all(keys.map((k) => get(proxy.url, `/${k}`, { dispatcher: http })));
-  t.same(after.map((a) => a.status), keys.map(() => 404), 'none served after expiry');
+  t.same(
+    after.map((a) => a.status),
+    keys.map(() => 404),
+    'none served after expiry',
+  );
 }
 
 t.test('cluster: a key expired in Redis is not served, and max-age follows its life', async (t) => {
@@ -79,7 +100,12 @@ t.test('cluster: a key expired in Redis is not served, and max-age follows its l
 
 t.test('sentinel: a key expired in Redis is not served, and max-age follows its life', async (t) => {
   const setup = await startSentinels(t);
-  const proxy = await startProxy(t, { REDIS_SENTINELS: setup.sentinels, REDIS_SENTINEL_NAME: setup.name, SHARDS: '2', CACHE_TTL_MS: '600000' });
+  const proxy = await startProxy(t, {
+    REDIS_SENTINELS: setup.sentinels,
+    REDIS_SENTINEL_NAME: setup.name,
+    SHARDS: '2',
+    CACHE_TTL_MS: '600000',
+  });
   const master = await setup.master();
   await basicExpiry(t, proxy, 'sx', (k) => master.client.set(k, 'v', 'PX', 1200));
 });

@@ -30,7 +30,10 @@ t.test('one script per batch: values, TTLs, absent and wrong-type keys', async (
   await redis.client.config('RESETSTAT');
   const got = await fetchWithLife(['er:ttl', 'er:none', 'er:absent', 'er:hash'].map((k) => Buffer.from(k)));
   if (typeof got === 'number') throw new Error(`outcome ${got}`);
-  t.same(got.values.map((v) => (typeof v === 'number' ? v : v.toString())), ['a', 'b', Outcome.NotFound, Outcome.WrongType]);
+  t.same(
+    got.values.map((v) => (typeof v === 'number' ? v : v.toString())),
+    ['a', 'b', Outcome.NotFound, Outcome.WrongType],
+  );
   t.ok(got.lives[0]! > 4900 && got.lives[0]! <= 5000, `PTTL ${got.lives[0]} of 5000`);
   t.same(got.lives.slice(1), [-1, -1, -1], 'no TTL, absent, other type: no life');
   t.equal(await commandCalls(redis.client, 'evalsha', 'eval'), 1, 'one command for the batch');
@@ -45,7 +48,11 @@ t.test('a Redis that lost the script (SCRIPT FLUSH, a restart): EVAL once, then 
     if (typeof got === 'number') throw new Error(`outcome ${got}`);
     t.equal(got.values[0]!.toString(), 'f');
   }
-  t.same([await commandCalls(redis.client, 'eval'), await commandCalls(redis.client, 'evalsha')], [1, 2], 'NOSCRIPT once, answered by EVAL; the next EVALSHA finds it');
+  t.same(
+    [await commandCalls(redis.client, 'eval'), await commandCalls(redis.client, 'evalsha')],
+    [1, 2],
+    'NOSCRIPT once, answered by EVAL; the next EVALSHA finds it',
+  );
 });
 
 t.test('a shard with it: the entry expires with its key, in every path', async (t) => {
@@ -54,7 +61,10 @@ t.test('a shard with it: the entry expires with its key, in every path', async (
   await redis.client.set('er:s1', 'x', 'PX', 300);
   await redis.client.set('er:s2', 'y', 'PX', 300);
   shard.receive(batch([1, 'er:s1'], [2, 'er:s2']), 0);
-  t.same(await replies.entries(2), [[1, 1, 'x'], [2, 1, 'y']]);
+  t.same(await replies.entries(2), [
+    [1, 1, 'x'],
+    [2, 1, 'y'],
+  ]);
   shard.receive(batch([3, 'er:s1']), 0);
   t.same((await replies.entries(3))[2], [3, 1, 'x'], 'a hit within the life');
   t.ok(shard.cache.lifeMs(shard.cache.findKey('er:s1'), performance.now()) <= 300);

@@ -49,7 +49,11 @@ async function respMget(port: number, keys: string[]): Promise<Reply[]> {
 }
 
 /** Reads `keys` over one path; resolves with how many were served (a value, not 404 or nil), and the max-ages seen. */
-async function readAll(proxy: Proxy, path: 'GET' | 'HEAD' | 'RESP GET' | 'MGET', keys: string[]): Promise<{ served: number; maxAges: number[] }> {
+async function readAll(
+  proxy: Proxy,
+  path: 'GET' | 'HEAD' | 'RESP GET' | 'MGET',
+  keys: string[],
+): Promise<{ served: number; maxAges: number[] }> {
   const maxAges: number[] = [];
   if (path === 'GET' || path === 'HEAD') {
     const answers = await Promise.all(keys.map((k) => get(proxy.url, `/${k}`, { method: path, dispatcher: http })));
@@ -63,7 +67,11 @@ async function readAll(proxy: Proxy, path: 'GET' | 'HEAD' | 'RESP GET' | 'MGET',
 const PATHS = ['GET', 'HEAD', 'RESP GET', 'MGET'] as const;
 
 /** Caches short-lived keys over every path, waits past their expiry, reads again: how many were served after expiry, per path. */
-async function servedAfterExpiry(t: { equal(a: unknown, b: unknown, m: string): unknown; ok(a: boolean, m: string): unknown }, proxy: Proxy, tag: 'on' | 'off'): Promise<Record<string, number>> {
+async function servedAfterExpiry(
+  t: { equal(a: unknown, b: unknown, m: string): unknown; ok(a: boolean, m: string): unknown },
+  proxy: Proxy,
+  tag: 'on' | 'off',
+): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   const expiresBy: Record<string, number> = {};
   for (const path of PATHS) {
@@ -71,14 +79,25 @@ async function servedAfterExpiry(t: { equal(a: unknown, b: unknown, m: string): 
     expiresBy[path] = await setShortLived(prefix, PER_PATH);
     const first = await readAll(proxy, path, keysOf(prefix, PER_PATH));
     t.equal(first.served, PER_PATH, `${tag} ${path}: every key served before its expiry`);
-    if (tag === 'on' && (path === 'GET' || path === 'HEAD')) t.ok(first.maxAges.every((s) => s <= 1), `${tag} ${path}: max-age within the key's life (≤ 1 s of 1–2 s): ${[...new Set(first.maxAges)].join(',')}`);
+    if (tag === 'on' && (path === 'GET' || path === 'HEAD'))
+      t.ok(
+        first.maxAges.every((s) => s <= 1),
+        `${tag} ${path}: max-age within the key's life (≤ 1 s of 1–2 s): ${[...new Set(first.maxAges)].join(',')}`,
+      );
   }
   await sleep(Math.max(...Object.values(expiresBy)) + 300 - Date.now());
   for (const path of PATHS) out[path] = (await readAll(proxy, path, keysOf(`otp:${tag}:${path.replace(' ', '-')}`, PER_PATH))).served;
   return out;
 }
 
-const base = (extra: Record<string, string> = {}) => ({ REDIS_URL: redis.url, SHARDS: '2', RESP_PORT: '0', CACHE_TTL_MS: '600000', SHARDCACHE_TEST_HOOKS: '1', ...extra });
+const base = (extra: Record<string, string> = {}) => ({
+  REDIS_URL: redis.url,
+  SHARDS: '2',
+  RESP_PORT: '0',
+  CACHE_TTL_MS: '600000',
+  SHARDCACHE_TEST_HOOKS: '1',
+  ...extra,
+});
 
 t.test('no key is served after its expiry, over HTTP GET, HEAD, RESP GET and MGET; without the TTL read, they are', async (t) => {
   const proxy = await startProxy(t, base());
@@ -88,7 +107,10 @@ t.test('no key is served after its expiry, over HTTP GET, HEAD, RESP GET and MGE
   const without = await startProxy(t, base({ SHARDCACHE_TEST_NO_EXPIRY: '1' }));
   const stale = await servedAfterExpiry(t, without, 'off');
   t.comment(`without the TTL read, served after expiry (of ${PER_PATH} per path): ${JSON.stringify(stale)}`);
-  t.ok(Object.values(stale).every((n) => n > PER_PATH / 2), 'the comparison: most are served stale without it');
+  t.ok(
+    Object.values(stale).every((n) => n > PER_PATH / 2),
+    'the comparison: most are served stale without it',
+  );
 });
 
 t.test('stale-while-revalidate and early refresh on: a stale answer never reaches past the key expiry', async (t) => {
@@ -121,7 +143,11 @@ t.test('STALE_IF_ERROR_MS with Redis stopped: stale within the key life, 503 onc
   for (const k of ['sie:short', 'sie:long', 'sie:none']) t.equal((await get(proxy.url, `/${k}`, { dispatcher: http })).status, 200);
   await own.stop();
   await sleep(500);
-  t.equal((await get(proxy.url, '/sie:short', { dispatcher: http })).status, 200, 'Redis down, past CACHE_TTL_MS, within the key life: stale');
+  t.equal(
+    (await get(proxy.url, '/sie:short', { dispatcher: http })).status,
+    200,
+    'Redis down, past CACHE_TTL_MS, within the key life: stale',
+  );
   await sleep(1200);
   t.equal((await get(proxy.url, '/sie:short', { dispatcher: http })).status, 503, 'expired in Redis: gone, not stale');
   t.equal((await get(proxy.url, '/sie:long', { dispatcher: http })).status, 200, 'a key with life left: still stale');

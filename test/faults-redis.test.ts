@@ -16,7 +16,13 @@ t.test('Redis killed under load: stale or 503, never a hang; fresh again ≤ 2 s
   const http = agent(16);
   t.teardown(() => http.close());
   const timeoutMs = 500;
-  const proxy = await startProxy(t, { REDIS_URL: redis.url, SHARDS: '2', CACHE_TTL_MS: '300', STALE_IF_ERROR_MS: '60000', REDIS_TIMEOUT_MS: String(timeoutMs) });
+  const proxy = await startProxy(t, {
+    REDIS_URL: redis.url,
+    SHARDS: '2',
+    CACHE_TTL_MS: '300',
+    STALE_IF_ERROR_MS: '60000',
+    REDIS_TIMEOUT_MS: String(timeoutMs),
+  });
   const keys = Array.from({ length: 100 }, (_, i) => `r:${i}`);
   const never = Array.from({ length: 20 }, (_, i) => `r:never:${i}`);
   await redis.client.mset(...keys.flatMap((k) => [k, `old ${k}`]));
@@ -40,7 +46,14 @@ t.test('Redis killed under load: stale or 503, never a hang; fresh again ≤ 2 s
   while (performance.now() < deadline) {
     await sleep(20);
     if (recoveredAt === 0) {
-      const shots = await load({ base: proxy.url, keys: keys.slice(0, 10), clients: 1, dispatcher: http, stop: () => false, maxRequests: 10 });
+      const shots = await load({
+        base: proxy.url,
+        keys: keys.slice(0, 10),
+        clients: 1,
+        dispatcher: http,
+        stop: () => false,
+        maxRequests: 10,
+      });
       const fresh = shots.filter((s) => s.status === 200 && s.body.startsWith('new'));
       if (fresh.length === 10) recoveredAt = performance.now();
     } else if (performance.now() - recoveredAt > 300) {
@@ -58,12 +71,28 @@ t.test('Redis killed under load: stale or 503, never a hang; fresh again ≤ 2 s
   t.equal(unanswered.length, 0, 'every request got an answer');
   t.ok(during.length > 100, `${during.length} requests during the outage`);
   t.ok(slowest <= timeoutMs + 1000, `none took longer than REDIS_TIMEOUT_MS + 1 s (slowest ${Math.round(slowest)} ms)`);
-  t.same(failed.filter((s) => s.status !== 503 || s.headers['retry-after'] !== '1'), [], 'what was not served stale is 503 with Retry-After');
-  t.ok(stale.every((s) => s.body === `old ${s.key}`), 'the stale answers hold the old values');
-  t.ok(failed.every((s) => s.key.startsWith('r:never:') || s.started - killedAt < 350), 'keys read before the outage were served stale once their TTL had passed');
+  t.same(
+    failed.filter((s) => s.status !== 503 || s.headers['retry-after'] !== '1'),
+    [],
+    'what was not served stale is 503 with Retry-After',
+  );
+  t.ok(
+    stale.every((s) => s.body === `old ${s.key}`),
+    'the stale answers hold the old values',
+  );
+  t.ok(
+    failed.every((s) => s.key.startsWith('r:never:') || s.started - killedAt < 350),
+    'keys read before the outage were served stale once their TTL had passed',
+  );
   const long = stale.filter((s) => s.started - killedAt > 400);
-  t.ok(long.length > 0 && long.every((s) => s.headers['cache-control'] === 'max-age=0' && Number(s.headers.age) >= 0), 'stale answers say max-age=0 and carry Age');
-  t.ok(long.some((s) => Number(s.headers.age) >= 1), 'Age grows past the TTL while Redis is away');
+  t.ok(
+    long.length > 0 && long.every((s) => s.headers['cache-control'] === 'max-age=0' && Number(s.headers.age) >= 0),
+    'stale answers say max-age=0 and carry Age',
+  );
+  t.ok(
+    long.some((s) => Number(s.headers.age) >= 1),
+    'Age grows past the TTL while Redis is away',
+  );
   t.ok(recoveredAt > 0 && recoveredAt - returnedAt <= 2000, `fresh values ${Math.round(recoveredAt - returnedAt)} ms after Redis returned`);
   t.equal(proxy.child.exitCode, null, 'the proxy survived');
   const m = await scrape(proxy.admin);

@@ -37,7 +37,8 @@ t.test('ETag, If-None-Match → 304, Cache-Control: max-age counts down the TTL,
   t.equal(notModified.body.length, 0);
   t.equal(notModified.headers.etag, etag);
   t.equal(notModified.headers['content-length'], undefined, 'no body length on a 304');
-  for (const field of [`"nope", ${etag}`, `W/${etag}`, '*']) t.equal((await conditional(proxy.url, '/c:v', field)).status, 304, `If-None-Match: ${field}`);
+  for (const field of [`"nope", ${etag}`, `W/${etag}`, '*'])
+    t.equal((await conditional(proxy.url, '/c:v', field)).status, 304, `If-None-Match: ${field}`);
   t.equal((await conditional(proxy.url, '/c:v', etag, 'HEAD')).status, 304, 'HEAD too');
   const other = await conditional(proxy.url, '/c:v', '"0000000000000000"');
   t.equal(other.status, 200, 'another tag: the value');
@@ -78,12 +79,17 @@ t.test('MAX_VALUE_BYTES: a larger value is served whole, without ETag, and fetch
     t.ok(got.body.equals(big), 'the whole value');
     t.equal(got.headers.etag, undefined, 'not cached, so no tag');
   }
-  for (let i = 0; i < 2; i++) t.ok((await get(proxy.url, '/c:fits', { dispatcher: http })).headers.etag, 'a value of exactly MAX_VALUE_BYTES is cached');
+  for (let i = 0; i < 2; i++)
+    t.ok((await get(proxy.url, '/c:fits', { dispatcher: http })).headers.etag, 'a value of exactly MAX_VALUE_BYTES is cached');
   const m = await scrape(proxy.admin);
   t.equal(total(m, 'shardcache_too_large_total'), 3);
   t.equal(total(m, 'shardcache_cache_misses_total'), 4, 'three for the large value, one for the one that fits');
   t.equal(total(m, 'shardcache_cache_entries'), 1);
-  t.equal(total(m, 'shardcache_cache_bytes'), Arena.granules('c:fits'.length + 1000) * 8 + ENTRY_BYTES + 64, 'its block, its metadata and the index');
+  t.equal(
+    total(m, 'shardcache_cache_bytes'),
+    Arena.granules('c:fits'.length + 1000) * 8 + ENTRY_BYTES + 64,
+    'its block, its metadata and the index',
+  );
 });
 
 t.test('KEY_PREFIX: other keys get 403 without reaching Redis', async (t) => {
@@ -98,7 +104,7 @@ t.test('KEY_PREFIX: other keys get 403 without reaching Redis', async (t) => {
     t.equal(got.body.toString(), 'key outside KEY_PREFIX\n');
   }
   const info = await redis.client.info('commandstats');
-  t.match(info, /cmdstat_mget:calls=1,/, 'one read (the script\'s MGET): the refused keys never reached Redis');
+  t.match(info, /cmdstat_mget:calls=1,/, "one read (the script's MGET): the refused keys never reached Redis");
 });
 
 t.test('Redis sees the read script (MGET and PTTL inside EVALSHA) and nothing else but the connection set-up', async (t) => {
@@ -116,8 +122,29 @@ t.test('Redis sees the read script (MGET and PTTL inside EVALSHA) and nothing el
   // data connection); CONFIG GET of the tracking table's size (shard 0);
   // PING on a connection idle for a second. The test's
   // own: PING (start-up probe), SET (above) and INFO (this very call).
-  const allowed = ['evalsha', 'eval', 'mget', 'pttl', 'config|get', 'hello', 'client|setname', 'info', 'ping', 'set', 'client|id', 'client|tracking', 'subscribe'];
-  t.same(commands.filter((c) => !allowed.includes(c)), [], `no other command; seen: ${commands.join(', ')}`);
-  t.ok(commands.includes('evalsha') && commands.includes('mget') && commands.includes('pttl'), 'the script, and its MGET and PTTL, were seen');
+  const allowed = [
+    'evalsha',
+    'eval',
+    'mget',
+    'pttl',
+    'config|get',
+    'hello',
+    'client|setname',
+    'info',
+    'ping',
+    'set',
+    'client|id',
+    'client|tracking',
+    'subscribe',
+  ];
+  t.same(
+    commands.filter((c) => !allowed.includes(c)),
+    [],
+    `no other command; seen: ${commands.join(', ')}`,
+  );
+  t.ok(
+    commands.includes('evalsha') && commands.includes('mget') && commands.includes('pttl'),
+    'the script, and its MGET and PTTL, were seen',
+  );
   t.notOk(commands.includes('get'), 'no GET: the script reads every batch, one key too');
 });

@@ -48,23 +48,37 @@ if (missing.length === 0) {
   process.stderr.write(`image test: ${note}\n`);
   const http = agent(32);
   t.teardown(() => http.close());
-  const started = async (tt: Parameters<typeof runContainer>[0], env: Record<string, string>, extra: string[] = []): Promise<{ c: Container; url: string; admin: string }> => {
+  const started = async (
+    tt: Parameters<typeof runContainer>[0],
+    env: Record<string, string>,
+    extra: string[] = [],
+  ): Promise<{ c: Container; url: string; admin: string }> => {
     const [port, adminPort] = [await freePort(), await freePort()];
     const c = await runContainer(tt, built.id, { PORT: String(port), ADMIN_PORT: String(adminPort), ...env }, READY, extra);
     return { c, url: `http://127.0.0.1:${port}`, admin: `http://127.0.0.1:${adminPort}` };
   };
 
-  t.test(`the image, built FROM a STAND-IN for node:24-slim (${MB(built.size)} MB on its ${MB(built.baseSize)} MB): HEALTHCHECK kept, user node, production dependencies only`, async (t) => {
-    const [image] = JSON.parse(await podman(['image', 'inspect', built.id])) as { Config: { User: string; Env: string[] }; Healthcheck?: { Test: string[] } }[];
-    const { Config: config, Healthcheck: check } = image!;
-    t.equal(config.User, 'node', 'USER node');
-    t.match(check?.Test.join(' '), /^CMD node -e fetch\(.*\/healthz/, 'the HEALTHCHECK survives the build (--format docker)');
-    t.ok(config.Env.includes('HOST=0.0.0.0'), 'listens on every address, as a container must');
-    const modules = (await podman(['run', '--rm', '--network', 'none', built.id, 'ls', 'node_modules'])).split('\n');
-    t.ok(modules.includes('ioredis') && modules.includes('piscina'), 'the production dependencies are there');
-    t.same(modules.filter((m) => ['typescript', 'tap', 'clinic', '@types'].includes(m)), [], 'no dev dependency');
-    t.ok(built.size - built.baseSize < 50e6, `the runtime stage adds ${MB(built.size - built.baseSize)} MB to the base (under 50)`);
-  });
+  t.test(
+    `the image, built FROM a STAND-IN for node:24-slim (${MB(built.size)} MB on its ${MB(built.baseSize)} MB): HEALTHCHECK kept, user node, production dependencies only`,
+    async (t) => {
+      const [image] = JSON.parse(await podman(['image', 'inspect', built.id])) as {
+        Config: { User: string; Env: string[] };
+        Healthcheck?: { Test: string[] };
+      }[];
+      const { Config: config, Healthcheck: check } = image!;
+      t.equal(config.User, 'node', 'USER node');
+      t.match(check?.Test.join(' '), /^CMD node -e fetch\(.*\/healthz/, 'the HEALTHCHECK survives the build (--format docker)');
+      t.ok(config.Env.includes('HOST=0.0.0.0'), 'listens on every address, as a container must');
+      const modules = (await podman(['run', '--rm', '--network', 'none', built.id, 'ls', 'node_modules'])).split('\n');
+      t.ok(modules.includes('ioredis') && modules.includes('piscina'), 'the production dependencies are there');
+      t.same(
+        modules.filter((m) => ['typescript', 'tap', 'clinic', '@types'].includes(m)),
+        [],
+        'no dev dependency',
+      );
+      t.ok(built.size - built.baseSize < 50e6, `the runtime stage adds ${MB(built.size - built.baseSize)} MB to the base (under 50)`);
+    },
+  );
 
   t.test('started as the image says: GET 200, a 404, /readyz, a non-root user, healthy by its HEALTHCHECK', async (t) => {
     const redis = await startRedis(t);
@@ -86,8 +100,18 @@ if (missing.length === 0) {
     const redis = await startRedis(t);
     const keys = Array.from({ length: 200 }, (_, i) => `img:${i}`);
     await redis.client.mset(...keys.flatMap((k) => [k, `v-${k}`]));
-    const { c, url, admin } = await started(t, { REDIS_URL: redis.url, SHARDS: '2', CACHE_TTL_MS: '60000', REDIS_TIMEOUT_MS: '3000', SHUTDOWN_TIMEOUT_MS: '4000' });
-    const warm = await Promise.all(keys.map((k) => request(`${url}/${k}`, { dispatcher: http }).then(async (r) => r.statusCode === 200 && (await r.body.text()) === `v-${k}`)));
+    const { c, url, admin } = await started(t, {
+      REDIS_URL: redis.url,
+      SHARDS: '2',
+      CACHE_TTL_MS: '60000',
+      REDIS_TIMEOUT_MS: '3000',
+      SHUTDOWN_TIMEOUT_MS: '4000',
+    });
+    const warm = await Promise.all(
+      keys.map((k) =>
+        request(`${url}/${k}`, { dispatcher: http }).then(async (r) => r.statusCode === 200 && (await r.body.text()) === `v-${k}`),
+      ),
+    );
     t.ok(warm.every(Boolean), 'warm-up: all 200');
     const loop = load({ base: url, keys, clients: 8, dispatcher: http, stop: () => false, maxRequests: 50000, endOnError: true });
     await sleep(300);
@@ -97,10 +121,14 @@ if (missing.length === 0) {
     const { done: sleeping } = await redis.hold(t, 1.5);
     const own = agent(held.length);
     t.teardown(() => own.close());
-    const heldShots = Promise.all(held.map((k) => request(`${url}/${k}`, { dispatcher: own }).then(
-      async (r) => ({ key: k, status: r.statusCode, body: await r.body.text(), error: '' }),
-      (err: Error & { code?: string }) => ({ key: k, status: 0, body: '', error: err.code ?? err.message }),
-    )));
+    const heldShots = Promise.all(
+      held.map((k) =>
+        request(`${url}/${k}`, { dispatcher: own }).then(
+          async (r) => ({ key: k, status: r.statusCode, body: await r.body.text(), error: '' }),
+          (err: Error & { code?: string }) => ({ key: k, status: 0, body: '', error: err.code ?? err.message }),
+        ),
+      ),
+    );
     // SIGTERM only once the proxy's own gauge shows them in flight (podman's own start-up may take a while).
     let inflight = 0;
     for (let i = 0; i < 40 && inflight < held.length; i++) {
@@ -123,9 +151,18 @@ if (missing.length === 0) {
     t.ok(/SIGTERM: stopping; draining [1-9]/.test(c.logs()), 'requests were in flight when SIGTERM arrived');
     t.equal(Number(stopped?.[1]), Number(stopped?.[2]), 'the proxy answered every request it received');
     t.equal(warm.length + answered.length, Number(stopped?.[2]), 'every answer reached its client: 0 failed requests');
-    t.same(answered.filter((s) => s.status !== 200 || s.body !== `v-${s.key}`), [], 'all of them 200 with the right value');
-    t.ok(refused.every((s) => ['ECONNREFUSED', 'ECONNRESET', 'UND_ERR_SOCKET'].includes(s.error!)), `requests after the stop refused at the connection (${refused.length})`);
-    t.comment(`podman stop under load: ${answered.length + warm.length} answered, ${refused.length} refused after close, stop ${stopSeconds.toFixed(2)} s, exit ${code}`);
+    t.same(
+      answered.filter((s) => s.status !== 200 || s.body !== `v-${s.key}`),
+      [],
+      'all of them 200 with the right value',
+    );
+    t.ok(
+      refused.every((s) => ['ECONNREFUSED', 'ECONNRESET', 'UND_ERR_SOCKET'].includes(s.error!)),
+      `requests after the stop refused at the connection (${refused.length})`,
+    );
+    t.comment(
+      `podman stop under load: ${answered.length + warm.length} answered, ${refused.length} refused after close, stop ${stopSeconds.toFixed(2)} s, exit ${code}`,
+    );
   });
 
   t.test('docker-compose.yml: its proxy, from its service definition, in front of a redis-server', async (t) => {
@@ -150,7 +187,12 @@ if (missing.length === 0) {
       // On the host network each proxy needs ports of its own, and the
       // cluster's addresses are the harness's: everything else is the file's.
       const [port, adminPort] = [await freePort(), await freePort()];
-      const env: Record<string, string> = { ...service.environment, REDIS_CLUSTER_NODES: cluster.seeds, PORT: String(port), ADMIN_PORT: String(adminPort) };
+      const env: Record<string, string> = {
+        ...service.environment,
+        REDIS_CLUSTER_NODES: cluster.seeds,
+        PORT: String(port),
+        ADMIN_PORT: String(adminPort),
+      };
       const check = service.healthcheck.test.slice(1).map((a) => a.replace(':9464/', `:${adminPort}/`));
       const c = await runContainer(t, built.id, env, READY, ['--health-cmd', JSON.stringify(check)]);
       running.push({ name, c, shards: Number(env.SHARDS ?? 1), url: `http://127.0.0.1:${port}`, admin: `http://127.0.0.1:${adminPort}` });
@@ -159,12 +201,25 @@ if (missing.length === 0) {
     for (const k of keys) await cluster.client.set(k, `old ${k}`);
     for (const p of running) {
       t.same(await healthcheck(p.c.name), { code: 0, status: 'healthy' }, `${p.name}: its compose healthcheck (/readyz) passes`);
-      t.same(await Promise.all(keys.map(async (k) => (await get(p.url, `/${k}`, { dispatcher: http })).body.toString())), keys.map((k) => `old ${k}`), `${p.name}: every key right`);
-      t.equal(total(await scrape(p.admin), 'shardcache_redis_nodes_up'), p.shards * 3, `${p.name}: each of its ${p.shards} shards reads from the 3 masters`);
+      t.same(
+        await Promise.all(keys.map(async (k) => (await get(p.url, `/${k}`, { dispatcher: http })).body.toString())),
+        keys.map((k) => `old ${k}`),
+        `${p.name}: every key right`,
+      );
+      t.equal(
+        total(await scrape(p.admin), 'shardcache_redis_nodes_up'),
+        p.shards * 3,
+        `${p.name}: each of its ${p.shards} shards reads from the 3 masters`,
+      );
     }
     for (const k of keys) await cluster.client.set(k, `new ${k}`);
     await sleep(200);
-    for (const p of running) t.same(await Promise.all(keys.map(async (k) => (await get(p.url, `/${k}`, { dispatcher: http })).body.toString())), keys.map((k) => `new ${k}`), `${p.name}: the SETs show (tracking on every master)`);
+    for (const p of running)
+      t.same(
+        await Promise.all(keys.map(async (k) => (await get(p.url, `/${k}`, { dispatcher: http })).body.toString())),
+        keys.map((k) => `new ${k}`),
+        `${p.name}: the SETs show (tracking on every master)`,
+      );
     for (const p of running) {
       await podman(['stop', '--time', '10', p.c.name]);
       t.equal(await p.c.exited, 0, `${p.name}: stops with exit code 0`);

@@ -26,7 +26,6 @@ function batch(id: number, key: string): ArrayBuffer {
   return w.finish();
 }
 
-
 /** Waits until `ok()` holds, failing after `ms`. */
 /** The cached value of `key` in `shard` as a string, or undefined. */
 function cachedValue(shard: Shard, key: string): string | undefined {
@@ -71,15 +70,32 @@ async function tracked(t: { teardown(fn: () => unknown): void }, options: { url?
   };
   const replies: Reply[] = [];
   const reader = new BatchReader();
-  const shard = linked(new Shard({
-    capacity: 100,
-    ttlMs: 600000,
-    negativeTtlMs: options.negativeTtlMs ?? 0,
-    fetch}), (b) => {
+  const shard = linked(
+    new Shard({
+      capacity: 100,
+      ttlMs: 600000,
+      negativeTtlMs: options.negativeTtlMs ?? 0,
+      fetch,
+    }),
+    (b) => {
       reader.reset(b);
-      while (reader.next()) replies.push(reader.code >= 0 ? [reader.id, reader.code, reader.buffer.latin1Slice(reader.offset, reader.offset + reader.code)] : [reader.id, reader.code]);
-    });
-  const link = new Invalidation({ url, timeoutMs: 500, data: data.redis, target: shard, label: 'test', log, ...(options.pingMs ? { pingMs: options.pingMs } : {}) });
+      while (reader.next())
+        replies.push(
+          reader.code >= 0
+            ? [reader.id, reader.code, reader.buffer.latin1Slice(reader.offset, reader.offset + reader.code)]
+            : [reader.id, reader.code],
+        );
+    },
+  );
+  const link = new Invalidation({
+    url,
+    timeoutMs: 500,
+    data: data.redis,
+    target: shard,
+    label: 'test',
+    log,
+    ...(options.pingMs ? { pingMs: options.pingMs } : {}),
+  });
   t.teardown(() => {
     link.close();
     data.close();
@@ -132,7 +148,11 @@ t.test('a SET elsewhere removes the cached key; binary keys too; FLUSHALL clears
   t.equal(shard.cache.size, 0, 'a null message clears the shard');
   t.same(await read('inv:a'), [5, Outcome.NotFound]);
   const s = link.stats;
-  t.same([s[Stat.InvalidatedKeys], s[Stat.InvalidationFlushes], s[Stat.TrackingRearms], s[Stat.TrackingArmed]], [2, 1, 0, 1], 'counted: two keys, one flush, armed once');
+  t.same(
+    [s[Stat.InvalidatedKeys], s[Stat.InvalidationFlushes], s[Stat.TrackingRearms], s[Stat.TrackingArmed]],
+    [2, 1, 0, 1],
+    'counted: two keys, one flush, armed once',
+  );
 });
 
 t.test('the race: an invalidation that overtakes the GET reply keeps that reply out of the cache', async (t) => {
@@ -182,7 +202,11 @@ t.test('subscriber killed: the cache is flushed, nothing cached until tracking i
   await until(() => shard.cache.size === 0, 'invalidations flow again');
   t.same(await read('kill:a'), [3, 1, 'B']);
   t.match(logs.join('\n'), /test: invalidation tracking re-armed/);
-  t.same([link.stats[Stat.TrackingRearms], link.stats[Stat.TrackingArmed], link.stats[Stat.InvalidatedKeys]], [1, 1, 1], 'one re-arm, armed, one key');
+  t.same(
+    [link.stats[Stat.TrackingRearms], link.stats[Stat.TrackingArmed], link.stats[Stat.InvalidatedKeys]],
+    [1, 1, 1],
+    'one re-arm, armed, one key',
+  );
 });
 
 t.test('data connection killed: flushed and re-armed too', async (t) => {
@@ -249,7 +273,8 @@ t.test('an idle connection that answers its PINGs is left alone', async (t) => {
   t.equal(data.redis.status, 'ready');
   t.notMatch(logs.join('\n'), /silent/);
   t.ok((await pings()) - before >= 4, 'PINGs were sent');
-  for (const name of [data.redis.options.connectionName!, link.subscriber.redis.options.connectionName!]) t.match(await clientLine(name), / cmd=ping /, `${name}: its last command was a PING`);
+  for (const name of [data.redis.options.connectionName!, link.subscriber.redis.options.connectionName!])
+    t.match(await clientLine(name), / cmd=ping /, `${name}: its last command was a PING`);
 });
 
 t.test('negative answers are cached and invalidated by a later SET', async (t) => {

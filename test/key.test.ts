@@ -20,7 +20,10 @@ t.test('percent-decoding gives bytes', async (t) => {
   t.same(bytes(decodeKey('/%00%ff%FF%7f%20', 100) as string), [0, 255, 255, 127, 32]);
   t.same(bytes(decodeKey('/caf%C3%A9', 100) as string), [0x63, 0x61, 0x66, 0xc3, 0xa9], 'UTF-8 stays as its bytes');
   const all = Array.from({ length: 256 }, (_, i) => `%${i.toString(16).padStart(2, '0')}`).join('');
-  t.same(bytes(decodeKey(`/${all}`, 256) as string), Array.from({ length: 256 }, (_, i) => i));
+  t.same(
+    bytes(decodeKey(`/${all}`, 256) as string),
+    Array.from({ length: 256 }, (_, i) => i),
+  );
 });
 
 t.test('refusals', async (t) => {

@@ -39,7 +39,8 @@ t.test('hits, misses, coalesced, entries, bytes, statuses, latency: as predicted
   await sleeping;
 
   const m = await scrape(proxy.admin);
-  const req = (method: string, status: string): number => total(m, 'shardcache_requests_total', { protocol: 'http', command: method, status });
+  const req = (method: string, status: string): number =>
+    total(m, 'shardcache_requests_total', { protocol: 'http', command: method, status });
   t.equal(req('GET', '200'), 16, 'GET 200: 8 misses + 8 hits');
   t.equal(req('GET', '404'), 7, 'GET 404: two absent keys, five coalesced requests');
   t.equal(req('HEAD', '200'), 1);
@@ -64,20 +65,35 @@ t.test('hits, misses, coalesced, entries, bytes, statuses, latency: as predicted
     t.equal(total(m, 'shardcache_cache_bytes', at), e.bytes, `shard ${shard} bytes`);
     t.equal(total(m, 'shardcache_cache_coalesced_total', at), e.coalesced, `shard ${shard} coalesced`);
   }
-  t.equal(total(m, 'shardcache_redis_command_duration_seconds_count'), 11, '11 GETs reached Redis: 10 keys once, plus one for the five coalesced');
+  t.equal(
+    total(m, 'shardcache_redis_command_duration_seconds_count'),
+    11,
+    '11 GETs reached Redis: 10 keys once, plus one for the five coalesced',
+  );
   t.equal(total(m, 'shardcache_redis_command_duration_seconds_bucket', { le: '+Inf' }), 11);
-  t.ok(total(m, 'shardcache_redis_command_duration_seconds_bucket', { le: '0.25' }) <= 10, 'the GET held by DEBUG SLEEP 0.5 is above 0.25 s');
+  t.ok(
+    total(m, 'shardcache_redis_command_duration_seconds_bucket', { le: '0.25' }) <= 10,
+    'the GET held by DEBUG SLEEP 0.5 is above 0.25 s',
+  );
   t.equal(total(m, 'shardcache_inflight_requests'), 0);
   t.equal(total(m, 'shardcache_shard_restarts_total'), 0);
   t.equal(total(m, 'shardcache_shed_total'), 0);
-  for (const thread of ['acceptor-0', 'shard-0', 'shard-1']) t.ok(m.has(`shardcache_event_loop_delay_seconds{thread="${thread}",quantile="0.99"}`), `event-loop delay of ${thread}`);
+  for (const thread of ['acceptor-0', 'shard-0', 'shard-1'])
+    t.ok(m.has(`shardcache_event_loop_delay_seconds{thread="${thread}",quantile="0.99"}`), `event-loop delay of ${thread}`);
   t.ok(m.has('process_resident_memory_bytes'), 'the process metrics too');
 });
 
-
 t.test('requests, hits, misses and coalesced misses are counted per protocol, exactly', async (t) => {
   // Replies to GETs of co:* are held 1 s inside the shard, so that the flight of co:k stays in the air.
-  const proxy = await startProxy(t, { REDIS_URL: redis.url, SHARDS: '2', RESP_PORT: '0', MAX_INFLIGHT: '4', MAX_KEY_BYTES: '16', CACHE_TTL_MS: '60000', SHARDCACHE_TEST_DELAY_GET: 'co::1000' });
+  const proxy = await startProxy(t, {
+    REDIS_URL: redis.url,
+    SHARDS: '2',
+    RESP_PORT: '0',
+    MAX_INFLIGHT: '4',
+    MAX_KEY_BYTES: '16',
+    CACHE_TTL_MS: '60000',
+    SHARDCACHE_TEST_DELAY_GET: 'co::1000',
+  });
   const port = proxy.respPort!;
   await redis.client.mset('p:1', 'one', 'p:2', 'two', 'p:3', 'three', 'co:k', 'held');
   await redis.client.del('p:absent', 'p:list');
@@ -85,14 +101,49 @@ t.test('requests, hits, misses and coalesced misses are counted per protocol, ex
   t.equal(total(await scrape(proxy.admin), 'shardcache_requests_total'), 0, 'nothing counted before the first request');
   /** What each key read did in the cache: [key, protocol, hit | miss | coalesced (a miss that joined a flight)]. */
   const reads: [string, 'http' | 'resp', 'hit' | 'miss' | 'coalesced'][] = [];
-  const status = async (path: string, method: 'GET' | 'HEAD' | 'POST' = 'GET'): Promise<number> => (await get(proxy.url, path, { method, dispatcher: http })).status;
+  const status = async (path: string, method: 'GET' | 'HEAD' | 'POST' = 'GET'): Promise<number> =>
+    (await get(proxy.url, path, { method, dispatcher: http })).status;
 
-  t.same([await status('/p:1'), await status('/p:2'), await status('/p:1'), await status('/p:absent'), await status('/p:1', 'HEAD'), await status('/p:1', 'POST')], [200, 200, 200, 404, 200, 405]);
-  reads.push(['p:1', 'http', 'miss'], ['p:2', 'http', 'miss'], ['p:1', 'http', 'hit'], ['p:absent', 'http', 'miss'], ['p:1', 'http', 'hit']);
+  t.same(
+    [
+      await status('/p:1'),
+      await status('/p:2'),
+      await status('/p:1'),
+      await status('/p:absent'),
+      await status('/p:1', 'HEAD'),
+      await status('/p:1', 'POST'),
+    ],
+    [200, 200, 200, 404, 200, 405],
+  );
+  reads.push(
+    ['p:1', 'http', 'miss'],
+    ['p:2', 'http', 'miss'],
+    ['p:1', 'http', 'hit'],
+    ['p:absent', 'http', 'miss'],
+    ['p:1', 'http', 'hit'],
+  );
 
-  const pipelined = Buffer.concat([command('GET', 'p:1'), command('GET', 'p:3'), command('GET', 'p:absent'), command('GET', 'p:list'), command('FOO', 'bar'), command('PING'), command('GET'), command('CLIENT', 'GETNAME')]);
+  const pipelined = Buffer.concat([
+    command('GET', 'p:1'),
+    command('GET', 'p:3'),
+    command('GET', 'p:absent'),
+    command('GET', 'p:list'),
+    command('FOO', 'bar'),
+    command('PING'),
+    command('GET'),
+    command('CLIENT', 'GETNAME'),
+  ]);
   const a = decodeAll((await exchange(port, pipelined, { replies: 8 })).data);
-  t.same(a, ['one', 'three', null, { error: 'WRONGTYPE Operation against a key holding the wrong kind of value' }, { error: "ERR unknown or unsupported command 'FOO'" }, 'PONG', { error: "ERR wrong number of arguments for 'get' command" }, null]);
+  t.same(a, [
+    'one',
+    'three',
+    null,
+    { error: 'WRONGTYPE Operation against a key holding the wrong kind of value' },
+    { error: "ERR unknown or unsupported command 'FOO'" },
+    'PONG',
+    { error: "ERR wrong number of arguments for 'get' command" },
+    null,
+  ]);
   reads.push(['p:1', 'resp', 'hit'], ['p:3', 'resp', 'miss'], ['p:absent', 'resp', 'miss'], ['p:list', 'resp', 'miss']);
   const b = decodeAll((await exchange(port, command('MGET', 'p:1', 'p:3', 'p:absent', 'p:list'), { replies: 1 })).data);
   t.same(b, [['one', 'three', null, null]], 'MGET: absent and non-string keys are nil');
@@ -110,15 +161,23 @@ t.test('requests, hits, misses and coalesced misses are counted per protocol, ex
   await waiting(1);
   const joined = exchange(port, Buffer.concat([command('GET', 'co:k'), command('GET', 'co:k'), command('GET', 'co:k')]), { replies: 3 });
   await waiting(4);
-  t.same(decodeAll((await exchange(port, command('GET', 'co:k'), { replies: 1 })).data), [{ error: 'ERR shard overloaded: MAX_INFLIGHT requests waiting on redis, try again' }]);
+  t.same(decodeAll((await exchange(port, command('GET', 'co:k'), { replies: 1 })).data), [
+    { error: 'ERR shard overloaded: MAX_INFLIGHT requests waiting on redis, try again' },
+  ]);
   t.equal(await status('/co:k'), 503);
   t.equal(await first, 200);
   t.same(decodeAll((await joined).data), ['held', 'held', 'held']);
   reads.push(['co:k', 'http', 'miss'], ['co:k', 'resp', 'coalesced'], ['co:k', 'resp', 'coalesced'], ['co:k', 'resp', 'coalesced']);
 
   const m = await scrape(proxy.admin);
-  const viaHttp = (method: string, code: number, n: number): [string, number] => [`{protocol="http",command="${method}",status="${code}"}`, n];
-  const viaResp = (name: string, outcome: string, n: number): [string, number] => [`{protocol="resp",command="${name}",status="${outcome}"}`, n];
+  const viaHttp = (method: string, code: number, n: number): [string, number] => [
+    `{protocol="http",command="${method}",status="${code}"}`,
+    n,
+  ];
+  const viaResp = (name: string, outcome: string, n: number): [string, number] => [
+    `{protocol="resp",command="${name}",status="${outcome}"}`,
+    n,
+  ];
   t.same(
     samplesOf(m, 'shardcache_requests_total'),
     Object.fromEntries([
@@ -190,7 +249,11 @@ t.test('/healthz, /readyz follow Redis; unknown paths 404; the kill hook is off 
   }
   t.equal(ready.status, 503, 'not ready while Redis is down');
   t.match(ready.body.toString(), /^not ready: shard \d: redis down/);
-  t.equal(await waitForTotal(proxy.admin, 'shardcache_tracking_armed', {}, 0), 0, 'tracking is not armed on either shard while Redis is down');
+  t.equal(
+    await waitForTotal(proxy.admin, 'shardcache_tracking_armed', {}, 0),
+    0,
+    'tracking is not armed on either shard while Redis is down',
+  );
   t.equal(total(await scrape(proxy.admin), 'shardcache_tracking_rearms_total'), 0, 'no re-arm yet');
   t.equal((await admin('/healthz')).status, 200, 'but alive');
   await local.restart();
@@ -200,5 +263,9 @@ t.test('/healthz, /readyz follow Redis; unknown paths 404; the kill hook is off 
   }
   t.equal(ready.status, 200, 'ready again once Redis is back');
   t.equal(await waitForTotal(proxy.admin, 'shardcache_tracking_armed', {}, 2), 2, 'tracking armed again on both shards');
-  t.same(samplesOf(await scrape(proxy.admin), 'shardcache_tracking_rearms_total'), { '{shard="0"}': 1, '{shard="1"}': 1 }, 'one re-arm per shard');
+  t.same(
+    samplesOf(await scrape(proxy.admin), 'shardcache_tracking_rearms_total'),
+    { '{shard="0"}': 1, '{shard="1"}': 1 },
+    'one re-arm per shard',
+  );
 });

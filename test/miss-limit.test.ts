@@ -21,21 +21,59 @@ await new Promise((resolve) => connection.redis.once('ready', resolve));
 t.test('past MAX_INFLIGHT waiting on Redis, misses are refused at once; hits and the admitted misses are answered', async (t) => {
   await redis.client.mset('ml:hit', 'H', 'ml:a', 'A', 'ml:b', 'B', 'ml:c', 'C', 'ml:d', 'D');
   const { batches, send, entries } = collector();
-  const shard = linked(new Shard({ capacity: 10, ttlMs: 60000, maxWaiting: 3, fetch: redisFetch(connection.redis), fetchMany: redisFetchMany(connection.redis) }), send);
+  const shard = linked(
+    new Shard({
+      capacity: 10,
+      ttlMs: 60000,
+      maxWaiting: 3,
+      fetch: redisFetch(connection.redis),
+      fetchMany: redisFetchMany(connection.redis),
+    }),
+    send,
+  );
   shard.receive(batch([0, 'ml:hit']), 0);
   await entries(1);
   batches.length = 0;
   const { done } = await redis.hold(t, 0.4);
   // a: a fetch and a waiter on it; b: a fetch; c, d: refused; the hit is answered.
   shard.receive(batch([1, 'ml:a'], [2, 'ml:a'], [3, 'ml:b'], [4, 'ml:c'], [5, 'ml:hit'], [6, 'ml:d']), 0);
-  t.same(batches, [[[4, Outcome.Overloaded], [5, 1, 'H'], [6, Outcome.Overloaded]]], 'the refusals and the hit leave before receive returns');
+  t.same(
+    batches,
+    [
+      [
+        [4, Outcome.Overloaded],
+        [5, 1, 'H'],
+        [6, Outcome.Overloaded],
+      ],
+    ],
+    'the refusals and the hit leave before receive returns',
+  );
   t.same([shard.limit.waiting, shard.stats[Stat.Waiting], shard.stats[Stat.ShedMisses]], [3, 3, 2], 'three waiting, two shed, published');
   shard.receive(batch([7, 'ml:hit'], [8, 'ml:a']), 0);
-  t.same(batches[1], [[7, 1, 'H'], [8, Outcome.Overloaded]], 'a hit is answered with the bound reached; joining a flight counts as waiting too');
+  t.same(
+    batches[1],
+    [
+      [7, 1, 'H'],
+      [8, Outcome.Overloaded],
+    ],
+    'a hit is answered with the bound reached; joining a flight counts as waiting too',
+  );
   await done;
   const got = await entries(8);
-  t.same(got.filter((e) => e[0] <= 3), [[1, 1, 'A'], [2, 1, 'A'], [3, 1, 'B']], 'the admitted misses are answered when Redis wakes');
-  t.same([shard.limit.waiting, shard.stats[Stat.Waiting], shard.stats[Stat.ShedMisses]], [0, 0, 3], 'nothing waiting once the flights landed');
+  t.same(
+    got.filter((e) => e[0] <= 3),
+    [
+      [1, 1, 'A'],
+      [2, 1, 'A'],
+      [3, 1, 'B'],
+    ],
+    'the admitted misses are answered when Redis wakes',
+  );
+  t.same(
+    [shard.limit.waiting, shard.stats[Stat.Waiting], shard.stats[Stat.ShedMisses]],
+    [0, 0, 3],
+    'nothing waiting once the flights landed',
+  );
   t.same([...shard.misses], [4, 0], 'refused misses are not counted as misses (fetched or joined), only as shed');
   batches.length = 0;
   shard.receive(batch([9, 'ml:c']), 0);
@@ -62,7 +100,18 @@ t.test('with STALE_IF_ERROR_MS, a miss refused past MAX_INFLIGHT is answered fro
   await redis.client.mset('ml:s1', 'one', 'ml:s2', 'two', 'ml:s3', 'three');
   let clock = 0;
   const { batches, send, entries } = collector();
-  const shard = linked(new Shard({ capacity: 10, ttlMs: 100, staleMs: 1000, maxWaiting: 1, now: () => clock, fetch: redisFetch(connection.redis), fetchMany: redisFetchMany(connection.redis) }), send);
+  const shard = linked(
+    new Shard({
+      capacity: 10,
+      ttlMs: 100,
+      staleMs: 1000,
+      maxWaiting: 1,
+      now: () => clock,
+      fetch: redisFetch(connection.redis),
+      fetchMany: redisFetchMany(connection.redis),
+    }),
+    send,
+  );
   shard.receive(batch([0, 'ml:s1']), 0);
   await entries(1);
   shard.receive(batch([1, 'ml:s2']), 0);
@@ -72,8 +121,21 @@ t.test('with STALE_IF_ERROR_MS, a miss refused past MAX_INFLIGHT is answered fro
   batches.length = 0;
   const { done } = await redis.hold(t, 0.3);
   shard.receive(batch([2, 'ml:s1'], [3, 'ml:s2'], [4, 'ml:s3']), 0);
-  t.same(batches, [[[3, 3, 'two'], [4, Outcome.Overloaded]]], 'the first miss waits; the second is answered stale; the third, never cached, is refused');
+  t.same(
+    batches,
+    [
+      [
+        [3, 3, 'two'],
+        [4, Outcome.Overloaded],
+      ],
+    ],
+    'the first miss waits; the second is answered stale; the third, never cached, is refused',
+  );
   t.same([shard.staleIfErrorServed, shard.stats[Stat.ShedMisses]], [1, 1], 'counted as served stale, not as shed');
   await done;
-  t.same((await entries(3)).find((e) => e[0] === 2), [2, 3, 'one'], 'the admitted miss is answered by Redis');
+  t.same(
+    (await entries(3)).find((e) => e[0] === 2),
+    [2, 3, 'one'],
+    'the admitted miss is answered by Redis',
+  );
 });

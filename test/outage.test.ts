@@ -13,7 +13,13 @@ t.teardown(() => http.close());
 t.test('Redis stopped → 503 within REDIS_TIMEOUT_MS + 1 s; back → 200 without a restart', async (t) => {
   const redis = await startRedis(t);
   // INVALIDATION=ttl: with tracking, a lost connection flushes the cache (test/coherence.test.ts).
-  const proxy = await startProxy(t, { REDIS_URL: redis.url, SHARDS: '2', REDIS_TIMEOUT_MS: '500', CACHE_TTL_MS: '60000', INVALIDATION: 'ttl' });
+  const proxy = await startProxy(t, {
+    REDIS_URL: redis.url,
+    SHARDS: '2',
+    REDIS_TIMEOUT_MS: '500',
+    CACHE_TTL_MS: '60000',
+    INVALIDATION: 'ttl',
+  });
   await redis.client.set('before', 'up');
   t.equal((await get(proxy.url, '/before', { dispatcher: http })).status, 200);
 
@@ -26,7 +32,11 @@ t.test('Redis stopped → 503 within REDIS_TIMEOUT_MS + 1 s; back → 200 withou
     t.equal(got.headers['retry-after'], '1');
     t.ok(took <= 1500, `${key}: answered in ${took} ms`);
   }
-  t.equal((await get(proxy.url, '/before', { dispatcher: http })).body.toString(), 'up', 'cached values are still served (INVALIDATION=ttl)');
+  t.equal(
+    (await get(proxy.url, '/before', { dispatcher: http })).body.toString(),
+    'up',
+    'cached values are still served (INVALIDATION=ttl)',
+  );
   t.equal(proxy.child.exitCode, null, 'the proxy is alive');
 
   await redis.restart();
@@ -52,7 +62,9 @@ t.test('Redis absent at start: a one-line hint, no stack trace, and it connects 
   t.match(proxy.logs(), new RegExp(`nothing answers at REDIS_URL redis://127.0.0.1:${port}`));
   t.notMatch(proxy.logs(), /\n\s+at /, 'no stack trace');
   const { spawn } = await import('node:child_process');
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    stdio: 'ignore',
+  });
   t.teardown(() => {
     child.kill('SIGKILL');
   });

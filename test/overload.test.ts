@@ -23,7 +23,12 @@ t.test('MAX_INFLIGHT exceeded → 503 with Retry-After at once, then normal serv
   const sent = performance.now();
   const answers = await Promise.all(
     Array.from({ length: 20 }, (_, i) =>
-      request(`${proxy.url}/o:absent:${i}`, { dispatcher: http }).then(async (r) => ({ status: r.statusCode, retry: r.headers['retry-after'], body: await r.body.text(), ms: performance.now() - sent })),
+      request(`${proxy.url}/o:absent:${i}`, { dispatcher: http }).then(async (r) => ({
+        status: r.statusCode,
+        retry: r.headers['retry-after'],
+        body: await r.body.text(),
+        ms: performance.now() - sent,
+      })),
     ),
   );
   await sleeping;
@@ -31,33 +36,60 @@ t.test('MAX_INFLIGHT exceeded → 503 with Retry-After at once, then normal serv
   const served = answers.filter((a) => a.status === 404);
   t.equal(served.length, 4, 'MAX_INFLIGHT requests waited for Redis and were answered');
   t.equal(shed.length, 16, 'the rest were shed');
-  t.ok(shed.every((a) => a.retry === '1' && a.body === 'shard overloaded: MAX_INFLIGHT requests already waiting on redis\n'), 'with Retry-After and the reason');
+  t.ok(
+    shed.every((a) => a.retry === '1' && a.body === 'shard overloaded: MAX_INFLIGHT requests already waiting on redis\n'),
+    'with Retry-After and the reason',
+  );
   const slowestShed = Math.max(...shed.map((a) => a.ms));
   const fastestServed = Math.min(...served.map((a) => a.ms));
-  t.ok(slowestShed < fastestServed, `shed at once (slowest ${Math.round(slowestShed)} ms), not queued behind Redis (first served ${Math.round(fastestServed)} ms)`);
-  for (let i = 0; i < 20; i++) t.equal((await get(proxy.url, '/o:k', { dispatcher: http })).status, 200, `normal service, request ${i + 1}`);
+  t.ok(
+    slowestShed < fastestServed,
+    `shed at once (slowest ${Math.round(slowestShed)} ms), not queued behind Redis (first served ${Math.round(fastestServed)} ms)`,
+  );
+  for (let i = 0; i < 20; i++)
+    t.equal((await get(proxy.url, '/o:k', { dispatcher: http })).status, 200, `normal service, request ${i + 1}`);
   const m = await scrape(proxy.admin);
   t.equal(total(m, 'shardcache_shed_total', { reason: 'misses' }), 16, 'counted as misses shed');
   t.equal(total(m, 'shardcache_shed_total', { reason: 'queue' }), 0, 'none refused by the hand-off bound');
   t.equal(total(m, 'shardcache_requests_total', { protocol: 'http', status: '503' }), 16);
-  t.comment(`MAX_INFLIGHT=4: sent 20 at once + 20 after, answered 40, shed 16 (503 within ${Math.round(slowestShed)} ms), then 20 of 20 served`);
+  t.comment(
+    `MAX_INFLIGHT=4: sent 20 at once + 20 after, answered 40, shed 16 (503 within ${Math.round(slowestShed)} ms), then 20 of 20 served`,
+  );
 });
 
-t.test('the hand-off bound: a RESP pipeline past MAX_INFLIGHT + MAX_CONNECTIONS per listener gets queue full at once, counted apart', async (t) => {
-  // Bound: MAX_INFLIGHT 1 + MAX_CONNECTIONS 1 × 2 listeners = 3 handed to the shard; of those the shard lets 1 wait on Redis.
-  const proxy = await startProxy(t, { REDIS_URL: redis.url, SHARDS: '1', RESP_PORT: '0', MAX_INFLIGHT: '1', MAX_CONNECTIONS: '1', REDIS_TIMEOUT_MS: '5000' });
-  const keys = Array.from({ length: 10 }, (_, i) => `o:q:${i}`);
-  await redis.client.mset(...keys.flatMap((k) => [k, k]));
-  const { done } = await redis.hold(t, 0.5);
-  const replies = decodeAll((await exchange(proxy.respPort!, Buffer.concat(keys.map((k) => command('GET', k))), { replies: 10 })).data);
-  await done;
-  const overloaded = 'ERR shard overloaded: MAX_INFLIGHT requests waiting on redis, try again';
-  const full = 'ERR shard queue full: too many requests handed to the shard, try again';
-  t.same(replies, ['o:q:0', { error: overloaded }, { error: overloaded }, ...keys.slice(3).map(() => ({ error: full }))], 'one waited on Redis, two more reached the shard and were refused as misses, seven never left the acceptor');
-  const m = await scrape(proxy.admin);
-  t.same([total(m, 'shardcache_shed_total', { reason: 'misses' }), total(m, 'shardcache_shed_total', { reason: 'queue' })], [2, 7], 'counted by reason');
-  t.equal(total(m, 'shardcache_requests_total', { protocol: 'resp', status: 'shed' }), 9, 'each a shed RESP command');
-});
+t.test(
+  'the hand-off bound: a RESP pipeline past MAX_INFLIGHT + MAX_CONNECTIONS per listener gets queue full at once, counted apart',
+  async (t) => {
+    // Bound: MAX_INFLIGHT 1 + MAX_CONNECTIONS 1 × 2 listeners = 3 handed to the shard; of those the shard lets 1 wait on Redis.
+    const proxy = await startProxy(t, {
+      REDIS_URL: redis.url,
+      SHARDS: '1',
+      RESP_PORT: '0',
+      MAX_INFLIGHT: '1',
+      MAX_CONNECTIONS: '1',
+      REDIS_TIMEOUT_MS: '5000',
+    });
+    const keys = Array.from({ length: 10 }, (_, i) => `o:q:${i}`);
+    await redis.client.mset(...keys.flatMap((k) => [k, k]));
+    const { done } = await redis.hold(t, 0.5);
+    const replies = decodeAll((await exchange(proxy.respPort!, Buffer.concat(keys.map((k) => command('GET', k))), { replies: 10 })).data);
+    await done;
+    const overloaded = 'ERR shard overloaded: MAX_INFLIGHT requests waiting on redis, try again';
+    const full = 'ERR shard queue full: too many requests handed to the shard, try again';
+    t.same(
+      replies,
+      ['o:q:0', { error: overloaded }, { error: overloaded }, ...keys.slice(3).map(() => ({ error: full }))],
+      'one waited on Redis, two more reached the shard and were refused as misses, seven never left the acceptor',
+    );
+    const m = await scrape(proxy.admin);
+    t.same(
+      [total(m, 'shardcache_shed_total', { reason: 'misses' }), total(m, 'shardcache_shed_total', { reason: 'queue' })],
+      [2, 7],
+      'counted by reason',
+    );
+    t.equal(total(m, 'shardcache_requests_total', { protocol: 'resp', status: 'shed' }), 9, 'each a shed RESP command');
+  },
+);
 
 t.test('slowloris: connections that trickle headers get 408 and are closed; others are served meanwhile', async (t) => {
   const http = agent(4);
@@ -85,7 +117,10 @@ t.test('slowloris: connections that trickle headers get 408 and are closed; othe
     await sleep(50);
   }
   const closed = await Promise.all(slow);
-  t.ok(closed.every((c) => c.got.startsWith('HTTP/1.1 408')), 'each slow connection got 408');
+  t.ok(
+    closed.every((c) => c.got.startsWith('HTTP/1.1 408')),
+    'each slow connection got 408',
+  );
   const latest = Math.max(...closed.map((c) => c.ms));
   t.ok(latest < 3000, `all closed within ${Math.round(latest)} ms (HEADERS_TIMEOUT_MS 500 + the check interval)`);
   t.equal(proxy.child.exitCode, null);

@@ -25,7 +25,11 @@ function profile(env: Record<string, string>, args: string[] = []): Promise<{ co
   return new Promise((resolve) => {
     // Without tap's NODE_OPTIONS: its --import starts a loader-hooks thread, whose own tick log the
     // profiler could take for the main thread's (docs/operations.md, Profiling).
-    const child = spawn(process.execPath, ['dist/benchmarks/profile.js', '--seconds=2', `--out=${out}`, ...args], { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['dist/benchmarks/profile.js', '--seconds=2', `--out=${out}`, ...args], {
+      cwd: ROOT,
+      env: { ...process.env, NODE_OPTIONS: '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let text = '';
     child.stdout.on('data', (d: Buffer) => (text += d.toString()));
     child.stderr.on('data', (d: Buffer) => (text += d.toString()));
@@ -47,7 +51,10 @@ for (const [name, env, threads] of [
     const line = /PROFILE_JSON (\{.*\})/.exec(out);
     if (!t.ok(line, 'it printed its result')) return;
     const r = JSON.parse(line![1]!) as Result;
-    t.ok(r.flameServed.requests - r.flameServed.errors > 1000, `the proxy served while under clinic flame: ${r.flameServed.requests} requests, ${r.flameServed.errors} errors`);
+    t.ok(
+      r.flameServed.requests - r.flameServed.errors > 1000,
+      `the proxy served while under clinic flame: ${r.flameServed.requests} requests, ${r.flameServed.errors} errors`,
+    );
     t.equal(r.flameServed.errors, 0, 'all of them 2xx');
     const html = readFileSync(r.html, 'latin1');
     // A frame of the HTTP front, whichever: one 2 s run of 2026-12-01 had front.js frames but no #onRequest (inlined or not sampled).
@@ -72,6 +79,10 @@ t.test('per-thread profiles under redis-benchmark on the RESP port (--resp), wit
   const summary = /acceptor-0[^\n]*\n\s+busy \d+ ms, [\d.]+ µs per request; by self time:\n((?:\s+[\d.]+%\s+\S[^\n]*\n){8})/.exec(out);
   if (!t.ok(summary, 'eight functions by self time for acceptor 0')) return;
   const shares = [...summary![1]!.matchAll(/([\d.]+)%/g)].map((m) => Number(m[1]));
-  t.same(shares, [...shares].sort((a, b) => b - a), `busiest first (${shares.join(', ')})`);
+  t.same(
+    shares,
+    [...shares].sort((a, b) => b - a),
+    `busiest first (${shares.join(', ')})`,
+  );
   t.ok(shares.reduce((a, b) => a + b, 0) <= 100.5, 'shares of one thread’s busy time, together at most all of it');
 });

@@ -15,7 +15,7 @@ t.teardown(() => http.close());
 const getCalls = (): Promise<number> => commandCalls(redis.client, 'get', 'mget');
 
 t.test('INVALIDATION=ttl: serves a value, keeps it cached until the TTL passes, then the new one', async (t) => {
-  const proxy = await startProxy(t, { REDIS_URL: redis.url, CACHE_TTL_MS: '600', SHARDS: '2' , INVALIDATION: 'ttl' });
+  const proxy = await startProxy(t, { REDIS_URL: redis.url, CACHE_TTL_MS: '600', SHARDS: '2', INVALIDATION: 'ttl' });
   await redis.client.set('greeting', 'hello');
   const first = await get(proxy.url, '/greeting', { dispatcher: http });
   t.equal(first.status, 200);
@@ -36,7 +36,7 @@ t.test('INVALIDATION=ttl: serves a value, keeps it cached until the TTL passes, 
 });
 
 t.test('LRU eviction with SHARDS=1 and capacity 3: the least recently read key goes', async (t) => {
-  const proxy = await startProxy(t, { REDIS_URL: redis.url, SHARDS: '1', CACHE_CAPACITY: '3', CACHE_TTL_MS: '60000' , INVALIDATION: 'ttl' });
+  const proxy = await startProxy(t, { REDIS_URL: redis.url, SHARDS: '1', CACHE_CAPACITY: '3', CACHE_TTL_MS: '60000', INVALIDATION: 'ttl' });
   await redis.client.mset('lru:1', 'v1', 'lru:2', 'v2', 'lru:3', 'v3', 'lru:4', 'v4');
   for (const k of ['lru:1', 'lru:2', 'lru:3', 'lru:1', 'lru:4']) t.equal((await get(proxy.url, `/${k}`, { dispatcher: http })).status, 200);
   // Change every value behind the proxy's back: a cached key still shows the old value.
@@ -63,7 +63,11 @@ t.test('404 with an empty body; binary keys and all 256 byte values round-trip',
     t.equal(got.status, 200);
     t.same([...got.body], [...value], round === 0 ? 'from Redis' : 'from the cache');
   }
-  t.equal((await get(proxy.url, `/${encodeKey(key)}?ignored=1`, { dispatcher: http })).body.length, 256, 'the query string is not part of the key');
+  t.equal(
+    (await get(proxy.url, `/${encodeKey(key)}?ignored=1`, { dispatcher: http })).body.length,
+    256,
+    'the query string is not part of the key',
+  );
 });
 
 for (const shards of ['1', '4']) {
@@ -100,7 +104,10 @@ t.test('20 concurrent GETs of one uncached key cause exactly one Redis GET', asy
   await sleep(20);
   const answers = await Promise.all(Array.from({ length: 20 }, () => get(proxy.url, '/stampede', { dispatcher: http })));
   await sleeping;
-  t.ok(answers.every((a) => a.status === 200 && a.body.toString() === 'once'), 'all 20 answered with the value');
+  t.ok(
+    answers.every((a) => a.status === 200 && a.body.toString() === 'once'),
+    'all 20 answered with the value',
+  );
   t.equal(await getCalls(), 1, 'one GET reached Redis');
 });
 

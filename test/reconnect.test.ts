@@ -20,7 +20,10 @@ const proxy = await startProxy(t, { REDIS_URL: redis.url, SHARDS: '2', CACHE_TTL
 /** The CLIENT ID of each shard's data connection (not its `:invalidate` subscriber). */
 async function dataConnections(): Promise<string[]> {
   const list = (await redis.client.client('LIST')) as string;
-  return list.split('\n').filter((l) => / name=shardcache:shard-\d+ /.test(l)).map((l) => /id=(\d+)/.exec(l)![1]!);
+  return list
+    .split('\n')
+    .filter((l) => / name=shardcache:shard-\d+ /.test(l))
+    .map((l) => /id=(\d+)/.exec(l)![1]!);
 }
 
 t.test('10 CLIENT KILLs of a data connection under load: at most 10 failed requests, every answer right', async (t) => {
@@ -58,8 +61,14 @@ t.test("Redis's idle timeout closes the connections: the next requests succeed",
     const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => get(proxy.url, `/idle:${round}:${i}`, { dispatcher: http })));
     statuses.push(...answers.map((a) => a.status));
   }
-  t.same(statuses, statuses.map(() => 404), 'every request after an idle period answered (404: the keys do not exist), none 503');
-  t.comment(`idle timeout 1 s: ${statuses.length} requests after 3 idle periods of 2.5 s; ${total(await scrape(proxy.admin), 'shardcache_redis_reconnects_total')} reconnects in all so far`);
+  t.same(
+    statuses,
+    statuses.map(() => 404),
+    'every request after an idle period answered (404: the keys do not exist), none 503',
+  );
+  t.comment(
+    `idle timeout 1 s: ${statuses.length} requests after 3 idle periods of 2.5 s; ${total(await scrape(proxy.admin), 'shardcache_redis_reconnects_total')} reconnects in all so far`,
+  );
 });
 
 t.test('Redis stopped: a miss still answers 503 within REDIS_TIMEOUT_MS + 1 s', async (t) => {
@@ -68,6 +77,10 @@ t.test('Redis stopped: a miss still answers 503 within REDIS_TIMEOUT_MS + 1 s', 
   const started = performance.now();
   const answers = await Promise.all(['gone:a', 'gone:b', 'gone:c'].map((k) => get(proxy.url, `/${k}`, { dispatcher: http })));
   const ms = performance.now() - started;
-  t.same(answers.map((a) => a.status), [503, 503, 503], '503 while Redis is down');
+  t.same(
+    answers.map((a) => a.status),
+    [503, 503, 503],
+    '503 while Redis is down',
+  );
   t.ok(ms <= TIMEOUT_MS + 1000, `within REDIS_TIMEOUT_MS + 1 s (${ms.toFixed(0)} ms)`);
 });

@@ -40,18 +40,29 @@ function rig(options: { ttlMs: number; swrMs?: number; staleMs?: number; beta?: 
   };
   const replies: Reply[] = [];
   const ages: number[] = [];
-  const shard = linked(new Shard({ capacity: 10, ttlMs: options.ttlMs, swrMs: options.swrMs ?? 0, staleMs: options.staleMs ?? 0, earlyRefreshBeta: options.beta ?? 0, fetch, now: () => clock.now }), (b) => {
-    replies.push(...decode(b));
-    const view = new DataView(b);
-    // The age is the low 31 bits of the third word of each entry; entries are read in order by decode too.
-    for (let at = 4, i = 0; i < view.getInt32(0, true); i++) {
-      const code = view.getInt32(at + 4, true);
-      const meta = view.getUint32(at + 8, true);
-      ages.push(meta & 0x7fffffff);
-      at += 12 + (code > 0 ? code : 0) + (meta & 0x80000000 ? 18 : 0);
-      at = (at + 3) & ~3;
-    }
-  });
+  const shard = linked(
+    new Shard({
+      capacity: 10,
+      ttlMs: options.ttlMs,
+      swrMs: options.swrMs ?? 0,
+      staleMs: options.staleMs ?? 0,
+      earlyRefreshBeta: options.beta ?? 0,
+      fetch,
+      now: () => clock.now,
+    }),
+    (b) => {
+      replies.push(...decode(b));
+      const view = new DataView(b);
+      // The age is the low 31 bits of the third word of each entry; entries are read in order by decode too.
+      for (let at = 4, i = 0; i < view.getInt32(0, true); i++) {
+        const code = view.getInt32(at + 4, true);
+        const meta = view.getUint32(at + 8, true);
+        ages.push(meta & 0x7fffffff);
+        at += 12 + (code > 0 ? code : 0) + (meta & 0x80000000 ? 18 : 0);
+        at = (at + 3) & ~3;
+      }
+    },
+  );
   const read = async (id: number, key: string): Promise<Reply> => {
     shard.receive(batch([id, key]), 0);
     for (let i = 0; i < 100 && !replies.some(([r]) => r === id); i++) await new Promise((resolve) => setImmediate(resolve));
@@ -86,7 +97,11 @@ t.test('past the TTL, within the window: answered at once from the cache with it
   t.same(await r.read(4, 'k'), [4, 2, 'v2'], 'the refreshed value');
   t.equal(r.ages.at(-1), 10, 'fetched 10 ms ago');
   const s = r.shard.stats;
-  t.same([s[Stat.RefreshesStarted], s[Stat.RefreshesFailed], s[Stat.StaleWhileRevalidateServed], s[Stat.Expired]], [1, 0, 2, 0], 'counted: one refresh, two stale answers, nothing expired');
+  t.same(
+    [s[Stat.RefreshesStarted], s[Stat.RefreshesFailed], s[Stat.StaleWhileRevalidateServed], s[Stat.Expired]],
+    [1, 0, 2, 0],
+    'counted: one refresh, two stale answers, nothing expired',
+  );
 });
 
 t.test('a failed refresh keeps the old entry until the window ends; STALE_IF_ERROR_MS still applies after it', async (t) => {
@@ -131,7 +146,11 @@ t.test('a miss of the key while its refresh is in the air joins it', async (t) =
   t.equal(r.shard.coalesced[0], 1, 'the miss joined the refresh');
   r.release();
   await settle();
-  t.same(r.replies.find(([id]) => id === 3), [3, 2, 'v2'], 'and was answered by it');
+  t.same(
+    r.replies.find(([id]) => id === 3),
+    [3, 2, 'v2'],
+    'and was answered by it',
+  );
   t.same(r.fetched, ['k', 'k']);
   t.equal(r.shard.cache.size, 0, 'not cached: the invalidation came after the fetch was sent');
 });

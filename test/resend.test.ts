@@ -42,12 +42,29 @@ t.test('reads caught by a dropped connection are answered on the next one, and c
   await redis.client.mset('r:a', 'A', 'r:b', 'B', 'r:c', 'C');
   const replies = collector();
   const gate = new ResendGate(conn.redis, 1000, now);
-  const shard = linked(new Shard({ capacity: 10, ttlMs: 60000, fetch: redisFetch(conn.redis), fetchMany: redisFetchMany(conn.redis), resend: (s) => gate.wait(s) }), replies.send);
+  const shard = linked(
+    new Shard({
+      capacity: 10,
+      ttlMs: 60000,
+      fetch: redisFetch(conn.redis),
+      fetchMany: redisFetchMany(conn.redis),
+      resend: (s) => gate.wait(s),
+    }),
+    replies.send,
+  );
   await kill();
   // Sent while the connection is re-established: both fail at once (no offline queue), then wait here.
   shard.receive(batch([1, 'r:a'], [2, 'r:b']), 0);
   shard.receive(batch([3, 'r:c']), 0);
-  t.same(await replies.entries(3), [[1, 1, 'A'], [2, 1, 'B'], [3, 1, 'C']], 'the MGET and the GET answered after the reconnect');
+  t.same(
+    await replies.entries(3),
+    [
+      [1, 1, 'A'],
+      [2, 1, 'B'],
+      [3, 1, 'C'],
+    ],
+    'the MGET and the GET answered after the reconnect',
+  );
   t.equal(shard.stats[Stat.ReadsResent], 3, 'three keys resent');
 });
 
@@ -55,10 +72,26 @@ t.test('the same through the read script that brings the TTLs', async (t) => {
   await redis.client.set('l:a', 'A', 'PX', 60000);
   const replies = collector();
   const gate = new ResendGate(conn.redis, 1000, now);
-  const shard = linked(new Shard({ capacity: 10, ttlMs: 60000, fetch: redisFetch(conn.redis), fetchWithLife: redisFetchWithLife(conn.redis), resend: (s) => gate.wait(s) }), replies.send);
+  const shard = linked(
+    new Shard({
+      capacity: 10,
+      ttlMs: 60000,
+      fetch: redisFetch(conn.redis),
+      fetchWithLife: redisFetchWithLife(conn.redis),
+      resend: (s) => gate.wait(s),
+    }),
+    replies.send,
+  );
   await kill();
   shard.receive(batch([1, 'l:a'], [2, 'l:none']), 0);
-  t.same(await replies.entries(2), [[1, 1, 'A'], [2, Outcome.NotFound]], 'answered after the reconnect');
+  t.same(
+    await replies.entries(2),
+    [
+      [1, 1, 'A'],
+      [2, Outcome.NotFound],
+    ],
+    'answered after the reconnect',
+  );
   t.equal(shard.stats[Stat.ReadsResent], 2, 'both keys resent');
 });
 
@@ -66,12 +99,22 @@ t.test('a resend that fails again is answered unavailable: once only', async (t)
   const replies = collector();
   let calls = 0;
   const failing = (): Promise<Outcome> => (calls++, Promise.resolve(Outcome.Unavailable));
-  const shard = linked(new Shard({ capacity: 10, ttlMs: 60000, fetch: failing, fetchMany: () => failing(), resend: () => Promise.resolve(true) }), replies.send);
+  const shard = linked(
+    new Shard({ capacity: 10, ttlMs: 60000, fetch: failing, fetchMany: () => failing(), resend: () => Promise.resolve(true) }),
+    replies.send,
+  );
   shard.receive(batch([1, 'x:a'], [2, 'x:b']), 0);
-  t.same(await replies.entries(2), [[1, Outcome.Unavailable], [2, Outcome.Unavailable]]);
+  t.same(await replies.entries(2), [
+    [1, Outcome.Unavailable],
+    [2, Outcome.Unavailable],
+  ]);
   t.equal(calls, 2, 'the MGET sent twice, no more');
   shard.receive(batch([3, 'x:c']), 0);
-  t.same(await replies.entries(3), [[1, Outcome.Unavailable], [2, Outcome.Unavailable], [3, Outcome.Unavailable]]);
+  t.same(await replies.entries(3), [
+    [1, Outcome.Unavailable],
+    [2, Outcome.Unavailable],
+    [3, Outcome.Unavailable],
+  ]);
   t.equal(calls, 4, 'the GET sent twice, no more');
 });
 

@@ -32,7 +32,11 @@ t.test('malformed frames: an error reply, then the connection is closed', async 
     t.ok(closed, 'closed by the proxy');
   }
   const { data, closed } = await exchange(port, Buffer.concat([command('GET', 'm:k'), Buffer.from('PING\r\n*1\r\n$x\r\nPING\r\n')]));
-  t.same(decodeAll(data), ['v', 'PONG', { error: 'ERR Protocol error: invalid bulk length' }], 'what came before is answered, nothing after');
+  t.same(
+    decodeAll(data),
+    ['v', 'PONG', { error: 'ERR Protocol error: invalid bulk length' }],
+    'what came before is answered, nothing after',
+  );
   t.ok(closed);
 });
 
@@ -41,11 +45,36 @@ t.test('1,000 random frames: the process stays up and keeps serving', async (t) 
   const port = proxy.respPort!;
   await redis.client.set('r:k', 'still here');
   const rand = seededRandom(0x5eed);
-  const pieces = ['*', '$', '\r\n', '\r', '\n', '-1', '0', '2', '99999999999', 'GET', 'MGET', 'PING', 'r:k', '"', "'", '\\x', ' ', '\x00', 'HELLO', 'CLIENT'];
+  const pieces = [
+    '*',
+    '$',
+    '\r\n',
+    '\r',
+    '\n',
+    '-1',
+    '0',
+    '2',
+    '99999999999',
+    'GET',
+    'MGET',
+    'PING',
+    'r:k',
+    '"',
+    "'",
+    '\\x',
+    ' ',
+    '\x00',
+    'HELLO',
+    'CLIENT',
+  ];
   const frame = (): Buffer => {
     const kind = rand();
     if (kind < 0.3) return Buffer.from(Array.from({ length: 1 + Math.floor(rand() * 300) }, () => Math.floor(rand() * 256)));
-    if (kind < 0.6) return Buffer.from(Array.from({ length: 1 + Math.floor(rand() * 30) }, () => pieces[Math.floor(rand() * pieces.length)]).join(''), 'latin1');
+    if (kind < 0.6)
+      return Buffer.from(
+        Array.from({ length: 1 + Math.floor(rand() * 30) }, () => pieces[Math.floor(rand() * pieces.length)]).join(''),
+        'latin1',
+      );
     // A valid command with one byte changed, or cut short.
     const valid = command('MGET', 'r:k', 'r:other', 'x'.repeat(Math.floor(rand() * 40)));
     if (kind < 0.8) valid[Math.floor(rand() * valid.length)] = Math.floor(rand() * 256);
@@ -57,7 +86,9 @@ t.test('1,000 random frames: the process stays up and keeps serving', async (t) 
     // Most clients shut their side after the frame, and the proxy must then
     // close too; the rest hang up themselves after 200 ms.
     const halfClose = Array.from({ length: 25 }, () => rand() < 0.8);
-    const results = await Promise.all(halfClose.map((half) => exchange(port, frame(), half ? { timeoutMs: 5000, halfClose: true } : { timeoutMs: 200 })));
+    const results = await Promise.all(
+      halfClose.map((half) => exchange(port, frame(), half ? { timeoutMs: 5000, halfClose: true } : { timeoutMs: 200 })),
+    );
     closedByProxy += results.filter((r) => r.closed).length;
     halfClosedLeftOpen += results.filter((r, i) => halfClose[i] && !r.closed).length;
   }
@@ -82,7 +113,10 @@ t.test('Redis unreachable: an error reply per GET and per MGET key; served again
   const [, mget] = (await c.pipeline().ping().mget('o:k', 'o:k2').exec())!;
   t.same(
     (mget![1] as unknown[]).map((e) => (e as Error).message),
-    ['ERR redis unavailable or slower than REDIS_TIMEOUT_MS, try again', 'ERR redis unavailable or slower than REDIS_TIMEOUT_MS, try again'],
+    [
+      'ERR redis unavailable or slower than REDIS_TIMEOUT_MS, try again',
+      'ERR redis unavailable or slower than REDIS_TIMEOUT_MS, try again',
+    ],
     'MGET: an error element per key',
   );
   await own.restart();

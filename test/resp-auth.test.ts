@@ -42,7 +42,13 @@ t.test('with RESP_PASSWORD: nothing but AUTH, HELLO and QUIT before the password
     [['MGET', 'auth:k'], NOAUTH],
     [['SET', 'auth:k', 'x'], { error: "ERR unknown or unsupported command 'SET'" }],
     [['GET'], { error: "ERR wrong number of arguments for 'get' command" }],
-    [['HELLO', '2'], { error: 'NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time' }],
+    [
+      ['HELLO', '2'],
+      {
+        error:
+          'NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time',
+      },
+    ],
     [['AUTH', 'wrong'], WRONGPASS],
     [['AUTH', 'someone', PASSWORD], WRONGPASS],
     [['AUTH', 'correct', 'horse', 'x'], { error: 'ERR syntax error' }],
@@ -93,12 +99,21 @@ t.test('with RESP_PASSWORD: ioredis and redis-cli log in with their usual option
   t.equal(stdout.trim(), 'value', 'redis-cli -a');
   const m = await scrape(locked.admin);
   t.ok(total(m, 'shardcache_requests_total', { protocol: 'resp', command: 'AUTH', status: 'ok' }) >= 3, 'AUTH is counted by outcome');
-  t.ok(total(m, 'shardcache_requests_total', { protocol: 'resp', command: 'GET', status: 'error' }) >= 3, 'a GET refused with NOAUTH counts as an error');
+  t.ok(
+    total(m, 'shardcache_requests_total', { protocol: 'resp', command: 'GET', status: 'error' }) >= 3,
+    'a GET refused with NOAUTH counts as an error',
+  );
 });
 
 t.test('without RESP_PASSWORD: AUTH answers as a Redis without a password does', async (t) => {
   const cases: [string[], Reply][] = [
-    [['AUTH', 'anything'], { error: 'ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?' }],
+    [
+      ['AUTH', 'anything'],
+      {
+        error:
+          'ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?',
+      },
+    ],
     [['AUTH', 'default', 'anything'], 'OK'],
     [['AUTH', 'someone', 'anything'], WRONGPASS],
     [['GET', 'auth:k'], 'value'],

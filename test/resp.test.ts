@@ -50,7 +50,7 @@ t.test('ioredis with protocol: 2: GET, MGET across four shards, pipelines, binar
   await redis.client.mset(...keys.flatMap((key, i) => (i % 5 === 0 ? [] : [key, `v${i}`])));
   await redis.client.rpush('mget:list', 'x');
   const expected = keys.map((_, i) => (i % 5 === 0 ? null : `v${i}`));
-  const before = [await calls('pttl'), await calls('evalsha') + (await calls('eval'))];
+  const before = [await calls('pttl'), (await calls('evalsha')) + (await calls('eval'))];
   t.same(await c.mget(...keys, 'mget:list'), [...expected, null], 'in order; absent and non-string keys are nil, as in Redis');
   t.same(await c.mget(...keys), expected, 'again, from the cache');
   // Each shard gets its keys of an MGET in one batch and sends Redis one
@@ -67,11 +67,18 @@ t.test('ioredis with protocol: 2: GET, MGET across four shards, pipelines, binar
       gets += own.length;
     }
   }
-  t.same([(await calls('pttl')) - before[0]!, (await calls('evalsha')) + (await calls('eval')) - before[1]!], [gets, scripts], `Redis got ${scripts} scripts and ${gets} PTTLs in them, as predicted`);
+  t.same(
+    [(await calls('pttl')) - before[0]!, (await calls('evalsha')) + (await calls('eval')) - before[1]!],
+    [gets, scripts],
+    `Redis got ${scripts} scripts and ${gets} PTTLs in them, as predicted`,
+  );
   t.ok(scripts >= 4, 'the 41 keys spread over 4 shards took a script each at least');
   const pipeline = c.pipeline();
   for (const k of keys) pipeline.get(k);
-  t.same((await pipeline.exec())!.map(([, v]) => v), expected);
+  t.same(
+    (await pipeline.exec())!.map(([, v]) => v),
+    expected,
+  );
   const bytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
   await redis.client.set(Buffer.from([0, 0xff, 0x0d, 0x0a]), bytes);
   t.same(await c.getBuffer(Buffer.from([0, 0xff, 0x0d, 0x0a])), bytes, 'binary key and value');
@@ -124,10 +131,19 @@ t.test('a batch of replies ready at once, larger than the reply queue, is answer
   // itself once the queue has room, even though no shard answer wakes it.
   const batch = Buffer.from('PING\r\nNOPE\r\n'.repeat(5000));
   for (const halfClose of [false, true]) {
-    const { data, closed } = await exchange(port, batch, halfClose ? { halfClose, timeoutMs: 10000 } : { replies: 10000, timeoutMs: 10000 });
+    const { data, closed } = await exchange(
+      port,
+      batch,
+      halfClose ? { halfClose, timeoutMs: 10000 } : { replies: 10000, timeoutMs: 10000 },
+    );
     const replies = decodeAll(data);
     t.equal(replies.length, 10000, halfClose ? 'the client shut its side after writing' : 'the client keeps its side open');
-    t.ok(replies.every((r, i) => (i % 2 === 0 ? r === 'PONG' : (r as { error: string }).error === "ERR unknown or unsupported command 'NOPE'")), 'in order');
+    t.ok(
+      replies.every((r, i) =>
+        i % 2 === 0 ? r === 'PONG' : (r as { error: string }).error === "ERR unknown or unsupported command 'NOPE'",
+      ),
+      'in order',
+    );
     if (halfClose) t.ok(closed, 'then the proxy closes');
   }
 });
@@ -140,7 +156,10 @@ t.test('large values are written whole, in order, also to a client slow to read'
   const { data } = await exchange(port, batch, { bytes, readDelayMs: 300, timeoutMs: 20000 });
   const replies = decodeAll(data);
   t.equal(replies.length, 60);
-  t.ok(replies.every((r, i) => r === (i % 3 === 0 ? 's' : big)), 'every value intact and in order');
+  t.ok(
+    replies.every((r, i) => r === (i % 3 === 0 ? 's' : big)),
+    'every value intact and in order',
+  );
 });
 
 t.test('connection commands', async (t) => {
@@ -164,15 +183,27 @@ t.test('connection commands', async (t) => {
     [['HELLO', '2', 'AUTH', 'u', 'p'], { error: 'WRONGPASS invalid username-password pair or user is disabled.' }],
     [['HELLO', '2', 'SETNAME', 'a b'], { error: 'ERR Client names cannot contain spaces, newlines or special characters.' }],
     [['HELLO', '2', 'FOO'], { error: "ERR Syntax error in HELLO option 'FOO'" }],
-    [['HELLO', '2', 'SETNAME', 'renamed'], ['server', 'shardcache', 'version', '0.1.0', 'proto', 2, 'id', 0, 'mode', 'standalone', 'role', 'master', 'modules', []]],
+    [
+      ['HELLO', '2', 'SETNAME', 'renamed'],
+      ['server', 'shardcache', 'version', '0.1.0', 'proto', 2, 'id', 0, 'mode', 'standalone', 'role', 'master', 'modules', []],
+    ],
     [['CLIENT', 'GETNAME'], 'renamed'],
     [['COMMAND'], []],
     [['COMMAND', 'DOCS'], []],
     [['COMMAND', 'COUNT'], 0],
     [['COMMAND', 'GETKEYS'], { error: "ERR unknown or unsupported command 'COMMAND GETKEYS'" }],
-    [['CONFIG', 'GET', 'save'], ['save', '']],
-    [['config', 'get', 'appendonly', 'nothing'], ['appendonly', 'no']],
-    [['CONFIG', 'GET', '*'], ['save', '', 'appendonly', 'no', 'databases', '1']],
+    [
+      ['CONFIG', 'GET', 'save'],
+      ['save', ''],
+    ],
+    [
+      ['config', 'get', 'appendonly', 'nothing'],
+      ['appendonly', 'no'],
+    ],
+    [
+      ['CONFIG', 'GET', '*'],
+      ['save', '', 'appendonly', 'no', 'databases', '1'],
+    ],
     [['CONFIG', 'SET', 'save', ''], { error: "ERR unknown or unsupported command 'CONFIG SET'" }],
     [['CONFIG', 'GET'], { error: "ERR wrong number of arguments for 'config|get' command" }],
     [['INFO', 'keyspace'], ''],

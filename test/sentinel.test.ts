@@ -19,17 +19,29 @@ const setup = await startSentinels(t);
 const http = agent(16);
 t.teardown(() => http.close());
 // Writes follow the master the sentinels name, as an application's would.
-const writer = new Redis({ sentinels: setup.sentinelNodes.map((s) => ({ host: '127.0.0.1', port: s.port })), name: setup.name, failoverDetector: true, commandTimeout: 1000 });
+const writer = new Redis({
+  sentinels: setup.sentinelNodes.map((s) => ({ host: '127.0.0.1', port: s.port })),
+  name: setup.name,
+  failoverDetector: true,
+  commandTimeout: 1000,
+});
 writer.on('error', () => {});
 t.teardown(() => writer.disconnect());
-const env = { REDIS_SENTINELS: setup.sentinels, REDIS_SENTINEL_NAME: setup.name, SHARDS: '2', CACHE_TTL_MS: '600000', REDIS_TIMEOUT_MS: String(TIMEOUT_MS) };
+const env = {
+  REDIS_SENTINELS: setup.sentinels,
+  REDIS_SENTINEL_NAME: setup.name,
+  SHARDS: '2',
+  CACHE_TTL_MS: '600000',
+  REDIS_TIMEOUT_MS: String(TIMEOUT_MS),
+};
 
 t.test('reads from the master the sentinels name; a SET there shows through the proxy', async (t) => {
   const proxy = await startProxy(t, env);
   const keys = new VersionedKeys('s:', 50);
   await keys.writeAll(writer, 1);
   const master = await setup.master();
-  for (const key of keys.keys) t.equal((await get(proxy.url, `/${key}`, { dispatcher: http })).body.toString(), VersionedKeys.value(key, 1));
+  for (const key of keys.keys)
+    t.equal((await get(proxy.url, `/${key}`, { dispatcher: http })).body.toString(), VersionedKeys.value(key, 1));
   const clients = String(await master.client.client('LIST'));
   t.match(clients, /name=shardcache:shard-0 .*flags=t /, 'the data connection is on the master, tracked');
   t.match(clients, /name=shardcache:shard-0:invalidate /, 'and so is its subscriber');
@@ -54,7 +66,13 @@ t.test('SENTINEL FAILOVER under load: zero wrong values, none late, back within 
   t.not(after.port, before.port, `the sentinels moved the master from ${before.address} to ${after.address}`);
   const f = keys.figures(shots);
   const recovery = recoveryMs(keys, shots, started);
-  t.comment(describeFigures('SENTINEL FAILOVER', f, `; the sentinels agreed after ${Math.round(tookMs)} ms; service back ${Math.round(recovery)} ms after the failover began`));
+  t.comment(
+    describeFigures(
+      'SENTINEL FAILOVER',
+      f,
+      `; the sentinels agreed after ${Math.round(tookMs)} ms; service back ${Math.round(recovery)} ms after the failover began`,
+    ),
+  );
   t.equal(f.wrong, 0, 'zero wrong values');
   t.equal(f.other, 0, 'every request answered 200 or 503');
   t.ok(f.slowestMs <= TIMEOUT_MS + 1000, `none took over REDIS_TIMEOUT_MS + 1 s (slowest ${Math.round(f.slowestMs)} ms)`);
@@ -74,14 +92,22 @@ t.test('5 CLIENT KILLs of a data connection on the master under load: at most 5 
   const master = await setup.master();
   const shots = await underLoad({ keys, writer, base: proxy.url, dispatcher: http }, async () => {
     for (let i = 0; i < 5; i++) {
-      const lines = String(await master.client.client('LIST')).split('\n').filter((l) => / name=shardcache:shard-\d+ /.test(l));
+      const lines = String(await master.client.client('LIST'))
+        .split('\n')
+        .filter((l) => / name=shardcache:shard-\d+ /.test(l));
       await master.client.client('KILL', 'ID', /id=(\d+)/.exec(lines[i % lines.length]!)![1]!);
       await sleep(300);
     }
   });
   const f = keys.figures(shots);
   const m = await scrape(proxy.admin);
-  t.comment(describeFigures('sentinel: 5 data connections killed', f, `; ${total(m, 'shardcache_redis_reconnects_total')} reconnects, ${total(m, 'shardcache_redis_reads_resent_total')} reads resent`));
+  t.comment(
+    describeFigures(
+      'sentinel: 5 data connections killed',
+      f,
+      `; ${total(m, 'shardcache_redis_reconnects_total')} reconnects, ${total(m, 'shardcache_redis_reads_resent_total')} reads resent`,
+    ),
+  );
   t.ok(f.sent > 300, `${f.sent} requests`);
   t.ok(f.unavailable + f.other <= 5, `at most 5 failed (${f.unavailable} 503, ${f.other} other)`);
   t.equal(f.wrong, 0, 'zero wrong values');

@@ -16,7 +16,12 @@ import { sleep } from './helpers/time.js';
 
 const redis = await startRedis(t);
 const logs: string[] = [];
-const connection = connectRedis({ url: redis.url, timeoutMs: 300, label: 'test', log: { info: (l) => logs.push(l), warn: (l) => logs.push(l), error: (l) => logs.push(l) } });
+const connection = connectRedis({
+  url: redis.url,
+  timeoutMs: 300,
+  label: 'test',
+  log: { info: (l) => logs.push(l), warn: (l) => logs.push(l), error: (l) => logs.push(l) },
+});
 t.teardown(() => connection.close());
 await new Promise((resolve) => connection.redis.once('ready', resolve));
 
@@ -37,15 +42,19 @@ function makeShard(options: { capacity?: number; ttlMs?: number; now?: () => num
     counter.mgetKeys += keys.length;
     return many(keys);
   };
-  const shard = linked(new Shard({
-    capacity: options.capacity ?? 10,
-    ttlMs: options.ttlMs ?? 60000,
-    fetch,
-    fetchMany,
-    ...(options.now ? { now: options.now } : {})}), (b) => {
+  const shard = linked(
+    new Shard({
+      capacity: options.capacity ?? 10,
+      ttlMs: options.ttlMs ?? 60000,
+      fetch,
+      fetchMany,
+      ...(options.now ? { now: options.now } : {}),
+    }),
+    (b) => {
       replies.push(decode(b));
       waiting?.();
-    });
+    },
+  );
   /** Resolves once `n` reply entries have arrived in total. */
   const entries = async (n: number): Promise<Reply[]> => {
     while (replies.flat().length < n) await new Promise<void>((resolve) => (waiting = resolve));
@@ -78,7 +87,16 @@ t.test('misses are fetched and coalesced, hits answer in the same turn', async (
 
   replies.length = 0;
   shard.receive(batch([6, 'a'], [7, 'b'], [8, 'absent']), 0);
-  t.same(replies, [[[6, 1, 'A'], [7, 1, 'B']]], 'the hits come back before receive returns, in one batch');
+  t.same(
+    replies,
+    [
+      [
+        [6, 1, 'A'],
+        [7, 1, 'B'],
+      ],
+    ],
+    'the hits come back before receive returns, in one batch',
+  );
   t.same([...shard.hits], [2, 0]);
   await entries(3);
   t.same(replies[1], [[8, Outcome.NotFound]], 'the miss follows in its own batch');
@@ -88,7 +106,16 @@ t.test('hits, misses and coalesced misses are counted by the protocol each reque
   await redis.client.mset('p:a', 'A', 'p:b', 'B');
   const { shard, entries } = makeShard();
   // HTTP starts the flight of p:a, two RESP requests join it; RESP starts p:b's, one HTTP request joins it.
-  shard.receive(batch([1, 'p:a', Protocol.Http], [2, 'p:a', Protocol.Resp], [3, 'p:b', Protocol.Resp], [4, 'p:a', Protocol.Resp], [5, 'p:b', Protocol.Http]), 0);
+  shard.receive(
+    batch(
+      [1, 'p:a', Protocol.Http],
+      [2, 'p:a', Protocol.Resp],
+      [3, 'p:b', Protocol.Resp],
+      [4, 'p:a', Protocol.Resp],
+      [5, 'p:b', Protocol.Http],
+    ),
+    0,
+  );
   await entries(5);
   shard.receive(batch([6, 'p:a', Protocol.Resp], [7, 'p:b', Protocol.Resp], [8, 'p:b', Protocol.Http]), 0);
   await entries(8);
@@ -97,7 +124,15 @@ t.test('hits, misses and coalesced misses are counted by the protocol each reque
   t.same([...shard.hits], [1, 2], 'hits: HTTP 1, RESP 2');
   const s = shard.stats;
   const slots = (first: number): number[] => [s[first + Protocol.Http]!, s[first + Protocol.Resp]!];
-  t.same([slots(Stat.Hits), slots(Stat.Misses), slots(Stat.Coalesced)], [[1, 2], [2, 3], [1, 2]], 'published per protocol');
+  t.same(
+    [slots(Stat.Hits), slots(Stat.Misses), slots(Stat.Coalesced)],
+    [
+      [1, 2],
+      [2, 3],
+      [1, 2],
+    ],
+    'published per protocol',
+  );
   t.equal(s[Stat.Expired], 0, 'the slots after the per-protocol counters are untouched');
 });
 
@@ -117,7 +152,10 @@ t.test('cached values are copied into the arena of the store, not kept as views 
   await entries(1);
   const cached = shard.cache.value(shard.cache.getKey('copy', performance.now()));
   t.equal(cached.toString(), 'x'.repeat(100));
-  t.ok(shard.cache.arena.bytes.some((page) => page?.buffer === cached.buffer), 'the bytes lie in an arena page');
+  t.ok(
+    shard.cache.arena.bytes.some((page) => page?.buffer === cached.buffer),
+    'the bytes lie in an arena page',
+  );
 });
 
 t.test('an entry expires lazily after the ttl and is fetched again', async (t) => {
@@ -172,21 +210,43 @@ t.test('a key of another type answers WRONGTYPE, uncached', async (t) => {
 t.test('MAX_VALUE_BYTES: a larger value is answered but not cached; the stats follow', async (t) => {
   await redis.client.mset('small', 'abc', 'large', 'x'.repeat(11));
   const replies: Reply[] = [];
-  const shard = linked(new Shard({ capacity: 10, ttlMs: 60000, maxValueBytes: 10, fetch: redisFetch(connection.redis)}), (b) => replies.push(...decode(b)));
+  const shard = linked(new Shard({ capacity: 10, ttlMs: 60000, maxValueBytes: 10, fetch: redisFetch(connection.redis) }), (b) =>
+    replies.push(...decode(b)),
+  );
   for (let round = 0; round < 2; round++) {
     shard.receive(batch([round * 2, 'small'], [round * 2 + 1, 'large']), 0);
     while (replies.length < round * 2 + 2) await sleep(5);
   }
-  t.same(replies.slice(2).sort((a, b) => a[0] - b[0]), [[2, 3, 'abc'], [3, 11, 'x'.repeat(11)]], 'both served both times');
+  t.same(
+    replies.slice(2).sort((a, b) => a[0] - b[0]),
+    [
+      [2, 3, 'abc'],
+      [3, 11, 'x'.repeat(11)],
+    ],
+    'both served both times',
+  );
   t.same(shard.cache.keys(), ['small'], 'only the small one cached');
   const s = shard.stats;
   // 'small' + 'abc': a 16-byte block, its metadata and the 16-slot index table.
-  t.same([s[Stat.Hits], s[Stat.Misses], s[Stat.TooLarge], s[Stat.Entries], s[Stat.Bytes], s[Stat.LatencyCount]], [1, 3, 2, 1, 16 + ENTRY_BYTES + 64, 3]);
+  t.same(
+    [s[Stat.Hits], s[Stat.Misses], s[Stat.TooLarge], s[Stat.Entries], s[Stat.Bytes], s[Stat.LatencyCount]],
+    [1, 3, 2, 1, 16 + ENTRY_BYTES + 64, 3],
+  );
   shard.clear();
   t.same([s[Stat.Entries], s[Stat.Bytes]], [0, 64], 'a flush shows in the gauges at once, not at the next batch');
-  const next = linked(new Shard({ capacity: 10, ttlMs: 60000, stats: s, fetch: redisFetch(connection.redis)}), () => {});
+  const next = linked(new Shard({ capacity: 10, ttlMs: 60000, stats: s, fetch: redisFetch(connection.redis) }), () => {});
   next.receive(batch([9, 'x', Protocol.Resp]), 0);
-  t.same([next.stats[Stat.Hits], next.stats[Stat.Misses], next.stats[Stat.Misses + Protocol.Resp], next.stats[Stat.Entries], next.stats[Stat.Bytes]], [1, 3, 1, 0, 64], 'a replacement carries the counters on and starts empty (its bytes: the empty index table)');
+  t.same(
+    [
+      next.stats[Stat.Hits],
+      next.stats[Stat.Misses],
+      next.stats[Stat.Misses + Protocol.Resp],
+      next.stats[Stat.Entries],
+      next.stats[Stat.Bytes],
+    ],
+    [1, 3, 1, 0, 64],
+    'a replacement carries the counters on and starts empty (its bytes: the empty index table)',
+  );
 });
 
 t.test('STALE_IF_ERROR: an expired entry answers while Redis fails, with its age; dropped once Redis says it is gone', async (t) => {
@@ -194,17 +254,21 @@ t.test('STALE_IF_ERROR: an expired entry answers while Redis fails, with its age
   let answer: Buffer | Outcome = Buffer.from('v1');
   const replies: Reply[] = [];
   const ages: number[] = [];
-  const shard = linked(new Shard({
-    capacity: 10,
-    ttlMs: 100,
-    staleMs: 1000,
-    now: () => now,
-    fetch: () => Promise.resolve(answer)}), (b) => {
+  const shard = linked(
+    new Shard({
+      capacity: 10,
+      ttlMs: 100,
+      staleMs: 1000,
+      now: () => now,
+      fetch: () => Promise.resolve(answer),
+    }),
+    (b) => {
       replies.push(...decode(b));
       const r = new BatchReader();
       r.reset(b);
       while (r.next()) ages.push(r.ageMs);
-    });
+    },
+  );
   const ask = async (id: number): Promise<Reply> => {
     shard.receive(batch([id, 'k']), 0);
     while (replies.length < id) await sleep(2);
@@ -291,10 +355,16 @@ t.test('Redis down: misses answer Unavailable quickly, the shard recovers', asyn
 t.test('answers landing in one turn keep their bytes when a later landing evicts their entry and reuses its memory', async (t) => {
   const replies: Reply[] = [];
   // Capacity 1: each landing evicts the one before it, whose arena block the next value then takes.
-  const shard = linked(new Shard({ capacity: 1, ttlMs: 60000, fetch: (key) => Promise.resolve(Buffer.from(`value of ${key.toString()}`.padEnd(60, '.'))) }), (b) => replies.push(...decode(b)));
+  const shard = linked(
+    new Shard({ capacity: 1, ttlMs: 60000, fetch: (key) => Promise.resolve(Buffer.from(`value of ${key.toString()}`.padEnd(60, '.'))) }),
+    (b) => replies.push(...decode(b)),
+  );
   shard.receive(batch([1, 'turn:a'], [2, 'turn:b'], [3, 'turn:c']), 0);
   while (replies.length < 3) await sleep(5);
-  t.same(replies.sort((a, b) => a[0] - b[0]).map(([, , v]) => v), ['turn:a', 'turn:b', 'turn:c'].map((k) => `value of ${k}`.padEnd(60, '.')));
+  t.same(
+    replies.sort((a, b) => a[0] - b[0]).map(([, , v]) => v),
+    ['turn:a', 'turn:b', 'turn:c'].map((k) => `value of ${k}`.padEnd(60, '.')),
+  );
   t.same(shard.cache.keys(), ['turn:c']);
   t.equal(shard.cache.evicted, 2);
 });
@@ -307,6 +377,16 @@ t.test('a reply batch leaves once it holds REPLY_FLUSH_BYTES, before the rest of
   while (sent.flat().length < 3) await sleep(5);
   sent.length = 0;
   shard.receive(batch([4, 'big:a'], [5, 'big:b'], [6, 'big:c']), 0);
-  t.same(sent.map((b) => b.map(([id, code]) => [id, code])), [[[4, big.length], [5, big.length]], [[6, big.length]]], 'three hits: two in a first batch past the threshold, the third in a second');
+  t.same(
+    sent.map((b) => b.map(([id, code]) => [id, code])),
+    [
+      [
+        [4, big.length],
+        [5, big.length],
+      ],
+      [[6, big.length]],
+    ],
+    'three hits: two in a first batch past the threshold, the third in a second',
+  );
   t.ok(sent.flat().every(([, , v]) => v === big.toString('latin1')));
 });

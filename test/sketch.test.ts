@@ -51,7 +51,10 @@ t.test('collisions stay within the count-min bound', async (t) => {
     if (f - 3 > bound) over++;
   }
   t.equal(under, 0, 'never below the true count');
-  t.ok(over / keys.length <= 0.02, `above it by more than e·N/width = ${bound} for ${over} of ${keys.length} keys (at most 2%, the bound is e^-4 ≈ 1.8%)`);
+  t.ok(
+    over / keys.length <= 0.02,
+    `above it by more than e·N/width = ${bound} for ${over} of ${keys.length} keys (at most 2%, the bound is e^-4 ≈ 1.8%)`,
+  );
   // Keys never seen read as rare.
   let phantom = 0;
   for (let k = 0; k < 4096; k++) if (s.frequency(hashString(`never:${k}`)) > bound) phantom++;

@@ -18,16 +18,31 @@ t.teardown(() => http.close());
 
 t.test('a stale answer comes at once with its age and RFC 5861 Cache-Control, and one GET refreshes the entry', async (t) => {
   // INVALIDATION=ttl: with tracking, the SET below would remove the entry at once.
-  const proxy = await startProxy(t, { REDIS_URL: redis.url, SHARDS: '1', CACHE_TTL_MS: '1000', STALE_WHILE_REVALIDATE_MS: '5000', EARLY_REFRESH_BETA: '0', INVALIDATION: 'ttl' });
+  const proxy = await startProxy(t, {
+    REDIS_URL: redis.url,
+    SHARDS: '1',
+    CACHE_TTL_MS: '1000',
+    STALE_WHILE_REVALIDATE_MS: '5000',
+    EARLY_REFRESH_BETA: '0',
+    INVALIDATION: 'ttl',
+  });
   await redis.client.set('swr:k', 'one');
-  t.equal((await get(proxy.url, '/swr:k', { dispatcher: http })).headers['cache-control'], 'max-age=1', 'fresh: the seconds left of the TTL');
+  t.equal(
+    (await get(proxy.url, '/swr:k', { dispatcher: http })).headers['cache-control'],
+    'max-age=1',
+    'fresh: the seconds left of the TTL',
+  );
   await redis.client.set('swr:k', 'two');
   await sleep(1300);
   const before = await getCalls(redis.client);
   const stale = await get(proxy.url, '/swr:k', { dispatcher: http });
   t.equal(stale.body.toString(), 'one', 'the old value, at once');
   t.equal(stale.headers.age, '1');
-  t.match(stale.headers['cache-control'], /^max-age=0, stale-while-revalidate=[45]$/, 'what is left of the window, in whole seconds rounded up');
+  t.match(
+    stale.headers['cache-control'],
+    /^max-age=0, stale-while-revalidate=[45]$/,
+    'what is left of the window, in whole seconds rounded up',
+  );
   for (let i = 0; i < 50 && (await get(proxy.url, '/swr:k', { dispatcher: http })).body.toString() !== 'two'; i++) await sleep(20);
   t.equal((await get(proxy.url, '/swr:k', { dispatcher: http })).body.toString(), 'two', 'refreshed');
   t.equal((await getCalls(redis.client)) - before, 1, 'by one GET');
@@ -72,7 +87,10 @@ for (const [name, env] of [
     t.ok(gets <= most, `${gets} GETs of the hot key for ${periods} TTL periods (at most ${most})`);
     t.ok(gets >= periods / 2, 'and it was refreshed, not served from one fetch throughout');
     const m = await scrape(proxy.admin);
-    t.comment(`misses ${total(m, 'shardcache_cache_misses_total')}, refreshes ${total(m, 'shardcache_refreshes_started_total')}, stale answers ${total(m, 'shardcache_stale_while_revalidate_served_total')}`);
-    if (name === 'STALE_WHILE_REVALIDATE_MS') t.equal(total(m, 'shardcache_cache_misses_total'), 1, 'no client waited on Redis: the only miss was the first read');
+    t.comment(
+      `misses ${total(m, 'shardcache_cache_misses_total')}, refreshes ${total(m, 'shardcache_refreshes_started_total')}, stale answers ${total(m, 'shardcache_stale_while_revalidate_served_total')}`,
+    );
+    if (name === 'STALE_WHILE_REVALIDATE_MS')
+      t.equal(total(m, 'shardcache_cache_misses_total'), 1, 'no client waited on Redis: the only miss was the first read');
   });
 }

@@ -60,14 +60,25 @@ t.test('an open-file limit below MAX_CONNECTIONS is said at start, as nginx says
   t.equal((await get(low.url, '/st:any')).status, 404, 'and it serves');
   const fits = await startProxy(t, { REDIS_URL: redis.url, SHARDS: '1', MAX_CONNECTIONS: '500' }, [], ['prlimit', '--nofile=1024:1024']);
   t.notMatch(fits.logs(), 'open-file limit', 'MAX_CONNECTIONS=500 fits in 1024: nothing said');
-  t.same([fileLimitWarning(undefined, 10, 1), fileLimitWarning(Number.POSITIVE_INFINITY, 10, 2)], [undefined, undefined], 'an unknown or unlimited limit: nothing said');
+  t.same(
+    [fileLimitWarning(undefined, 10, 1), fileLimitWarning(Number.POSITIVE_INFINITY, 10, 2)],
+    [undefined, undefined],
+    'an unknown or unlimited limit: nothing said',
+  );
   t.match(fileLimitWarning(20000, 10000, 2), 'below the 20256 that MAX_CONNECTIONS=10000 on 2 listeners needs', 'RESP doubles the need');
   t.equal(openFileLimit('/nonexistent'), undefined, 'no /proc: unknown');
   const dir = mkdtempSync(join(tmpdir(), 'limits-'));
   t.teardown(() => rmSync(dir, { recursive: true }));
-  writeFileSync(join(dir, 'unlimited'), 'Limit                     Soft Limit           Hard Limit           Units\nMax open files            unlimited            unlimited            files\n');
+  writeFileSync(
+    join(dir, 'unlimited'),
+    'Limit                     Soft Limit           Hard Limit           Units\nMax open files            unlimited            unlimited            files\n',
+  );
   writeFileSync(join(dir, 'none'), 'Limit                     Soft Limit           Hard Limit           Units\n');
-  t.same([openFileLimit(join(dir, 'unlimited')), openFileLimit(join(dir, 'none'))], [Number.POSITIVE_INFINITY, undefined], 'unlimited; no such line');
+  t.same(
+    [openFileLimit(join(dir, 'unlimited')), openFileLimit(join(dir, 'none'))],
+    [Number.POSITIVE_INFINITY, undefined],
+    'unlimited; no such line',
+  );
   t.ok(openFileLimit()! > 0, `this process: ${openFileLimit()}`);
 });
 

@@ -48,12 +48,40 @@ t.test('shard figures: per-protocol counters summed, gauges and flags as written
   s1[Stat.Waiting] = 2;
   const snap = takeSnapshot(src, facts({ attached: (i) => i === 1 }));
   t.same(snap.shards[1], {
-    shard: 1, hits: 10, misses: 5, coalesced: 2, entries: 11, bytes: 2048, evicted: 5, expired: 6, staleIfErrorServed: 1, tooLarge: 2,
-    inflight: 3, waiting: 2, shed: 15, shedMisses: 6, shedQueue: 9, restarts: 2, attached: true, redisUp: true, redisReconnects: 3, readsResent: 12, trackingArmed: true, invalidatedKeys: 9, invalidationFlushes: 1, invalidationMessages: 7, trackingRearms: 1,
-    loopDelay: { p50: 0.001, p99: 0.004, max: 0.02 }, cpuSeconds: snap.shards[1]!.cpuSeconds,
+    shard: 1,
+    hits: 10,
+    misses: 5,
+    coalesced: 2,
+    entries: 11,
+    bytes: 2048,
+    evicted: 5,
+    expired: 6,
+    staleIfErrorServed: 1,
+    tooLarge: 2,
+    inflight: 3,
+    waiting: 2,
+    shed: 15,
+    shedMisses: 6,
+    shedQueue: 9,
+    restarts: 2,
+    attached: true,
+    redisUp: true,
+    redisReconnects: 3,
+    readsResent: 12,
+    trackingArmed: true,
+    invalidatedKeys: 9,
+    invalidationFlushes: 1,
+    invalidationMessages: 7,
+    trackingRearms: 1,
+    loopDelay: { p50: 0.001, p99: 0.004, max: 0.02 },
+    cpuSeconds: snap.shards[1]!.cpuSeconds,
   });
-  t.type(snap.shards[1]!.cpuSeconds, 'number', 'this thread\'s CPU time is read from /proc');
-  t.same([snap.shards[0]!.attached, snap.shards[0]!.redisUp, snap.shards[0]!.cpuSeconds], [false, false, null], 'shard 0: not attached, Redis down, no thread id');
+  t.type(snap.shards[1]!.cpuSeconds, 'number', "this thread's CPU time is read from /proc");
+  t.same(
+    [snap.shards[0]!.attached, snap.shards[0]!.redisUp, snap.shards[0]!.cpuSeconds],
+    [false, false, null],
+    'shard 0: not attached, Redis down, no thread id',
+  );
 });
 
 t.test('acceptor figures: HTTP by status class, RESP by outcome, connections by protocol', async (t) => {
@@ -68,7 +96,8 @@ t.test('acceptor figures: HTTP by status class, RESP by outcome, connections by 
   http[row(2, 405)] = 1; // other methods
   http[row(0, 503)] = 6;
   const resp = respCounts(a);
-  const at = (command: number, outcome: string): number => command * RESP_STATUSES.length + RESP_STATUSES.indexOf(outcome as (typeof RESP_STATUSES)[number]);
+  const at = (command: number, outcome: string): number =>
+    command * RESP_STATUSES.length + RESP_STATUSES.indexOf(outcome as (typeof RESP_STATUSES)[number]);
   resp[at(0, 'ok')] = 5;
   resp[at(3, 'ok')] = 2;
   resp[at(3, 'nil')] = 1;
@@ -83,11 +112,16 @@ t.test('acceptor figures: HTTP by status class, RESP by outcome, connections by 
   src.acceptorRestarts[1] = 1;
   const snap = takeSnapshot(src, facts());
   t.same(snap.acceptors[1], {
-    acceptor: 1, listening: true, restarts: 1,
+    acceptor: 1,
+    listening: true,
+    restarts: 1,
     http: { '2xx': 12, '3xx': 3, '4xx': 5, '5xx': 6 },
     resp: { nil: 1, ok: 7, shed: 7, error: 8 },
-    connections: { http: 3, resp: 1 }, accepted: { http: 30, resp: 10 }, refused: { http: 0, resp: 2 },
-    loopDelay: { p50: 0, p99: 0, max: 0 }, cpuSeconds: null,
+    connections: { http: 3, resp: 1 },
+    accepted: { http: 30, resp: 10 },
+    refused: { http: 0, resp: 2 },
+    loopDelay: { p50: 0, p99: 0, max: 0 },
+    cpuSeconds: null,
   });
   t.equal(snap.acceptors[0]!.listening, false);
 });
@@ -102,7 +136,10 @@ t.test('process facts: version, uptime, readiness reasons, settings', async (t) 
 });
 
 t.test('settings: taken from the configuration, the Redis password redacted', async (t) => {
-  const config = loadConfig({ REDIS_URL: 'redis://app:hunter2@cache.internal:6390/3', SHARDS: '3', ACCEPTORS: '1', CACHE_MAX_BYTES: '64m', INVALIDATION: 'ttl' }, []) as Config;
+  const config = loadConfig(
+    { REDIS_URL: 'redis://app:hunter2@cache.internal:6390/3', SHARDS: '3', ACCEPTORS: '1', CACHE_MAX_BYTES: '64m', INVALIDATION: 'ttl' },
+    [],
+  ) as Config;
   const s = statusSettings(config, { http: 'http://127.0.0.1:1', resp: null });
   t.same(s.redis, { mode: 'standalone', address: 'redis://app:***@cache.internal:6390/3' });
   t.notMatch(JSON.stringify(s), /hunter2/);
@@ -122,7 +159,10 @@ t.test('snapshotJson: built once per interval however often it is read, then reb
   const json = snapshotJson(src, facts({ problems: () => (builds++, []) }), 40);
   const first = json();
   src.shardStats[0]![Stat.Entries] = 42;
-  t.ok(Array.from({ length: 100 }, json).every((text) => text === first), 'the same text for 100 reads within the interval');
+  t.ok(
+    Array.from({ length: 100 }, json).every((text) => text === first),
+    'the same text for 100 reads within the interval',
+  );
   t.equal(builds, 1);
   await sleep(50);
   t.equal((JSON.parse(json()) as { shards: { entries: number }[] }).shards[0]!.entries, 42, 'the new figure after it');

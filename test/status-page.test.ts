@@ -31,7 +31,9 @@ async function until(page: Page, what: string, body: string, ms = 10000): Promis
     // As a function, not a string: the page's policy forbids eval, and Playwright evaluates strings with it.
     await page.waitForFunction(new Function(body) as () => boolean, undefined, { timeout: ms, polling: 50 });
   } catch (err) {
-    throw new Error(`the page never showed ${what} within ${ms} ms (${(err as Error).message.split('\n')[0]}); it shows:\n${await page.locator('main').innerText()}`);
+    throw new Error(
+      `the page never showed ${what} within ${ms} ms (${(err as Error).message.split('\n')[0]}); it shows:\n${await page.locator('main').innerText()}`,
+    );
   }
 }
 
@@ -44,7 +46,13 @@ async function column(page: Page, kind: 'shard' | 'acceptor', field: string): Pr
 const sum = (values: number[]): number => values.reduce((a, b) => a + b, 0);
 
 t.test('the status page of a 2 × 2 proxy, live, as Redis stops and returns', async (t) => {
-  const proxy = await startProxy(t, { REDIS_URL: `redis://:${SECRET}@127.0.0.1:${redis.port}`, ACCEPTORS: '2', SHARDS: '2', RESP_PORT: '0', CACHE_TTL_MS: '60000' });
+  const proxy = await startProxy(t, {
+    REDIS_URL: `redis://:${SECRET}@127.0.0.1:${redis.port}`,
+    ACCEPTORS: '2',
+    SHARDS: '2',
+    RESP_PORT: '0',
+    CACHE_TTL_MS: '60000',
+  });
   const admin = new URL(proxy.admin).origin;
   // Keys on both shards, so that both rows move.
   const keys = Array.from({ length: 40 }, (_, i) => `page:${i}`);
@@ -77,14 +85,21 @@ t.test('the status page of a 2 × 2 proxy, live, as Redis stops and returns', as
   t.teardown(() => http.close());
   let running = true;
   const shots = load({ base: proxy.url, keys, clients: 8, dispatcher: http, stop: () => !running, maxRequests: 100000, pauseMs: 2 });
-  await until(page, 'requests per second on both shards and the acceptors', `
+  await until(
+    page,
+    'requests per second on both shards and the acceptors',
+    `
     const n = (sel) => [...document.querySelectorAll(sel)].map((td) => Number(td.textContent.replace(/,/g, '')));
-    return n('tr[data-shard] td[data-field="requests"]').every((v) => v > 0) && n('tr[data-acceptor] td[data-field="http"]').some((v) => v > 0)`);
+    return n('tr[data-shard] td[data-field="requests"]').every((v) => v > 0) && n('tr[data-acceptor] td[data-field="http"]').some((v) => v > 0)`,
+  );
   t.ok(sum(await column(page, 'acceptor', 'http-2xx')) > 0, 'the 2xx column moved');
   if (process.env.SHARDCACHE_SCREENSHOT) await page.screenshot({ path: process.env.SHARDCACHE_SCREENSHOT, fullPage: true });
   running = false;
   const sent = (await shots).length;
-  t.ok((await shots).every((s) => s.status === 200), `${sent} requests, all 200`);
+  t.ok(
+    (await shots).every((s) => s.status === 200),
+    `${sent} requests, all 200`,
+  );
 
   // The totals of the page as first sent add up to what was sent. A shard publishes its counters just
   // after posting a batch's answers, so the last few may land a moment after their answers did.
@@ -95,17 +110,29 @@ t.test('the status page of a 2 × 2 proxy, live, as Redis stops and returns', as
   t.equal(sum(await column(still, 'shard', 'requests')), sent, 'shards: requests since start = requests sent');
   t.equal(sum(await column(still, 'acceptor', 'http')), sent, 'acceptors: HTTP answers since start = requests sent');
   t.equal(sum(await column(still, 'acceptor', 'http-2xx')), sent);
-  t.same(await column(still, 'shard', 'entries'), [0, 1].map((s) => keys.filter((k) => shardOf(k, 2) === s).length), 'every key cached on its shard');
+  t.same(
+    await column(still, 'shard', 'entries'),
+    [0, 1].map((s) => keys.filter((k) => shardOf(k, 2) === s).length),
+    'every key cached on its shard',
+  );
 
   // Redis stops: both shards turn red, and the page says why it is not ready.
   await redis.stop();
-  await until(page, 'both Redis links down, in red', `
+  await until(
+    page,
+    'both Redis links down, in red',
+    `
     return [...document.querySelectorAll('tr[data-shard]')].every((tr) => tr.className === 'bad' && tr.querySelector('[data-field="redis"]').textContent === 'down')
-    && document.getElementById('state').className.includes('bad')`);
+    && document.getElementById('state').className.includes('bad')`,
+  );
   t.match(await page.locator('#state').textContent(), /not ready: shard 0: redis down; shard 1: redis down/);
   await redis.restart();
-  await until(page, 'both links back up and tracking armed again', `
-    return [...document.querySelectorAll('tr[data-shard]')].every((tr) => tr.className === '' && tr.querySelector('[data-field="tracking"]').textContent === 'armed')`);
+  await until(
+    page,
+    'both links back up and tracking armed again',
+    `
+    return [...document.querySelectorAll('tr[data-shard]')].every((tr) => tr.className === '' && tr.querySelector('[data-field="tracking"]').textContent === 'armed')`,
+  );
 
   // A phone: rows become cards; nothing wider than the screen.
   const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
@@ -127,7 +154,12 @@ t.test('the status page of a 2 × 2 proxy, live, as Redis stops and returns', as
 
 t.test('/stats.json and the page over plain HTTP', async (t) => {
   if (!(await redis.client.ping().catch(() => false))) await redis.restart();
-  const proxy = await startProxy(t, { REDIS_URL: `redis://:${SECRET}@127.0.0.1:${redis.port}`, ACCEPTORS: '2', SHARDS: '2', INVALIDATION: 'ttl' });
+  const proxy = await startProxy(t, {
+    REDIS_URL: `redis://:${SECRET}@127.0.0.1:${redis.port}`,
+    ACCEPTORS: '2',
+    SHARDS: '2',
+    INVALIDATION: 'ttl',
+  });
   const res = await request(`${proxy.admin}/stats.json`);
   t.equal(res.statusCode, 200);
   t.match(res.headers['content-type'], /^application\/json/);
@@ -135,9 +167,18 @@ t.test('/stats.json and the page over plain HTTP', async (t) => {
   const text = await res.body.text();
   t.notMatch(text, SECRET, 'the Redis password is never shown');
   const s = JSON.parse(text) as StatsSnapshot;
-  t.same([s.shards.length, s.acceptors.length, s.settings.redis.address, s.settings.invalidation, s.settings.listen.resp], [2, 2, `redis://:***@127.0.0.1:${redis.port}`, 'ttl', null]);
-  t.ok(s.shards.every((x) => x.redisUp && x.attached && !x.trackingArmed), 'INVALIDATION=ttl: Redis up, tracking never armed');
-  t.ok(s.acceptors.every((a) => a.listening && a.cpuSeconds !== null), 'every acceptor listens and has a CPU figure');
+  t.same(
+    [s.shards.length, s.acceptors.length, s.settings.redis.address, s.settings.invalidation, s.settings.listen.resp],
+    [2, 2, `redis://:***@127.0.0.1:${redis.port}`, 'ttl', null],
+  );
+  t.ok(
+    s.shards.every((x) => x.redisUp && x.attached && !x.trackingArmed),
+    'INVALIDATION=ttl: Redis up, tracking never armed',
+  );
+  t.ok(
+    s.acceptors.every((a) => a.listening && a.cpuSeconds !== null),
+    'every acceptor listens and has a CPU figure',
+  );
 
   const page = await request(`${proxy.admin}/`);
   t.equal(page.statusCode, 200);
@@ -146,7 +187,11 @@ t.test('/stats.json and the page over plain HTTP', async (t) => {
   const html = await page.body.text();
   t.notMatch(html, SECRET);
   t.equal(html.match(/<tr data-shard="\d+"/g)?.length, 2);
-  t.match(html, /<td data-field="tracking" data-label="tracking"><span>off \(ttl\)<\/span><\/td>/, 'tracking off, not a warning, with INVALIDATION=ttl');
+  t.match(
+    html,
+    /<td data-field="tracking" data-label="tracking"><span>off \(ttl\)<\/span><\/td>/,
+    'tracking off, not a warning, with INVALIDATION=ttl',
+  );
   const head = await request(`${proxy.admin}/stats.json`, { method: 'HEAD' });
   t.equal(head.statusCode, 200);
   t.equal(await head.body.text(), '');

@@ -15,7 +15,12 @@ class Model {
   evicted = 0;
   expired = 0;
   slots = 16;
-  constructor(readonly capacity: number, readonly ttl: number, readonly grace: number, readonly maxBytes: number) {}
+  constructor(
+    readonly capacity: number,
+    readonly ttl: number,
+    readonly grace: number,
+    readonly maxBytes: number,
+  ) {}
   weight(key: string, value: string): number {
     return Arena.granules(key.length + value.length) * 8 + ENTRY_BYTES;
   }
@@ -92,7 +97,7 @@ t.test('the store behaves as the reference LRU: answers, evictions, expiry, byte
   const failures: string[] = [];
   for (let seed = 1; seed <= 60; seed++) {
     const capacity = [0, 1, 2, 5, 20, 100][seed % 6]!;
-    const maxBytes = seed % 3 === 0 ? 1000 + (seed * 997) % 8000 : Number.POSITIVE_INFINITY;
+    const maxBytes = seed % 3 === 0 ? 1000 + ((seed * 997) % 8000) : Number.POSITIVE_INFINITY;
     const failure = run(seed, capacity, maxBytes);
     if (failure !== undefined) failures.push(`seed ${seed} (capacity ${capacity}, maxBytes ${maxBytes}): ${failure}`);
   }

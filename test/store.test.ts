@@ -174,13 +174,27 @@ t.test('the index grows and shrinks by backward shift: every key stays findable 
 
 t.test('bytes count every byte held: blocks, metadata and the index, exact to the byte', async (t) => {
   const c = new Store({ capacity: 10, ttl: 1000 });
-  const expected = (entries: [string, number][]): number => entries.reduce((s, [k, v]) => s + Arena.granules(k.length + v) * 8 + ENTRY_BYTES, 0) + c.index.bytes;
+  const expected = (entries: [string, number][]): number =>
+    entries.reduce((s, [k, v]) => s + Arena.granules(k.length + v) * 8 + ENTRY_BYTES, 0) + c.index.bytes;
   set(c, 'a', 'xx', 0);
   set(c, 'bb', 'y'.repeat(100), 0);
-  t.equal(c.bytes, expected([['a', 2], ['bb', 100]]));
+  t.equal(
+    c.bytes,
+    expected([
+      ['a', 2],
+      ['bb', 100],
+    ]),
+  );
   t.equal(c.bytes, 16 + 112 + 2 * 36 + 64, 'by hand: blocks of 16 and 112 bytes, two 36-byte records, a 16-slot index');
   set(c, 'a', 'z', 0);
-  t.equal(c.bytes, expected([['a', 1], ['bb', 100]]), 'replacement');
+  t.equal(
+    c.bytes,
+    expected([
+      ['a', 1],
+      ['bb', 100],
+    ]),
+    'replacement',
+  );
   c.delete('bb');
   t.equal(c.bytes, expected([['a', 1]]));
   c.clear();
@@ -232,7 +246,7 @@ t.test('fetch times are whole ms from an epoch that moves on before an int32 ove
   t.equal(get(c, 'later', 60 * day + 1), 'l');
 });
 
-t.test("an entry whose key expired in Redis is gone when read: not fresh, not stale", async (t) => {
+t.test('an entry whose key expired in Redis is gone when read: not fresh, not stale', async (t) => {
   const c = new Store({ capacity: 10, ttl: 1000, swr: 1000, grace: 5000 });
   c.set('k', Buffer.from('v'), 100, 0, 0, 250.7);
   c.set('n', Buffer.from('v'), 100);

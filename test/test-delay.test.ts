@@ -20,7 +20,8 @@ async function timed<T>(reply: Promise<T>): Promise<[number, T]> {
   const result = await reply;
   return [performance.now() - started, result];
 }
-const text = (v: readonly (Buffer | null)[] | number): (string | null)[] | number => (typeof v === 'number' ? v : v.map((b) => b?.toString() ?? null));
+const text = (v: readonly (Buffer | null)[] | number): (string | null)[] | number =>
+  typeof v === 'number' ? v : v.map((b) => b?.toString() ?? null);
 
 t.test('unset or empty: the fetchers themselves', async (t) => {
   t.equal(delayedForTests(fetchers, undefined), fetchers);

@@ -3,11 +3,35 @@ import t from 'tap';
 import { threadExecArgv, withoutPreloads } from '../src/control/thread-slot.js';
 
 // What clinic flame starts the proxy with (0x's preloads), plus --cpu-prof.
-const CLINIC = ['--prof', '--logfile=/tmp/x/%p-v8.log', '--print-opt-source', '-r', '/n/0x/lib/preload/no-cluster', '-r', '/n/0x/lib/preload/detect-port.js', '--cpu-prof', '--cpu-prof-dir=/tmp/cpu'];
+const CLINIC = [
+  '--prof',
+  '--logfile=/tmp/x/%p-v8.log',
+  '--print-opt-source',
+  '-r',
+  '/n/0x/lib/preload/no-cluster',
+  '-r',
+  '/n/0x/lib/preload/detect-port.js',
+  '--cpu-prof',
+  '--cpu-prof-dir=/tmp/cpu',
+];
 
 t.test('preloads are dropped, every other flag kept', async (t) => {
   t.same(withoutPreloads(CLINIC), ['--prof', '--logfile=/tmp/x/%p-v8.log', '--print-opt-source', '--cpu-prof', '--cpu-prof-dir=/tmp/cpu']);
-  t.same(withoutPreloads(['--require', 'a.js', '--require=b.js', '--import', 'c.mjs', '--import=d.mjs', '--loader=e.mjs', '--experimental-loader', 'f.mjs', '--enable-source-maps']), ['--enable-source-maps']);
+  t.same(
+    withoutPreloads([
+      '--require',
+      'a.js',
+      '--require=b.js',
+      '--import',
+      'c.mjs',
+      '--import=d.mjs',
+      '--loader=e.mjs',
+      '--experimental-loader',
+      'f.mjs',
+      '--enable-source-maps',
+    ]),
+    ['--enable-source-maps'],
+  );
 });
 
 t.test('what a Worker is given: nothing to change → inherit; else the flags a Worker accepts, as a real Worker says', async (t) => {

@@ -27,7 +27,10 @@ t.test('ACCEPTORS > 1 on a Node without reusePort is a start-up error naming the
   const real = Object.getOwnPropertyDescriptor(process, 'version')!;
   Object.defineProperty(process, 'version', { value: 'v20.20.2' });
   t.teardown(() => Object.defineProperty(process, 'version', real));
-  t.throws(() => loadConfig({ ACCEPTORS: '2' }, []), { name: 'ConfigError', message: /^ACCEPTORS=2: several acceptors needs Node 22\.12 or later for reusePort; this is Node v20\.20\.2/ });
+  t.throws(() => loadConfig({ ACCEPTORS: '2' }, []), {
+    name: 'ConfigError',
+    message: /^ACCEPTORS=2: several acceptors needs Node 22\.12 or later for reusePort; this is Node v20\.20\.2/,
+  });
   t.throws(() => loadConfig({}, ['--acceptors', '2']), { message: /^--acceptors=2/ });
   t.equal((loadConfig({ ACCEPTORS: '1' }, []) as { acceptors: number }).acceptors, 1, 'one acceptor is fine');
   t.equal((loadConfig({}, []) as { acceptors: number }).acceptors, 1, 'and is the default there');

@@ -40,7 +40,11 @@ t.test('protected holds 80% of the main space and pushes its least recent back t
   for (const k of keys) read(c, k);
   const segments = keys.map((k) => segment(c, k));
   t.equal(segments.filter((s) => s === PROTECTED).length, 8, 'eight protected');
-  t.same(keys.slice(0, 2).map((k) => segment(c, k)), [PROBATION, PROBATION], 'the two read first went back to probation');
+  t.same(
+    keys.slice(0, 2).map((k) => segment(c, k)),
+    [PROBATION, PROBATION],
+    'the two read first went back to probation',
+  );
 });
 
 t.test('the admission duel: a newcomer read once loses to a frequent entry, a frequent newcomer wins', async (t) => {
@@ -53,7 +57,11 @@ t.test('the admission duel: a newcomer read once loses to a frequent entry, a fr
   for (let i = 0; i < 30; i++) read(c, `once${i}`);
   const kept = c.keys().filter((k) => hot.has(k)).length;
   t.ok(kept >= 97, `a run of 30 one-off reads left ${kept} of the 100 frequent keys (the window holds one)`);
-  t.same(c.keys().filter((k) => k.startsWith('once')), ['once29', 'once28'], 'the one-off keys were turned away: only the last one (in the window) and the one before (in probation, its duel comes with the next insert) are there');
+  t.same(
+    c.keys().filter((k) => k.startsWith('once')),
+    ['once29', 'once28'],
+    'the one-off keys were turned away: only the last one (in the window) and the one before (in probation, its duel comes with the next insert) are there',
+  );
   // A newcomer read more often than the probation victim gets in.
   for (let n = 0; n < 8; n++) read(c, 'rising');
   t.not(c.findKey('rising'), MISS, 'read eight times, it was admitted');

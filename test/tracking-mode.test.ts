@@ -24,18 +24,35 @@ async function readyShard(t: { teardown(fn: () => unknown): void }, settings: Ba
   return { ...over, read: (...keys: string[]) => over.read(keys) };
 }
 
-const standalone = (tracking?: TrackingSpec): BackendSettings => ({ mode: 'standalone', url: redis.url, nodes: [], sentinelName: '', timeoutMs: 500, ...(tracking ? { tracking } : {}) });
+const standalone = (tracking?: TrackingSpec): BackendSettings => ({
+  mode: 'standalone',
+  url: redis.url,
+  nodes: [],
+  sentinelName: '',
+  timeoutMs: 500,
+  ...(tracking ? { tracking } : {}),
+});
 
 /** `CLIENT LIST` lines of `server` whose name is `name`. */
 async function clients(server: Redis, name: string): Promise<string[]> {
-  return String(await server.client('LIST')).split('\n').filter((l) => l.includes(` name=${name} `));
+  return String(await server.client('LIST'))
+    .split('\n')
+    .filter((l) => l.includes(` name=${name} `));
 }
 
 t.test('the arguments: REDIRECT alone by default; BCAST, with PREFIX as raw bytes when KEY_PREFIX is set', async (t) => {
   t.same(trackingOn(undefined, 7), ['TRACKING', 'ON', 'REDIRECT', '7']);
   t.same(trackingOn({ mode: 'default', prefix: 'user:' }, 7), ['TRACKING', 'ON', 'REDIRECT', '7'], 'default mode ignores the prefix');
   t.same(trackingOn({ mode: 'bcast', prefix: '' }, 7), ['TRACKING', 'ON', 'REDIRECT', '7', 'BCAST']);
-  t.same(trackingOn({ mode: 'bcast', prefix: 'u\u00ff:' }, 7), ['TRACKING', 'ON', 'REDIRECT', '7', 'BCAST', 'PREFIX', Buffer.from([0x75, 0xff, 0x3a])]);
+  t.same(trackingOn({ mode: 'bcast', prefix: 'u\u00ff:' }, 7), [
+    'TRACKING',
+    'ON',
+    'REDIRECT',
+    '7',
+    'BCAST',
+    'PREFIX',
+    Buffer.from([0x75, 0xff, 0x3a]),
+  ]);
 });
 
 t.test('the setting: shown in --help, a bad value or bcast without tracking exits 2 naming it', async (t) => {
@@ -60,7 +77,7 @@ t.test('default: only keys read are reported', async (t) => {
   t.same(await read('dm:read'), ['1']);
   await redis.client.set('dm:unread', '1');
   await redis.client.set('dm:read', '2');
-  await until(() => stats[Stat.InvalidatedKeys] === 1, 'the read key\'s invalidation');
+  await until(() => stats[Stat.InvalidatedKeys] === 1, "the read key's invalidation");
   await sleep(100);
   t.equal(stats[Stat.InvalidatedKeys], 1, 'the unread key was not reported');
 });
@@ -79,7 +96,7 @@ t.test('bcast with KEY_PREFIX: every write under the prefix is reported, read or
   await redis.client.set('bc:never-read', '1');
   await until(() => stats[Stat.InvalidatedKeys] === seen + 1, 'the unread key under the prefix');
   await redis.client.set('bc:a', 'two');
-  await until(() => shard.cache.size === 0, 'the cached key\'s invalidation');
+  await until(() => shard.cache.size === 0, "the cached key's invalidation");
   t.same(await read('bc:a'), ['two']);
   await sleep(100);
   t.equal(stats[Stat.InvalidatedKeys], seen + 2, 'nothing outside the prefix');
@@ -105,7 +122,14 @@ t.test('bcast without a prefix covers every key; a lost subscriber re-arms (OFF,
 
 t.test('cluster: bcast on every master', async (t) => {
   const cluster = await startCluster(t);
-  const { stats, read } = await readyShard(t, { mode: 'cluster', url: 'redis://127.0.0.1:6379', nodes: [{ host: '127.0.0.1', port: cluster.nodes[0]!.port }], sentinelName: '', timeoutMs: 500, tracking: { mode: 'bcast', prefix: 'cb:' } });
+  const { stats, read } = await readyShard(t, {
+    mode: 'cluster',
+    url: 'redis://127.0.0.1:6379',
+    nodes: [{ host: '127.0.0.1', port: cluster.nodes[0]!.port }],
+    sentinelName: '',
+    timeoutMs: 500,
+    tracking: { mode: 'bcast', prefix: 'cb:' },
+  });
   const masters = [];
   for (const node of cluster.nodes) if (/role:master/.test(await node.client.info('replication'))) masters.push(node);
   t.equal(masters.length, 3);

@@ -51,7 +51,11 @@ t.test('default mode: the warning naming both settings, and the fill on the stat
   t.ok(hits < KEYS.length / 2, `the table caps what stays cached: ${hits} hits of ${KEYS.length}`);
   // The fill is read every 5 s.
   let samples = await scrape(proxy.admin);
-  await until(async () => (samples = await scrape(proxy.admin)).get('shardcache_redis_tracking_keys')! >= 900, 'the fill in /metrics', 8000);
+  await until(
+    async () => (samples = await scrape(proxy.admin)).get('shardcache_redis_tracking_keys')! >= 900,
+    'the fill in /metrics',
+    8000,
+  );
   t.equal(samples.get('shardcache_redis_tracking_table_max_keys'), 1000);
   t.ok(samples.get('shardcache_redis_tracking_keys')! <= 1000, 'at most the table');
   t.ok(total(samples, 'shardcache_invalidation_messages_total') > 1000, 'Redis invalidated the keys it evicted from its table');
@@ -78,7 +82,10 @@ t.test('bcast mode: the second pass is hits, a SET is still seen within 50 ms', 
     await redis.client.set(key, 'changed');
     const acked = performance.now();
     let answer = '';
-    while ((answer = (await get(proxy.url, `/${key}`, { dispatcher: http })).body.toString()) !== 'changed' && performance.now() - acked < 1000);
+    while (
+      (answer = (await get(proxy.url, `/${key}`, { dispatcher: http })).body.toString()) !== 'changed' &&
+      performance.now() - acked < 1000
+    );
     const ms = performance.now() - acked;
     t.equal(answer, 'changed', `${key}: the new value`);
     t.ok(ms <= 50, `${key}: seen ${ms.toFixed(1)} ms after the SET`);
@@ -103,16 +110,29 @@ t.test('the reader: an ACL that refuses CONFIG is said once; INFO still gives th
   const lines: string[] = [];
   const push = (l: string): void => void lines.push(l);
   const stats = newShardStats();
-  const table = new TrackingTable({ servers: () => [conn], mode: 'default', capacity: 1e6, label: 'shard 0', log: { info: push, warn: push, error: push }, stats, intervalMs: 20 });
+  const table = new TrackingTable({
+    servers: () => [conn],
+    mode: 'default',
+    capacity: 1e6,
+    label: 'shard 0',
+    log: { info: push, warn: push, error: push },
+    stats,
+    intervalMs: 20,
+  });
   t.teardown(() => table.close());
   await until(() => lines.length > 0 && stats[Stat.TrackingKeys]! >= 0, 'a first look');
   await sleep(100);
-  t.same(lines.filter((l) => /Redis refused CONFIG GET tracking-table-max-keys \(NOPERM.*\), so CACHE_CAPACITY cannot be checked/.test(l)).length, 1, 'said once');
+  t.same(
+    lines.filter((l) => /Redis refused CONFIG GET tracking-table-max-keys \(NOPERM.*\), so CACHE_CAPACITY cannot be checked/.test(l))
+      .length,
+    1,
+    'said once',
+  );
   t.equal(lines.length, 1, 'nothing else');
   t.equal(stats[Stat.TrackingTableMaxKeys], -1, 'the limit unknown');
 });
 
-t.test('the reader over several servers (a cluster\'s masters): the fullest is shown; the capacity against all tables', async (t) => {
+t.test("the reader over several servers (a cluster's masters): the fullest is shown; the capacity against all tables", async (t) => {
   // Fresh servers: a table keeps the keys of clients gone until it invalidates them.
   const [roomy, other] = [await startRedis(t), await startRedis(t)];
   await roomy.client.config('SET', 'tracking-table-max-keys', '1000');
@@ -125,15 +145,35 @@ t.test('the reader over several servers (a cluster\'s masters): the fullest is s
   const lines: string[] = [];
   const push = (l: string): void => void lines.push(l);
   const stats = newShardStats();
-  const table = new TrackingTable({ servers: () => [roomy.client, other.client], mode: 'default', capacity: 1500, label: 'shard 0', log: { info: push, warn: push, error: push }, stats, intervalMs: 20 });
+  const table = new TrackingTable({
+    servers: () => [roomy.client, other.client],
+    mode: 'default',
+    capacity: 1500,
+    label: 'shard 0',
+    log: { info: push, warn: push, error: push },
+    stats,
+    intervalMs: 20,
+  });
   t.teardown(() => table.close());
   await until(() => stats[Stat.TrackingKeys] === 95, 'the fuller table');
   t.equal(stats[Stat.TrackingTableMaxKeys], 100);
   t.match(lines.join('\n'), /tracking table is 95% full \(95 of tracking-table-max-keys 100\)/);
-  t.match(lines.join('\n'), /CACHE_CAPACITY \(1500\) is more keys than the tracking tables of 2 masters \(tracking-table-max-keys 1100 together\) hold/, 'the capacity against both tables together');
+  t.match(
+    lines.join('\n'),
+    /CACHE_CAPACITY \(1500\) is more keys than the tracking tables of 2 masters \(tracking-table-max-keys 1100 together\) hold/,
+    'the capacity against both tables together',
+  );
   await other.client.config('SET', 'tracking-table-max-keys', '0');
   const quiet = newShardStats();
-  const unlimited = new TrackingTable({ servers: () => [other.client], mode: 'default', capacity: 1e9, label: 'shard 0', log: { info: push, warn: push, error: push }, stats: quiet, intervalMs: 20 });
+  const unlimited = new TrackingTable({
+    servers: () => [other.client],
+    mode: 'default',
+    capacity: 1e9,
+    label: 'shard 0',
+    log: { info: push, warn: push, error: push },
+    stats: quiet,
+    intervalMs: 20,
+  });
   t.teardown(() => unlimited.close());
   const before = lines.length;
   await until(() => quiet[Stat.TrackingTableMaxKeys] === 0, 'no limit read');

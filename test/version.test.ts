@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { VERSION, versionAbove } from '../src/version.js';
 import { ROOT } from './helpers/processes.js';
 
-t.test('VERSION is package.json\'s', async (t) => {
+t.test("VERSION is package.json's", async (t) => {
   t.equal(VERSION, (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version);
 });
 

@@ -15,7 +15,13 @@ function readMeta(batch: ArrayBuffer): [number, number, string | undefined, numb
   const out: [number, number, string | undefined, number, string | undefined][] = [];
   while (r.next()) {
     const payload = r.code >= 0 ? r.buffer.latin1Slice(r.offset, r.offset + r.code) : undefined;
-    out.push([r.id, r.code, payload, r.ageMs, r.etagOffset < 0 ? undefined : r.buffer.latin1Slice(r.etagOffset, r.etagOffset + ETAG_BYTES)]);
+    out.push([
+      r.id,
+      r.code,
+      payload,
+      r.ageMs,
+      r.etagOffset < 0 ? undefined : r.buffer.latin1Slice(r.etagOffset, r.etagOffset + ETAG_BYTES),
+    ]);
   }
   return out;
 }
@@ -73,12 +79,16 @@ t.test('values carry their age and, when cached, their ETag ahead of the bytes',
   // Padded to 4: 18 + 6 → 24, 8 (for 5), 18 + 3 → 24.
   t.equal(w.bytes, 4 + 4 * 12 + 24 + 8 + 24, 'an ETag costs its 18 bytes only where present');
   const batch = w.finish();
-  t.same(readMeta(batch), [
-    [1, 6, 'cached', 1234, etag.toString('latin1')],
-    [2, Outcome.Overloaded, undefined, 0, undefined],
-    [3, 5, 'fresh', 0, undefined],
-    [4, 3, 'old', 2 ** 30 - 1, etag.toString('latin1')],
-  ], 'ages past 2^30 - 1 ms are capped without touching the life and ETag bits');
+  t.same(
+    readMeta(batch),
+    [
+      [1, 6, 'cached', 1234, etag.toString('latin1')],
+      [2, Outcome.Overloaded, undefined, 0, undefined],
+      [3, 5, 'fresh', 0, undefined],
+      [4, 3, 'old', 2 ** 30 - 1, etag.toString('latin1')],
+    ],
+    'ages past 2^30 - 1 ms are capped without touching the life and ETag bits',
+  );
   w.addValue(5, Buffer.from('x'), 0, etag);
   w.clear();
   w.addValue(6, Buffer.from('y'), 7, undefined);
@@ -115,19 +125,29 @@ t.test('stored values are copied when added: a later change of their source does
   t.same(got[1], [2, 150, '..hello world..'.repeat(10), 6, '"0000000000000000"']);
 });
 
-t.test('a batch larger than the buffer of the writer grows it, keeping what was written; the next batch starts at the last size', async (t) => {
-  const w = new BatchWriter();
-  const big = Buffer.alloc(100000, 0x61);
-  w.addKey(1, 'k', Protocol.Http);
-  w.addValue(2, big, 0, undefined);
-  w.addValue(3, Buffer.from('z'), 0, undefined);
-  const got = readAll(w.finish());
-  t.same(got.map(([id, code]) => [id, code]), [[1, 1], [2, 100000], [3, 1]]);
-  t.equal(got[1]![2], 'a'.repeat(100000));
-  w.addOutcome(4, Outcome.NotFound);
-  t.same(readAll(w.finish()), [[4, Outcome.NotFound, undefined]]);
-  t.same(readAll(w.finish()), [], 'an empty batch is a count of 0');
-});
+t.test(
+  'a batch larger than the buffer of the writer grows it, keeping what was written; the next batch starts at the last size',
+  async (t) => {
+    const w = new BatchWriter();
+    const big = Buffer.alloc(100000, 0x61);
+    w.addKey(1, 'k', Protocol.Http);
+    w.addValue(2, big, 0, undefined);
+    w.addValue(3, Buffer.from('z'), 0, undefined);
+    const got = readAll(w.finish());
+    t.same(
+      got.map(([id, code]) => [id, code]),
+      [
+        [1, 1],
+        [2, 100000],
+        [3, 1],
+      ],
+    );
+    t.equal(got[1]![2], 'a'.repeat(100000));
+    w.addOutcome(4, Outcome.NotFound);
+    t.same(readAll(w.finish()), [[4, Outcome.NotFound, undefined]]);
+    t.same(readAll(w.finish()), [], 'an empty batch is a count of 0');
+  },
+);
 
 t.test('a writer fills a buffer handed back before allocating another; a returned batch is marked as such', async (t) => {
   const w = new BatchWriter();

@@ -34,7 +34,9 @@ export default function run(task: Task): Promise<unknown> {
       acceptor.attachShard(task.shard, task.port);
       return Promise.resolve('linked');
     case 'drain':
-      return acceptor === undefined ? Promise.reject(new Error('acceptor not attached')) : acceptor.drain(task.timeoutMs).then((d): Drained => d);
+      return acceptor === undefined
+        ? Promise.reject(new Error('acceptor not attached'))
+        : acceptor.drain(task.timeoutMs).then((d): Drained => d);
     case 'crash':
       if (!testHooks) return Promise.reject(new Error('test hooks are off (SHARDCACHE_TEST_HOOKS=1 enables them)'));
       setImmediate(() => {

@@ -88,7 +88,14 @@ function attach(task: AttachTask): Promise<string> {
     stats,
     resend: store.resend,
     // SHARDCACHE_TEST_NO_EXPIRY=1 (test hooks only): GET and MGET without the TTLs, for the comparison the expiry test and benchmark make.
-    ...delayedForTests({ fetch: store.fetch, fetchMany: store.fetchMany, fetchWithLife: testHooks && process.env.SHARDCACHE_TEST_NO_EXPIRY === '1' ? undefined : store.fetchWithLife }, process.env.SHARDCACHE_TEST_DELAY_GET),
+    ...delayedForTests(
+      {
+        fetch: store.fetch,
+        fetchMany: store.fetchMany,
+        fetchWithLife: testHooks && process.env.SHARDCACHE_TEST_NO_EXPIRY === '1' ? undefined : store.fetchWithLife,
+      },
+      process.env.SHARDCACHE_TEST_DELAY_GET,
+    ),
   });
   shard = own;
   if (task.invalidation === 'tracking') store.track(own, task.staleMs > 0);

@@ -26,7 +26,8 @@ function onCluster(keys: number, name: string): Target {
         // A few hundred SETs at a time: a cross-slot MSET is refused.
         for (let start = 0; start < keys; start += 500) {
           const sets: Promise<unknown>[] = [];
-          for (let i = start; i < Math.min(keys, start + 500); i++) sets.push(cluster.client.set(keyName(e.valueBytes, i), randomFillSync(Buffer.allocUnsafe(e.valueBytes))));
+          for (let i = start; i < Math.min(keys, start + 500); i++)
+            sets.push(cluster.client.set(keyName(e.valueBytes, i), randomFillSync(Buffer.allocUnsafe(e.valueBytes))));
           await Promise.all(sets);
         }
         const env = { REDIS_CLUSTER_NODES: cluster.seeds, CACHE_CAPACITY: String(e.capacity), CACHE_TTL_MS: String(e.ttlMs) };
@@ -44,10 +45,26 @@ const MISS_CLUSTER = 'shardcache on a Redis Cluster (no cache)';
 export function clusterScenarios(): Scenario[] {
   const common = { valueBytes: 100, keys: 10000, trace: () => cycleTrace(10000) };
   return [
-    { id: 'cluster-hit', title: 'Hit path on a Redis Cluster (3 masters + 3 replicas) and on one Redis: 10k keys, 100 B, all cached', ...common, capacity: 100000, targets: [shardcache(), onCluster(10000, 'shardcache on a Redis Cluster')], baseline: 'shardcache' },
-    { id: 'cluster-miss', title: 'Miss path on a Redis Cluster (3 masters + 3 replicas) and on one Redis (CACHE_CAPACITY=0)', ...common, capacity: 0, targets: [shardcache(undefined, {}, MISS), onCluster(10000, MISS_CLUSTER)], baseline: MISS },
+    {
+      id: 'cluster-hit',
+      title: 'Hit path on a Redis Cluster (3 masters + 3 replicas) and on one Redis: 10k keys, 100 B, all cached',
+      ...common,
+      capacity: 100000,
+      targets: [shardcache(), onCluster(10000, 'shardcache on a Redis Cluster')],
+      baseline: 'shardcache',
+    },
+    {
+      id: 'cluster-miss',
+      title: 'Miss path on a Redis Cluster (3 masters + 3 replicas) and on one Redis (CACHE_CAPACITY=0)',
+      ...common,
+      capacity: 0,
+      targets: [shardcache(undefined, {}, MISS), onCluster(10000, MISS_CLUSTER)],
+      baseline: MISS,
+    },
   ];
 }
 
 /** The bar issue 12 sets. */
-export const CLUSTER_BARS: Bar[] = [{ label: 'cluster miss path ≥ 0.8× standalone', scenario: 'cluster-miss', target: MISS_CLUSTER, against: MISS, min: 0.8 }];
+export const CLUSTER_BARS: Bar[] = [
+  { label: 'cluster miss path ≥ 0.8× standalone', scenario: 'cluster-miss', target: MISS_CLUSTER, against: MISS, min: 0.8 },
+];

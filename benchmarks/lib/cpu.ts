@@ -57,7 +57,8 @@ function threadNs(pid: number, tid: string): number | undefined {
 export function withChildren(pid: number): number[] {
   const out = [pid];
   for (const tid of safeList(`/proc/${pid}/task`)) {
-    for (const child of (read(`/proc/${pid}/task/${tid}/children`) ?? '').split(' ').filter(Boolean)) out.push(...withChildren(Number(child)));
+    for (const child of (read(`/proc/${pid}/task/${tid}/children`) ?? '').split(' ').filter(Boolean))
+      out.push(...withChildren(Number(child)));
   }
   return out;
 }

@@ -15,7 +15,8 @@ export async function loadKeys(redis: Redis, count: number, valueBytes: number):
   const chunk = Math.max(1, Math.min(1000, Math.floor((4 << 20) / (valueBytes + 32))));
   for (let start = 0; start < count; start += chunk) {
     const args: (string | Buffer)[] = [];
-    for (let i = start; i < Math.min(count, start + chunk); i++) args.push(keyName(valueBytes, i), randomFillSync(Buffer.allocUnsafe(valueBytes)));
+    for (let i = start; i < Math.min(count, start + chunk); i++)
+      args.push(keyName(valueBytes, i), randomFillSync(Buffer.allocUnsafe(valueBytes)));
     await redis.mset(...args);
   }
 }

@@ -72,7 +72,14 @@ export interface SegmentCounts {
  * keys from `oneOffFrom` on are the one-off ones); returns the counts of each
  * measured segment, in order.
  */
-export function simulate(policy: 'lru' | 'tinylfu', trace: Uint32Array, capacity: number, segments: readonly Segment[], name: (i: number) => string, oneOffFrom = Number.POSITIVE_INFINITY): SegmentCounts[] {
+export function simulate(
+  policy: 'lru' | 'tinylfu',
+  trace: Uint32Array,
+  capacity: number,
+  segments: readonly Segment[],
+  name: (i: number) => string,
+  oneOffFrom = Number.POSITIVE_INFINITY,
+): SegmentCounts[] {
   const model = modelOf(policy, capacity);
   const keys = new Uint32Array(segments.reduce((a, s) => a + s.count, 0));
   let at = 0;
@@ -81,7 +88,15 @@ export function simulate(policy: 'lru' | 'tinylfu', trace: Uint32Array, capacity
   const out: SegmentCounts[] = [];
   at = 0;
   for (const s of segments) {
-    const c: SegmentCounts = { requests: s.count, hits: 0, recurring: 0, recurringHits: 0, oneOffHits: 0, optimalHits: 0, optimalRecurringHits: 0 };
+    const c: SegmentCounts = {
+      requests: s.count,
+      hits: 0,
+      recurring: 0,
+      recurringHits: 0,
+      oneOffHits: 0,
+      optimalHits: 0,
+      optimalRecurringHits: 0,
+    };
     for (let k = 0; k < s.count; k++, at++) {
       const key = keys[at]!;
       const hit = model.read(name(key));
@@ -124,18 +139,34 @@ export interface HitRatios {
  * trace's previous cycle, so the measured hits over the recurring requests
  * are the measured hits over all; `simulatedOneOffHits` says if that held.
  */
-export function hitRatios(requests: readonly number[], lookups: readonly number[], sims: readonly SegmentCounts[], oneOffs: boolean): HitRatios {
+export function hitRatios(
+  requests: readonly number[],
+  lookups: readonly number[],
+  sims: readonly SegmentCounts[],
+  oneOffs: boolean,
+): HitRatios {
   const total = (of: (c: SegmentCounts) => number): number => sims.reduce((a, c) => a + of(c), 0);
-  const all = Math.max(1, total((c) => c.requests));
+  const all = Math.max(
+    1,
+    total((c) => c.requests),
+  );
   // Fetches still in flight when wrk stops can push the count a hair past the requests it saw.
   const hits = requests.reduce((a, r, i) => a + Math.max(0, r - lookups[i]!), 0);
   const out: HitRatios = {
-    hitRatio: hits / Math.max(1, requests.reduce((a, r) => a + r, 0)),
+    hitRatio:
+      hits /
+      Math.max(
+        1,
+        requests.reduce((a, r) => a + r, 0),
+      ),
     simulatedHitRatio: total((c) => c.hits) / all,
     optimalHitRatio: total((c) => c.optimalHits) / all,
   };
   if (!oneOffs) return out;
-  const recurring = Math.max(1, total((c) => c.recurring));
+  const recurring = Math.max(
+    1,
+    total((c) => c.recurring),
+  );
   out.recurringHitRatio = hits / recurring;
   out.simulatedRecurringHitRatio = total((c) => c.recurringHits) / recurring;
   out.optimalRecurringHitRatio = total((c) => c.optimalRecurringHits) / recurring;

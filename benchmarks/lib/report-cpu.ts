@@ -26,7 +26,11 @@ export function cpuLines(run: RunResult): string[] {
   }
   for (const r of run.resp ?? []) {
     if (r.cpu === undefined) continue;
-    rows.push(row(`resp ${r.test} P${r.pipeline}: shardcache`, r.cpu.proxy), row(`resp ${r.test} P${r.pipeline}: Node RESP ceiling`, r.cpu.ceiling), row(`resp ${r.test} P${r.pipeline}: redis-server`, r.cpu.redis));
+    rows.push(
+      row(`resp ${r.test} P${r.pipeline}: shardcache`, r.cpu.proxy),
+      row(`resp ${r.test} P${r.pipeline}: Node RESP ceiling`, r.cpu.ceiling),
+      row(`resp ${r.test} P${r.pipeline}: redis-server`, r.cpu.redis),
+    );
   }
   if (rows.length === 0) return [];
   return [

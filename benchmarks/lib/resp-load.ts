@@ -26,7 +26,21 @@ export interface RespLoad {
  * replaced per call).
  */
 export async function redisBenchmark(port: number, test: 'GET' | 'MGET', pipeline: number, o: RespLoad): Promise<number> {
-  const common = ['-h', '127.0.0.1', '-p', String(port), '-r', String(o.keys), '-n', String(o.requests), '-c', String(o.clients), '-P', String(pipeline), '--csv'];
+  const common = [
+    '-h',
+    '127.0.0.1',
+    '-p',
+    String(port),
+    '-r',
+    String(o.keys),
+    '-n',
+    String(o.requests),
+    '-c',
+    String(o.clients),
+    '-P',
+    String(pipeline),
+    '--csv',
+  ];
   const extra = test === 'GET' ? ['-t', 'get'] : ['MGET', ...Array.from({ length: 10 }, () => 'key:__rand_int__')];
   const { stdout } = await run('redis-benchmark', [...common, ...extra], { maxBuffer: 1 << 20 });
   const m = /^"(?:GET|MGET)[^"]*","([\d.]+)"/m.exec(stdout);

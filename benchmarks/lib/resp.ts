@@ -15,7 +15,6 @@ import { waitForPort } from './targets.js';
 import { loadRespKeys, redisBenchmark, warmThroughResp, type RespLoad } from './resp-load.js';
 import { median } from './stats.js';
 
-
 /** One row of the RESP table. */
 export interface RespRow {
   test: 'GET' | 'MGET';
@@ -43,9 +42,16 @@ export async function respBench(redis: RedisServer, o: RespOptions): Promise<Res
   await loadRespKeys(redis, o.keys);
   const teardowns: (() => unknown)[] = [];
   try {
-    const proxy = await startProxy({ teardown: (fn) => teardowns.push(fn) }, { REDIS_URL: redis.url, RESP_PORT: '0', CACHE_CAPACITY: String(Math.max(o.keys, 100000)), CACHE_TTL_MS: '3600000' });
+    const proxy = await startProxy(
+      { teardown: (fn) => teardowns.push(fn) },
+      { REDIS_URL: redis.url, RESP_PORT: '0', CACHE_CAPACITY: String(Math.max(o.keys, 100000)), CACHE_TTL_MS: '3600000' },
+    );
     const ceilingPort = await freePort();
-    const ceiling = spawn(process.execPath, ['dist/benchmarks/servers/resp-bare.js'], { cwd: ROOT, env: { ...process.env, PORT: String(ceilingPort) }, stdio: 'ignore' });
+    const ceiling = spawn(process.execPath, ['dist/benchmarks/servers/resp-bare.js'], {
+      cwd: ROOT,
+      env: { ...process.env, PORT: String(ceilingPort) },
+      stdio: 'ignore',
+    });
     teardowns.push(() => stopProcess(ceiling));
     await waitForPort(ceilingPort, ceiling, 'the Node RESP ceiling');
     await warmThroughResp(proxy.respPort!, o.keys);
@@ -68,10 +74,21 @@ export async function respBench(redis: RedisServer, o: RespOptions): Promise<Res
           direct.push(await timed(redis.port, redis.pid, cpu.redis));
           bare.push(await timed(ceilingPort, ceiling.pid!, cpu.ceiling));
           proxied.push(await timed(proxy.respPort!, proxy.child.pid!, cpu.proxy));
-          console.log(`round ${r + 1} RESP ${test} P${pipeline}: redis ${direct[r]!.toFixed(0)}, Node ceiling ${bare[r]!.toFixed(0)}, proxy ${proxied[r]!.toFixed(0)} req/s`);
+          console.log(
+            `round ${r + 1} RESP ${test} P${pipeline}: redis ${direct[r]!.toFixed(0)}, Node ceiling ${bare[r]!.toFixed(0)}, proxy ${proxied[r]!.toFixed(0)} req/s`,
+          );
         }
         const over = (xs: number[], base: number[]): number => median(xs.map((x, i) => x / base[i]!));
-        const row: RespRow = { test, pipeline, redisRps: median(direct), proxyRps: median(proxied), ceilingRps: median(bare), ratio: over(proxied, direct), ceilingRatio: over(bare, direct), vsCeiling: over(proxied, bare) };
+        const row: RespRow = {
+          test,
+          pipeline,
+          redisRps: median(direct),
+          proxyRps: median(proxied),
+          ceilingRps: median(bare),
+          ratio: over(proxied, direct),
+          ceilingRatio: over(bare, direct),
+          vsCeiling: over(proxied, bare),
+        };
         if (withCpu) row.cpu = { proxy: medianCpu(cpu.proxy)!, ceiling: medianCpu(cpu.ceiling)!, redis: medianCpu(cpu.redis)! };
         rows.push(row);
       }

@@ -64,7 +64,13 @@ function node(name: string, script: string, extraEnv: Record<string, string> = {
     name,
     start: (e) => {
       const stoppers = new Stoppers();
-      const env = { REDIS_URL: e.redisUrl, CACHE_CAPACITY: String(e.capacity), CACHE_TTL_MS: String(e.ttlMs), BODY_BYTES: String(e.valueBytes), ...extraEnv };
+      const env = {
+        REDIS_URL: e.redisUrl,
+        CACHE_CAPACITY: String(e.capacity),
+        CACHE_TTL_MS: String(e.ttlMs),
+        BODY_BYTES: String(e.valueBytes),
+        ...extraEnv,
+      };
       return starting(stoppers, async () => {
         const proc = await startNode(stoppers, script, env);
         return { url: proc.url, style: 'plain', pids: [proc.child.pid!], stop: () => stoppers.run() };
@@ -75,7 +81,10 @@ function node(name: string, script: string, extraEnv: Record<string, string> = {
 
 /** shardcache as `npm start` runs it, with `shards` shards (undefined: its default). */
 export function shardcache(shards?: number, extra: Record<string, string> = {}, name?: string): Target {
-  const target = node(name ?? (shards === undefined ? 'shardcache' : `shardcache SHARDS=${shards}`), 'dist/src/main.js', { ...shardsEnv(shards), ...extra });
+  const target = node(name ?? (shards === undefined ? 'shardcache' : `shardcache SHARDS=${shards}`), 'dist/src/main.js', {
+    ...shardsEnv(shards),
+    ...extra,
+  });
   return extra.EVICTION === 'tinylfu' ? { ...target, eviction: 'tinylfu' } : target;
 }
 
@@ -96,7 +105,11 @@ function shardsEnv(shards: number | undefined): Record<string, string> {
 export const bare = node('node:http bare (ceiling)', 'dist/benchmarks/servers/bare.js');
 export const nodeLru = node('node:http + lru-cache + ioredis', 'dist/benchmarks/servers/node-lru.js');
 export function perTask(shards?: number): Target {
-  return node(`piscina task per request${shards === undefined ? '' : ` SHARDS=${shards}`}`, 'dist/benchmarks/servers/per-task.js', shardsEnv(shards));
+  return node(
+    `piscina task per request${shards === undefined ? '' : ` SHARDS=${shards}`}`,
+    'dist/benchmarks/servers/per-task.js',
+    shardsEnv(shards),
+  );
 }
 
 /** Resolves once `port` accepts connections; rejects if `child` exits first or 10 s pass. */
@@ -173,7 +186,21 @@ export async function startVarnish(e: BenchEnv, stoppers: Teardown): Promise<{ p
   chmodSync(dir, 0o755);
   stoppers.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const port = await freePort();
-  const args = ['-F', '-a', `127.0.0.1:${port}`, '-b', `127.0.0.1:${backend.port}`, '-n', dir, '-s', `malloc,${e.varnishStorage}`, '-t', String(Math.ceil(e.ttlMs / 1000)), '-p', 'thread_pools=2'];
+  const args = [
+    '-F',
+    '-a',
+    `127.0.0.1:${port}`,
+    '-b',
+    `127.0.0.1:${backend.port}`,
+    '-n',
+    dir,
+    '-s',
+    `malloc,${e.varnishStorage}`,
+    '-t',
+    String(Math.ceil(e.ttlMs / 1000)),
+    '-p',
+    'thread_pools=2',
+  ];
   const child = spawn('varnishd', args, { stdio: 'ignore' });
   stoppers.teardown(() => stopProcess(child));
   await waitForPort(port, child, 'varnishd');

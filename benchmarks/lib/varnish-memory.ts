@@ -29,7 +29,8 @@ export async function varnishCounters(dir: string): Promise<Record<string, numbe
   // Varnish 6.5 and later nest the counters under "counters"; older ones list them at the top.
   const counters = (json.counters ?? json) as Record<string, { value?: number }>;
   const out: Record<string, number> = {};
-  for (const [name, c] of Object.entries(counters)) if (typeof c === 'object' && c !== null && typeof c.value === 'number') out[name] = c.value;
+  for (const [name, c] of Object.entries(counters))
+    if (typeof c === 'object' && c !== null && typeof c.value === 'number') out[name] = c.value;
   return out;
 }
 
@@ -53,7 +54,10 @@ export async function cacheChild(manager: number): Promise<number> {
     const children = withChildren(manager).slice(1);
     const found = children.find((pid) => commOf(pid) === 'cache-main');
     if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error(`no cache-main process below varnishd ${manager} (children: ${children.map((p) => `${p} ${commOf(p)}`).join(', ') || 'none'})`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `no cache-main process below varnishd ${manager} (children: ${children.map((p) => `${p} ${commOf(p)}`).join(', ') || 'none'})`,
+      );
     await sleep(100);
   }
 }
@@ -119,11 +123,37 @@ export async function varnishFootprint(t: Teardown, env: BenchEnv, count: number
   const managerGrowth = (await rssOf(v.pid)) - managerBefore;
   const all = await varnishCounters(v.dir);
   const objects = all['MAIN.n_object'] ?? 0;
-  const pick = ['MAIN.n_objecthead', 'MAIN.n_objectcore', 'MAIN.n_lru_nuked', 'MAIN.cache_miss', 'MAIN.cache_hit', 'MAIN.backend_fail', 'MAIN.fetch_failed', 'SMA.s0.g_bytes', 'SMA.s0.g_space', 'SMA.s0.g_alloc', 'SMA.s0.c_fail', 'SMA.Transient.g_bytes'];
+  const pick = [
+    'MAIN.n_objecthead',
+    'MAIN.n_objectcore',
+    'MAIN.n_lru_nuked',
+    'MAIN.cache_miss',
+    'MAIN.cache_hit',
+    'MAIN.backend_fail',
+    'MAIN.fetch_failed',
+    'SMA.s0.g_bytes',
+    'SMA.s0.g_space',
+    'SMA.s0.g_alloc',
+    'SMA.s0.c_fail',
+    'SMA.Transient.g_bytes',
+  ];
   const counters = Object.fromEntries(pick.filter((name) => name in all).map((name) => [name, all[name]!]));
   if ((all['MAIN.n_lru_nuked'] ?? 0) > 0 || (all['SMA.s0.c_fail'] ?? 0) > 0) {
-    throw new Error(`Varnish storage malloc,${env.varnishStorage} too small for ${count} objects: ${all['MAIN.n_lru_nuked']} nuked, ${all['SMA.s0.c_fail']} allocation failures`);
+    throw new Error(
+      `Varnish storage malloc,${env.varnishStorage} too small for ${count} objects: ${all['MAIN.n_lru_nuked']} nuked, ${all['SMA.s0.c_fail']} allocation failures`,
+    );
   }
   const threads: [number, number] = [start['MAIN.threads'] ?? NaN, all['MAIN.threads'] ?? NaN];
-  return { objects, rssPerObject: (rssAfter - rssBefore) / (objects - first), smaPerObject: (all['SMA.s0.g_bytes'] ?? NaN) / objects, managerGrowth, rssBefore, rssAfter, counters, threads, requests, errors };
+  return {
+    objects,
+    rssPerObject: (rssAfter - rssBefore) / (objects - first),
+    smaPerObject: (all['SMA.s0.g_bytes'] ?? NaN) / objects,
+    managerGrowth,
+    rssBefore,
+    rssAfter,
+    counters,
+    threads,
+    requests,
+    errors,
+  };
 }

@@ -33,7 +33,12 @@ function set(key: string): string {
 }
 
 /** Connects to Redis at `port` and writes until stopped. */
-export async function startWriter(port: number, rate: number, shape: 'batched' | 'sequential', keyOf: (n: number) => string): Promise<Writer> {
+export async function startWriter(
+  port: number,
+  rate: number,
+  shape: 'batched' | 'sequential',
+  keyOf: (n: number) => string,
+): Promise<Writer> {
   const socket = net.connect({ port, host: '127.0.0.1' });
   await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
   socket.setNoDelay(true);

@@ -34,10 +34,31 @@ export interface LoadOptions {
 }
 
 export function runWrk(o: LoadOptions): Promise<LoadResult> {
-  const scriptArgs = o.script === undefined ? [o.pathsFile, String(o.pauseMs ?? 0), ...(o.startAt === undefined ? [] : [String(o.startAt)])] : (o.scriptArgs ?? []);
-  const args = ['-t', String(o.threads ?? 1), '-c', String(o.connections), '-d', `${o.seconds}s`, '--timeout', '5s', '-s', o.script ?? SCRIPT, o.url, '--', ...scriptArgs];
+  const scriptArgs =
+    o.script === undefined
+      ? [o.pathsFile, String(o.pauseMs ?? 0), ...(o.startAt === undefined ? [] : [String(o.startAt)])]
+      : (o.scriptArgs ?? []);
+  const args = [
+    '-t',
+    String(o.threads ?? 1),
+    '-c',
+    String(o.connections),
+    '-d',
+    `${o.seconds}s`,
+    '--timeout',
+    '5s',
+    '-s',
+    o.script ?? SCRIPT,
+    o.url,
+    '--',
+    ...scriptArgs,
+  ];
   return new Promise((resolve, reject) => {
-    const child = spawn('wrk', args, { cwd: ROOT, env: { ...process.env, WRK_PAUSE_MS: String(o.pauseMs ?? 0) }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('wrk', args, {
+      cwd: ROOT,
+      env: { ...process.env, WRK_PAUSE_MS: String(o.pauseMs ?? 0) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -45,7 +66,15 @@ export function runWrk(o: LoadOptions): Promise<LoadResult> {
     child.once('close', (code) => {
       const line = /WRK_JSON (\{.*\})/.exec(out);
       if (code !== 0 || line === null) return reject(new Error(`wrk failed (${code}): ${out.slice(-500)}`));
-      const r = JSON.parse(line[1]!) as { requests: number; duration_us: number; errors: Record<string, number>; p50_us: number; p90_us: number; p99_us: number; max_us: number };
+      const r = JSON.parse(line[1]!) as {
+        requests: number;
+        duration_us: number;
+        errors: Record<string, number>;
+        p50_us: number;
+        p90_us: number;
+        p99_us: number;
+        max_us: number;
+      };
       resolve({
         rps: r.requests / (r.duration_us / 1e6),
         requests: r.requests,

@@ -14,7 +14,18 @@ const length = String(size);
 const ETAG = '"0123456789abcdef"';
 
 const server = http.createServer((_req, res) => {
-  res.writeHead(200, ['Content-Type', 'application/octet-stream', 'Content-Length', length, 'Cache-Control', 'max-age=300', 'Age', '0', 'ETag', ETAG]);
+  res.writeHead(200, [
+    'Content-Type',
+    'application/octet-stream',
+    'Content-Length',
+    length,
+    'Cache-Control',
+    'max-age=300',
+    'Age',
+    '0',
+    'ETag',
+    ETAG,
+  ]);
   res.end(body);
 });
 server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {

@@ -34,7 +34,10 @@ function onConnection(socket: net.Socket): void {
     const out: Buffer[] = [];
     let at = 0;
     while (at < buf.length) {
-      if (buf[at] !== 42 /* '*' */) { socket.destroy(); return; }
+      if (buf[at] !== 42 /* '*' */) {
+        socket.destroy();
+        return;
+      }
       const count = readNumber(buf, at + 1);
       if (count === undefined) break;
       let i = count[1];
@@ -42,7 +45,10 @@ function onConnection(socket: net.Socket): void {
       let complete = true;
       for (let arg = 0; arg < count[0]; arg++) {
         const len = i < buf.length ? readNumber(buf, i + 1) : undefined;
-        if (len === undefined || len[1] + len[0] + 2 > buf.length) { complete = false; break; }
+        if (len === undefined || len[1] + len[0] + 2 > buf.length) {
+          complete = false;
+          break;
+        }
         if (arg === 0) nameLength = len[0];
         i = len[1] + len[0] + 2;
       }

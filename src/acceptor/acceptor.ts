@@ -41,13 +41,30 @@ export class Acceptor {
     this.index = o.index;
     this.stats = o.stats;
     this.#config = c;
-    this.dispatcher = new Dispatcher(c.shards, handOffBound(c.maxInflight, c.maxConnections, c.respPort === 'off' ? 1 : 2), { inflight: o.counters.inflight, own: o.own, shed: shedCounts(o.stats) });
+    this.dispatcher = new Dispatcher(c.shards, handOffBound(c.maxInflight, c.maxConnections, c.respPort === 'off' ? 1 : 2), {
+      inflight: o.counters.inflight,
+      own: o.own,
+      shed: shedCounts(o.stats),
+    });
     const limit = (p: Protocol): ConnectionLimit => new ConnectionLimit(o.counters.connections, p, c.maxConnections, o.stats);
-    this.front = new HttpFront(this.dispatcher, { ...c, limit: limit(Protocol.Http), stats: o.stats, ttlMs: c.cacheTtlMs, staleMs: c.staleIfErrorMs, swrMs: c.staleWhileRevalidateMs });
+    this.front = new HttpFront(this.dispatcher, {
+      ...c,
+      limit: limit(Protocol.Http),
+      stats: o.stats,
+      ttlMs: c.cacheTtlMs,
+      staleMs: c.staleIfErrorMs,
+      swrMs: c.staleWhileRevalidateMs,
+    });
     this.resp =
       c.respPort === 'off'
         ? undefined
-        : new RespServer(this.dispatcher, { maxKeyBytes: c.maxKeyBytes, limit: limit(Protocol.Resp), stats: o.stats, clientIds: o.counters.connections, password: c.respPassword });
+        : new RespServer(this.dispatcher, {
+            maxKeyBytes: c.maxKeyBytes,
+            limit: limit(Protocol.Resp),
+            stats: o.stats,
+            clientIds: o.counters.connections,
+            password: c.respPassword,
+          });
   }
 
   /** Starts sending `shard`'s requests over `port` (a shard started, or was replaced). */
@@ -92,13 +109,15 @@ export class Acceptor {
     // With SO_REUSEPORT a port held by another process that set it too (a
     // second shardcache) would be shared silently, each getting part of the
     // traffic; acceptor 0 first checks that nobody holds it.
-    if (reusePort && this.index === 0 && port !== 0) await this.#listenOn(net.createServer(), port, false, setting).then((probe) => probe.close());
+    if (reusePort && this.index === 0 && port !== 0)
+      await this.#listenOn(net.createServer(), port, false, setting).then((probe) => probe.close());
     return ((await this.#listenOn(server, port, reusePort, setting)).address() as net.AddressInfo).port;
   }
 
   #listenOn<S extends net.Server>(server: S, port: number, reusePort: boolean, setting: string): Promise<S> {
     return new Promise((resolve, reject) => {
-      const onError = (err: NodeJS.ErrnoException): void => reject(new ListenError(`cannot listen on ${this.#config.host}:${port}: ${err.code ?? err.message} (${setting})`));
+      const onError = (err: NodeJS.ErrnoException): void =>
+        reject(new ListenError(`cannot listen on ${this.#config.host}:${port}: ${err.code ?? err.message} (${setting})`));
       server.once('error', onError);
       server.listen({ port, host: this.#config.host, reusePort, exclusive: true }, () => {
         server.off('error', onError);

@@ -197,12 +197,28 @@ export class Dispatcher {
       }
       const buffer = reader.buffer;
       const at = reader.etagOffset;
-      this.#answer(reader.id, code, buffer.subarray(reader.offset, reader.offset + code), reader.ageMs, at < 0 ? undefined : buffer.latin1Slice(at, at + ETAG_BYTES), reader.lifeMs, watched);
+      this.#answer(
+        reader.id,
+        code,
+        buffer.subarray(reader.offset, reader.offset + code),
+        reader.ageMs,
+        at < 0 ? undefined : buffer.latin1Slice(at, at + ETAG_BYTES),
+        reader.lifeMs,
+        watched,
+      );
     }
     if (watched !== undefined) answered(watched);
   }
 
-  #answer(id: number, code: number, value: Buffer | undefined, ageMs: number, etag: string | undefined, lifeMs: number, watched?: Watched): void {
+  #answer(
+    id: number,
+    code: number,
+    value: Buffer | undefined,
+    ageMs: number,
+    etag: string | undefined,
+    lifeMs: number,
+    watched?: Watched,
+  ): void {
     const sink = this.#sinks[id];
     if (sink === undefined) return;
     const token = this.#tokens[id];

@@ -11,7 +11,15 @@ import type { Protocol } from '../hop/vocabulary.js';
 export interface Sink {
   /** The front end this sink serves; its requests carry it to the shard, which counts hits and misses by it. */
   readonly protocol: Protocol;
-  answer(token: unknown, flags: number, code: number, value: Buffer | undefined, ageMs: number, etag: string | undefined, lifeMs: number): void;
+  answer(
+    token: unknown,
+    flags: number,
+    code: number,
+    value: Buffer | undefined,
+    ageMs: number,
+    etag: string | undefined,
+    lifeMs: number,
+  ): void;
   /** Whether the answer given for `token` has let go of its value (written out, or copied): its batch can be reused. */
   released(token: unknown): boolean;
 }

@@ -4,7 +4,19 @@
  * until the reply writer makes its own. `Store` extends it.
  */
 import { Arena } from './arena.js';
-import { ADDR, AT, type Entries, ETAG_HIGH, ETAG_LOW, EXPIRES, KEY_LENGTH_MASK, NO_EXPIRY, STRIDE, TAG_LENGTH, VALUE_LENGTH } from './entries.js';
+import {
+  ADDR,
+  AT,
+  type Entries,
+  ETAG_HIGH,
+  ETAG_LOW,
+  EXPIRES,
+  KEY_LENGTH_MASK,
+  NO_EXPIRY,
+  STRIDE,
+  TAG_LENGTH,
+  VALUE_LENGTH,
+} from './entries.js';
 
 /** Value length of a negative entry: the key is known to be absent. */
 export const ABSENT = -1;

@@ -23,7 +23,22 @@
  * length of `ABSENT`.
  */
 import { Arena } from './arena.js';
-import { ADDR, AT, Entries, ETAG_HIGH, ETAG_LOW, EXPIRES, KEY_LENGTH_MASK, NEXT, NO_EXPIRY, STRIDE, TAG_LENGTH, TAG_MASK, tagLength, VALUE_LENGTH } from './entries.js';
+import {
+  ADDR,
+  AT,
+  Entries,
+  ETAG_HIGH,
+  ETAG_LOW,
+  EXPIRES,
+  KEY_LENGTH_MASK,
+  NEXT,
+  NO_EXPIRY,
+  STRIDE,
+  TAG_LENGTH,
+  TAG_MASK,
+  tagLength,
+  VALUE_LENGTH,
+} from './entries.js';
 import { ABSENT, EntryView, NO_LIFE } from './entry-view.js';
 import { hashBytes } from './key-hash.js';
 import { EMPTY, KeyIndex } from './key-index.js';
@@ -72,7 +87,10 @@ export class Store extends EntryView {
   };
 
   constructor(options: StoreOptions) {
-    super(new Arena(options.pageBytes === undefined ? {} : { pageBytes: options.pageBytes }), new Entries(LISTS + Math.min(options.capacity, 1024)));
+    super(
+      new Arena(options.pageBytes === undefined ? {} : { pageBytes: options.pageBytes }),
+      new Entries(LISTS + Math.min(options.capacity, 1024)),
+    );
     const { capacity, ttl } = check(options);
     this.maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
     this.capacity = capacity;
@@ -82,7 +100,13 @@ export class Store extends EntryView {
     this.lists = new Lists(this.entries);
     this.policy =
       options.eviction === 'tinylfu'
-        ? new TinyLfuPolicy({ lists: this.lists, words: () => this.entries.words, hashOf: this.#hashOf, sketch: new FrequencySketch(capacity), capacity })
+        ? new TinyLfuPolicy({
+            lists: this.lists,
+            words: () => this.entries.words,
+            hashOf: this.#hashOf,
+            sketch: new FrequencySketch(capacity),
+            capacity,
+          })
         : new LruPolicy(this.lists);
   }
 
@@ -105,7 +129,8 @@ export class Store extends EntryView {
     for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
       const e = table[slot]!;
       if (e === EMPTY) return MISS;
-      if (((m[e * STRIDE + TAG_LENGTH]! ^ want) & (TAG_MASK | KEY_LENGTH_MASK)) === 0 && this.#sameBytes(e, bytes, offset, length)) return e;
+      if (((m[e * STRIDE + TAG_LENGTH]! ^ want) & (TAG_MASK | KEY_LENGTH_MASK)) === 0 && this.#sameBytes(e, bytes, offset, length))
+        return e;
     }
   }
 

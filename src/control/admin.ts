@@ -52,7 +52,12 @@ async function route(o: AdminOptions, req: http.IncomingMessage, res: http.Serve
     const i = Number(kill[2]);
     const count = what === 'shard' ? o.shards : o.acceptors;
     // Acceptor 0 is the main thread: killing it is killing the process.
-    if (i >= count || (what === 'acceptor' && i === 0)) return reply(res, 400, `no ${what} ${i} to kill: ${what === 'shard' ? 'SHARDS' : 'ACCEPTORS'} is ${count}${what === 'acceptor' ? ' (acceptor 0 is the main thread)' : ''}`);
+    if (i >= count || (what === 'acceptor' && i === 0))
+      return reply(
+        res,
+        400,
+        `no ${what} ${i} to kill: ${what === 'shard' ? 'SHARDS' : 'ACCEPTORS'} is ${count}${what === 'acceptor' ? ' (acceptor 0 is the main thread)' : ''}`,
+      );
     await hook(i);
     return reply(res, 200, `${what} ${i} killed`);
   }

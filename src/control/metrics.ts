@@ -48,6 +48,7 @@ const HTTP_STATUS_LABELS: readonly string[] = Array.from({ length: HTTP_STATUSES
 type Emit = (labels: Record<string, string>, value: number) => void;
 
 /** Per-protocol counters of the shards' stats arrays (`slot + protocol`): name, first slot, help. */
+// biome-ignore format: a table, one figure a line
 const PROTOCOL_FIGURES: readonly (readonly [string, number, string])[] = [
   ['shardcache_cache_hits_total', Stat.Hits, 'Requests (MGET: keys) answered from the cache, by protocol'],
   ['shardcache_cache_misses_total', Stat.Misses, 'Requests (MGET: keys) not answered from the cache (fetched, or joined a fetch), by protocol'],
@@ -55,6 +56,7 @@ const PROTOCOL_FIGURES: readonly (readonly [string, number, string])[] = [
 ];
 
 /** The other per-shard figures read from the shards' stats arrays: kind, name, slot, help. */
+// biome-ignore format: a table, one figure a line
 const SHARD_FIGURES: readonly (readonly ['counter' | 'gauge', string, number, string])[] = [
   ['counter', 'shardcache_cache_expired_total', Stat.Expired, 'Reads that found their entry past CACHE_TTL_MS'],
   ['counter', 'shardcache_cache_evicted_total', Stat.Evicted, 'Entries evicted to make room under CACHE_CAPACITY or CACHE_MAX_BYTES (least recently used)'],
@@ -83,14 +85,34 @@ export function createMetrics(src: MetricSources): Registry {
   /** A counter or gauge whose samples are read from `read` at each scrape. */
   const metric = (kind: 'counter' | 'gauge', name: string, help: string, labelNames: string[], read: (emit: Emit) => void): void => {
     if (kind === 'counter') {
-      new Counter({ name, help, labelNames, registers: [registry], collect() { this.reset(); read((labels, value) => this.inc(labels, value)); } });
+      new Counter({
+        name,
+        help,
+        labelNames,
+        registers: [registry],
+        collect() {
+          this.reset();
+          read((labels, value) => this.inc(labels, value));
+        },
+      });
     } else {
-      new Gauge({ name, help, labelNames, registers: [registry], collect() { this.reset(); read((labels, value) => this.set(labels, value)); } });
+      new Gauge({
+        name,
+        help,
+        labelNames,
+        registers: [registry],
+        collect() {
+          this.reset();
+          read((labels, value) => this.set(labels, value));
+        },
+      });
     }
   };
-  const perShard = (values: ArrayLike<number>, label = 'shard') => (emit: Emit) => {
-    for (let i = 0; i < values.length; i++) emit({ [label]: String(i) }, values[i]!);
-  };
+  const perShard =
+    (values: ArrayLike<number>, label = 'shard') =>
+    (emit: Emit) => {
+      for (let i = 0; i < values.length; i++) emit({ [label]: String(i) }, values[i]!);
+    };
   const fromStats = (slot: number) => (emit: Emit) => src.shardStats.forEach((s, i) => emit({ shard: String(i) }, s[slot]!));
   /** Per shard, one sample for each `[label value, slot]`. */
   const bySlots = (label: string, slots: readonly (readonly [string, number])[]) => (emit: Emit) =>
@@ -98,62 +120,173 @@ export function createMetrics(src: MetricSources): Registry {
 
   const fronts: RequestCounts[] = [{ protocol: 'http', view: httpCounts, commands: HTTP_METHODS, statuses: HTTP_STATUS_LABELS }];
   if (src.resp) fronts.push({ protocol: 'resp', view: respCounts, commands: RESP_COMMANDS, statuses: RESP_STATUSES });
-  metric('counter', 'shardcache_requests_total', 'Requests answered, by protocol, command (HTTP: method) and status (HTTP: status code; RESP: nil, ok, shed or error)', ['protocol', 'command', 'status'], (emit) => {
-    for (const { protocol, view, commands, statuses } of fronts) {
-      const counts = sum(src.acceptorStats.map(view));
-      for (let i = 0; i < counts.length; i++) {
-        if (counts[i]! > 0) emit({ protocol, command: commands[Math.floor(i / statuses.length)]!, status: statuses[i % statuses.length]! }, counts[i]!);
+  metric(
+    'counter',
+    'shardcache_requests_total',
+    'Requests answered, by protocol, command (HTTP: method) and status (HTTP: status code; RESP: nil, ok, shed or error)',
+    ['protocol', 'command', 'status'],
+    (emit) => {
+      for (const { protocol, view, commands, statuses } of fronts) {
+        const counts = sum(src.acceptorStats.map(view));
+        for (let i = 0; i < counts.length; i++) {
+          if (counts[i]! > 0)
+            emit({ protocol, command: commands[Math.floor(i / statuses.length)]!, status: statuses[i % statuses.length]! }, counts[i]!);
+        }
       }
-    }
-  });
+    },
+  );
   const perAcceptor = (label: string, read: (stats: Float64Array, p: number) => number, protocols: number) => (emit: Emit) =>
     src.acceptorStats.forEach((s, i) => {
       for (let p = 0; p < protocols; p++) emit({ acceptor: String(i), [label]: PROTOCOLS[p]! }, read(s, p));
     });
   const protocols = fronts.length;
-  metric('counter', 'shardcache_acceptor_requests_total', 'Requests answered by each acceptor thread, by protocol (RESP: commands)', ['acceptor', 'protocol'], perAcceptor('protocol', (s, p) => total(fronts[p]!.view(s)), protocols));
-  metric('gauge', 'shardcache_acceptor_connections', 'Client connections open on each acceptor thread, by protocol', ['acceptor', 'protocol'], perAcceptor('protocol', (s, p) => s[AcceptorStat.Connections + p]!, protocols));
-  metric('counter', 'shardcache_acceptor_connections_total', 'Client connections each acceptor thread accepted, by protocol', ['acceptor', 'protocol'], perAcceptor('protocol', (s, p) => s[AcceptorStat.Accepted + p]!, protocols));
-  metric('counter', 'shardcache_refused_connections_total', 'Client connections closed at once because MAX_CONNECTIONS were open, by acceptor and protocol', ['acceptor', 'protocol'], perAcceptor('protocol', (s, p) => s[AcceptorStat.Refused + p]!, protocols));
-  metric('gauge', 'shardcache_acceptor_listening', '1 while the acceptor thread listens on its ports', ['acceptor'], (emit) => src.acceptorStats.forEach((s, i) => emit({ acceptor: String(i) }, s[AcceptorStat.Listening]!)));
-  metric('counter', 'shardcache_acceptor_restarts_total', 'Acceptor threads that died and were replaced', ['acceptor'], perShard(src.acceptorRestarts, 'acceptor'));
-  for (const [name, slot, help] of PROTOCOL_FIGURES) metric('counter', name, help, ['shard', 'protocol'], bySlots('protocol', PROTOCOLS.map((protocol, p) => [protocol, slot + p])));
+  metric(
+    'counter',
+    'shardcache_acceptor_requests_total',
+    'Requests answered by each acceptor thread, by protocol (RESP: commands)',
+    ['acceptor', 'protocol'],
+    perAcceptor('protocol', (s, p) => total(fronts[p]!.view(s)), protocols),
+  );
+  metric(
+    'gauge',
+    'shardcache_acceptor_connections',
+    'Client connections open on each acceptor thread, by protocol',
+    ['acceptor', 'protocol'],
+    perAcceptor('protocol', (s, p) => s[AcceptorStat.Connections + p]!, protocols),
+  );
+  metric(
+    'counter',
+    'shardcache_acceptor_connections_total',
+    'Client connections each acceptor thread accepted, by protocol',
+    ['acceptor', 'protocol'],
+    perAcceptor('protocol', (s, p) => s[AcceptorStat.Accepted + p]!, protocols),
+  );
+  metric(
+    'counter',
+    'shardcache_refused_connections_total',
+    'Client connections closed at once because MAX_CONNECTIONS were open, by acceptor and protocol',
+    ['acceptor', 'protocol'],
+    perAcceptor('protocol', (s, p) => s[AcceptorStat.Refused + p]!, protocols),
+  );
+  metric('gauge', 'shardcache_acceptor_listening', '1 while the acceptor thread listens on its ports', ['acceptor'], (emit) =>
+    src.acceptorStats.forEach((s, i) => emit({ acceptor: String(i) }, s[AcceptorStat.Listening]!)),
+  );
+  metric(
+    'counter',
+    'shardcache_acceptor_restarts_total',
+    'Acceptor threads that died and were replaced',
+    ['acceptor'],
+    perShard(src.acceptorRestarts, 'acceptor'),
+  );
+  for (const [name, slot, help] of PROTOCOL_FIGURES)
+    metric(
+      'counter',
+      name,
+      help,
+      ['shard', 'protocol'],
+      bySlots(
+        'protocol',
+        PROTOCOLS.map((protocol, p) => [protocol, slot + p]),
+      ),
+    );
   for (const [kind, name, slot, help] of SHARD_FIGURES) metric(kind, name, help, ['shard'], fromStats(slot));
-  metric('counter', 'shardcache_invalidations_total', 'Invalidations from Redis client tracking: keys named by messages (kind="key"), null messages that emptied the cache (kind="flush": FLUSHALL, FLUSHDB)', ['shard', 'kind'], bySlots('kind', [['key', Stat.InvalidatedKeys], ['flush', Stat.InvalidationFlushes]]));
+  metric(
+    'counter',
+    'shardcache_invalidations_total',
+    'Invalidations from Redis client tracking: keys named by messages (kind="key"), null messages that emptied the cache (kind="flush": FLUSHALL, FLUSHDB)',
+    ['shard', 'kind'],
+    bySlots('kind', [
+      ['key', Stat.InvalidatedKeys],
+      ['flush', Stat.InvalidationFlushes],
+    ]),
+  );
   // Read by shard 0 alone, for the whole proxy: no shard label; absent until read (or where it cannot be).
   const table = (slot: number) => (emit: Emit) => {
     const value = src.shardStats[0]?.[slot] ?? -1;
     if (value >= 0) emit({}, value);
   };
-  metric('gauge', 'shardcache_redis_tracking_keys', "Keys in Redis's tracking table (INFO tracking_total_keys, read every 5 s; a cluster: the fullest master's)", [], table(Stat.TrackingKeys));
-  metric('gauge', 'shardcache_redis_tracking_table_max_keys', "That server's tracking-table-max-keys (CONFIG GET at start; 0: no limit)", [], table(Stat.TrackingTableMaxKeys));
-  metric('gauge', 'shardcache_inflight_requests', 'Requests handed to the shard and not answered yet (hits included), all acceptors together', ['shard'], perShard(src.inflight));
-  metric('gauge', 'shardcache_waiting_requests', 'Requests waiting on Redis (misses and the waiters on their fetches), all acceptors together: what MAX_INFLIGHT bounds', ['shard'], fromStats(Stat.Waiting));
-  metric('counter', 'shardcache_shed_total', 'Requests refused with 503 at once: reason="misses", misses past MAX_INFLIGHT waiting on Redis; reason="queue", past the shard\'s hand-off bound (MAX_INFLIGHT + MAX_CONNECTIONS per listener)', ['shard', 'reason'], (emit) => {
-    src.shardStats.forEach((s, i) => emit({ shard: String(i), reason: 'misses' }, s[Stat.ShedMisses]!));
-    const queue = sum(src.acceptorStats.map(shedCounts));
-    for (let i = 0; i < queue.length; i++) emit({ shard: String(i), reason: 'queue' }, queue[i]!);
-  });
+  metric(
+    'gauge',
+    'shardcache_redis_tracking_keys',
+    "Keys in Redis's tracking table (INFO tracking_total_keys, read every 5 s; a cluster: the fullest master's)",
+    [],
+    table(Stat.TrackingKeys),
+  );
+  metric(
+    'gauge',
+    'shardcache_redis_tracking_table_max_keys',
+    "That server's tracking-table-max-keys (CONFIG GET at start; 0: no limit)",
+    [],
+    table(Stat.TrackingTableMaxKeys),
+  );
+  metric(
+    'gauge',
+    'shardcache_inflight_requests',
+    'Requests handed to the shard and not answered yet (hits included), all acceptors together',
+    ['shard'],
+    perShard(src.inflight),
+  );
+  metric(
+    'gauge',
+    'shardcache_waiting_requests',
+    'Requests waiting on Redis (misses and the waiters on their fetches), all acceptors together: what MAX_INFLIGHT bounds',
+    ['shard'],
+    fromStats(Stat.Waiting),
+  );
+  metric(
+    'counter',
+    'shardcache_shed_total',
+    'Requests refused with 503 at once: reason="misses", misses past MAX_INFLIGHT waiting on Redis; reason="queue", past the shard\'s hand-off bound (MAX_INFLIGHT + MAX_CONNECTIONS per listener)',
+    ['shard', 'reason'],
+    (emit) => {
+      src.shardStats.forEach((s, i) => emit({ shard: String(i), reason: 'misses' }, s[Stat.ShedMisses]!));
+      const queue = sum(src.acceptorStats.map(shedCounts));
+      for (let i = 0; i < queue.length; i++) emit({ shard: String(i), reason: 'queue' }, queue[i]!);
+    },
+  );
   metric('counter', 'shardcache_shard_restarts_total', 'Shard workers that died and were replaced', ['shard'], perShard(src.shardRestarts));
   /** Every thread: its label, stats array, and the slots of its loop delay and thread id. */
   const threads = (): [string, Float64Array, number, number][] => [
-    ...src.acceptorStats.map((s, i): [string, Float64Array, number, number] => [`acceptor-${i}`, s, AcceptorStat.LoopP50, AcceptorStat.Tid]),
+    ...src.acceptorStats.map((s, i): [string, Float64Array, number, number] => [
+      `acceptor-${i}`,
+      s,
+      AcceptorStat.LoopP50,
+      AcceptorStat.Tid,
+    ]),
     ...src.shardStats.map((s, i): [string, Float64Array, number, number] => [`shard-${i}`, s, Stat.LoopP50, Stat.Tid]),
   ];
-  metric('gauge', 'shardcache_event_loop_delay_seconds', 'Event-loop delay over the last second, per thread (acceptor-0 is the main thread)', ['thread', 'quantile'], (emit) => {
-    for (const [thread, values, at] of threads()) {
-      emit({ thread, quantile: '0.5' }, values[at]!);
-      emit({ thread, quantile: '0.99' }, values[at + 1]!);
-      emit({ thread, quantile: '1' }, values[at + 2]!);
-    }
-  });
-  metric('counter', 'shardcache_thread_cpu_seconds_total', 'CPU time (user + system) of each thread, from /proc (Linux only); a replaced thread starts again from 0', ['thread'], (emit) => {
-    for (const [thread, values, , tid] of threads()) {
-      const seconds = threadCpuSeconds(values[tid]!);
-      if (seconds !== undefined) emit({ thread }, seconds);
-    }
-  });
-  metric('gauge', 'shardcache_info', 'Always 1; the labels say what runs: version, INVALIDATION, the Redis mode, TRACKING_MODE', Object.keys(src.info), (emit) => emit(src.info, 1));
+  metric(
+    'gauge',
+    'shardcache_event_loop_delay_seconds',
+    'Event-loop delay over the last second, per thread (acceptor-0 is the main thread)',
+    ['thread', 'quantile'],
+    (emit) => {
+      for (const [thread, values, at] of threads()) {
+        emit({ thread, quantile: '0.5' }, values[at]!);
+        emit({ thread, quantile: '0.99' }, values[at + 1]!);
+        emit({ thread, quantile: '1' }, values[at + 2]!);
+      }
+    },
+  );
+  metric(
+    'counter',
+    'shardcache_thread_cpu_seconds_total',
+    'CPU time (user + system) of each thread, from /proc (Linux only); a replaced thread starts again from 0',
+    ['thread'],
+    (emit) => {
+      for (const [thread, values, , tid] of threads()) {
+        const seconds = threadCpuSeconds(values[tid]!);
+        if (seconds !== undefined) emit({ thread }, seconds);
+      }
+    },
+  );
+  metric(
+    'gauge',
+    'shardcache_info',
+    'Always 1; the labels say what runs: version, INVALIDATION, the Redis mode, TRACKING_MODE',
+    Object.keys(src.info),
+    (emit) => emit(src.info, 1),
+  );
   registry.registerMetric(latencyHistogram(src.shardStats) as unknown as Metric);
   return registry;
 }
@@ -190,7 +323,11 @@ function latencyHistogram(shardStats: readonly Float64Array[]) {
       let cumulative = 0;
       for (let b = 0; b <= LATENCY_BUCKETS.length; b++) {
         for (const s of shardStats) cumulative += s[Stat.LatencyBuckets + b]!;
-        values.push({ metricName: `${name}_bucket`, labels: { le: b < LATENCY_BUCKETS.length ? String(LATENCY_BUCKETS[b]) : '+Inf' }, value: cumulative });
+        values.push({
+          metricName: `${name}_bucket`,
+          labels: { le: b < LATENCY_BUCKETS.length ? String(LATENCY_BUCKETS[b]) : '+Inf' },
+          value: cumulative,
+        });
       }
       const sum = (slot: number): number => shardStats.reduce((total, s) => total + s[slot]!, 0);
       values.push({ metricName: `${name}_sum`, labels: {}, value: sum(Stat.LatencySum) });

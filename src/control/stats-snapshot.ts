@@ -147,7 +147,10 @@ export function statusSettings(config: Config, listen: StatusSettings['listen'])
     maxInflight: config.maxInflight,
     maxConnections: config.maxConnections,
     // Cluster and sentinel modes: the nodes or sentinels (REDIS_URL gives only their credentials there).
-    redis: { mode: config.redisMode, address: config.redisMode === 'standalone' ? redactUrl(config.redisUrl) : backendSettings(config).nodes.map(formatHostPort).join(',') },
+    redis: {
+      mode: config.redisMode,
+      address: config.redisMode === 'standalone' ? redactUrl(config.redisUrl) : backendSettings(config).nodes.map(formatHostPort).join(','),
+    },
     listen,
   };
 }

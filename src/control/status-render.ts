@@ -125,13 +125,21 @@ export function acceptorRow(a: AcceptorStatus, b: AcceptorStatus | undefined, se
     cell('acceptor', 'acceptor', a.acceptor === 0 ? '0 <span class="dim">main</span>' : String(a.acceptor)),
     cell('listening', 'listening', a.listening ? 'yes' : 'no', a.listening ? 'ok' : 'bad'),
     cell('http', `HTTP${unit}`, per(http, httpBefore, seconds)),
-    ...(['2xx', '3xx', '4xx', '5xx'] as const).map((c) => cell(`http-${c}`, `${c}${unit}`, per(a.http[c], b?.http[c], seconds), c === '5xx' && (b ? a.http[c] > b.http[c] : false) ? 'warn' : '')),
+    ...(['2xx', '3xx', '4xx', '5xx'] as const).map((c) =>
+      cell(
+        `http-${c}`,
+        `${c}${unit}`,
+        per(a.http[c], b?.http[c], seconds),
+        c === '5xx' && (b ? a.http[c] > b.http[c] : false) ? 'warn' : '',
+      ),
+    ),
   ];
   if (resp) {
     const total = a.resp.ok + a.resp.nil + a.resp.error + a.resp.shed;
     const before = b && b.resp.ok + b.resp.nil + b.resp.error + b.resp.shed;
     cells.push(cell('resp', `RESP${unit}`, per(total, before, seconds)));
-    for (const o of ['ok', 'nil', 'error', 'shed'] as const) cells.push(cell(`resp-${o}`, `${o}${unit}`, per(a.resp[o], b?.resp[o], seconds)));
+    for (const o of ['ok', 'nil', 'error', 'shed'] as const)
+      cells.push(cell(`resp-${o}`, `${o}${unit}`, per(a.resp[o], b?.resp[o], seconds)));
   }
   const conns = resp ? `${count(a.connections.http)} / ${count(a.connections.resp)}` : count(a.connections.http);
   cells.push(
@@ -189,17 +197,23 @@ export function trackingTable(keys: number | null, maxKeys: number | null): stri
  */
 export function renderStatus(s: StatsSnapshot, b: StatsSnapshot | null): string {
   const seconds = b === null ? 1 : Math.max(0.001, (s.now - b.now) / 1000);
-  const prev = <T,>(list: T[] | undefined, i: number): T | undefined => (list === undefined ? undefined : list[i]);
+  const prev = <T>(list: T[] | undefined, i: number): T | undefined => (list === undefined ? undefined : list[i]);
   const tracking = s.settings.invalidation === 'tracking';
   const shards = s.shards.map((x, i) => shardRow(x, prev(b?.shards, i), seconds, tracking, s.settings.maxInflight));
   const acceptors = s.acceptors.map((x, i) => acceptorRow(x, prev(b?.acceptors, i), seconds, s.settings.listen.resp !== null));
-  const sumOf = (list: ShardStatus[] | undefined, pick: (x: ShardStatus) => number): number | undefined => list && list.reduce((t, x) => t + pick(x), 0);
+  const sumOf = (list: ShardStatus[] | undefined, pick: (x: ShardStatus) => number): number | undefined =>
+    list && list.reduce((t, x) => t + pick(x), 0);
   const [hits, misses] = [sumOf(s.shards, (x) => x.hits)!, sumOf(s.shards, (x) => x.misses)!];
   const ready = s.problems.length === 0;
   const summary = [
     `<span id="state" class="badge ${ready ? 'ok' : 'bad'}">${ready ? 'ready' : `not ready: ${esc(s.problems.join('; '))}`}</span>`,
     `<span><b>${per(hits + misses, b ? sumOf(b.shards, (x) => x.hits + x.misses) : undefined, seconds)}</b> ${b ? 'req/s' : 'requests'}</span>`,
-    `<span><b>${ratio(hits, misses, sumOf(b?.shards, (x) => x.hits), sumOf(b?.shards, (x) => x.misses))}</b> hits</span>`,
+    `<span><b>${ratio(
+      hits,
+      misses,
+      sumOf(b?.shards, (x) => x.hits),
+      sumOf(b?.shards, (x) => x.misses),
+    )}</b> hits</span>`,
     `<span><b>${count(sumOf(s.shards, (x) => x.entries)!)}</b> entries, <b>${size(sumOf(s.shards, (x) => x.bytes)!)}</b></span>`,
     `<span>up <b>${uptime(s.uptimeSeconds)}</b></span>`,
   ];
@@ -213,4 +227,20 @@ export function renderStatus(s: StatsSnapshot, b: StatsSnapshot | null): string 
 }
 
 /** Every function above, for the page to ship their source. */
-export const RENDER_FUNCTIONS: readonly ((...args: never[]) => string)[] = [esc, count, size, ms, uptime, per, ratio, cell, cpuCell, shardRow, acceptorRow, table, trackingTable, settingsList, renderStatus];
+export const RENDER_FUNCTIONS: readonly ((...args: never[]) => string)[] = [
+  esc,
+  count,
+  size,
+  ms,
+  uptime,
+  per,
+  ratio,
+  cell,
+  cpuCell,
+  shardRow,
+  acceptorRow,
+  table,
+  trackingTable,
+  settingsList,
+  renderStatus,
+];

@@ -86,7 +86,10 @@ export class Supervisor {
     this.shards.start();
     for (let s = 0; s < this.#config.shards; s++) this.#connect(0, s);
     await this.shards.ready(waitMs);
-    const ports = await this.acceptor.listen({ http: this.#config.port, resp: this.#config.respPort === 'off' ? undefined : this.#config.respPort });
+    const ports = await this.acceptor.listen({
+      http: this.#config.port,
+      resp: this.#config.respPort === 'off' ? undefined : this.#config.respPort,
+    });
     this.#ports = ports;
     await Promise.all(Array.from({ length: this.#config.acceptors - 1 }, (_, i) => this.#startAcceptor(i + 1)));
     return ports;
@@ -97,9 +100,12 @@ export class Supervisor {
    * `--cpu-prof` files (`CPU.<date>.<time>.<pid>.<threadId>.<n>.cpuprofile`).
    */
   threadMap(): string {
-    const line = (name: string, stats: Float64Array, tid: number, threadId: number): string => `${name} (thread ${stats[threadId]}, tid ${stats[tid]})`;
+    const line = (name: string, stats: Float64Array, tid: number, threadId: number): string =>
+      `${name} (thread ${stats[threadId]}, tid ${stats[tid]})`;
     return [
-      ...this.acceptorStats.map((s, i) => line(i === 0 ? 'shardcache = acceptor-0' : `acceptor-${i}`, s, AcceptorStat.Tid, AcceptorStat.ThreadId)),
+      ...this.acceptorStats.map((s, i) =>
+        line(i === 0 ? 'shardcache = acceptor-0' : `acceptor-${i}`, s, AcceptorStat.Tid, AcceptorStat.ThreadId),
+      ),
       ...this.shards.stats.map((s, i) => line(`shard-${i}`, s, Stat.Tid, Stat.ThreadId)),
     ].join(', ');
   }
@@ -124,7 +130,12 @@ export class Supervisor {
    */
   async stop(timeoutMs: number): Promise<Drained> {
     this.#stopping = true;
-    const drains = [this.acceptor.drain(timeoutMs), ...this.#slots.flatMap((slot) => (slot ? [slot.run<Drained>({ kind: 'drain', timeoutMs }).catch(() => ({ code: 1, answered: 0, received: 0 }))] : []))];
+    const drains = [
+      this.acceptor.drain(timeoutMs),
+      ...this.#slots.flatMap((slot) =>
+        slot ? [slot.run<Drained>({ kind: 'drain', timeoutMs }).catch(() => ({ code: 1, answered: 0, received: 0 }))] : [],
+      ),
+    ];
     const all = await Promise.all(drains);
     await this.shards.close();
     await Promise.all(this.#slots.map((slot) => slot?.close()));
@@ -144,10 +155,23 @@ export class Supervisor {
   #startAcceptor(i: number): Promise<unknown> {
     let slot = this.#slots[i];
     if (slot === undefined) {
-      slot = new ThreadSlot({ filename: ACCEPTOR_WORKER, label: `acceptor ${i}`, log: this.#log, onDeath: (err) => this.#acceptorDied(i, err) });
+      slot = new ThreadSlot({
+        filename: ACCEPTOR_WORKER,
+        label: `acceptor ${i}`,
+        log: this.#log,
+        onDeath: (err) => this.#acceptorDied(i, err),
+      });
       this.#slots[i] = slot;
     }
-    const task: AcceptorAttachTask = { kind: 'attach', index: i, config: this.#config, stats: this.acceptorStats[i]!, own: this.#own[i]!, counters: this.counters, ports: this.#ports! };
+    const task: AcceptorAttachTask = {
+      kind: 'attach',
+      index: i,
+      config: this.#config,
+      stats: this.acceptorStats[i]!,
+      own: this.#own[i]!,
+      counters: this.counters,
+      ports: this.#ports!,
+    };
     slot.start(task);
     for (let s = 0; s < this.#config.shards; s++) this.#connect(i, s);
     return slot.run({ kind: 'ready' });

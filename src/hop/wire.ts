@@ -101,7 +101,12 @@ export class BatchWriter {
     }
     let smallest = -1;
     for (let i = 0; i < pool.length; i++) if (smallest < 0 || pool[i]!.byteLength < pool[smallest]!.byteLength) smallest = i;
-    if (smallest < 0 || buffer.byteLength <= pool[smallest]!.byteLength || this.#pooledBytes - pool[smallest]!.byteLength + buffer.byteLength > POOL_BYTES) return;
+    if (
+      smallest < 0 ||
+      buffer.byteLength <= pool[smallest]!.byteLength ||
+      this.#pooledBytes - pool[smallest]!.byteLength + buffer.byteLength > POOL_BYTES
+    )
+      return;
     this.#pooledBytes += buffer.byteLength - pool[smallest]!.byteLength;
     pool[smallest] = buffer;
   }
@@ -143,7 +148,16 @@ export class BatchWriter {
    * `etagHigh`, `etagLow`, its key `lifeMs` from expiry in Redis (negative:
    * no TTL).
    */
-  addStored(id: number, source: Buffer, start: number, length: number, ageMs: number, etagHigh: number, etagLow: number, lifeMs = -1): void {
+  addStored(
+    id: number,
+    source: Buffer,
+    start: number,
+    length: number,
+    ageMs: number,
+    etagHigh: number,
+    etagLow: number,
+    lifeMs = -1,
+  ): void {
     const age = ageMs < MAX_AGE_MS ? ageMs : MAX_AGE_MS;
     const to = this.#entry(id, length, (age | HAS_ETAG | (lifeMs < 0 ? 0 : HAS_LIFE)) >>> 0, length + ETAG_BYTES, lifeMs) + ETAG_BYTES;
     const buf = this.#buf;
@@ -218,7 +232,8 @@ export class BatchWriter {
   #pooled(bytes: number): number {
     const pool = this.#pool;
     let best = -1;
-    for (let i = 0; i < pool.length; i++) if (pool[i]!.byteLength >= bytes && (best < 0 || pool[i]!.byteLength > pool[best]!.byteLength)) best = i;
+    for (let i = 0; i < pool.length; i++)
+      if (pool[i]!.byteLength >= bytes && (best < 0 || pool[i]!.byteLength > pool[best]!.byteLength)) best = i;
     return best;
   }
 

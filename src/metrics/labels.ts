@@ -12,7 +12,21 @@
  * commands Redis runs before authentication), then `other` (unknown commands,
  * protocol errors).
  */
-export const RESP_COMMANDS = ['AUTH', 'HELLO', 'QUIT', 'GET', 'MGET', 'PING', 'ECHO', 'SELECT', 'CLIENT', 'COMMAND', 'CONFIG', 'INFO', 'other'] as const;
+export const RESP_COMMANDS = [
+  'AUTH',
+  'HELLO',
+  'QUIT',
+  'GET',
+  'MGET',
+  'PING',
+  'ECHO',
+  'SELECT',
+  'CLIENT',
+  'COMMAND',
+  'CONFIG',
+  'INFO',
+  'other',
+] as const;
 /** A supported RESP command's name. */
 export type RespCommand = Exclude<(typeof RESP_COMMANDS)[number], 'other'>;
 

@@ -86,7 +86,9 @@ export const Stat = {
 } as const;
 
 /** Upper bounds (seconds) of the Redis latency histogram buckets. */
-export const LATENCY_BUCKETS: readonly number[] = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+export const LATENCY_BUCKETS: readonly number[] = [
+  0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
+];
 
 const SLOTS = Stat.LatencyBuckets + LATENCY_BUCKETS.length + 1;
 

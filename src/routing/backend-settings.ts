@@ -68,7 +68,9 @@ export function formatHostPort(node: HostPort): string {
 export function describeBackend(settings: BackendSettings): string {
   const nodes = settings.nodes.map(formatHostPort).join(',');
   const u = new URL(settings.url);
-  const auth = [u.username !== '' ? 'user' : '', u.password !== '' ? 'password' : '', u.protocol === 'rediss:' ? 'TLS' : ''].filter((s) => s !== '');
+  const auth = [u.username !== '' ? 'user' : '', u.password !== '' ? 'password' : '', u.protocol === 'rediss:' ? 'TLS' : ''].filter(
+    (s) => s !== '',
+  );
   const from = auth.length > 0 ? ` (${auth.join(', ')} from REDIS_URL)` : '';
   if (settings.mode === 'cluster') return `redis cluster ${nodes}${from}`;
   if (settings.mode === 'sentinel') return `redis sentinel master ${settings.sentinelName} via ${nodes}${from}`;

@@ -108,7 +108,19 @@ export function openBackend(o: BackendOptions): Backend {
     fetch = c.fetch;
     fetchWithLife = clusterFetchWithLife(c.cluster, c.cork);
     close = c.close;
-    track = (target, keepWhileDown) => new ClusterTracking({ cluster: c.cluster, url: settings.url, timeoutMs: settings.timeoutMs, pingMs, target, label, log, keepWhileDown, stats, ...tracking });
+    track = (target, keepWhileDown) =>
+      new ClusterTracking({
+        cluster: c.cluster,
+        url: settings.url,
+        timeoutMs: settings.timeoutMs,
+        pingMs,
+        target,
+        label,
+        log,
+        keepWhileDown,
+        stats,
+        ...tracking,
+      });
   } else {
     stats[Stat.RedisNodes] = 1;
     const server = settings.mode === 'sentinel' ? serverOptions(settings) : undefined;
@@ -119,14 +131,37 @@ export function openBackend(o: BackendOptions): Backend {
     };
     // In both INVALIDATION modes: a data link that died silently would
     // otherwise fail every read by timeout and never be replaced.
-    const c = connectRedis({ url: settings.url, ...(server ? { server } : {}), where, timeoutMs: settings.timeoutMs, label, log, onUp: up, pingMs });
+    const c = connectRedis({
+      url: settings.url,
+      ...(server ? { server } : {}),
+      where,
+      timeoutMs: settings.timeoutMs,
+      label,
+      log,
+      onUp: up,
+      pingMs,
+    });
     client = c.redis;
     servers = () => [c.redis];
     fetch = redisFetch(c.redis);
     fetchMany = redisFetchMany(c.redis);
     fetchWithLife = redisFetchWithLife(c.redis);
     close = c.close;
-    track = (target, keepWhileDown) => new Invalidation({ url: settings.url, ...(server ? { server } : {}), where, timeoutMs: settings.timeoutMs, data: c.redis, pingMs, target, label, log, keepWhileDown, stats, ...tracking });
+    track = (target, keepWhileDown) =>
+      new Invalidation({
+        url: settings.url,
+        ...(server ? { server } : {}),
+        where,
+        timeoutMs: settings.timeoutMs,
+        data: c.redis,
+        pingMs,
+        target,
+        label,
+        log,
+        keepWhileDown,
+        stats,
+        ...tracking,
+      });
   }
   const gate = new ResendGate(client, settings.timeoutMs, () => performance.now());
   return {

@@ -165,7 +165,18 @@ export class BatchFetch {
     this.#o.fetch(view).then((result) => {
       const o = this.#o;
       observeLatency(o.stats, (o.now() - sent) / 1000);
-      if (result === Outcome.Unavailable && this.#resent(result, started, again, 1, () => this.#fetchOne(key, view, started, true), () => o.land(key, result, NO_LIFE))) return;
+      if (
+        result === Outcome.Unavailable &&
+        this.#resent(
+          result,
+          started,
+          again,
+          1,
+          () => this.#fetchOne(key, view, started, true),
+          () => o.land(key, result, NO_LIFE),
+        )
+      )
+        return;
       o.land(key, result, NO_LIFE);
     });
   }
@@ -174,11 +185,28 @@ export class BatchFetch {
     for (let i = 0; i < keys.length; i++) this.#o.land(keys[i]!, outcome, NO_LIFE);
   }
 
-  #landMany(keys: string[], views: Buffer[], results: readonly (Buffer | null)[] | Outcome, started: number, sent: number, again: boolean): void {
+  #landMany(
+    keys: string[],
+    views: Buffer[],
+    results: readonly (Buffer | null)[] | Outcome,
+    started: number,
+    sent: number,
+    again: boolean,
+  ): void {
     const o = this.#o;
     observeLatency(o.stats, (o.now() - sent) / 1000);
     if (typeof results === 'number') {
-      if (!this.#resent(results, started, again, keys.length, () => this.#sendMany(keys, views, started, true), () => this.#landAll(keys, results))) this.#landAll(keys, results);
+      if (
+        !this.#resent(
+          results,
+          started,
+          again,
+          keys.length,
+          () => this.#sendMany(keys, views, started, true),
+          () => this.#landAll(keys, results),
+        )
+      )
+        this.#landAll(keys, results);
       return;
     }
     for (let i = 0; i < keys.length; i++) {
@@ -194,7 +222,17 @@ export class BatchFetch {
     const spent = o.now() - sent;
     observeLatency(o.stats, spent / 1000);
     if (typeof results === 'number') {
-      if (!this.#resent(results, started, again, keys.length, () => this.#sendLived(keys, views, started, true), () => this.#landAll(keys, results))) this.#landAll(keys, results);
+      if (
+        !this.#resent(
+          results,
+          started,
+          again,
+          keys.length,
+          () => this.#sendLived(keys, views, started, true),
+          () => this.#landAll(keys, results),
+        )
+      )
+        this.#landAll(keys, results);
       return;
     }
     // Lives count from landing: less the whole round trip, so never past Redis's expiry.

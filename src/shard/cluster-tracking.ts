@@ -131,7 +131,9 @@ export class ClusterTracking extends Coherence {
     this.#owners = owners;
     if (moved > 0) {
       this.stats[Stat.TopologyFlushes]!++;
-      this.c.log.warn(`${this.c.label}: ${moved} cluster slots changed masters (failover or resharding); cache flushed, since their old masters no longer see their writes`);
+      this.c.log.warn(
+        `${this.c.label}: ${moved} cluster slots changed masters (failover or resharding); cache flushed, since their old masters no longer see their writes`,
+      );
       this.flush();
     }
     // A replica promoted by the refresh is a master now: it must be armed too.

@@ -61,26 +61,29 @@ export function connectCluster(o: ClusterOptions): ClusterConnection {
   const { settings, log, label } = o;
   // The cluster has only database 0 (the configuration refuses another).
   const { db: _db, ...credentials } = credentialsOf(settings.url);
-  const cluster = new Cluster(settings.nodes.map((n) => ({ host: n.host, port: n.port })), {
-    enableOfflineQueue: false,
-    scaleReads: 'master',
-    slotsRefreshInterval: SLOTS_REFRESH_MS,
-    slotsRefreshTimeout: Math.max(settings.timeoutMs, 1000),
-    // As the standalone connection: the first attempt at once, then 100 ms doubling to 1 s.
-    clusterRetryStrategy: reconnectDelay,
-    redisOptions: {
-      ...credentials,
-      commandTimeout: settings.timeoutMs,
-      connectTimeout: Math.max(settings.timeoutMs, 1000),
-      autoResendUnfulfilledCommands: false,
-      maxRetriesPerRequest: 0,
-      connectionName: `shardcache:${label.replace(/\s+/g, '-')}`,
-      disableClientInfo: true,
-      // RESP2: its parser costs less per small reply, and RESP3 brings
-      // nothing here (invalidations reach a RESP2 subscriber by REDIRECT).
-      protocol: 2,
+  const cluster = new Cluster(
+    settings.nodes.map((n) => ({ host: n.host, port: n.port })),
+    {
+      enableOfflineQueue: false,
+      scaleReads: 'master',
+      slotsRefreshInterval: SLOTS_REFRESH_MS,
+      slotsRefreshTimeout: Math.max(settings.timeoutMs, 1000),
+      // As the standalone connection: the first attempt at once, then 100 ms doubling to 1 s.
+      clusterRetryStrategy: reconnectDelay,
+      redisOptions: {
+        ...credentials,
+        commandTimeout: settings.timeoutMs,
+        connectTimeout: Math.max(settings.timeoutMs, 1000),
+        autoResendUnfulfilledCommands: false,
+        maxRetriesPerRequest: 0,
+        connectionName: `shardcache:${label.replace(/\s+/g, '-')}`,
+        disableClientInfo: true,
+        // RESP2: its parser costs less per small reply, and RESP3 brings
+        // nothing here (invalidations reach a RESP2 subscriber by REDIRECT).
+        protocol: 2,
+      },
     },
-  });
+  );
   const where = `redis cluster ${settings.nodes.map(formatHostPort).join(',')}`;
   let state: 'connecting' | 'up' | 'down' | 'closed' = 'connecting';
   const onUp = o.onUp ?? ((): void => {});

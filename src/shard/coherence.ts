@@ -142,7 +142,9 @@ export abstract class Coherence extends EventEmitter {
     this.stats[Stat.TrackingArmed] = 0;
     this.closeLinks();
     this.c.target.caching = true;
-    this.c.log.warn(`${this.c.label}: Redis refused client tracking (${err.message.split('\n', 1)[0]}); caching with INVALIDATION=ttl, so values may be stale for up to CACHE_TTL_MS`);
+    this.c.log.warn(
+      `${this.c.label}: Redis refused client tracking (${err.message.split('\n', 1)[0]}); caching with INVALIDATION=ttl, so values may be stale for up to CACHE_TTL_MS`,
+    );
     this.emit('settled');
   }
 }

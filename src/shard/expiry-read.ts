@@ -56,7 +56,10 @@ function define(client: Redis | Cluster): Scripted {
     if (!err.message.startsWith('NOSCRIPT')) throw err;
     return client.callBuffer('eval', SCRIPT, numKeys, ...keys);
   };
-  return (numKeys, ...keys) => (client.callBuffer('evalsha', SHA, numKeys, ...keys) as Promise<unknown>).catch(again(numKeys, keys)) as Promise<[(Buffer | null)[], number[]]>;
+  return (numKeys, ...keys) =>
+    (client.callBuffer('evalsha', SHA, numKeys, ...keys) as Promise<unknown>).catch(again(numKeys, keys)) as Promise<
+      [(Buffer | null)[], number[]]
+    >;
 }
 
 /** The script's reply as `Lived`. */

@@ -73,7 +73,9 @@ export function connectRedis(options: RedisOptions, overrides: IORedisOptions = 
   });
   redis.on('error', (err: Error) => {
     if (state === 'down' || state === 'closed') return;
-    options.log.warn(`${options.label}: redis ${state === 'up' ? 'connection lost' : 'unreachable'} at ${where} (${describe(err)}); retrying`);
+    options.log.warn(
+      `${options.label}: redis ${state === 'up' ? 'connection lost' : 'unreachable'} at ${where} (${describe(err)}); retrying`,
+    );
     state = 'down';
     onUp(false);
   });

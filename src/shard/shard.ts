@@ -78,7 +78,14 @@ export class Shard {
     this.#staleMs = options.staleMs ?? 0;
     const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
     const swrMs = options.swrMs ?? 0;
-    this.cache = new Store({ capacity: options.capacity, ttl: options.ttlMs, swr: swrMs, grace: this.#staleMs, maxBytes, eviction: options.eviction ?? 'lru' });
+    this.cache = new Store({
+      capacity: options.capacity,
+      ttl: options.ttlMs,
+      swr: swrMs,
+      grace: this.#staleMs,
+      maxBytes,
+      eviction: options.eviction ?? 'lru',
+    });
     this.refresh = new Refresh(options.ttlMs, swrMs, options.earlyRefreshBeta ?? 0);
     this.limit = new MissLimit(options.maxWaiting ?? Number.POSITIVE_INFINITY);
     this.#now = options.now ?? performance.now.bind(performance);
@@ -198,7 +205,8 @@ export class Shard {
       if (!(this.#staleMs > 0 && this.#answerStale(key, result, waiters, now))) {
         // Stamped as if inserted earlier (or later), so that the cache's one
         // TTL check expires it `negativeTtlMs` from now.
-        if (keep && result === Outcome.NotFound && this.#negativeTtlMs > 0) this.cache.set(key, undefined, now - this.cache.ttl + this.#negativeTtlMs);
+        if (keep && result === Outcome.NotFound && this.#negativeTtlMs > 0)
+          this.cache.set(key, undefined, now - this.cache.ttl + this.#negativeTtlMs);
         for (let i = 0; i < waiters.length; i++) this.#links.replyTo(waiters[i]!)?.addOutcome(waiters[i]! % LINK_SPAN, result);
       }
     }
@@ -210,7 +218,8 @@ export class Shard {
       // Served from the fetched view (copied once, into the reply batch) and
       // not kept, so neither a private copy nor an ETag is worth making.
       if (keep && this.#caches) this.tooLarge++;
-      for (let i = 0; i < waiters.length; i++) this.#links.replyTo(waiters[i]!)?.addValue(waiters[i]! % LINK_SPAN, fetched, 0, undefined, lifeMs);
+      for (let i = 0; i < waiters.length; i++)
+        this.#links.replyTo(waiters[i]!)?.addValue(waiters[i]! % LINK_SPAN, fetched, 0, undefined, lifeMs);
       return;
     }
     // The one copy a cached value needs is into the store's arena: the
@@ -221,7 +230,8 @@ export class Shard {
     if (entry === MISS) {
       // Its block, metadata and index share outweigh the shard's budget alone.
       this.tooLarge++;
-      for (let i = 0; i < waiters.length; i++) this.#links.replyTo(waiters[i]!)?.addValue(waiters[i]! % LINK_SPAN, fetched, 0, undefined, lifeMs);
+      for (let i = 0; i < waiters.length; i++)
+        this.#links.replyTo(waiters[i]!)?.addValue(waiters[i]! % LINK_SPAN, fetched, 0, undefined, lifeMs);
       return;
     }
     for (let i = 0; i < waiters.length; i++) {

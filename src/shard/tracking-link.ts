@@ -107,7 +107,15 @@ export class TrackingLink {
     const o = this.#o;
     const name = `${this.data.options.connectionName ?? 'shardcache'}:invalidate`;
     this.subscriber = connectRedis(
-      { url: o.url, ...(o.server ? { server: o.server } : {}), ...(o.where ? { where: o.where } : {}), timeoutMs: o.timeoutMs, label: `${o.label} invalidation`, log: o.log, pingMs: o.pingMs ?? PING_MS },
+      {
+        url: o.url,
+        ...(o.server ? { server: o.server } : {}),
+        ...(o.where ? { where: o.where } : {}),
+        timeoutMs: o.timeoutMs,
+        label: `${o.label} invalidation`,
+        log: o.log,
+        pingMs: o.pingMs ?? PING_MS,
+      },
       { protocol: 2, autoResubscribe: false, connectionName: name },
     );
     const sub = this.subscriber.redis;
@@ -142,7 +150,9 @@ export class TrackingLink {
       if ((err as Error).name !== 'ReplyError') throw err;
       if (!this.#warnedNoInfo) {
         this.#warnedNoInfo = true;
-        this.#o.log.warn(`${this.#o.label}: INFO is not allowed (${(err as Error).message.split('\n', 1)[0]}), so the tracking link cannot check that its two connections reached the same server; allow INFO when REDIS_URL names an address that can move (DNS, a load balancer)`);
+        this.#o.log.warn(
+          `${this.#o.label}: INFO is not allowed (${(err as Error).message.split('\n', 1)[0]}), so the tracking link cannot check that its two connections reached the same server; allow INFO when REDIS_URL names an address that can move (DNS, a load balancer)`,
+        );
       }
       return undefined;
     }
@@ -161,7 +171,9 @@ export class TrackingLink {
       .then((dataRunId) => {
         if (!current()) return;
         if (runId !== undefined && dataRunId !== undefined && dataRunId !== runId) {
-          this.#resubscribe(`the data connection and the invalidation subscriber reached different servers (run_id ${dataRunId} and ${runId})`);
+          this.#resubscribe(
+            `the data connection and the invalidation subscriber reached different servers (run_id ${dataRunId} and ${runId})`,
+          );
           return;
         }
         // On a socket already tracking, BCAST refuses to be turned on again
@@ -179,7 +191,8 @@ export class TrackingLink {
       .catch((err: Error) => {
         if (err.name !== 'ReplyError') return;
         // The subscriber went away meanwhile, or (INFO not allowed) is on another server.
-        if (/redirect to does not exist/i.test(err.message)) this.#resubscribe(`the data connection's server does not know the subscriber's client id ${id}`);
+        if (/redirect to does not exist/i.test(err.message))
+          this.#resubscribe(`the data connection's server does not know the subscriber's client id ${id}`);
         else this.#refuse(err);
       });
   }

@@ -85,7 +85,8 @@ export class TrackingTable {
       const room = maxes.some((m) => m < 0) ? -1 : maxes.includes(0) ? 0 : maxes.reduce((a, b) => a + b, 0);
       if (fullest !== undefined) this.#publish(fullest[0], fullest[1], room, servers.length);
       // Until a first figure, Redis is looked at again soon, not in 5 s: no server was ready yet.
-      else if (!this.#closed && this.#o.stats[Stat.TrackingTableMaxKeys] === -1 && this.#o.stats[Stat.TrackingKeys] === -1) this.#soon = setTimeout(() => void this.poll(), 100).unref();
+      else if (!this.#closed && this.#o.stats[Stat.TrackingTableMaxKeys] === -1 && this.#o.stats[Stat.TrackingKeys] === -1)
+        this.#soon = setTimeout(() => void this.poll(), 100).unref();
     } finally {
       this.#polling = false;
     }
@@ -106,7 +107,9 @@ export class TrackingTable {
       this.#max.set(where, -1);
       if (!this.#refused) {
         this.#refused = true;
-        this.#o.log.warn(`${this.#o.label}: Redis refused CONFIG GET tracking-table-max-keys (${(err as Error).message.split('\n', 1)[0]}), so CACHE_CAPACITY cannot be checked against its tracking table; allow +config|get, or check tracking-table-max-keys by hand (docs/coherence.md)`);
+        this.#o.log.warn(
+          `${this.#o.label}: Redis refused CONFIG GET tracking-table-max-keys (${(err as Error).message.split('\n', 1)[0]}), so CACHE_CAPACITY cannot be checked against its tracking table; allow +config|get, or check tracking-table-max-keys by hand (docs/coherence.md)`,
+        );
       }
       return -1;
     }
@@ -118,14 +121,21 @@ export class TrackingTable {
     o.stats[Stat.TrackingTableMaxKeys] = max;
     if (o.mode === 'default' && !this.#warnedCapacity && room > 0 && o.capacity > room) {
       this.#warnedCapacity = true;
-      const tables = servers === 1 ? `Redis's tracking-table-max-keys (${room})` : `the tracking tables of ${servers} masters (tracking-table-max-keys ${room} together)`;
-      o.log.warn(`${o.label}: CACHE_CAPACITY (${o.capacity}) is more keys than ${tables} hold: past the table Redis evicts keys from it and invalidates them unchanged, so the cache holds at most about that many; raise tracking-table-max-keys or set TRACKING_MODE=bcast (docs/coherence.md)`);
+      const tables =
+        servers === 1
+          ? `Redis's tracking-table-max-keys (${room})`
+          : `the tracking tables of ${servers} masters (tracking-table-max-keys ${room} together)`;
+      o.log.warn(
+        `${o.label}: CACHE_CAPACITY (${o.capacity}) is more keys than ${tables} hold: past the table Redis evicts keys from it and invalidates them unchanged, so the cache holds at most about that many; raise tracking-table-max-keys or set TRACKING_MODE=bcast (docs/coherence.md)`,
+      );
     }
     if (keys < 0 || max <= 0) return;
     const fill = keys / max;
     if (!this.#warnedFull && fill >= NEARLY_FULL) {
       this.#warnedFull = true;
-      o.log.warn(`${o.label}: Redis's tracking table is ${Math.round(fill * 100)}% full (${keys} of tracking-table-max-keys ${max}): once full, Redis invalidates tracked keys unchanged and caches shrink; raise tracking-table-max-keys or set TRACKING_MODE=bcast (docs/coherence.md)`);
+      o.log.warn(
+        `${o.label}: Redis's tracking table is ${Math.round(fill * 100)}% full (${keys} of tracking-table-max-keys ${max}): once full, Redis invalidates tracked keys unchanged and caches shrink; raise tracking-table-max-keys or set TRACKING_MODE=bcast (docs/coherence.md)`,
+      );
     } else if (fill < RELIEVED) {
       this.#warnedFull = false;
     }

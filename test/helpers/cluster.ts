@@ -70,22 +70,31 @@ export async function startCluster(t: Teardown, options: { nodeTimeoutMs?: numbe
     const port = await freePort();
     const bus = await freePort();
     const child = await spawnRedisServer(port, [
-      '--cluster-enabled', 'yes',
+      '--cluster-enabled',
+      'yes',
       // The bus port is chosen too: port + 10000 may be taken, or past 65535.
-      '--cluster-port', String(bus),
-      '--cluster-config-file', join(dir, `nodes-${port}.conf`),
-      '--cluster-node-timeout', String(options.nodeTimeoutMs ?? 5000),
+      '--cluster-port',
+      String(bus),
+      '--cluster-config-file',
+      join(dir, `nodes-${port}.conf`),
+      '--cluster-node-timeout',
+      String(options.nodeTimeoutMs ?? 5000),
       // A replica is not a failover candidate until its first sync is done: no 5 s wait for it.
-      '--repl-diskless-sync-delay', '0',
-      '--dir', dir,
+      '--repl-diskless-sync-delay',
+      '0',
+      '--dir',
+      dir,
       // Kept with the nodes.conf files (removed in teardown); quoted in errors.
-      '--logfile', join(dir, `${port}.log`),
+      '--logfile',
+      join(dir, `${port}.log`),
     ]);
     const client = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 1 });
     client.on('error', () => {});
     nodes.push({ port, address: `127.0.0.1:${port}`, id: '', client, child });
   }
-  await run('redis-cli', ['--cluster', 'create', ...nodes.map((n) => n.address), '--cluster-replicas', '1', '--cluster-yes'], { timeout: 60000 });
+  await run('redis-cli', ['--cluster', 'create', ...nodes.map((n) => n.address), '--cluster-replicas', '1', '--cluster-yes'], {
+    timeout: 60000,
+  });
   for (const node of nodes) node.id = String(await node.client.call('CLUSTER', 'MYID'));
   const byAddress = new Map(nodes.map((n) => [n.address, n]));
   const seeds = nodes.map((n) => n.address).join(',');
@@ -133,7 +142,9 @@ export async function startCluster(t: Teardown, options: { nodeTimeoutMs?: numbe
         }
         await sleep(20);
       }
-      throw new Error(`CLUSTER FAILOVER on ${replica.address}: still not a master after 30 s; its log ends:\n${logTail(join(dir, `${replica.port}.log`))}`);
+      throw new Error(
+        `CLUSTER FAILOVER on ${replica.address}: still not a master after 30 s; its log ends:\n${logTail(join(dir, `${replica.port}.log`))}`,
+      );
     },
     async moveSlot(slot, to) {
       const from = await cluster.masterOf(slot);
@@ -147,7 +158,14 @@ export async function startCluster(t: Teardown, options: { nodeTimeoutMs?: numbe
       }
       // The new owner first, then the old one, then the rest: the order redis-cli uses.
       const masters = await Promise.all(nodes.map(async (n) => ({ n, role: ((await n.client.call('ROLE')) as [string])[0] })));
-      for (const n of [to, from, ...masters.filter((m) => m.role === 'master').map((m) => m.n).filter((n) => n !== to && n !== from)]) {
+      for (const n of [
+        to,
+        from,
+        ...masters
+          .filter((m) => m.role === 'master')
+          .map((m) => m.n)
+          .filter((n) => n !== to && n !== from),
+      ]) {
         await n.client.call('CLUSTER', 'SETSLOT', String(slot), 'NODE', to.id);
       }
       await cluster.settled();
@@ -161,8 +179,15 @@ export async function startCluster(t: Teardown, options: { nodeTimeoutMs?: numbe
         // master that does not yet know its replica ignores its manual failover.
         const tables = await Promise.all(nodes.map((n) => n.client.call('CLUSTER', 'NODES') as Promise<string>));
         const roles = tables.every((table) => {
-          const flags = table.trim().split('\n').map((line) => line.split(' ')[2]!);
-          return flags.filter((f) => /master/.test(f)).length === 3 && flags.filter((f) => /slave/.test(f)).length === 3 && !flags.some((f) => /fail|handshake|noaddr/.test(f));
+          const flags = table
+            .trim()
+            .split('\n')
+            .map((line) => line.split(' ')[2]!);
+          return (
+            flags.filter((f) => /master/.test(f)).length === 3 &&
+            flags.filter((f) => /slave/.test(f)).length === 3 &&
+            !flags.some((f) => /fail|handshake|noaddr/.test(f))
+          );
         });
         const ok = roles && infos.every((i) => /cluster_state:ok/.test(i) && /cluster_slots_ok:16384/.test(i));
         const same = views.every((v) => v.every((owner, s) => owner !== '' && owner === views[0]![s]));
@@ -176,14 +201,19 @@ export async function startCluster(t: Teardown, options: { nodeTimeoutMs?: numbe
   // Replicas must be attached too: a failover test needs one per master.
   const deadline = Date.now() + 30000;
   for (;;) {
-    const masters = await Promise.all(nodes.map(async (n) => (((await n.client.call('ROLE')) as [string])[0] === 'master' ? n : undefined)));
+    const masters = await Promise.all(
+      nodes.map(async (n) => (((await n.client.call('ROLE')) as [string])[0] === 'master' ? n : undefined)),
+    );
     const withReplicas = await Promise.all(masters.filter((m) => m !== undefined).map(async (m) => (await cluster.replicasOf(m!)).length));
     if (withReplicas.length === 3 && withReplicas.every((n) => n >= 1)) break;
     if (Date.now() > deadline) throw new Error('the replicas did not attach within 30 s');
     await sleep(50);
   }
   // A write to a dead master fails after a second instead of retrying on.
-  const client = new Cluster(nodes.map((n) => ({ host: '127.0.0.1', port: n.port })), { redisOptions: { maxRetriesPerRequest: 1, commandTimeout: 1000 } });
+  const client = new Cluster(
+    nodes.map((n) => ({ host: '127.0.0.1', port: n.port })),
+    { redisOptions: { maxRetriesPerRequest: 1, commandTimeout: 1000 } },
+  );
   client.on('error', () => {});
   t.teardown(() => client.disconnect());
   await client.ping();

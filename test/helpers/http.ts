@@ -13,8 +13,15 @@ export function agent(connections = 16): Agent {
 }
 
 /** GETs (or HEADs) `path` and reads the whole body. */
-export async function get(base: string, path: string, options: { method?: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE'; dispatcher?: Agent } = {}): Promise<Answer> {
-  const res = await request(base + path, { method: options.method ?? 'GET', ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}) });
+export async function get(
+  base: string,
+  path: string,
+  options: { method?: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE'; dispatcher?: Agent } = {},
+): Promise<Answer> {
+  const res = await request(base + path, {
+    method: options.method ?? 'GET',
+    ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
+  });
   const body = Buffer.from(await res.body.arrayBuffer());
   return { status: res.statusCode, headers: res.headers, body };
 }

@@ -77,17 +77,38 @@ export async function buildImage(): Promise<Built> {
   const iidfile = join(tmpdir(), `shardcache-image-${process.pid}.iid`);
   // --format docker: the OCI format has no HEALTHCHECK, and podman drops it.
   // The CA bundle reaches npm inside the build as a secret (see the Dockerfile).
-  const build = await run('podman', [
-    'build', '--format', 'docker', '--layers', '--build-arg', `NODE_IMAGE=${base}`,
-    '--secret', 'id=npm-ca,src=/etc/ssl/certs/ca-certificates.crt', '--iidfile', iidfile, '-t', IMAGE, ROOT,
-  ], { env: PODMAN_ENV, timeout: 300000, maxBuffer: 64 << 20 });
+  const build = await run(
+    'podman',
+    [
+      'build',
+      '--format',
+      'docker',
+      '--layers',
+      '--build-arg',
+      `NODE_IMAGE=${base}`,
+      '--secret',
+      'id=npm-ca,src=/etc/ssl/certs/ca-certificates.crt',
+      '--iidfile',
+      iidfile,
+      '-t',
+      IMAGE,
+      ROOT,
+    ],
+    { env: PODMAN_ENV, timeout: 300000, maxBuffer: 64 << 20 },
+  );
   const buildSeconds = (performance.now() - started) / 1000;
   const id = readFileSync(iidfile, 'utf8').trim();
   rmSync(iidfile);
   const size = (tag: string): Promise<number> => podman(['image', 'inspect', '--format', '{{.Size}}', tag]).then(Number);
   return {
-    id, base, baseSeconds, buildSeconds, baseBuilt: /building/.test(standin.stderr),
-    size: await size(id), baseSize: await size(base), log: build.stdout.split('\n').slice(-30).join('\n'),
+    id,
+    base,
+    baseSeconds,
+    buildSeconds,
+    baseBuilt: /building/.test(standin.stderr),
+    size: await size(id),
+    baseSize: await size(base),
+    log: build.stdout.split('\n').slice(-30).join('\n'),
   };
 }
 
@@ -106,7 +127,9 @@ const PREFIX = 'shardcache-image-test-';
 
 /** Removes the containers of image test processes that no longer run (killed before their teardown). */
 export async function removeStale(): Promise<void> {
-  const names = (await podman(['ps', '--all', '--filter', `name=^${PREFIX}`, '--format', '{{.Names}}'])).split('\n').filter((n) => n !== '');
+  const names = (await podman(['ps', '--all', '--filter', `name=^${PREFIX}`, '--format', '{{.Names}}']))
+    .split('\n')
+    .filter((n) => n !== '');
   const alive = (pid: number): boolean => {
     try {
       process.kill(pid, 0);
@@ -124,10 +147,19 @@ export async function removeStale(): Promise<void> {
  * options, and waits until `ready` matches its log (fails after 20 s, or at
  * once if it exits).
  */
-export async function runContainer(t: Teardown, id: string, env: Record<string, string>, ready: RegExp, extra: readonly string[] = []): Promise<Container> {
+export async function runContainer(
+  t: Teardown,
+  id: string,
+  env: Record<string, string>,
+  ready: RegExp,
+  extra: readonly string[] = [],
+): Promise<Container> {
   const name = `${PREFIX}${process.pid}-${count++}`;
   const envArgs = Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
-  const child = spawn('podman', ['run', '--name', name, '--network', 'host', ...envArgs, ...extra, id], { env: PODMAN_ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('podman', ['run', '--name', name, '--network', 'host', ...envArgs, ...extra, id], {
+    env: PODMAN_ENV,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   const add = (d: Buffer): void => void (output += d.toString());
   child.stdout.on('data', add);
@@ -148,7 +180,10 @@ export async function runContainer(t: Teardown, id: string, env: Record<string, 
 
 /** `podman healthcheck run`: resolves with its exit code and the state podman recorded. */
 export async function healthcheck(name: string): Promise<{ code: number; status: string }> {
-  const code = await podman(['healthcheck', 'run', name]).then(() => 0, (err: { code?: number }) => err.code ?? -1);
+  const code = await podman(['healthcheck', 'run', name]).then(
+    () => 0,
+    (err: { code?: number }) => err.code ?? -1,
+  );
   const status = (await podman(['inspect', '--format', '{{.State.Health.Status}}', name])).trim();
   return { code, status };
 }

@@ -18,9 +18,15 @@ export interface Lags {
  * machine shared with other test files does not. Seen: 57 ms for 1 of 1,000
  * keys, 51.8 ms for 1 of 300 on a Redis Cluster.
  */
-export async function invalidationLags(keys: readonly string[], lagAfterWrite: (key: string, attempt: 1 | 2) => Promise<number>, boundMs: number, concurrency = 4): Promise<Lags> {
+export async function invalidationLags(
+  keys: readonly string[],
+  lagAfterWrite: (key: string, attempt: 1 | 2) => Promise<number>,
+  boundMs: number,
+  concurrency = 4,
+): Promise<Lags> {
   const lags: number[] = [];
-  for (let i = 0; i < keys.length; i += concurrency) lags.push(...(await Promise.all(keys.slice(i, i + concurrency).map((k) => lagAfterWrite(k, 1)))));
+  for (let i = 0; i < keys.length; i += concurrency)
+    lags.push(...(await Promise.all(keys.slice(i, i + concurrency).map((k) => lagAfterWrite(k, 1)))));
   let remeasured = 0;
   for (let i = 0; i < keys.length; i++) {
     if (lags[i]! <= boundMs) continue;

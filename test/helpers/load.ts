@@ -48,7 +48,15 @@ export async function load(o: LoadOptions): Promise<Shot[]> {
         shots.push({ key, status: res.statusCode, body, headers: res.headers, started, ended: performance.now() });
       } catch (err) {
         const e = err as Error & { code?: string; cause?: { code?: string } };
-        shots.push({ key, status: 0, body: '', headers: {}, error: e.cause?.code ?? e.code ?? e.message, started, ended: performance.now() });
+        shots.push({
+          key,
+          status: 0,
+          body: '',
+          headers: {},
+          error: e.cause?.code ?? e.code ?? e.message,
+          started,
+          ended: performance.now(),
+        });
         if (o.endOnError) return;
       }
       if (o.pauseMs) await sleep(o.pauseMs);
@@ -57,4 +65,3 @@ export async function load(o: LoadOptions): Promise<Shot[]> {
   await Promise.all(Array.from({ length: o.clients }, (_, c) => client(c)));
   return shots;
 }
-

@@ -31,7 +31,9 @@ export function total(samples: Samples, name: string, labels: Record<string, str
 
 /** Every sample of `name`, as `{labels} → value`, for comparing whole label sets. */
 export function samplesOf(samples: Samples, name: string): Record<string, number> {
-  return Object.fromEntries([...samples].filter(([key]) => key.startsWith(`${name}{`)).map(([key, value]) => [key.slice(name.length), value]));
+  return Object.fromEntries(
+    [...samples].filter(([key]) => key.startsWith(`${name}{`)).map(([key, value]) => [key.slice(name.length), value]),
+  );
 }
 
 /**

@@ -112,9 +112,17 @@ export async function startNetnsRedis(t: Teardown): Promise<NetnsRedis> {
   const inside = ['ip', 'netns', 'exec', namespace];
   const redisPort = 6379;
   const socket = join(dir, 'redis.sock');
-  children.push(await spawnRedisServer(redisPort, ['--unixsocket', socket, '--unixsocketperm', '700'], '127.0.0.1', [...inside, 'redis-server'], { path: socket }));
+  children.push(
+    await spawnRedisServer(redisPort, ['--unixsocket', socket, '--unixsocketperm', '700'], '127.0.0.1', [...inside, 'redis-server'], {
+      path: socket,
+    }),
+  );
   const relayPort = 6380;
-  const relay = spawn(inside[0]!, [...inside.slice(1), process.execPath, join(ROOT, 'dist/test/helpers/delay-relay.js'), nsIp, String(relayPort), String(redisPort)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const relay = spawn(
+    inside[0]!,
+    [...inside.slice(1), process.execPath, join(ROOT, 'dist/test/helpers/delay-relay.js'), nsIp, String(relayPort), String(redisPort)],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
   children.push(relay);
   await new Promise<void>((resolve, reject) => {
     relay.stdout!.once('data', () => resolve());
@@ -134,7 +142,25 @@ export async function startNetnsRedis(t: Teardown): Promise<NetnsRedis> {
     async loss(percent) {
       // The namespace's own OUTPUT chain holds nothing else: flushing it removes the previous rule.
       await ip('netns', 'exec', namespace, 'iptables', '-F', 'OUTPUT');
-      if (percent > 0) await ip('netns', 'exec', namespace, 'iptables', '-A', 'OUTPUT', '-o', nsEnd, '-m', 'statistic', '--mode', 'random', '--probability', String(percent / 100), '-j', 'DROP');
+      if (percent > 0)
+        await ip(
+          'netns',
+          'exec',
+          namespace,
+          'iptables',
+          '-A',
+          'OUTPUT',
+          '-o',
+          nsEnd,
+          '-m',
+          'statistic',
+          '--mode',
+          'random',
+          '--probability',
+          String(percent / 100),
+          '-j',
+          'DROP',
+        );
     },
     async cut() {
       await ip('-n', namespace, 'link', 'set', nsEnd, 'down');
@@ -144,8 +170,29 @@ export async function startNetnsRedis(t: Teardown): Promise<NetnsRedis> {
     },
     async reset() {
       const { stdout } = await run('ss', ['-Htn', 'state', 'established', 'dst', `${nsIp}:${relayPort}`]);
-      const ports = stdout.split('\n').map((l) => /:(\d+)\s+\S+:\d+\s*$/.exec(l.trim())?.[1]).filter((p): p is string => p !== undefined);
-      for (const port of ports) await ip('netns', 'exec', namespace, 'iptables', '-A', 'INPUT', '-p', 'tcp', '--sport', port, '--dport', String(relayPort), '-j', 'REJECT', '--reject-with', 'tcp-reset');
+      const ports = stdout
+        .split('\n')
+        .map((l) => /:(\d+)\s+\S+:\d+\s*$/.exec(l.trim())?.[1])
+        .filter((p): p is string => p !== undefined);
+      for (const port of ports)
+        await ip(
+          'netns',
+          'exec',
+          namespace,
+          'iptables',
+          '-A',
+          'INPUT',
+          '-p',
+          'tcp',
+          '--sport',
+          port,
+          '--dport',
+          String(relayPort),
+          '-j',
+          'REJECT',
+          '--reject-with',
+          'tcp-reset',
+        );
       return ports.length;
     },
     async unreset() {

@@ -117,8 +117,28 @@ function spawnRedis(port: number): Promise<ChildProcess> {
  * runs it another way (inside a network namespace: `['ip', 'netns', 'exec',
  * name, 'redis-server']`).
  */
-export async function spawnRedisServer(port: number, extra: readonly string[], host = '127.0.0.1', command: readonly string[] = ['redis-server'], via?: { path: string }): Promise<ChildProcess> {
-  const args = ['--port', String(port), '--bind', host, '--save', '', '--appendonly', 'no', '--loglevel', 'warning', '--enable-debug-command', 'yes', ...extra];
+export async function spawnRedisServer(
+  port: number,
+  extra: readonly string[],
+  host = '127.0.0.1',
+  command: readonly string[] = ['redis-server'],
+  via?: { path: string },
+): Promise<ChildProcess> {
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    host,
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--loglevel',
+    'warning',
+    '--enable-debug-command',
+    'yes',
+    ...extra,
+  ];
   const child = spawn(command[0]!, [...command.slice(1), ...args], { stdio: 'ignore' });
   const deadline = Date.now() + 10000;
   for (;;) {
@@ -180,7 +200,13 @@ export function startProxy(t: Teardown, env: Record<string, string>, args: strin
  * A `wrapper` command that execs what follows it (`prlimit --nofile=…`)
  * runs it instead, with the same pid.
  */
-export async function startNode(t: Teardown, script: string, env: Record<string, string>, args: string[] = [], wrapper: readonly string[] = []): Promise<Proxy> {
+export async function startNode(
+  t: Teardown,
+  script: string,
+  env: Record<string, string>,
+  args: string[] = [],
+  wrapper: readonly string[] = [],
+): Promise<Proxy> {
   const command = [...wrapper, process.execPath, script, ...args];
   const child = spawn(command[0]!, command.slice(1), {
     cwd: ROOT,
@@ -210,13 +236,27 @@ export async function startNode(t: Teardown, script: string, env: Record<string,
   });
   const resp = /RESP listening on redis:\/\/[^\s"]+:(\d+)/.exec(stderr);
   const admin = /admin listening on (http:\/\/[^\s"]+)/.exec(stderr);
-  return { url, respPort: resp ? Number(resp[1]) : undefined, admin: admin ? admin[1]! : '', child, logs: () => stderr, stop: () => stopProcess(child) };
+  return {
+    url,
+    respPort: resp ? Number(resp[1]) : undefined,
+    admin: admin ? admin[1]! : '',
+    child,
+    logs: () => stderr,
+    stop: () => stopProcess(child),
+  };
 }
 
 /** Runs the built proxy to completion (for start-up errors and --help). */
-export function runProxy(env: Record<string, string>, args: string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runProxy(
+  env: Record<string, string>,
+  args: string[] = [],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['dist/src/main.js', ...args], { cwd: ROOT, env: { ...process.env, ADMIN_PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['dist/src/main.js', ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ADMIN_PORT: '0', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -54,7 +54,11 @@ export function analyse(expr: string): Analysis {
       if (node.type.isError) out.errorsAt.push(node.from);
       if (node.name === 'VectorSelector') {
         const id = node.node.getChild('Identifier');
-        const labels = node.node.getChild('LabelMatchers')?.getChildren('UnquotedLabelMatcher').map((m) => m.getChild('LabelName')!) ?? [];
+        const labels =
+          node.node
+            .getChild('LabelMatchers')
+            ?.getChildren('UnquotedLabelMatcher')
+            .map((m) => m.getChild('LabelName')!) ?? [];
         out.selectors.push({ metric: id ? text(id.from, id.to) : '', labels: labels.map((l) => text(l.from, l.to)) });
       }
       if (node.name === 'GroupingLabels') for (const l of node.node.getChildren('LabelName')) out.grouping.push(text(l.from, l.to));

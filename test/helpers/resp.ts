@@ -17,7 +17,11 @@ export interface Exchange {
  * arrived, or `timeoutMs` passed. `halfClose` ends our side after writing,
  * as `printf … | nc` does; `readDelayMs` reads nothing for that long.
  */
-export function exchange(port: number, data: string | Buffer, options: { replies?: number; bytes?: number; timeoutMs?: number; halfClose?: boolean; readDelayMs?: number } = {}): Promise<Exchange> {
+export function exchange(
+  port: number,
+  data: string | Buffer,
+  options: { replies?: number; bytes?: number; timeoutMs?: number; halfClose?: boolean; readDelayMs?: number } = {},
+): Promise<Exchange> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ port, host: '127.0.0.1' });
     const chunks: Buffer[] = [];

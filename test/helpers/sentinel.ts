@@ -14,7 +14,6 @@ import { Redis } from 'ioredis';
 import { freePort, logTail, spawnRedisServer, stopProcess } from './processes.js';
 import { sleep } from './time.js';
 
-
 interface Teardown {
   teardown(fn: () => unknown): void;
 }
@@ -68,13 +67,16 @@ export async function startSentinels(t: Teardown): Promise<SentinelSetup> {
   for (let i = 0; i < 3; i++) {
     // Sentinel rewrites its configuration file, so each gets its own.
     const conf = join(dir, `sentinel-${i}.conf`);
-    writeFileSync(conf, [
-      `sentinel monitor ${NAME} 127.0.0.1 ${master.port} 2`,
-      `sentinel down-after-milliseconds ${NAME} 1000`,
-      `sentinel failover-timeout ${NAME} 10000`,
-      `sentinel parallel-syncs ${NAME} 1`,
-      '',
-    ].join('\n'));
+    writeFileSync(
+      conf,
+      [
+        `sentinel monitor ${NAME} 127.0.0.1 ${master.port} 2`,
+        `sentinel down-after-milliseconds ${NAME} 1000`,
+        `sentinel failover-timeout ${NAME} 10000`,
+        `sentinel parallel-syncs ${NAME} 1`,
+        '',
+      ].join('\n'),
+    );
     sentinelNodes.push(await start(['--sentinel'], ['redis-server', conf]));
   }
   const servers = [master, replica];
@@ -99,12 +101,18 @@ export async function startSentinels(t: Teardown): Promise<SentinelSetup> {
       while (Date.now() < deadline) {
         const views = await Promise.all(sentinelNodes.map(masterAddress));
         const promoted = byAddress.get(views[0]!);
-        if (views.every((v) => v === views[0] && v !== before) && promoted !== undefined && ((await promoted.client.call('ROLE')) as [string])[0] === 'master') {
+        if (
+          views.every((v) => v === views[0] && v !== before) &&
+          promoted !== undefined &&
+          ((await promoted.client.call('ROLE')) as [string])[0] === 'master'
+        ) {
           return performance.now() - started;
         }
         await sleep(20);
       }
-      throw new Error(`SENTINEL FAILOVER: the sentinels did not agree on a new master within 30 s; a sentinel's log ends:\n${logTail(join(dir, `${sentinelNodes[0]!.port}.log`))}`);
+      throw new Error(
+        `SENTINEL FAILOVER: the sentinels did not agree on a new master within 30 s; a sentinel's log ends:\n${logTail(join(dir, `${sentinelNodes[0]!.port}.log`))}`,
+      );
     },
   };
   // Ready when every sentinel knows the replica (online) and the two other sentinels.

@@ -164,7 +164,8 @@ export async function newValuesShow(o: LoadTarget, version: number): Promise<num
   let slowest = 0;
   for (const key of o.keys.keys) {
     const want = VersionedKeys.value(key, version);
-    while ((await get(o.base, `/${key}`, { dispatcher: o.dispatcher })).body.toString() !== want && performance.now() - started < 5000) await sleep(5);
+    while ((await get(o.base, `/${key}`, { dispatcher: o.dispatcher })).body.toString() !== want && performance.now() - started < 5000)
+      await sleep(5);
     slowest = Math.max(slowest, performance.now() - started);
   }
   return slowest;

@@ -141,7 +141,15 @@ export class HttpFront implements Sink {
   };
 
   /** Called by the dispatcher with a shard's result. */
-  answer(token: unknown, flags: number, code: number, value: Buffer | undefined, ageMs: number, etag: string | undefined, lifeMs: number): void {
+  answer(
+    token: unknown,
+    flags: number,
+    code: number,
+    value: Buffer | undefined,
+    ageMs: number,
+    etag: string | undefined,
+    lifeMs: number,
+  ): void {
     const res = token as http.ServerResponse;
     if (code >= 0) {
       const ages = this.#ages;
@@ -157,7 +165,18 @@ export class HttpFront implements Sink {
         200,
         etag === undefined
           ? ['Content-Type', OCTET_STREAM, 'Content-Length', length, 'Cache-Control', ages.maxAge(ageMs, lifeMs), 'Age', ages.age(ageMs)]
-          : ['Content-Type', OCTET_STREAM, 'Content-Length', length, 'Cache-Control', ages.maxAge(ageMs, lifeMs), 'Age', ages.age(ageMs), 'ETag', etag],
+          : [
+              'Content-Type',
+              OCTET_STREAM,
+              'Content-Length',
+              length,
+              'Cache-Control',
+              ages.maxAge(ageMs, lifeMs),
+              'Age',
+              ages.age(ageMs),
+              'ETag',
+              etag,
+            ],
       );
       res.end(flags & HEAD ? undefined : value);
     } else if (code === Outcome.NotFound) {

@@ -11,7 +11,9 @@ import { error } from './reply.js';
 export const NOAUTH = error('NOAUTH Authentication required.');
 export const WRONGPASS = error('WRONGPASS invalid username-password pair or user is disabled.');
 /** AUTH <password> without a password set; ioredis, for one, warns and goes on. */
-export const NO_PASSWORD_SET = error('ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?');
+export const NO_PASSWORD_SET = error(
+  'ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?',
+);
 export const HELLO_NOAUTH = error(
   'NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time',
 );

@@ -68,7 +68,10 @@ const SPECS: Readonly<Record<RespCommand, readonly [arity: number, run: Handler]
 export const OTHER_COMMAND = RESP_COMMANDS.indexOf('other');
 
 const TABLE = new Map<string, { arity: number; run: Handler; index: number }>(
-  (RESP_COMMANDS.slice(0, OTHER_COMMAND) as RespCommand[]).map((name, index) => [name, { arity: SPECS[name][0], run: SPECS[name][1], index }]),
+  (RESP_COMMANDS.slice(0, OTHER_COMMAND) as RespCommand[]).map((name, index) => [
+    name,
+    { arity: SPECS[name][0], run: SPECS[name][1], index },
+  ]),
 );
 
 const GET = TABLE.get('GET')!;
@@ -135,7 +138,8 @@ function client(session: Session, args: string[], argc: number): void {
   if (sub === 'SETNAME' && argc === 3) return setName(session, args[2]!);
   // Sent by client libraries (ioredis among them) to describe themselves; nothing to keep.
   if (sub === 'SETINFO' && argc === 4) return session.reply(OK);
-  if (sub === 'ID' || sub === 'GETNAME' || sub === 'SETNAME' || sub === 'SETINFO') return wrongArity(session, `client|${sub.toLowerCase()}`);
+  if (sub === 'ID' || sub === 'GETNAME' || sub === 'SETNAME' || sub === 'SETINFO')
+    return wrongArity(session, `client|${sub.toLowerCase()}`);
   unknown(session, `CLIENT ${args[1]!}`);
 }
 
@@ -180,7 +184,22 @@ function hello(session: Session, args: string[], argc: number, facts: ServerFact
     return session.reply(HELLO_NOAUTH);
   }
   if (name !== undefined) session.name = name === '' ? null : name;
-  const reply: Item = ['server', 'shardcache', 'version', VERSION, 'proto', 2, 'id', session.id, 'mode', 'standalone', 'role', 'master', 'modules', []];
+  const reply: Item = [
+    'server',
+    'shardcache',
+    'version',
+    VERSION,
+    'proto',
+    2,
+    'id',
+    session.id,
+    'mode',
+    'standalone',
+    'role',
+    'master',
+    'modules',
+    [],
+  ];
   session.reply(encode(reply));
 }
 

@@ -192,13 +192,13 @@ export class RespConnection implements Sink, Session {
         else if (parsed === Parse.Error) {
           this.command = OTHER_COMMAND;
           this.replyAndClose(error(`ERR ${parser.error}`));
-        }
-        else execute(this, parser.args, parser.argc, this.#context.facts);
+        } else execute(this, parser.args, parser.argc, this.#context.facts);
       }
       // Replies ready at once (an MGET's header, a PING) wait for the GET sent
       // after them: one write with both, not two. A client can do nothing with
       // an array header alone, and each write is a syscall on the main thread.
-      if (this.#ring.codes[(this.#ring.tail - 1) & this.#ring.mask] === WAITING) this.#held = this.#ring.codes[this.#ring.head & this.#ring.mask] !== WAITING;
+      if (this.#ring.codes[(this.#ring.tail - 1) & this.#ring.mask] === WAITING)
+        this.#held = this.#ring.codes[this.#ring.head & this.#ring.mask] !== WAITING;
       else this.#flush();
       // Replies that were ready at once (PING, errors) may have made room for more.
     } while (!this.#closing && !this.#drained && this.#canRead());

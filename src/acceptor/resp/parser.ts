@@ -163,7 +163,8 @@ export class CommandParser {
     const end = nl > this.#pos && buf[nl - 1] === CR ? nl - 1 : nl;
     const ok = splitInline(buf, this.#pos, end, this.args, this.#limits.maxArgs);
     this.#pos = nl + 1;
-    if (ok < 0) return this.#fail(ok === TOO_MANY ? 'Protocol error: invalid multibulk length' : 'Protocol error: unbalanced quotes in request');
+    if (ok < 0)
+      return this.#fail(ok === TOO_MANY ? 'Protocol error: invalid multibulk length' : 'Protocol error: unbalanced quotes in request');
     this.argc = ok;
     return Parse.Command;
   }
