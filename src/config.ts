@@ -5,19 +5,24 @@
  * setting and the value, never a stack trace.
  */
 import { availableParallelism } from 'node:os';
-import { decodeKey } from './routing/key.js';
 import { EVICTIONS, type Eviction } from './cache/policy.js';
 import { LOG_LEVELS } from './log.js';
 import { redactUrl } from './redact.js';
-import {
-  parseHostPorts,
-  formatHostPort,
-  TRACKING_MODES,
-  type BackendSettings,
-  type RedisMode,
-  type TrackingMode,
-} from './routing/backend-settings.js';
+import { parseHostPorts, TRACKING_MODES, type BackendSettings, type RedisMode, type TrackingMode } from './routing/backend-settings.js';
 import { defaultThreads, reusePortProblem } from './threads.js';
+import {
+  byteSize,
+  decimal,
+  host,
+  hostPorts,
+  integer,
+  keyPrefix,
+  oneOf,
+  type Parse,
+  portOrOff,
+  redisUrl,
+  sentinelName,
+} from './setting-parsers.js';
 
 /** Every setting, checked and parsed (see SETTINGS for the environment variables and flags). */
 export interface Config {
@@ -79,8 +84,6 @@ export interface Config {
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
-
-type Parse = (raw: string) => number | string;
 
 interface Setting {
   env: string;
@@ -238,92 +241,4 @@ export function helpText(): string {
     '',
     'Exit codes: 0 after a clean stop, 1 on a failure at start-up or a stop that had to cut connections, 2 on a bad setting.',
   ].join('\n');
-}
-
-function integer(min: number, max: number): Parse {
-  return (raw) => {
-    if (!/^\d+$/.test(raw)) throw new Error(`must be a whole number from ${min} to ${max}`);
-    const n = Number(raw);
-    if (n < min || n > max) throw new Error(`must be from ${min} to ${max}`);
-    return n;
-  };
-}
-
-/** A decimal number from `min` to `max`, e.g. `0.5`. */
-function decimal(min: number, max: number): Parse {
-  return (raw) => {
-    if (!/^\d+(\.\d+)?$/.test(raw)) throw new Error(`must be a number from ${min} to ${max}, e.g. 1 or 0.5`);
-    const n = Number(raw);
-    if (n < min || n > max) throw new Error(`must be from ${min} to ${max}`);
-    return n;
-  };
-}
-
-const UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
-
-/**
- * Bytes as a whole number, or with a binary suffix as Varnish and nginx take
- * them: `512k`, `256m`, `2g` (also `256mb`, `256MiB`); at most `max`.
- */
-function byteSize(max: number): Parse {
-  return (raw) => {
-    const m = /^(\d+)\s*([kmgt]?)(?:i?b)?$/i.exec(raw);
-    if (m === null) throw new Error('must be a number of bytes, optionally with k, m or g (KiB, MiB, GiB)');
-    const n = Number(m[1]) * UNITS[m[2]!.toLowerCase()]!;
-    if (n > max) throw new Error(`must be at most ${max} bytes`);
-    return n;
-  };
-}
-
-/** One of `choices`, case-insensitive (LOG_LEVEL=INFO means info). */
-function oneOf(...choices: string[]): Parse {
-  return (raw) => {
-    const value = raw.toLowerCase();
-    if (!choices.includes(value)) throw new Error(`must be one of ${choices.join(', ')}`);
-    return value;
-  };
-}
-
-/** A port number, or `off` (the listener is not started). */
-function portOrOff(raw: string): number | string {
-  if (raw.toLowerCase() === 'off') return 'off';
-  return integer(0, 65535)(raw);
-}
-
-/** Percent-decoded like a key, so a binary prefix can be given. */
-function keyPrefix(raw: string): string {
-  if (/[?#]/.test(raw)) throw new Error('write ? and # as %3F and %23');
-  const decoded = decodeKey(`/${raw}`, 65536);
-  if (typeof decoded === 'number') throw new Error('malformed percent-encoding (write bytes as %XX)');
-  return decoded;
-}
-
-function host(raw: string): string {
-  if (raw === '' || /[\s/]/.test(raw)) throw new Error('must be a host name or an IP address');
-  return raw;
-}
-
-/** `host:port,…`, normalized (no spaces, IPv6 in brackets). */
-function hostPorts(raw: string): string {
-  return parseHostPorts(raw).map(formatHostPort).join(',');
-}
-
-function sentinelName(raw: string): string {
-  if (!/^[^\s]+$/.test(raw)) throw new Error("must be one word, the name in the sentinels' `sentinel monitor <name>` line");
-  return raw;
-}
-
-function redisUrl(raw: string): string {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new Error('is not a URL (expected redis://host:port or rediss://host:port)');
-  }
-  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:')
-    throw new Error(`scheme must be redis:// or rediss://, not ${url.protocol}//`);
-  if (url.hostname === '') throw new Error('has no host');
-  const db = url.pathname.replace(/^\//, '');
-  if (db !== '' && !/^\d+$/.test(db)) throw new Error(`database must be a number, not "${db}"`);
-  return raw;
 }
