@@ -77,7 +77,7 @@ async function main(): Promise<void> {
   hintIfNoRedis(config, log);
   const fileLimit = fileLimitWarning(openFileLimit(), config.maxConnections, config.respPort === 'off' ? 1 : 2);
   if (fileLimit !== undefined) log.warn(fileLimit);
-  let ports;
+  let ports: Awaited<ReturnType<typeof supervisor.start>>;
   try {
     ports = await supervisor.start(Math.max(1000, config.redisTimeoutMs));
   } catch (err) {

@@ -89,7 +89,12 @@ t.test('MAX_INFLIGHT holds for the shard across all acceptors', async (t) => {
   const clients = keys.map(() => new Client(proxy.url));
   t.teardown(() => Promise.all(clients.map((c) => c.close())));
   const statuses = await Promise.all(
-    clients.map((c, i) => c.request({ path: `/${keys[i]}`, method: 'GET' }).then(async (r) => (await r.body.text(), r.statusCode))),
+    clients.map((c, i) =>
+      c.request({ path: `/${keys[i]}`, method: 'GET' }).then(async (r) => {
+        await r.body.text();
+        return r.statusCode;
+      }),
+    ),
   );
   t.equal(statuses.filter((s) => s === 200).length, 4, 'exactly MAX_INFLIGHT (4) went to the shard');
   t.equal(statuses.filter((s) => s === 503).length, 16, 'the other 16 were shed at once, whichever acceptor they came by');
@@ -233,14 +238,19 @@ t.test('MAX_CONNECTIONS holds for the whole process, whichever acceptor a connec
         }),
     ),
   );
-  t.teardown(() => sockets.forEach((s) => s.destroy()));
+  t.teardown(() => {
+    for (const s of sockets) s.destroy();
+  });
   const open = await Promise.all(
     sockets.map(
       (s) =>
         new Promise<boolean>((resolve) => {
           // A refused connection is closed at once; an admitted one stays open until its own request.
           const timer = setTimeout(() => resolve(true), 300);
-          s.once('close', () => (clearTimeout(timer), resolve(false)));
+          s.once('close', () => {
+            clearTimeout(timer);
+            resolve(false);
+          });
         }),
     ),
   );

@@ -130,7 +130,7 @@ t.test('dashboard: importable (a Prometheus input, unique ids, panels on the gri
         cells.set(`${i},${j}`, p.title);
       }
     if (p.type === 'row') continue;
-    t.equal(p.datasource?.uid, '${DS_PROMETHEUS}', `${p.title}: the imported data source`);
+    t.equal(p.datasource?.uid, '$' + '{DS_PROMETHEUS}', `${p.title}: the imported data source`);
     const refs = (p.targets ?? []).map((q) => q.refId);
     t.ok(refs.length > 0 && new Set(refs).size === refs.length, `${p.title}: queries with distinct refIds`);
   }

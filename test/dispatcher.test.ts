@@ -103,7 +103,7 @@ t.test('more requests in flight than the initial table holds', async (t) => {
   await redis.client.mset(...keys.flatMap((k, i) => [k, String(i)]));
   const { dispatcher, far } = wire(1);
   const sink = new Answers();
-  keys.forEach((k, i) => dispatcher.submit(0, k, sink, i, 0));
+  for (const [i, k] of keys.entries()) dispatcher.submit(0, k, sink, i, 0);
   t.equal(dispatcher.inFlight, 3000);
   await sink.count(3000);
   t.ok(
@@ -201,7 +201,7 @@ t.test(`a shard's batch is posted once it holds ${FLUSH_AT} requests, without wa
   // The entries each batch holds (its first word): a buffer's length is its writer's capacity, not its content.
   far[0]!.on('message', (b: ArrayBuffer) => batches.push(new Int32Array(b, 0, 1)[0]!));
   const sink = new Answers();
-  keys.forEach((k, i) => dispatcher.submit(0, k, sink, i, 0));
+  for (const [i, k] of keys.entries()) dispatcher.submit(0, k, sink, i, 0);
   await sink.count(keys.length);
   t.equal(batches.length, 2, `one batch of ${FLUSH_AT} posted at once, one of 1 at the end of the turn`);
   t.same(batches, [FLUSH_AT, 1], 'the first batch holds the many, the second the one left');

@@ -39,6 +39,6 @@ t.test('length is counted in decoded bytes', async (t) => {
   t.equal(decodeKey('/abcde', 4), KeyError.TooLong);
   t.equal(decodeKey('/%61%62%63%64', 4), 'abcd', '12 chars of target, 4 bytes of key');
   t.equal(decodeKey('/%61%62%63%64%65', 4), KeyError.TooLong);
-  const long = '/' + '%41'.repeat(5000);
+  const long = `/${'%41'.repeat(5000)}`;
   t.equal((decodeKey(long, 5000) as string).length, 5000, 'scratch space grows for long keys');
 });

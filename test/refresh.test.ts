@@ -58,7 +58,7 @@ function rig(options: { ttlMs: number; swrMs?: number; staleMs?: number; beta?: 
         const code = view.getInt32(at + 4, true);
         const meta = view.getUint32(at + 8, true);
         ages.push(meta & 0x7fffffff);
-        at += 12 + (code > 0 ? code : 0) + (meta & 0x80000000 ? 18 : 0);
+        at += 12 + Math.max(code, 0) + (meta & 0x80000000 ? 18 : 0);
         at = (at + 3) & ~3;
       }
     },
@@ -68,7 +68,18 @@ function rig(options: { ttlMs: number; swrMs?: number; staleMs?: number; beta?: 
     for (let i = 0; i < 100 && !replies.some(([r]) => r === id); i++) await new Promise((resolve) => setImmediate(resolve));
     return replies.find(([r]) => r === id)!;
   };
-  return { shard, replies, ages, fetched, clock, answer, release: () => held.splice(0).forEach((f) => f()), read };
+  return {
+    shard,
+    replies,
+    ages,
+    fetched,
+    clock,
+    answer,
+    release: () => {
+      for (const f of held.splice(0)) f();
+    },
+    read,
+  };
 }
 
 /**

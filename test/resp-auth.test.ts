@@ -59,7 +59,7 @@ t.test('with RESP_PASSWORD: nothing but AUTH, HELLO and QUIT before the password
     [['GET', 'auth:k'], 'value'],
   ];
   const got = await replies(locked.respPort!, cases);
-  cases.forEach(([args, reply], i) => t.same(got[i], reply, args.join(' ')));
+  for (const [i, [args, reply]] of cases.entries()) t.same(got[i], reply, args.join(' '));
 
   const viaHello = await replies(locked.respPort!, [
     [['HELLO', '2', 'AUTH', 'default', 'nope'], WRONGPASS],
@@ -119,7 +119,7 @@ t.test('without RESP_PASSWORD: AUTH answers as a Redis without a password does',
     [['GET', 'auth:k'], 'value'],
   ];
   const got = await replies(open.respPort!, cases);
-  cases.forEach(([args, reply], i) => t.same(got[i], reply, args.join(' ')));
+  for (const [i, [args, reply]] of cases.entries()) t.same(got[i], reply, args.join(' '));
   // ioredis warns about the password Redis does not need and goes on, as it does with Redis itself.
   const warn = console.warn;
   const warnings: unknown[] = [];

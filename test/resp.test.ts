@@ -217,7 +217,7 @@ t.test('connection commands', async (t) => {
   const id = (replies[19] as Reply[])[7] as number;
   t.ok(id > 0, 'HELLO tells the connection id');
   (cases[19]![1] as Reply[])[7] = id;
-  cases.forEach(([args, reply], i) => t.same(replies[i], reply, args.join(' ').slice(0, 60)));
+  for (const [i, [args, reply]] of cases.entries()) t.same(replies[i], reply, args.join(' ').slice(0, 60));
   const c = client({ protocol: 2 });
   const info = (await c.info()) as string;
   t.match(info, /^# Server\r\nredis_version:7\.0\.0\r\nshardcache_version:0\.1\.0\r\n/);

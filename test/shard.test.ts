@@ -306,7 +306,14 @@ t.test('links: each acceptor gets its own answers; a miss shared by two links co
   const one = redisFetch(connection.redis);
   let release!: () => void;
   const held = new Promise<void>((resolve) => (release = resolve));
-  const shard = new Shard({ capacity: 10, ttlMs: 60000, fetch: (key) => (gets++, held.then(() => one(key))) });
+  const shard = new Shard({
+    capacity: 10,
+    ttlMs: 60000,
+    fetch: (key) => {
+      gets++;
+      return held.then(() => one(key));
+    },
+  });
   const got: Reply[][] = [[], [], []];
   const links = got.map((into) => shard.link((b) => into.push(...decode(b))));
   t.same(links, [0, 1, 2], 'links are numbered in order');

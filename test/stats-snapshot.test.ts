@@ -156,7 +156,16 @@ t.test('settings: a cluster or sentinels are shown by their nodes, the mode name
 t.test('snapshotJson: built once per interval however often it is read, then rebuilt', async (t) => {
   const src = sources(1, 1);
   let builds = 0;
-  const json = snapshotJson(src, facts({ problems: () => (builds++, []) }), 40);
+  const json = snapshotJson(
+    src,
+    facts({
+      problems: () => {
+        builds++;
+        return [];
+      },
+    }),
+    40,
+  );
   const first = json();
   src.shardStats[0]![Stat.Entries] = 42;
   t.ok(

@@ -32,7 +32,7 @@ async function until(page: Page, what: string, body: string, ms = 10000): Promis
     await page.waitForFunction(new Function(body) as () => boolean, undefined, { timeout: ms, polling: 50 });
   } catch (err) {
     throw new Error(
-      `the page never showed ${what} within ${ms} ms (${(err as Error).message.split('\n')[0]}); it shows:\n${await page.locator('main').innerText()}`,
+      `the page never showed ${what} within ${ms} ms (${(err as Error).message.split('\n')[0]}); it shows:\n${await page.locator('main').textContent()}`,
     );
   }
 }

@@ -20,7 +20,8 @@ const segment = (c: Store, key: string): number => segmentOf(c.entries.words, c.
 
 t.test('a new entry enters the window; the window pushes out to probation; a hit there promotes to protected', async (t) => {
   const c = new Store({ capacity: 200, ttl: 1e9, eviction: 'tinylfu' });
-  t.equal(segment(c, (read(c, 'a'), 'a')), WINDOW, 'the window (2 entries: 1% of 200)');
+  read(c, 'a');
+  t.equal(segment(c, 'a'), WINDOW, 'the window (2 entries: 1% of 200)');
   read(c, 'b');
   read(c, 'c');
   t.equal(segment(c, 'a'), PROBATION, 'a was pushed out of the window');

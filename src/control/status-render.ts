@@ -202,7 +202,7 @@ export function renderStatus(s: StatsSnapshot, b: StatsSnapshot | null): string 
   const shards = s.shards.map((x, i) => shardRow(x, prev(b?.shards, i), seconds, tracking, s.settings.maxInflight));
   const acceptors = s.acceptors.map((x, i) => acceptorRow(x, prev(b?.acceptors, i), seconds, s.settings.listen.resp !== null));
   const sumOf = (list: ShardStatus[] | undefined, pick: (x: ShardStatus) => number): number | undefined =>
-    list && list.reduce((t, x) => t + pick(x), 0);
+    list?.reduce((t, x) => t + pick(x), 0);
   const [hits, misses] = [sumOf(s.shards, (x) => x.hits)!, sumOf(s.shards, (x) => x.misses)!];
   const ready = s.problems.length === 0;
   const summary = [

@@ -43,10 +43,10 @@ export function decodeKey(target: string, maxBytes: number): string | KeyError {
   }
   if (end === 1) return KeyError.Empty;
   if (!escapes) return end - 1 > maxBytes ? KeyError.TooLong : target.slice(1, end);
-  return unescape(target, end, maxBytes);
+  return unescapeKey(target, end, maxBytes);
 }
 
-function unescape(target: string, end: number, maxBytes: number): string | KeyError {
+function unescapeKey(target: string, end: number, maxBytes: number): string | KeyError {
   // Decoding never lengthens the key, so `end` bytes of scratch are enough.
   if (scratch.length < end) scratch = Buffer.allocUnsafeSlow(Math.max(end, scratch.length * 2));
   let n = 0;

@@ -55,7 +55,8 @@ export class ClusterTracking extends Coherence {
   constructor(options: ClusterTrackingOptions) {
     super(options);
     this.#o = options;
-    const cluster = (this.#cluster = options.cluster);
+    const cluster = options.cluster;
+    this.#cluster = cluster;
     cluster.on('+node', (node: Redis) => this.#add(node));
     cluster.on('-node', (node: Redis) => this.#remove(node));
     cluster.on('refresh', () => this.#refreshed());

@@ -161,7 +161,9 @@ export async function runContainer(
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  const add = (d: Buffer): void => void (output += d.toString());
+  const add = (d: Buffer): void => {
+    output += d.toString();
+  };
   child.stdout.on('data', add);
   child.stderr.on('data', add);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
