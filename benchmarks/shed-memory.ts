@@ -118,7 +118,12 @@ function queuedInHandOff(): number {
 async function waitingInShard(redis: RedisServer): Promise<number> {
   const connection = connectRedis({ url: redis.url, timeoutMs: 60000, label: 'bench', log: { info() {}, warn() {}, error() {} } });
   await new Promise((resolve) => connection.redis.once('ready', resolve));
-  const shard = new Shard({ capacity: 10, ttlMs: 60000, fetch: redisFetch(connection.redis), fetchMany: redisFetchMany(connection.redis) });
+  const shard = new Shard({
+    capacity: 10,
+    cacheTtlMs: 60000,
+    fetch: redisFetch(connection.redis),
+    fetchMany: redisFetchMany(connection.redis),
+  });
   shard.link(() => undefined);
   const batches: ArrayBuffer[] = [];
   for (let i = 0; i < IN_PROCESS; i += 64) {

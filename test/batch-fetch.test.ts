@@ -27,7 +27,7 @@ const connection = await open(redis.url);
 function makeShard(via: RedisConnection = connection, options: Partial<ShardOptions> = {}) {
   const replies = collector();
   const shard = linked(
-    new Shard({ capacity: 100, ttlMs: 60000, fetch: redisFetch(via.redis), fetchMany: redisFetchMany(via.redis), ...options }),
+    new Shard({ capacity: 100, cacheTtlMs: 60000, fetch: redisFetch(via.redis), fetchMany: redisFetchMany(via.redis), ...options }),
     replies.send,
   );
   return { shard, ...replies };
@@ -102,7 +102,7 @@ t.test('without fetchMany, each miss is a GET of its own', async (t) => {
   await redis.client.mset('solo:a', 'A', 'solo:b', 'B');
   await redis.client.config('RESETSTAT');
   const replies = collector();
-  const shard = linked(new Shard({ capacity: 10, ttlMs: 60000, fetch: redisFetch(connection.redis) }), replies.send);
+  const shard = linked(new Shard({ capacity: 10, cacheTtlMs: 60000, fetch: redisFetch(connection.redis) }), replies.send);
   shard.receive(batch([1, 'solo:a'], [2, 'solo:b']), 0);
   t.same(await replies.entries(2), [
     [1, 1, 'A'],
@@ -185,7 +185,7 @@ t.test('an MGET slower than REDIS_TIMEOUT_MS answers every key Unavailable, or s
   await redis.client.mset('slow:a', 'A', 'slow:b', 'B', 'slow:c', 'C');
   const fast = await open(redis.url, 200);
   let now = 0;
-  const { shard, entries } = makeShard(fast, { ttlMs: 100, staleMs: 10000, now: () => now });
+  const { shard, entries } = makeShard(fast, { cacheTtlMs: 100, staleIfErrorMs: 10000, now: () => now });
   shard.receive(batch([1, 'slow:a'], [2, 'slow:b']), 0);
   await entries(2);
   now = 1000;

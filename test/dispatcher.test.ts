@@ -50,7 +50,7 @@ function wire(shards: number) {
   for (let i = 0; i < shards; i++) {
     const { port1, port2 } = new MessageChannel();
     const shard = linked(
-      new Shard({ capacity: 100, ttlMs: 60000, fetch: redisFetch(connection.redis), fetchMany: redisFetchMany(connection.redis) }),
+      new Shard({ capacity: 100, cacheTtlMs: 60000, fetch: redisFetch(connection.redis), fetchMany: redisFetchMany(connection.redis) }),
       (b: ArrayBuffer) => port2.postMessage(b, [b]),
     );
     port2.on('message', (b: ArrayBuffer) => shard.receive(b, 0));
@@ -145,7 +145,7 @@ t.test("hand-off bound: beyond it a shard's requests are refused at once, counte
   await redis.client.set('d:cap', 'c');
   const dispatcher = new Dispatcher(2, 2);
   const { port1, port2 } = new MessageChannel();
-  const shard = linked(new Shard({ capacity: 10, ttlMs: 60000, fetch: redisFetch(connection.redis) }), (b: ArrayBuffer) =>
+  const shard = linked(new Shard({ capacity: 10, cacheTtlMs: 60000, fetch: redisFetch(connection.redis) }), (b: ArrayBuffer) =>
     port2.postMessage(b, [b]),
   );
   port2.on('message', (b: ArrayBuffer) => shard.receive(b, 0));
@@ -171,8 +171,9 @@ t.test('a cached value reaches the sink with its age and quoted ETag; a fresh mi
   let now = 1000;
   const dispatcher = new Dispatcher(1);
   const { port1, port2 } = new MessageChannel();
-  const shard = linked(new Shard({ capacity: 10, ttlMs: 60000, fetch: redisFetch(connection.redis), now: () => now }), (b: ArrayBuffer) =>
-    port2.postMessage(b, [b]),
+  const shard = linked(
+    new Shard({ capacity: 10, cacheTtlMs: 60000, fetch: redisFetch(connection.redis), now: () => now }),
+    (b: ArrayBuffer) => port2.postMessage(b, [b]),
   );
   port2.on('message', (b: ArrayBuffer) => shard.receive(b, 0));
   dispatcher.attach(0, port1);

@@ -57,7 +57,7 @@ t.test('a Redis that lost the script (SCRIPT FLUSH, a restart): EVAL once, then 
 
 t.test('a shard with it: the entry expires with its key, in every path', async (t) => {
   const replies = collector();
-  const shard = linked(new Shard({ capacity: 100, ttlMs: 60000, fetch: redisFetch(connection.redis), fetchWithLife }), replies.send);
+  const shard = linked(new Shard({ capacity: 100, cacheTtlMs: 60000, fetch: redisFetch(connection.redis), fetchWithLife }), replies.send);
   await redis.client.set('er:s1', 'x', 'PX', 300);
   await redis.client.set('er:s2', 'y', 'PX', 300);
   shard.receive(batch([1, 'er:s1'], [2, 'er:s2']), 0);

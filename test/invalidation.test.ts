@@ -73,7 +73,7 @@ async function tracked(t: { teardown(fn: () => unknown): void }, options: { url?
   const shard = linked(
     new Shard({
       capacity: 100,
-      ttlMs: 600000,
+      cacheTtlMs: 600000,
       negativeTtlMs: options.negativeTtlMs ?? 0,
       fetch,
     }),

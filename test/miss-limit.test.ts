@@ -24,8 +24,8 @@ t.test('past MAX_INFLIGHT waiting on Redis, misses are refused at once; hits and
   const shard = linked(
     new Shard({
       capacity: 10,
-      ttlMs: 60000,
-      maxWaiting: 3,
+      cacheTtlMs: 60000,
+      maxInflight: 3,
       fetch: redisFetch(connection.redis),
       fetchMany: redisFetchMany(connection.redis),
     }),
@@ -103,9 +103,9 @@ t.test('with STALE_IF_ERROR_MS, a miss refused past MAX_INFLIGHT is answered fro
   const shard = linked(
     new Shard({
       capacity: 10,
-      ttlMs: 100,
-      staleMs: 1000,
-      maxWaiting: 1,
+      cacheTtlMs: 100,
+      staleIfErrorMs: 1000,
+      maxInflight: 1,
       now: () => clock,
       fetch: redisFetch(connection.redis),
       fetchMany: redisFetchMany(connection.redis),

@@ -23,7 +23,13 @@ interface Rig {
   read(id: number, key: string): Promise<Reply>;
 }
 
-function rig(options: { ttlMs: number; swrMs?: number; staleMs?: number; beta?: number; fetchMs?: number }): Rig {
+function rig(options: {
+  cacheTtlMs: number;
+  staleWhileRevalidateMs?: number;
+  staleIfErrorMs?: number;
+  beta?: number;
+  fetchMs?: number;
+}): Rig {
   const clock = { now: 0 };
   const answer: Rig['answer'] = { value: 'v1', hold: false };
   const fetched: string[] = [];
@@ -43,9 +49,9 @@ function rig(options: { ttlMs: number; swrMs?: number; staleMs?: number; beta?: 
   const shard = linked(
     new Shard({
       capacity: 10,
-      ttlMs: options.ttlMs,
-      swrMs: options.swrMs ?? 0,
-      staleMs: options.staleMs ?? 0,
+      cacheTtlMs: options.cacheTtlMs,
+      staleWhileRevalidateMs: options.staleWhileRevalidateMs ?? 0,
+      staleIfErrorMs: options.staleIfErrorMs ?? 0,
       earlyRefreshBeta: options.beta ?? 0,
       fetch,
       now: () => clock.now,
@@ -93,7 +99,7 @@ const settle = async (): Promise<void> => {
 };
 
 t.test('past the TTL, within the window: answered at once from the cache with its age, and refreshed by one fetch', async (t) => {
-  const r = rig({ ttlMs: 100, swrMs: 1000 });
+  const r = rig({ cacheTtlMs: 100, staleWhileRevalidateMs: 1000 });
   t.same(await r.read(1, 'k'), [1, 2, 'v1']);
   r.answer.value = 'v2';
   r.answer.hold = true;
@@ -116,7 +122,7 @@ t.test('past the TTL, within the window: answered at once from the cache with it
 });
 
 t.test('a failed refresh keeps the old entry until the window ends; STALE_IF_ERROR_MS still applies after it', async (t) => {
-  const r = rig({ ttlMs: 100, swrMs: 500, staleMs: 1000 });
+  const r = rig({ cacheTtlMs: 100, staleWhileRevalidateMs: 500, staleIfErrorMs: 1000 });
   await r.read(1, 'k');
   r.answer.value = Outcome.Unavailable;
   r.clock.now = 200;
@@ -134,7 +140,7 @@ t.test('a failed refresh keeps the old entry until the window ends; STALE_IF_ERR
 });
 
 t.test('a refresh that finds the key gone removes the entry', async (t) => {
-  const r = rig({ ttlMs: 100, swrMs: 500 });
+  const r = rig({ cacheTtlMs: 100, staleWhileRevalidateMs: 500 });
   await r.read(1, 'k');
   r.answer.value = Outcome.NotFound;
   r.clock.now = 150;
@@ -145,7 +151,7 @@ t.test('a refresh that finds the key gone removes the entry', async (t) => {
 });
 
 t.test('a miss of the key while its refresh is in the air joins it', async (t) => {
-  const r = rig({ ttlMs: 100, swrMs: 500 });
+  const r = rig({ cacheTtlMs: 100, staleWhileRevalidateMs: 500 });
   await r.read(1, 'k');
   r.answer.value = 'v2';
   r.answer.hold = true;
@@ -168,7 +174,7 @@ t.test('a miss of the key while its refresh is in the air joins it', async (t) =
 
 t.test('early refresh (XFetch): near expiry a hit may refresh, far from it never', async (t) => {
   // Fetches take 5 ms on this clock: delta. With β = 1 a hit 10 ms before expiry refreshes with probability e^-2.
-  const r = rig({ ttlMs: 1000, beta: 1, fetchMs: 5 });
+  const r = rig({ cacheTtlMs: 1000, beta: 1, fetchMs: 5 });
   await r.read(1, 'k');
   r.answer.value = 'v2';
   r.clock.now = 400;
@@ -185,7 +191,7 @@ t.test('early refresh (XFetch): near expiry a hit may refresh, far from it never
 });
 
 t.test('without SWR and with β = 0 an expired entry is a plain miss', async (t) => {
-  const r = rig({ ttlMs: 100 });
+  const r = rig({ cacheTtlMs: 100 });
   await r.read(1, 'k');
   r.clock.now = 150;
   r.answer.value = 'v2';

@@ -45,7 +45,7 @@ t.test('reads caught by a dropped connection are answered on the next one, and c
   const shard = linked(
     new Shard({
       capacity: 10,
-      ttlMs: 60000,
+      cacheTtlMs: 60000,
       fetch: redisFetch(conn.redis),
       fetchMany: redisFetchMany(conn.redis),
       resend: (s) => gate.wait(s),
@@ -75,7 +75,7 @@ t.test('the same through the read script that brings the TTLs', async (t) => {
   const shard = linked(
     new Shard({
       capacity: 10,
-      ttlMs: 60000,
+      cacheTtlMs: 60000,
       fetch: redisFetch(conn.redis),
       fetchWithLife: redisFetchWithLife(conn.redis),
       resend: (s) => gate.wait(s),
@@ -103,7 +103,7 @@ t.test('a resend that fails again is answered unavailable: once only', async (t)
     return Promise.resolve(Outcome.Unavailable);
   };
   const shard = linked(
-    new Shard({ capacity: 10, ttlMs: 60000, fetch: failing, fetchMany: () => failing(), resend: () => Promise.resolve(true) }),
+    new Shard({ capacity: 10, cacheTtlMs: 60000, fetch: failing, fetchMany: () => failing(), resend: () => Promise.resolve(true) }),
     replies.send,
   );
   shard.receive(batch([1, 'x:a'], [2, 'x:b']), 0);

@@ -26,7 +26,7 @@ t.teardown(() => connection.close());
 await new Promise((resolve) => connection.redis.once('ready', resolve));
 
 /** A shard over the real connection that counts the keys it fetches and records every reply batch. */
-function makeShard(options: { capacity?: number; ttlMs?: number; now?: () => number } = {}) {
+function makeShard(options: { capacity?: number; cacheTtlMs?: number; now?: () => number } = {}) {
   const replies: Reply[][] = [];
   let waiting: (() => void) | undefined;
   const one = redisFetch(connection.redis);
@@ -45,7 +45,7 @@ function makeShard(options: { capacity?: number; ttlMs?: number; now?: () => num
   const shard = linked(
     new Shard({
       capacity: options.capacity ?? 10,
-      ttlMs: options.ttlMs ?? 60000,
+      cacheTtlMs: options.cacheTtlMs ?? 60000,
       fetch,
       fetchMany,
       ...(options.now ? { now: options.now } : {}),
@@ -161,7 +161,7 @@ t.test('cached values are copied into the arena of the store, not kept as views 
 t.test('an entry expires lazily after the ttl and is fetched again', async (t) => {
   let now = 0;
   await redis.client.set('ttl', 'old');
-  const { shard, counter, entries } = makeShard({ ttlMs: 100, now: () => now });
+  const { shard, counter, entries } = makeShard({ cacheTtlMs: 100, now: () => now });
   shard.receive(batch([1, 'ttl']), 0);
   await entries(1);
   await redis.client.set('ttl', 'new');
@@ -210,7 +210,7 @@ t.test('a key of another type answers WRONGTYPE, uncached', async (t) => {
 t.test('MAX_VALUE_BYTES: a larger value is answered but not cached; the stats follow', async (t) => {
   await redis.client.mset('small', 'abc', 'large', 'x'.repeat(11));
   const replies: Reply[] = [];
-  const shard = linked(new Shard({ capacity: 10, ttlMs: 60000, maxValueBytes: 10, fetch: redisFetch(connection.redis) }), (b) =>
+  const shard = linked(new Shard({ capacity: 10, cacheTtlMs: 60000, maxValueBytes: 10, fetch: redisFetch(connection.redis) }), (b) =>
     replies.push(...decode(b)),
   );
   for (let round = 0; round < 2; round++) {
@@ -234,7 +234,7 @@ t.test('MAX_VALUE_BYTES: a larger value is answered but not cached; the stats fo
   );
   shard.clear();
   t.same([s[Stat.Entries], s[Stat.Bytes]], [0, 64], 'a flush shows in the gauges at once, not at the next batch');
-  const next = linked(new Shard({ capacity: 10, ttlMs: 60000, stats: s, fetch: redisFetch(connection.redis) }), () => {});
+  const next = linked(new Shard({ capacity: 10, cacheTtlMs: 60000, stats: s, fetch: redisFetch(connection.redis) }), () => {});
   next.receive(batch([9, 'x', Protocol.Resp]), 0);
   t.same(
     [
@@ -257,8 +257,8 @@ t.test('STALE_IF_ERROR: an expired entry answers while Redis fails, with its age
   const shard = linked(
     new Shard({
       capacity: 10,
-      ttlMs: 100,
-      staleMs: 1000,
+      cacheTtlMs: 100,
+      staleIfErrorMs: 1000,
       now: () => now,
       fetch: () => Promise.resolve(answer),
     }),
@@ -308,7 +308,7 @@ t.test('links: each acceptor gets its own answers; a miss shared by two links co
   const held = new Promise<void>((resolve) => (release = resolve));
   const shard = new Shard({
     capacity: 10,
-    ttlMs: 60000,
+    cacheTtlMs: 60000,
     fetch: (key) => {
       gets++;
       return held.then(() => one(key));
@@ -363,7 +363,11 @@ t.test('answers landing in one turn keep their bytes when a later landing evicts
   const replies: Reply[] = [];
   // Capacity 1: each landing evicts the one before it, whose arena block the next value then takes.
   const shard = linked(
-    new Shard({ capacity: 1, ttlMs: 60000, fetch: (key) => Promise.resolve(Buffer.from(`value of ${key.toString()}`.padEnd(60, '.'))) }),
+    new Shard({
+      capacity: 1,
+      cacheTtlMs: 60000,
+      fetch: (key) => Promise.resolve(Buffer.from(`value of ${key.toString()}`.padEnd(60, '.'))),
+    }),
     (b) => replies.push(...decode(b)),
   );
   shard.receive(batch([1, 'turn:a'], [2, 'turn:b'], [3, 'turn:c']), 0);
@@ -379,7 +383,7 @@ t.test('answers landing in one turn keep their bytes when a later landing evicts
 t.test('a reply batch leaves once it holds REPLY_FLUSH_BYTES, before the rest of the request batch is answered', async (t) => {
   const sent: Reply[][] = [];
   const big = Buffer.alloc(REPLY_FLUSH_BYTES / 2 + 1000, 0x62);
-  const shard = linked(new Shard({ capacity: 10, ttlMs: 60000, fetch: () => Promise.resolve(big) }), (b) => sent.push(decode(b)));
+  const shard = linked(new Shard({ capacity: 10, cacheTtlMs: 60000, fetch: () => Promise.resolve(big) }), (b) => sent.push(decode(b)));
   shard.receive(batch([1, 'big:a'], [2, 'big:b'], [3, 'big:c']), 0);
   while (sent.flat().length < 3) await sleep(5);
   sent.length = 0;

@@ -75,16 +75,7 @@ function attach(task: AttachTask): Promise<string> {
   trackEventLoop(stats, Stat.LoopP50);
   const store = (backend = openBackend({ settings: task.backend, label: `shard ${task.index}`, log: logger, stats }));
   const own = new Shard({
-    capacity: task.capacity,
-    maxBytes: task.maxBytes,
-    ttlMs: task.ttlMs,
-    staleMs: task.staleMs,
-    maxValueBytes: task.maxValueBytes,
-    negativeTtlMs: task.negativeTtlMs,
-    eviction: task.eviction,
-    swrMs: task.swrMs,
-    earlyRefreshBeta: task.earlyRefreshBeta,
-    maxWaiting: task.maxInflight,
+    ...task,
     stats,
     resend: store.resend,
     // SHARDCACHE_TEST_NO_EXPIRY=1 (test hooks only): GET and MGET without the TTLs, for the comparison the expiry test and benchmark make.
@@ -98,7 +89,7 @@ function attach(task: AttachTask): Promise<string> {
     ),
   });
   shard = own;
-  if (task.invalidation === 'tracking') store.track(own, task.staleMs > 0);
+  if (task.invalidation === 'tracking') store.track(own, task.staleIfErrorMs > 0);
   // One reader of Redis's tracking table per proxy.
   if (task.invalidation === 'tracking' && task.index === 0) store.watchTable(task.totalCapacity);
   started = store.ready(task.backend.timeoutMs);

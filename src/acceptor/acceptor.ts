@@ -51,9 +51,6 @@ export class Acceptor {
       ...c,
       limit: limit(Protocol.Http),
       stats: o.stats,
-      ttlMs: c.cacheTtlMs,
-      staleMs: c.staleIfErrorMs,
-      swrMs: c.staleWhileRevalidateMs,
     });
     this.resp =
       c.respPort === 'off'

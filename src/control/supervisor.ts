@@ -14,7 +14,14 @@
 import { MessageChannel } from 'node:worker_threads';
 import { backendSettings, type Config } from '../config.js';
 import { newOwnInflight, newProcessCounters, type ProcessCounters } from '../hop/shared.js';
-import type { AcceptorAttachTask, AcceptorOptions, BoundPorts, Drained, MainAcceptor } from '../hop/tasks.js';
+import {
+  type AcceptorAttachTask,
+  type AcceptorOptions,
+  type BoundPorts,
+  type Drained,
+  type MainAcceptor,
+  pickShardSettings,
+} from '../hop/tasks.js';
 import type { Log } from '../log.js';
 import { AcceptorStat, newAcceptorStats } from '../metrics/acceptor-stats.js';
 import { Stat } from '../metrics/shard-stats.js';
@@ -56,19 +63,8 @@ export class Supervisor {
       shards: config.shards,
       capacity: config.cacheCapacity,
       maxBytes: config.cacheMaxBytes,
-      ttlMs: config.cacheTtlMs,
-      staleMs: config.staleIfErrorMs,
-      maxValueBytes: config.maxValueBytes,
-      negativeTtlMs: config.negativeTtlMs,
-      eviction: config.eviction,
-      swrMs: config.staleWhileRevalidateMs,
-      earlyRefreshBeta: config.earlyRefreshBeta,
-      maxInflight: config.maxInflight,
-      invalidation: config.invalidation,
-      backend: backendSettings(config),
+      ...pickShardSettings(config, backendSettings(config)),
       log,
-      logLevel: config.logLevel,
-      testHooks: config.testHooks,
       onReplaced: (s) => {
         for (let i = 0; i < a; i++) this.#connect(i, s);
       },

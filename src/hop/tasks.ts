@@ -6,32 +6,38 @@
  * a worker entry; it imports only types, from below.
  */
 import type { MessagePort } from 'node:worker_threads';
-import type { Eviction } from '../cache/policy.js';
 import type { Config } from '../config.js';
 import type { BackendSettings } from '../routing/backend-settings.js';
 import type { ProcessCounters } from './shared.js';
 
-/** The settings every shard is started with, the same for all of them (from `Config`). */
-export interface ShardSettings {
-  ttlMs: number;
-  staleMs: number;
-  maxValueBytes: number;
-  negativeTtlMs: number;
-  /** EVICTION. */
-  eviction: Eviction;
-  /** STALE_WHILE_REVALIDATE_MS. */
-  swrMs: number;
-  /** EARLY_REFRESH_BETA. */
-  earlyRefreshBeta: number;
-  /** MAX_INFLIGHT: requests that may wait on Redis at once. */
-  maxInflight: number;
-  invalidation: 'tracking' | 'ttl';
-  /** Where Redis is (standalone, sentinel or cluster) and REDIS_TIMEOUT_MS. */
-  backend: BackendSettings;
-  /** Level of the worker's own logger. */
-  logLevel: string;
-  /** Whether `crash` tasks are obeyed (SHARDCACHE_TEST_HOOKS=1). */
-  testHooks: boolean;
+/**
+ * The settings a shard reads, named once: `Config`'s own fields, under
+ * `Config`'s own names, from the main thread's parsed settings through the
+ * `attach` task to the `Shard` itself (`pickShardSettings`), so a setting
+ * is never renamed or copied field by field on its way to the thread that
+ * uses it.
+ */
+export const SHARD_SETTINGS = [
+  'cacheTtlMs',
+  'staleIfErrorMs',
+  'maxValueBytes',
+  'negativeTtlMs',
+  'eviction',
+  'staleWhileRevalidateMs',
+  'earlyRefreshBeta',
+  'maxInflight',
+  'invalidation',
+  'logLevel',
+  'testHooks',
+] as const satisfies readonly (keyof Config)[];
+
+/** The settings every shard is started with, the same for all of them, plus where Redis is (`backendSettings`). */
+export type ShardSettings = Pick<Config, (typeof SHARD_SETTINGS)[number]> & { backend: BackendSettings };
+
+/** `config`'s `SHARD_SETTINGS`, each under its own name. */
+export function pickShardSettings(config: Config, backend: BackendSettings): ShardSettings {
+  const picked = Object.fromEntries(SHARD_SETTINGS.map((name) => [name, config[name]])) as Pick<Config, (typeof SHARD_SETTINGS)[number]>;
+  return { ...picked, backend };
 }
 
 /** What the main thread sends to bring a shard up. */

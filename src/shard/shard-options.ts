@@ -1,7 +1,9 @@
 /**
  * What a shard is built from (`Shard`'s constructor): its cache sizing, its
  * limits, and its ends, the fetches and the reply sender. Apart from
- * shard.ts to keep that file to its request handling.
+ * shard.ts to keep that file to its request handling. The settings among
+ * them carry `Config`'s names (`SHARD_SETTINGS`), so a worker passes its
+ * `attach` task through whole.
  */
 import type { Eviction } from '../cache/policy.js';
 import type { Fetch, FetchMany, FetchWithLife } from './batch-fetch.js';
@@ -17,11 +19,11 @@ export interface ShardOptions {
   /** The store's eviction policy (EVICTION); default `lru`. */
   eviction?: Eviction;
   /** How long past its TTL an entry is answered at once while one fetch refreshes it (STALE_WHILE_REVALIDATE_MS); default 0. */
-  swrMs?: number;
+  staleWhileRevalidateMs?: number;
   /** XFetch's β (EARLY_REFRESH_BETA): hits refresh an entry before it expires with a probability that rises as expiry nears; default 0 (off). */
   earlyRefreshBeta?: number;
-  /** Time-to-live of a cached value, in milliseconds from insertion. */
-  ttlMs: number;
+  /** Time-to-live of a cached value, in milliseconds from insertion (CACHE_TTL_MS). */
+  cacheTtlMs: number;
   /** Fetches a key alone: a batch's only miss, and each key a `fetchMany` found no string value for. */
   fetch: Fetch;
   /** Fetches a batch's misses together; absent: each with `fetch`. */
@@ -33,11 +35,11 @@ export interface ShardOptions {
   /** Whether a read that failed as unavailable is sent once more (`BatchFetchOptions.resend`); absent: never. */
   resend?: (started: number) => Promise<boolean>;
   /** How long past its TTL an entry may be served while Redis fails (STALE_IF_ERROR_MS); default 0. */
-  staleMs?: number;
+  staleIfErrorMs?: number;
   /** Values longer than this are answered but not cached; default: no limit. */
   maxValueBytes?: number;
   /** MAX_INFLIGHT: requests that may wait on Redis at once (`MissLimit`); default: no limit. */
-  maxWaiting?: number;
+  maxInflight?: number;
   /** Where the counters are published (`newShardStats`); counters already in it are carried on. */
   stats?: Float64Array;
   /** Monotonic clock in milliseconds; injectable for tests. */

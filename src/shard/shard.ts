@@ -65,7 +65,7 @@ export class Shard {
   /** The acceptors' links, and the reply batches being filled for them. */
   readonly #links = new ReplyLinks(() => this.#publish());
   readonly #now: () => number;
-  readonly #staleMs: number;
+  readonly #staleIfErrorMs: number;
   readonly #negativeTtlMs: number;
   readonly #maxValueBytes: number;
   /** Whether a fetched value can ever be served from the cache (else it is neither copied nor tagged). */
@@ -75,23 +75,23 @@ export class Shard {
   readonly #reader = new BatchReader();
 
   constructor(options: ShardOptions) {
-    this.#staleMs = options.staleMs ?? 0;
+    this.#staleIfErrorMs = options.staleIfErrorMs ?? 0;
     const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
-    const swrMs = options.swrMs ?? 0;
+    const swrMs = options.staleWhileRevalidateMs ?? 0;
     this.cache = new Store({
       capacity: options.capacity,
-      ttl: options.ttlMs,
+      ttl: options.cacheTtlMs,
       swr: swrMs,
-      grace: this.#staleMs,
+      grace: this.#staleIfErrorMs,
       maxBytes,
       eviction: options.eviction ?? 'lru',
     });
-    this.refresh = new Refresh(options.ttlMs, swrMs, options.earlyRefreshBeta ?? 0);
-    this.limit = new MissLimit(options.maxWaiting ?? Number.POSITIVE_INFINITY);
+    this.refresh = new Refresh(options.cacheTtlMs, swrMs, options.earlyRefreshBeta ?? 0);
+    this.limit = new MissLimit(options.maxInflight ?? Number.POSITIVE_INFINITY);
     this.#now = options.now ?? performance.now.bind(performance);
     // A value the byte budget cannot hold is answered uncached, and counted as too large, like one over MAX_VALUE_BYTES.
     this.#maxValueBytes = Math.min(options.maxValueBytes ?? Number.POSITIVE_INFINITY, maxBytes);
-    this.#caches = options.capacity > 0 && options.ttlMs + swrMs + this.#staleMs > 0;
+    this.#caches = options.capacity > 0 && options.cacheTtlMs + swrMs + this.#staleIfErrorMs > 0;
     this.stats = options.stats ?? newShardStats();
     this.#base = Float64Array.from(this.stats);
     this.#negativeTtlMs = options.negativeTtlMs ?? 0;
@@ -202,7 +202,7 @@ export class Shard {
       // Whatever an entry of the key held is gone (a refresh, or a miss of a stale entry, learns it here).
       if (result === Outcome.NotFound || result === Outcome.WrongType) this.cache.delete(key);
       else if (waiters.includes(REFRESH)) this.refresh.failed++;
-      if (!(this.#staleMs > 0 && this.#answerStale(key, result, waiters, now))) {
+      if (!(this.#staleIfErrorMs > 0 && this.#answerStale(key, result, waiters, now))) {
         // Stamped as if inserted earlier (or later), so that the cache's one
         // TTL check expires it `negativeTtlMs` from now.
         if (keep && result === Outcome.NotFound && this.#negativeTtlMs > 0)
@@ -254,7 +254,7 @@ export class Shard {
    * Redis fails (nginx's `proxy_cache_use_stale http_503`, Varnish's grace).
    */
   #refuse(replies: BatchWriter, id: number, bytes: Buffer, offset: number, length: number, now: number): void {
-    const entry = this.#staleMs > 0 ? this.cache.stale(bytes.latin1Slice(offset, offset + length), now) : MISS;
+    const entry = this.#staleIfErrorMs > 0 ? this.cache.stale(bytes.latin1Slice(offset, offset + length), now) : MISS;
     if (entry === MISS) {
       this.limit.shed++;
       replies.addOutcome(id, Outcome.Overloaded);

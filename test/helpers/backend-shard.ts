@@ -28,7 +28,7 @@ export function shardOver(t: { teardown(fn: () => unknown): void }, settings: Ba
   const stats = newShardStats();
   const backend: Backend = openBackend({ settings, label: 'shard 0', log, stats });
   const replies = collector();
-  const shard = new Shard({ capacity: 1000, ttlMs: 600000, fetch: backend.fetch, fetchMany: backend.fetchMany, stats });
+  const shard = new Shard({ capacity: 1000, cacheTtlMs: 600000, fetch: backend.fetch, fetchMany: backend.fetchMany, stats });
   const link = shard.link(replies.send);
   backend.track(shard, false);
   t.teardown(() => backend.close());

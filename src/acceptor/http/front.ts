@@ -69,11 +69,11 @@ export interface FrontOptions {
   /** Only keys starting with this binary string are served ('' = all). */
   keyPrefix: string;
   /** CACHE_TTL_MS, for `Cache-Control: max-age`. */
-  ttlMs: number;
+  cacheTtlMs: number;
   /** STALE_IF_ERROR_MS: how old an answer can get, for sizing the header-string tables. */
-  staleMs: number;
+  staleIfErrorMs: number;
   /** STALE_WHILE_REVALIDATE_MS: answers this far past the TTL say so in Cache-Control (RFC 5861). */
-  swrMs?: number;
+  staleWhileRevalidateMs?: number;
 }
 
 /** The client-facing node:http server and the `Sink` that answers its requests. */
@@ -99,7 +99,7 @@ export class HttpFront implements Sink {
     this.#maxKeyBytes = options.maxKeyBytes;
     this.#keyPrefix = options.keyPrefix;
     this.#keyErrors = Object.values(KeyError).map((e) => KEY_ERRORS[e](options.maxKeyBytes));
-    this.#ages = new AgeStrings(options.ttlMs, options.staleMs, options.swrMs ?? 0);
+    this.#ages = new AgeStrings(options.cacheTtlMs, options.staleIfErrorMs, options.staleWhileRevalidateMs ?? 0);
     this.#stats = options.stats;
     this.counts = httpCounts(options.stats);
     this.#limit = options.limit;
