@@ -3,7 +3,7 @@
  * values with their TTLs (issue 20). Against one redis-server, batches of
  * 64 keys (FLUSH_AT, a request batch) read three ways, interleaved over
  * rounds: MGET alone (no TTLs: the floor), MGET pipelined with one PTTL per
- * key, the read script of src/shard/expiry-read.ts (one EVALSHA), and the
+ * key, the read script of src/shard/redis/expiry-read.ts (one EVALSHA), and the
  * first script tried (GET and PTTL per key). 16
  * batches in flight, as 16 shards' worth of misses. Reported per way:
  * batches/s (median of the rounds) and Redis's CPU per key (used_cpu_sys +
@@ -11,7 +11,7 @@
  */
 import { Redis } from 'ioredis';
 import { NO_LIFE } from '../src/cache/entry-view.js';
-import { SCRIPT } from '../src/shard/expiry-read.js';
+import { SCRIPT } from '../src/shard/redis/expiry-read.js';
 import { startRedis } from '../test/helpers/processes.js';
 import { median } from './lib/stats.js';
 

@@ -24,7 +24,7 @@ import { runInNewContext } from 'node:vm';
 import { Dispatcher } from '../src/acceptor/dispatcher.js';
 import { BatchWriter } from '../src/hop/wire.js';
 import { Protocol } from '../src/hop/vocabulary.js';
-import { connectRedis, redisFetch, redisFetchMany } from '../src/shard/redis.js';
+import { connectRedis, redisFetch, redisFetchMany } from '../src/shard/redis/redis.js';
 import { Shard } from '../src/shard/shard.js';
 import { scrape, total } from '../test/helpers/metrics.js';
 import { startNode, startRedis, stopProcess, type Proxy, type RedisServer } from '../test/helpers/processes.js';

@@ -7,7 +7,7 @@ import t from 'tap';
 import { Outcome } from '../src/hop/vocabulary.js';
 import { Stat } from '../src/metrics/shard-stats.js';
 import { Shard, type ShardOptions } from '../src/shard/shard.js';
-import { connectRedis, redisFetch, redisFetchMany, type RedisConnection } from '../src/shard/redis.js';
+import { connectRedis, redisFetch, redisFetchMany, type RedisConnection } from '../src/shard/redis/redis.js';
 import { batch, collector, linked } from './helpers/batches.js';
 import { startRedis } from './helpers/processes.js';
 import { commandCalls } from './helpers/commandstats.js';

@@ -10,7 +10,7 @@ import type { Sink } from '../src/acceptor/sink.js';
 import { BatchReader, BatchWriter, isReturned, RETURN_MIN_BYTES } from '../src/hop/wire.js';
 import { Outcome, Protocol } from '../src/hop/vocabulary.js';
 import { Shard } from '../src/shard/shard.js';
-import { connectRedis, redisFetch, redisFetchMany } from '../src/shard/redis.js';
+import { connectRedis, redisFetch, redisFetchMany } from '../src/shard/redis/redis.js';
 import { startRedis } from './helpers/processes.js';
 import { linked } from './helpers/batches.js';
 import { sleep } from './helpers/time.js';

@@ -1,6 +1,6 @@
-/** Server lists, REDIS_URL's credentials and the per-mode connection options (src/shard/endpoints.ts). */
+/** Server lists, REDIS_URL's credentials and the per-mode connection options (src/shard/redis/endpoints.ts). */
 import t from 'tap';
-import { credentialsOf, hostPortOf, serverOptions } from '../src/shard/endpoints.js';
+import { credentialsOf, hostPortOf, serverOptions } from '../src/shard/redis/endpoints.js';
 import { describeBackend, formatHostPort, parseHostPorts, type BackendSettings } from '../src/routing/backend-settings.js';
 
 t.test('host:port lists', async (t) => {

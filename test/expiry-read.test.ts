@@ -1,5 +1,5 @@
 /**
- * The read script of src/shard/expiry-read.ts on a real Redis, through a
+ * The read script of src/shard/redis/expiry-read.ts on a real Redis, through a
  * shard: values and TTLs of a batch in one EVALSHA, absent keys and keys of
  * another type told apart, lives that never reach past Redis's expiry, and
  * a failed command answered as one outcome.
@@ -7,8 +7,8 @@
 import t from 'tap';
 import { Outcome } from '../src/hop/vocabulary.js';
 import { Shard } from '../src/shard/shard.js';
-import { redisFetchWithLife } from '../src/shard/expiry-read.js';
-import { connectRedis, redisFetch } from '../src/shard/redis.js';
+import { redisFetchWithLife } from '../src/shard/redis/expiry-read.js';
+import { connectRedis, redisFetch } from '../src/shard/redis/redis.js';
 import { batch, collector, linked } from './helpers/batches.js';
 import { commandCalls } from './helpers/commandstats.js';
 import { startRedis } from './helpers/processes.js';

@@ -52,7 +52,7 @@ t.test(
     await redis.client.set('ls:cached', 'cached');
     const { probe, sockets, first } = await crowd(t, proxy, CLIENTS, '/ls:cached');
     t.equal(first.status, 200, 'cached by a first read');
-    // The shard's link check calls Redis dead after 2 s or more without a byte read (src/shard/redis.ts):
+    // The shard's link check calls Redis dead after 2 s or more without a byte read (src/shard/redis/redis.ts):
     // a read just before, and a sleep shorter than that, so that the admitted misses are answered, not failed.
     t.equal((await getAll([probe], () => '/ls:absent'))[0]!.status, 404, 'a read just before the sleep');
     const { done } = await redis.hold(t, SLEEP_S);

@@ -8,7 +8,7 @@ import { Outcome } from '../src/hop/vocabulary.js';
 import { Stat } from '../src/metrics/shard-stats.js';
 import { MissLimit } from '../src/shard/miss-limit.js';
 import { REFRESH } from '../src/shard/refresh.js';
-import { connectRedis, redisFetch, redisFetchMany } from '../src/shard/redis.js';
+import { connectRedis, redisFetch, redisFetchMany } from '../src/shard/redis/redis.js';
 import { Shard } from '../src/shard/shard.js';
 import { batch, collector, linked } from './helpers/batches.js';
 import { startRedis } from './helpers/processes.js';

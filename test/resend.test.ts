@@ -8,9 +8,9 @@ import t from 'tap';
 import { Outcome } from '../src/hop/vocabulary.js';
 import { Stat } from '../src/metrics/shard-stats.js';
 import { Shard } from '../src/shard/shard.js';
-import { connectRedis, reconnectDelay, redisFetch, redisFetchMany } from '../src/shard/redis.js';
-import { redisFetchWithLife } from '../src/shard/expiry-read.js';
-import { ResendGate } from '../src/shard/resend.js';
+import { connectRedis, reconnectDelay, redisFetch, redisFetchMany } from '../src/shard/redis/redis.js';
+import { redisFetchWithLife } from '../src/shard/redis/expiry-read.js';
+import { ResendGate } from '../src/shard/redis/resend.js';
 import { batch, collector, linked } from './helpers/batches.js';
 import { startRedis } from './helpers/processes.js';
 

@@ -7,7 +7,7 @@ import t from 'tap';
 import { BatchReader } from '../src/hop/wire.js';
 import { Outcome, Protocol } from '../src/hop/vocabulary.js';
 import { REPLY_FLUSH_BYTES, Shard, type Fetch, type FetchMany } from '../src/shard/shard.js';
-import { connectRedis, outcomeOf, redisFetch, redisFetchMany } from '../src/shard/redis.js';
+import { connectRedis, outcomeOf, redisFetch, redisFetchMany } from '../src/shard/redis/redis.js';
 import { Stat } from '../src/metrics/shard-stats.js';
 import { ENTRY_BYTES } from '../src/cache/store.js';
 import { batch, decode, linked, type Reply } from './helpers/batches.js';

@@ -3,7 +3,7 @@
  * of matching keys are held, by GET and by MGET, and nothing else is.
  */
 import t from 'tap';
-import { connectRedis, redisFetch, redisFetchMany } from '../src/shard/redis.js';
+import { connectRedis, redisFetch, redisFetchMany } from '../src/shard/redis/redis.js';
 import { delayedForTests } from '../src/shard/test-delay.js';
 import { startRedis } from './helpers/processes.js';
 

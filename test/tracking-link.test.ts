@@ -1,13 +1,13 @@
 /**
  * A tracking link whose two connections reach different servers, as they
- * can behind sentinels, a DNS name or a load balancer (src/shard/tracking-link.ts):
+ * can behind sentinels, a DNS name or a load balancer (src/shard/invalidation/tracking-link.ts):
  * it must never arm a redirect across servers. Two real redis-servers; the
  * data connection on one, the subscriber pointed at the other.
  */
 import t from 'tap';
 import { Redis } from 'ioredis';
-import { connectRedis } from '../src/shard/redis.js';
-import { TrackingLink } from '../src/shard/tracking-link.js';
+import { connectRedis } from '../src/shard/redis/redis.js';
+import { TrackingLink } from '../src/shard/invalidation/tracking-link.js';
 import { startRedis } from './helpers/processes.js';
 import { sleep } from './helpers/time.js';
 

@@ -1,5 +1,5 @@
 /**
- * TRACKING_MODE (src/shard/tracking-mode.ts): the setting as the built proxy
+ * TRACKING_MODE (src/shard/invalidation/tracking-mode.ts): the setting as the built proxy
  * reads it, and what each mode asks of a real redis-server, through
  * `openBackend` as a shard worker opens it: per-key tracking by default,
  * BCAST with KEY_PREFIX (or every key) with `bcast`, re-armed after a lost
@@ -9,7 +9,7 @@ import t from 'tap';
 import type { Redis } from 'ioredis';
 import { Stat } from '../src/metrics/shard-stats.js';
 import type { BackendSettings, TrackingSpec } from '../src/routing/backend-settings.js';
-import { trackingOn } from '../src/shard/tracking-mode.js';
+import { trackingOn } from '../src/shard/invalidation/tracking-mode.js';
 import { shardOver, until } from './helpers/backend-shard.js';
 import { startCluster } from './helpers/cluster.js';
 import { runProxy, startRedis } from './helpers/processes.js';

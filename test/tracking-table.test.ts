@@ -13,7 +13,7 @@ import { Redis } from 'ioredis';
 import { request } from 'undici';
 import type { StatsSnapshot } from '../src/control/stats-snapshot.js';
 import { newShardStats, Stat } from '../src/metrics/shard-stats.js';
-import { TrackingTable } from '../src/shard/tracking-table.js';
+import { TrackingTable } from '../src/shard/invalidation/tracking-table.js';
 import { until } from './helpers/backend-shard.js';
 import { agent, get } from './helpers/http.js';
 import { scrape, total } from './helpers/metrics.js';

@@ -2,7 +2,7 @@
 import { Piscina } from 'piscina';
 import { workerData } from 'node:worker_threads';
 import { MISS, Store } from '../../src/cache/store.js';
-import { connectRedis } from '../../src/shard/redis.js';
+import { connectRedis } from '../../src/shard/redis/redis.js';
 
 const { redisUrl, capacity, ttlMs, index } = workerData as { redisUrl: string; capacity: number; ttlMs: number; index: number };
 const cache = new Store({ capacity, ttl: ttlMs });

@@ -2,11 +2,11 @@
  * Where the shards' Redis is, in each backing mode: the settings every shard
  * gets, the `host:port` lists of REDIS_CLUSTER_NODES and REDIS_SENTINELS, and
  * how to name them in logs. Pure; the configuration checks them at start-up,
- * and the shards turn them into connection options (`shard/endpoints.ts`).
+ * and the shards turn them into connection options (`shard/redis/endpoints.ts`).
  */
 import { redactUrl } from '../redact.js';
 
-/** The values TRACKING_MODE takes (`shard/tracking-mode.ts` says what each asks of Redis). */
+/** The values TRACKING_MODE takes (`shard/invalidation/tracking-mode.ts` says what each asks of Redis). */
 export const TRACKING_MODES = ['default', 'bcast'] as const;
 
 /** One of `TRACKING_MODES`. */

@@ -17,16 +17,16 @@ import type { Cluster, Redis } from 'ioredis';
 import type { Log } from '../log.js';
 import { Stat } from '../metrics/shard-stats.js';
 import type { Fetch, FetchMany, FetchWithLife } from './batch-fetch.js';
-import { connectCluster } from './cluster.js';
-import { ClusterTracking } from './cluster-tracking.js';
-import type { Coherence, InvalidationTarget } from './coherence.js';
-import { serverOptions } from './endpoints.js';
+import { connectCluster } from './redis/cluster.js';
+import { ClusterTracking } from './invalidation/cluster-tracking.js';
+import type { Coherence, InvalidationTarget } from './invalidation/coherence.js';
+import { serverOptions } from './redis/endpoints.js';
 import { describeBackend, type BackendSettings } from '../routing/backend-settings.js';
-import { clusterFetchWithLife, redisFetchWithLife } from './expiry-read.js';
-import { Invalidation } from './invalidation.js';
-import { connectRedis, PING_MS, redisFetch, redisFetchMany } from './redis.js';
-import { ResendGate } from './resend.js';
-import { TrackingTable } from './tracking-table.js';
+import { clusterFetchWithLife, redisFetchWithLife } from './redis/expiry-read.js';
+import { Invalidation } from './invalidation/invalidation.js';
+import { connectRedis, PING_MS, redisFetch, redisFetchMany } from './redis/redis.js';
+import { ResendGate } from './redis/resend.js';
+import { TrackingTable } from './invalidation/tracking-table.js';
 
 export interface BackendOptions {
   settings: BackendSettings;

@@ -13,7 +13,7 @@
  *   table's size; each proxy pays for the whole write rate.
  */
 
-import type { TrackingSpec } from '../routing/backend-settings.js';
+import type { TrackingSpec } from '../../routing/backend-settings.js';
 
 /**
  * The arguments after `CLIENT` that turn tracking on toward the subscriber

@@ -22,10 +22,10 @@
  * measurements behind this.
  */
 import { Cluster, type Redis } from 'ioredis';
-import type { Log } from '../log.js';
-import type { Fetch } from './batch-fetch.js';
+import type { Log } from '../../log.js';
+import type { Fetch } from '../batch-fetch.js';
 import { credentialsOf } from './endpoints.js';
-import { formatHostPort, type BackendSettings } from '../routing/backend-settings.js';
+import { formatHostPort, type BackendSettings } from '../../routing/backend-settings.js';
 import { outcomeOf, reconnectDelay, valueOrNotFound, watchLink } from './redis.js';
 
 /** Interval of ioredis' topology refresh (CLUSTER SLOTS); a slot that moved unseen is noticed at most this late. */

@@ -5,7 +5,7 @@
  * settings are is in `routing/backend-settings.ts`.
  */
 import type { RedisOptions as IORedisOptions } from 'ioredis';
-import type { BackendSettings, HostPort } from '../routing/backend-settings.js';
+import type { BackendSettings, HostPort } from '../../routing/backend-settings.js';
 
 /**
  * The ioredis options every server is reached with: user and password,

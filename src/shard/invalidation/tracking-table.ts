@@ -17,9 +17,9 @@
  * Nothing here runs per request: two commands per server every 5 s.
  */
 import type { Redis } from 'ioredis';
-import type { Log } from '../log.js';
-import { Stat } from '../metrics/shard-stats.js';
-import type { TrackingMode } from '../routing/backend-settings.js';
+import type { Log } from '../../log.js';
+import { Stat } from '../../metrics/shard-stats.js';
+import type { TrackingMode } from '../../routing/backend-settings.js';
 
 /** How often the fill is read. */
 export const TABLE_POLL_MS = 5000;

@@ -13,9 +13,9 @@
  */
 import type { Redis, RedisOptions as IORedisOptions } from 'ioredis';
 import { Coherence, type CoherenceOptions } from './coherence.js';
-import type { RedisConnection } from './redis.js';
+import type { RedisConnection } from '../redis/redis.js';
 import { TrackingLink } from './tracking-link.js';
-import type { TrackingSpec } from '../routing/backend-settings.js';
+import type { TrackingSpec } from '../../routing/backend-settings.js';
 
 export type { InvalidationTarget } from './coherence.js';
 export { INVALIDATE_CHANNEL } from './tracking-link.js';

@@ -24,10 +24,10 @@
  * reads from (a cluster replica) costs no subscriber.
  */
 import type { Redis, RedisOptions as IORedisOptions } from 'ioredis';
-import type { Log } from '../log.js';
-import { connectRedis, PING_MS, type RedisConnection } from './redis.js';
+import type { Log } from '../../log.js';
+import { connectRedis, PING_MS, type RedisConnection } from '../redis/redis.js';
 import { trackingOn } from './tracking-mode.js';
-import type { TrackingSpec } from '../routing/backend-settings.js';
+import type { TrackingSpec } from '../../routing/backend-settings.js';
 
 /** The channel Redis publishes invalidations on for RESP2 redirect clients. */
 export const INVALIDATE_CHANNEL = '__redis__:invalidate';

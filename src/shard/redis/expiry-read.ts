@@ -23,9 +23,9 @@
  */
 import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
-import { NO_LIFE } from '../cache/entry-view.js';
-import { Outcome } from '../hop/vocabulary.js';
-import type { FetchWithLife, Lived } from './batch-fetch.js';
+import { NO_LIFE } from '../../cache/entry-view.js';
+import { Outcome } from '../../hop/vocabulary.js';
+import type { FetchWithLife, Lived } from '../batch-fetch.js';
 import { outcomeOf } from './redis.js';
 
 /**

@@ -21,11 +21,11 @@
  *   outlive a move by up to `SLOTS_REFRESH_MS`.)
  */
 import type { Cluster, Redis } from 'ioredis';
-import { Stat } from '../metrics/shard-stats.js';
+import { Stat } from '../../metrics/shard-stats.js';
 import { Coherence, type CoherenceOptions } from './coherence.js';
-import { credentialsOf } from './endpoints.js';
+import { credentialsOf } from '../redis/endpoints.js';
 import { TrackingLink, type LinkEvents } from './tracking-link.js';
-import type { TrackingSpec } from '../routing/backend-settings.js';
+import type { TrackingSpec } from '../../routing/backend-settings.js';
 
 export interface ClusterTrackingOptions extends CoherenceOptions {
   cluster: Cluster;

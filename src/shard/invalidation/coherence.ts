@@ -21,8 +21,8 @@
  * stats array (keys named, flushes, re-arms, whether tracking is armed now).
  */
 import { EventEmitter } from 'node:events';
-import type { Log } from '../log.js';
-import { newShardStats, Stat } from '../metrics/shard-stats.js';
+import type { Log } from '../../log.js';
+import { newShardStats, Stat } from '../../metrics/shard-stats.js';
 
 /** What invalidations act on: a `Shard`. */
 export interface InvalidationTarget {

@@ -11,10 +11,10 @@
  * command.
  */
 import { Redis, type RedisOptions as IORedisOptions } from 'ioredis';
-import { Outcome } from '../hop/vocabulary.js';
-import type { Log } from '../log.js';
-import { redactUrl } from '../redact.js';
-import type { Fetch, FetchMany } from './batch-fetch.js';
+import { Outcome } from '../../hop/vocabulary.js';
+import type { Log } from '../../log.js';
+import { redactUrl } from '../../redact.js';
+import type { Fetch, FetchMany } from '../batch-fetch.js';
 
 /** How to reach Redis and whom to tell about the connection's state. */
 export interface RedisOptions {
