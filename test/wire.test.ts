@@ -1,7 +1,8 @@
 import t from 'tap';
 import { MessageChannel } from 'node:worker_threads';
 import { ETAG_BYTES, etagOf } from '../src/cache/etag.js';
-import { BatchReader, BatchWriter, isReturned, markReturned, RETURN_MIN_BYTES } from '../src/hop/wire.js';
+import { isReturned, markReturned, RETURN_MIN_BYTES } from '../src/hop/buffer-pool.js';
+import { BatchReader, BatchWriter } from '../src/hop/wire.js';
 import { Outcome, Protocol } from '../src/hop/vocabulary.js';
 
 function readAll(batch: ArrayBuffer): [number, number, string | undefined][] {

@@ -2,7 +2,7 @@
  * Hands large reply batches back to the shard that sent them, once every
  * answer written from them has left the process, so that the shard fills
  * the same memory again instead of allocating a fresh buffer per batch
- * (`RETURN_MIN_BYTES` in `src/hop/wire.ts` says why that matters for large
+ * (`RETURN_MIN_BYTES` in `src/hop/buffer-pool.ts` says why that matters for large
  * values).
  *
  * The answers are views into the batch; an answer still queued in a socket
@@ -16,7 +16,7 @@
  * below the threshold.
  */
 import type { MessagePort } from 'node:worker_threads';
-import { markReturned, RETURN_MIN_BYTES } from '../hop/wire.js';
+import { markReturned, RETURN_MIN_BYTES } from '../hop/buffer-pool.js';
 import type { Sink } from './sink.js';
 
 /**

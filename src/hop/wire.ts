@@ -31,7 +31,8 @@
  * postMessage and of waking the other thread is shared by the whole batch.
  */
 import { ETAG_BYTES, writeEtag } from '../cache/etag.js';
-import { type Outcome, Protocol } from './vocabulary.js';
+import { BufferPool, RETURN_MIN_BYTES } from './buffer-pool.js';
+import type { Outcome, Protocol } from './vocabulary.js';
 
 import { HAS_ETAG, HAS_LIFE, MAX_AGE_MS } from './wire-reader.js';
 
@@ -46,37 +47,6 @@ const MIN_CAPACITY = 4096;
 const COPY_MAX_BYTES = 16 * 1024;
 
 /**
- * Reply batches at least this large are handed back to their shard once
- * every answer written from them has left (`src/acceptor/batch-return.ts`),
- * and the shard's writer fills them again. Below it a fresh buffer is
- * cheap; from here on (glibc's threshold for serving an allocation with its
- * own mapping) each new buffer costs page faults, its freeing a munmap, and
- * both the garbage collector's external-memory accounting, for every batch.
- */
-export const RETURN_MIN_BYTES = 128 * 1024;
-/** The count word of a batch handed back empty: no entries, fill it again. */
-const RETURNED = -1;
-/**
- * What a writer keeps for reuse: as many buffers as batches are out at once
- * while sockets drain (64 connections reading 256 KiB values keep about a
- * dozen 2 MiB batches out; a 16 MiB bound measured 1.6× the CPU per request
- * of this one), within a byte bound. Each small batch lets one pooled buffer
- * go, so the memory is given back once large values stop flowing.
- */
-const POOL = 16;
-const POOL_BYTES = 32 * 1024 * 1024;
-
-/** Marks `batch` as handed back: its entries are spent and its memory is the shard's to fill again. */
-export function markReturned(batch: ArrayBuffer): void {
-  new Int32Array(batch, 0, 1)[0] = RETURNED;
-}
-
-/** Whether `batch` is a reply batch handed back (`markReturned`) rather than a request batch. */
-export function isReturned(batch: ArrayBuffer): boolean {
-  return batch.byteLength >= 4 && new Int32Array(batch, 0, 1)[0] === RETURNED;
-}
-
-/**
  * Packs entries into one ArrayBuffer as they are added, copying each
  * payload at once (see the file comment); `finish` hands the batch over (a
  * small one as an exact copy, a large one in its buffer).
@@ -88,27 +58,11 @@ export class BatchWriter {
   #count = 0;
   #capacity = MIN_CAPACITY;
   /** Buffers handed back (`recycle`), taken before allocating. */
-  readonly #pool: ArrayBuffer[] = [];
-  #pooledBytes = 0;
+  readonly #pool = new BufferPool();
 
-  /** Takes back a buffer this writer's batch was sent in, to fill again; with the pool full, the smallest one goes. */
+  /** Takes back a buffer this writer's batch was sent in, to fill again (`BufferPool.put`). */
   recycle(buffer: ArrayBuffer): void {
-    const pool = this.#pool;
-    if (pool.length < POOL && this.#pooledBytes + buffer.byteLength <= POOL_BYTES) {
-      pool.push(buffer);
-      this.#pooledBytes += buffer.byteLength;
-      return;
-    }
-    let smallest = -1;
-    for (let i = 0; i < pool.length; i++) if (smallest < 0 || pool[i]!.byteLength < pool[smallest]!.byteLength) smallest = i;
-    if (
-      smallest < 0 ||
-      buffer.byteLength <= pool[smallest]!.byteLength ||
-      this.#pooledBytes - pool[smallest]!.byteLength + buffer.byteLength > POOL_BYTES
-    )
-      return;
-    this.#pooledBytes += buffer.byteLength - pool[smallest]!.byteLength;
-    pool[smallest] = buffer;
+    this.#pool.put(buffer);
   }
 
   /** Number of entries collected since the last `finish`. */
@@ -132,7 +86,7 @@ export class BatchWriter {
    * quoted `etag` (ETAG_BYTES long) when it has one.
    */
   addValue(id: number, value: Uint8Array, ageMs: number, etag: Uint8Array | undefined, lifeMs = -1): void {
-    const age = ageMs < MAX_AGE_MS ? ageMs : MAX_AGE_MS;
+    const age = Math.min(ageMs, MAX_AGE_MS);
     const meta = (etag === undefined ? age : age | HAS_ETAG) | (lifeMs < 0 ? 0 : HAS_LIFE);
     let at = this.#entry(id, value.length, meta >>> 0, value.length + (etag === undefined ? 0 : ETAG_BYTES), lifeMs);
     if (etag !== undefined) {
@@ -158,7 +112,7 @@ export class BatchWriter {
     etagLow: number,
     lifeMs = -1,
   ): void {
-    const age = ageMs < MAX_AGE_MS ? ageMs : MAX_AGE_MS;
+    const age = Math.min(ageMs, MAX_AGE_MS);
     const to = this.#entry(id, length, (age | HAS_ETAG | (lifeMs < 0 ? 0 : HAS_LIFE)) >>> 0, length + ETAG_BYTES, lifeMs) + ETAG_BYTES;
     const buf = this.#buf;
     writeEtag(buf, to - ETAG_BYTES, etagHigh, etagLow);
@@ -189,7 +143,7 @@ export class BatchWriter {
    */
   finish(): ArrayBuffer {
     if (this.#buf.length === 0) this.#reserve(16);
-    if (this.#pos < RETURN_MIN_BYTES && this.#pool.length > 0) this.#pooledBytes -= this.#pool.pop()!.byteLength;
+    if (this.#pos < RETURN_MIN_BYTES) this.#pool.shrink();
     this.#words[0] = this.#count;
     if (this.#pos <= COPY_MAX_BYTES && this.#buf.length < RETURN_MIN_BYTES) {
       const exact = this.#buf.buffer.slice(this.#buf.byteOffset, this.#buf.byteOffset + this.#pos) as ArrayBuffer;
@@ -228,15 +182,6 @@ export class BatchWriter {
     return at + head;
   }
 
-  /** The index of the largest pooled buffer, if it holds `bytes`; else -1. */
-  #pooled(bytes: number): number {
-    const pool = this.#pool;
-    let best = -1;
-    for (let i = 0; i < pool.length; i++)
-      if (pool[i]!.byteLength >= bytes && (best < 0 || pool[i]!.byteLength > pool[best]!.byteLength)) best = i;
-    return best;
-  }
-
   /** Makes room for `bytes` in all: a new buffer for a new batch, or a larger one keeping what was written. */
   #reserve(bytes: number): void {
     let capacity = Math.max(this.#capacity, 16);
@@ -245,10 +190,8 @@ export class BatchWriter {
     // next batches, whose estimate moves with the last batch's size.
     if (capacity >= RETURN_MIN_BYTES) capacity = 2 ** Math.ceil(Math.log2(capacity));
     // Small batches are cheap to allocate: the pool is for large ones.
-    const pooled = capacity >= RETURN_MIN_BYTES ? this.#pooled(bytes) : -1;
     // Not zero-filled either way: every byte the reader looks at is written first.
-    const taken = pooled >= 0 ? this.#pool.splice(pooled, 1)[0]! : undefined;
-    if (taken !== undefined) this.#pooledBytes -= taken.byteLength;
+    const taken = capacity >= RETURN_MIN_BYTES ? this.#pool.take(bytes) : undefined;
     const buf = taken !== undefined ? Buffer.from(taken) : Buffer.allocUnsafeSlow((capacity + 7) & ~7);
     if (this.#pos > 4) {
       this.#buf.copy(buf, 0, 0, this.#pos);

@@ -14,7 +14,8 @@
 import { etagOut, etagWords } from '../cache/etag.js';
 import { Flights } from '../cache/singleflight.js';
 import { ABSENT, MISS, Store } from '../cache/store.js';
-import { BatchReader, isReturned, type BatchWriter } from '../hop/wire.js';
+import { isReturned } from '../hop/buffer-pool.js';
+import { BatchReader, type BatchWriter } from '../hop/wire.js';
 import { Outcome, PROTOCOLS } from '../hop/vocabulary.js';
 import { newShardStats, Stat } from '../metrics/shard-stats.js';
 import { BatchFetch } from './batch-fetch.js';
