@@ -70,4 +70,4 @@ export const nginxLru = nginxTarget('nginx + Lua lrucache (1 worker)', 'hit', 1)
 /** The same with two workers, a cache each: what nginx does with both cores of this machine. */
 export const nginxLru2 = nginxTarget('nginx + Lua lrucache (2 workers)', 'hit', 2);
 /** The miss-path peer: one nginx worker, no cache, one lua-resty-redis GET per request. */
-export const nginxRedis = nginxTarget('nginx + lua-resty-redis (1 worker, no cache)', 'miss', 1);
+export const nginxRedis = nginxTarget('nginx + Lua, no cache (1 worker)', 'miss', 1);
