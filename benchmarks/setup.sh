@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs the load generator and the C peers through apt when they are missing.
+# Installs the load generator and the C peers (webdis, Varnish, nginx + Lua)
+# through apt when they are missing.
 # It starts nothing and so stops nothing: Debian starts a packaged daemon at
-# install where it can (webdis, varnish), so for the install alone this puts a
+# install where it can (webdis, varnish, nginx), so for the install alone this puts a
 # policy-rc.d in place that tells invoke-rc.d and deb-systemd-invoke to start no
 # service, and removes it after, if it was this script's (an operator's own
 # policy is left as it is). The benchmarks start their own servers on free
@@ -12,7 +13,12 @@ command -v wrk >/dev/null || need+=(wrk)
 command -v webdis >/dev/null || need+=(webdis)
 command -v varnishd >/dev/null || need+=(varnish)
 command -v redis-server >/dev/null || need+=(redis-server)
-if [ ${#need[@]} -eq 0 ]; then echo "setup: wrk, webdis, varnish and redis-server are present"; exit 0; fi
+# The nginx peer (lib/nginx.ts): its Lua module and the two Lua libraries, by the files it loads.
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx)
+[ -e /usr/lib/nginx/modules/ngx_http_lua_module.so ] || need+=(libnginx-mod-http-lua)
+[ -e /usr/share/lua/5.1/nginx/redis.lua ] || need+=(lua-nginx-redis)
+[ -e /usr/share/lua/5.1/resty/lrucache.lua ] || need+=(lua-resty-lrucache)
+if [ ${#need[@]} -eq 0 ]; then echo "setup: wrk, webdis, varnish, redis-server and nginx + Lua are present"; exit 0; fi
 echo "setup: installing ${need[*]} through apt"
 policy=/usr/sbin/policy-rc.d
 if [ ! -e "$policy" ]; then

@@ -17,6 +17,11 @@ import { join } from 'node:path';
 import { ROOT, startRedis, stopProcess } from './helpers/processes.js';
 
 const PASSES = 4;
+// Watchdogs against a hang, not timing bounds: a pass took 12–18 s run alone here (load average 14), and
+// 38–46 s beside another test file at load average 24, where the old 45 s per pass and tap's 120 s per
+// file killed passes that were still drawing. Each gets twice the slowest seen.
+const PASS_LIMIT_MS = 90000;
+t.setTimeout(PASSES * PASS_LIMIT_MS + 30000);
 const BIN = join(ROOT, 'node_modules/.bin');
 
 const redis = await startRedis(t);
@@ -53,7 +58,7 @@ async function pass(work: string): Promise<{ html?: string; why?: string; ms: nu
   let log = '';
   child.stdout.on('data', (d: Buffer) => (log += d.toString()));
   child.stderr.on('data', (d: Buffer) => (log += d.toString()));
-  const timer = setTimeout(() => void stopProcess(child), 45000);
+  const timer = setTimeout(() => void stopProcess(child), PASS_LIMIT_MS);
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   clearTimeout(timer);
   const ms = Math.round(performance.now() - started);

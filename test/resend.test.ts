@@ -8,6 +8,7 @@ import t from 'tap';
 import { Outcome } from '../src/hop/vocabulary.js';
 import { Stat } from '../src/metrics/shard-stats.js';
 import { Shard } from '../src/shard/shard.js';
+import type { ShardOptions } from '../src/shard/shard-options.js';
 import { connectRedis, reconnectDelay, redisFetch, redisFetchMany } from '../src/shard/redis/redis.js';
 import { redisFetchWithLife } from '../src/shard/redis/expiry-read.js';
 import { ResendGate } from '../src/shard/redis/resend.js';
@@ -28,6 +29,17 @@ async function kill(): Promise<void> {
   await closed;
 }
 
+/** A shard reading over the test connection with `reads` (the MGET, or the read script with the TTLs), resending through a gate of 1 s. */
+function resendingShard(reads: Pick<ShardOptions, 'fetchMany' | 'fetchWithLife'>) {
+  const replies = collector();
+  const gate = new ResendGate(conn.redis, 1000, now);
+  const shard = linked(
+    new Shard({ capacity: 10, cacheTtlMs: 60000, fetch: redisFetch(conn.redis), ...reads, resend: (s) => gate.wait(s) }),
+    replies.send,
+  );
+  return { shard, replies };
+}
+
 t.test('reconnects: the first attempt at once, then 100 ms doubling to 1 s', async (t) => {
   t.same([1, 2, 3, 4, 5, 6, 9].map(reconnectDelay), [0, 200, 400, 800, 1000, 1000, 1000]);
 });
@@ -40,18 +52,7 @@ t.test('a ready connection resends at once; a passed deadline never', async (t) 
 
 t.test('reads caught by a dropped connection are answered on the next one, and counted', async (t) => {
   await redis.client.mset('r:a', 'A', 'r:b', 'B', 'r:c', 'C');
-  const replies = collector();
-  const gate = new ResendGate(conn.redis, 1000, now);
-  const shard = linked(
-    new Shard({
-      capacity: 10,
-      cacheTtlMs: 60000,
-      fetch: redisFetch(conn.redis),
-      fetchMany: redisFetchMany(conn.redis),
-      resend: (s) => gate.wait(s),
-    }),
-    replies.send,
-  );
+  const { shard, replies } = resendingShard({ fetchMany: redisFetchMany(conn.redis) });
   await kill();
   // Sent while the connection is re-established: both fail at once (no offline queue), then wait here.
   shard.receive(batch([1, 'r:a'], [2, 'r:b']), 0);
@@ -70,18 +71,7 @@ t.test('reads caught by a dropped connection are answered on the next one, and c
 
 t.test('the same through the read script that brings the TTLs', async (t) => {
   await redis.client.set('l:a', 'A', 'PX', 60000);
-  const replies = collector();
-  const gate = new ResendGate(conn.redis, 1000, now);
-  const shard = linked(
-    new Shard({
-      capacity: 10,
-      cacheTtlMs: 60000,
-      fetch: redisFetch(conn.redis),
-      fetchWithLife: redisFetchWithLife(conn.redis),
-      resend: (s) => gate.wait(s),
-    }),
-    replies.send,
-  );
+  const { shard, replies } = resendingShard({ fetchWithLife: redisFetchWithLife(conn.redis) });
   await kill();
   shard.receive(batch([1, 'l:a'], [2, 'l:none']), 0);
   t.same(
@@ -98,10 +88,7 @@ t.test('the same through the read script that brings the TTLs', async (t) => {
 t.test('a resend that fails again is answered unavailable: once only', async (t) => {
   const replies = collector();
   let calls = 0;
-  const failing = (): Promise<Outcome> => {
-    calls++;
-    return Promise.resolve(Outcome.Unavailable);
-  };
+  const failing = (): Promise<Outcome> => (calls++, Promise.resolve(Outcome.Unavailable));
   const shard = linked(
     new Shard({ capacity: 10, cacheTtlMs: 60000, fetch: failing, fetchMany: () => failing(), resend: () => Promise.resolve(true) }),
     replies.send,

@@ -8,6 +8,7 @@ import { MISS, Store } from '../src/cache/store.js';
 import { PROBATION, PROTECTED, WINDOW } from '../src/cache/tinylfu.js';
 import { segmentOf } from '../src/cache/policy.js';
 import { modelOf } from '../benchmarks/lib/policies.js';
+import { seededRandom } from './helpers/random.js';
 
 const V = Buffer.from('v');
 /** A client read: a lookup, and on a miss the fetch lands and is set. */
@@ -95,12 +96,11 @@ t.test('the store behaves as the reference models of both policies: hits, evicti
       const capacity = [1, 2, 7, 50, 300][seed % 5]!;
       const c = new Store({ capacity, ttl: 1e9, eviction: policy });
       const model = modelOf(policy, capacity);
-      let state = seed;
+      const random = seededRandom(seed);
       for (let step = 0; step < 4000; step++) {
-        state = (Math.imul(state, 1103515245) + 12345) >>> 0;
         // Skewed keys (a few hot, many cold), now and then a delete.
-        const key = `k${Math.floor(((state >>> 8) / 2 ** 24) ** 3 * capacity * 4)}`;
-        if (state % 17 === 0) {
+        const key = `k${Math.floor(random() ** 3 * capacity * 4)}`;
+        if (random() < 1 / 17) {
           c.delete(key);
           model.delete(key);
           continue;

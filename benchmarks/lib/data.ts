@@ -3,6 +3,7 @@ import { randomFillSync } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
+import { seededRandom } from '../../test/helpers/random.js';
 import type { PathStyle } from './targets.js';
 
 /** The name of key `i` in a data set of `valueBytes`-byte values. */
@@ -35,15 +36,7 @@ export function zipfTrace(count: number, s: number, length: number, seed = 42): 
   const cdf = new Float64Array(count);
   let sum = 0;
   for (let k = 0; k < count; k++) cdf[k] = sum += 1 / (k + 1) ** s;
-  let state = seed >>> 0;
-  const random = (): number => {
-    // mulberry32: small, seeded, good enough to sample a trace.
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = seededRandom(seed);
   const out = new Uint32Array(length);
   for (let i = 0; i < length; i++) {
     const u = random() * sum;

@@ -8,13 +8,16 @@ import type { Bar } from './results.js';
 import { cycleTrace, zipfTrace } from './data.js';
 import type { Scenario } from './scenario.js';
 import { bare, nodeLru, perTask, shardcache, threads, varnish, webdis } from './targets.js';
+import { nginxLru, nginxLru2, nginxRedis } from './nginx.js';
 import { CLUSTER_BARS, clusterScenarios } from './cluster.js';
 import { EXPIRY_BARS, expiryScenarios } from './expiry-scenarios.js';
 import { POLICY_BARS, policyScenarios, tinyLfu } from './policy-scenarios.js';
 
 /** The scenarios of a run. */
 export function scenarios(quick: boolean, only: readonly string[] | undefined): Scenario[] {
-  const hitTargets = quick ? [bare, shardcache(), perTask()] : [bare, shardcache(), perTask(), nodeLru, varnish];
+  const hitTargets = quick
+    ? [bare, shardcache(), perTask(), nginxLru]
+    : [bare, shardcache(), perTask(), nodeLru, varnish, nginxLru, nginxLru2];
   // On 2 cores the throughput cannot rise with threads; the CPU per request by thread still says what each costs.
   const sweep = quick ? [threads(1, 1), threads(4, 2)] : [threads(1, 1), threads(2, 1), threads(4, 2), threads(8, 2)];
   const all: Scenario[] = [
@@ -27,7 +30,7 @@ export function scenarios(quick: boolean, only: readonly string[] | undefined): 
       capacity: 100000,
       targets: hitTargets,
       baseline: bare.name,
-      compare: [varnish.name],
+      compare: [varnish.name, nginxLru.name],
     },
     {
       id: 'sweep',
@@ -53,8 +56,10 @@ export function scenarios(quick: boolean, only: readonly string[] | undefined): 
         bare,
         shardcache(undefined, {}, 'shardcache (no cache)'),
         shardcache(undefined, { INVALIDATION: 'ttl' }, 'shardcache (no cache, INVALIDATION=ttl)'),
+        nginxRedis,
       ],
       baseline: webdis.name,
+      compare: [nginxRedis.name],
       hitRatio: true,
     },
   ];
@@ -139,6 +144,23 @@ export const BARS: Bar[] = [
     against: varnish.name,
     cpu: 'total',
     max: 1.0,
+  },
+  // Issue 23's strongest peer: there so that the table says where shardcache loses (the README says why).
+  { label: 'hit path ≥ 1.0× nginx + Lua lrucache (1 worker)', scenario: 'hit-100', target: 'shardcache', against: nginxLru.name, min: 1.0 },
+  {
+    label: 'CPU per hit request ≤ nginx + Lua’s (1 worker)',
+    scenario: 'hit-100',
+    target: 'shardcache',
+    against: nginxLru.name,
+    cpu: 'total',
+    max: 1.0,
+  },
+  {
+    label: 'miss path ≥ 1.0× nginx + Lua with no cache',
+    scenario: 'miss',
+    target: 'shardcache (no cache)',
+    against: nginxRedis.name,
+    min: 1.0,
   },
   { label: 'hit path, 4 KiB values ≥ 0.95× bare node:http', scenario: 'hit-4k', target: 'shardcache', against: bare.name, min: 0.95 },
   { label: 'hit path, 256 KiB values ≥ 0.85× bare node:http', scenario: 'hit-256k', target: 'shardcache', against: bare.name, min: 0.85 },

@@ -10,7 +10,9 @@ import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from 'pr
 import { RESP_COMMANDS, RESP_STATUSES } from '../metrics/labels.js';
 import { PROTOCOLS } from '../hop/vocabulary.js';
 import { AcceptorStat, HTTP_METHODS, HTTP_STATUSES, httpCounts, respCounts, shedCounts } from '../metrics/acceptor-stats.js';
-import { LATENCY_BUCKETS, Stat } from '../metrics/shard-stats.js';
+import { Stat } from '../metrics/shard-stats.js';
+import { PROTOCOL_FIGURES, SHARD_FIGURES } from './metric-figures.js';
+import { latencyHistogram } from './latency-histogram.js';
 import { threadCpuSeconds } from '../metrics/thread.js';
 
 /** Where the figures live; each field is read only when /metrics is scraped. */
@@ -46,37 +48,6 @@ interface RequestCounts {
 const HTTP_STATUS_LABELS: readonly string[] = Array.from({ length: HTTP_STATUSES }, (_, status) => String(status));
 
 type Emit = (labels: Record<string, string>, value: number) => void;
-
-/** Per-protocol counters of the shards' stats arrays (`slot + protocol`): name, first slot, help. */
-// biome-ignore format: a table, one figure a line
-const PROTOCOL_FIGURES: readonly (readonly [string, number, string])[] = [
-  ['shardcache_cache_hits_total', Stat.Hits, 'Requests (MGET: keys) answered from the cache, by protocol'],
-  ['shardcache_cache_misses_total', Stat.Misses, 'Requests (MGET: keys) not answered from the cache (fetched, or joined a fetch), by protocol'],
-  ['shardcache_cache_coalesced_total', Stat.Coalesced, 'Misses that joined a GET already in flight instead of sending their own, by protocol'],
-];
-
-/** The other per-shard figures read from the shards' stats arrays: kind, name, slot, help. */
-// biome-ignore format: a table, one figure a line
-const SHARD_FIGURES: readonly (readonly ['counter' | 'gauge', string, number, string])[] = [
-  ['counter', 'shardcache_cache_expired_total', Stat.Expired, 'Reads that found their entry past CACHE_TTL_MS'],
-  ['counter', 'shardcache_cache_evicted_total', Stat.Evicted, 'Entries evicted to make room under CACHE_CAPACITY or CACHE_MAX_BYTES (least recently used)'],
-  ['counter', 'shardcache_stale_if_error_served_total', Stat.StaleIfErrorServed, 'Expired entries served because Redis failed, or a miss was refused past MAX_INFLIGHT (STALE_IF_ERROR_MS)'],
-  ['counter', 'shardcache_refreshes_started_total', Stat.RefreshesStarted, 'Background fetches started to refresh a cached entry (STALE_WHILE_REVALIDATE_MS, or early refresh before expiry)'],
-  ['counter', 'shardcache_refreshes_failed_total', Stat.RefreshesFailed, 'Background refreshes that Redis failed (the old entry stays within its windows)'],
-  ['counter', 'shardcache_stale_while_revalidate_served_total', Stat.StaleWhileRevalidateServed, 'Answers given from an entry past CACHE_TTL_MS within STALE_WHILE_REVALIDATE_MS, while it was refreshed'],
-  ['counter', 'shardcache_too_large_total', Stat.TooLarge, 'Values over MAX_VALUE_BYTES (or over the shard\'s share of CACHE_MAX_BYTES), served without being cached'],
-  ['gauge', 'shardcache_cache_entries', Stat.Entries, 'Entries held in the cache'],
-  ['gauge', 'shardcache_cache_bytes', Stat.Bytes, 'Bytes the cache holds: values, keys, per-entry metadata and the index (what CACHE_MAX_BYTES bounds)'],
-  ['gauge', 'shardcache_redis_up', Stat.RedisUp, '1 while the shard has a ready Redis connection (a cluster: a ready cluster client)'],
-  ['gauge', 'shardcache_redis_nodes', Stat.RedisNodes, 'Redis servers the shard reads from: the cluster masters, or 1'],
-  ['gauge', 'shardcache_redis_nodes_up', Stat.RedisNodesUp, 'Of shardcache_redis_nodes, those with a ready connection now'],
-  ['counter', 'shardcache_redis_reconnects_total', Stat.RedisReconnects, 'Times the shard\'s data connection (a cluster: its cluster client) was ready again after it was lost'],
-  ['counter', 'shardcache_redis_reads_resent_total', Stat.ReadsResent, 'Keys read once more because their Redis connection dropped before the answer (within REDIS_TIMEOUT_MS of the first send)'],
-  ['counter', 'shardcache_topology_flushes_total', Stat.TopologyFlushes, 'Cache flushes because cluster slots changed masters (failover, resharding)'],
-  ['counter', 'shardcache_tracking_rearms_total', Stat.TrackingRearms, 'Times client tracking was armed again after the invalidation link was lost (the cache was flushed)'],
-  ['counter', 'shardcache_invalidation_messages_total', Stat.InvalidationMessages, 'Invalidation messages from Redis client tracking (one names one key or more; with TRACKING_MODE=bcast Redis sends every write under the prefix, and batches the keys of one event-loop turn)'],
-  ['gauge', 'shardcache_tracking_armed', Stat.TrackingArmed, '1 while client tracking is armed; 0 while the link is down, and with INVALIDATION=ttl'],
-];
 
 /** Builds the registry; `/metrics` answers `await registry.metrics()`. */
 export function createMetrics(src: MetricSources): Registry {
@@ -302,37 +273,4 @@ function total(values: Float64Array): number {
   let t = 0;
   for (let i = 0; i < values.length; i++) t += values[i]!;
   return t;
-}
-
-/**
- * The Redis GET latency histogram, summed over the shards. prom-client's
- * Histogram can only `observe`, and observing happens in the workers, so
- * this metric hands the registry the shared bucket counts directly.
- */
-function latencyHistogram(shardStats: readonly Float64Array[]) {
-  const name = 'shardcache_redis_command_duration_seconds';
-  const help = 'Time from sending a Redis GET to its reply or failure, all shards';
-  return {
-    name,
-    help,
-    type: 'histogram',
-    aggregator: 'sum',
-    reset() {},
-    get() {
-      const values: { metricName: string; labels: Record<string, string>; value: number }[] = [];
-      let cumulative = 0;
-      for (let b = 0; b <= LATENCY_BUCKETS.length; b++) {
-        for (const s of shardStats) cumulative += s[Stat.LatencyBuckets + b]!;
-        values.push({
-          metricName: `${name}_bucket`,
-          labels: { le: b < LATENCY_BUCKETS.length ? String(LATENCY_BUCKETS[b]) : '+Inf' },
-          value: cumulative,
-        });
-      }
-      const sum = (slot: number): number => shardStats.reduce((total, s) => total + s[slot]!, 0);
-      values.push({ metricName: `${name}_sum`, labels: {}, value: sum(Stat.LatencySum) });
-      values.push({ metricName: `${name}_count`, labels: {}, value: sum(Stat.LatencyCount) });
-      return { name, help, type: 'histogram', aggregator: 'sum', values };
-    },
-  };
 }

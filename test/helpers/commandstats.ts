@@ -7,7 +7,9 @@ export async function commandCalls(client: Pick<Redis, 'info'>, ...names: string
   return names.reduce((n, name) => n + Number(new RegExp(`^cmdstat_${name}:calls=(\\d+)`, 'm').exec(info)?.[1] ?? 0), 0);
 }
 
-/** The reads the proxy sent Redis: GET and MGET calls. */
-export function getCalls(client: Pick<Redis, 'info'>): Promise<number> {
-  return commandCalls(client, 'get', 'mget');
+/** The reads the proxy sent Redis: GET and MGET calls, added up over `clients` (a cluster's masters, say). */
+export async function getCalls(...clients: Pick<Redis, 'info'>[]): Promise<number> {
+  let calls = 0;
+  for (const client of clients) calls += await commandCalls(client, 'get', 'mget');
+  return calls;
 }

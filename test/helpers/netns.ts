@@ -128,6 +128,8 @@ export async function startNetnsRedis(t: Teardown): Promise<NetnsRedis> {
     relay.stdout!.once('data', () => resolve());
     relay.once('exit', (code) => reject(new Error(`the delay relay exited with ${code} (is dist/ built?)`)));
   });
+  /** iptables inside the namespace: its chains hold only the rules this helper adds. */
+  const iptables = (...args: string[]): Promise<void> => ip('netns', 'exec', namespace, 'iptables', ...args);
   const client = new Redis({ path: socket, maxRetriesPerRequest: 1 });
   client.on('error', () => {});
   t.teardown(() => client.disconnect());
@@ -141,13 +143,9 @@ export async function startNetnsRedis(t: Teardown): Promise<NetnsRedis> {
     },
     async loss(percent) {
       // The namespace's own OUTPUT chain holds nothing else: flushing it removes the previous rule.
-      await ip('netns', 'exec', namespace, 'iptables', '-F', 'OUTPUT');
+      await iptables('-F', 'OUTPUT');
       if (percent > 0)
-        await ip(
-          'netns',
-          'exec',
-          namespace,
-          'iptables',
+        await iptables(
           '-A',
           'OUTPUT',
           '-o',
@@ -175,11 +173,7 @@ export async function startNetnsRedis(t: Teardown): Promise<NetnsRedis> {
         .map((l) => /:(\d+)\s+\S+:\d+\s*$/.exec(l.trim())?.[1])
         .filter((p): p is string => p !== undefined);
       for (const port of ports)
-        await ip(
-          'netns',
-          'exec',
-          namespace,
-          'iptables',
+        await iptables(
           '-A',
           'INPUT',
           '-p',
@@ -197,7 +191,7 @@ export async function startNetnsRedis(t: Teardown): Promise<NetnsRedis> {
     },
     async unreset() {
       // The namespace's own INPUT chain holds only these rules.
-      await ip('netns', 'exec', namespace, 'iptables', '-F', 'INPUT');
+      await iptables('-F', 'INPUT');
     },
   };
 }
