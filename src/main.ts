@@ -28,6 +28,7 @@ import { trackEventLoop } from './metrics/event-loop.js';
 import { nameThread } from './metrics/thread.js';
 import { describeBackend } from './routing/backend-settings.js';
 import { redactUrl } from './redact.js';
+import { describeTls } from './tls-context.js';
 import { VERSION } from './version.js';
 
 function readConfig(): Config {
@@ -69,6 +70,7 @@ function hintIfNoRedis(config: Config, log: Log): void {
 async function main(): Promise<void> {
   keepMainTickLog();
   const config = readConfig();
+  const [httpScheme, respScheme] = config.tls ? ['https', 'rediss'] : ['http', 'redis'];
   const log = createLog(config.logLevel);
   const supervisor = new Supervisor(config, log, (o) => new Acceptor(o));
   const mainStats = supervisor.acceptorStats[0]!;
@@ -88,18 +90,19 @@ async function main(): Promise<void> {
   const threads = `${config.acceptors} acceptor${config.acceptors === 1 ? '' : 's'}, ${config.shards} shard${config.shards === 1 ? '' : 's'}`;
   const cache = `${config.cacheCapacity} keys${config.cacheMaxBytes > 0 ? ` or ${config.cacheMaxBytes} bytes` : ''}, ttl ${config.cacheTtlMs} ms, invalidation ${config.invalidation}${config.invalidation === 'tracking' ? ` (${config.trackingMode})` : ''}`;
   log.info(
-    `shardcache listening on ${url('http', config.host, ports.http)} (${threads}, ${cache}, ${describeBackend(backendSettings(config))})`,
+    `shardcache listening on ${url(httpScheme, config.host, ports.http)} (${threads}, ${cache}, ${describeBackend(backendSettings(config))})`,
   );
   log.info(`threads: ${supervisor.threadMap()}`);
+  if (config.tls !== undefined) log.info(`TLS on every listener: ${describeTls(config.tls)}`);
   if (ports.resp !== undefined)
     log.info(
-      `shardcache RESP listening on ${url('redis', config.host, ports.resp)}${config.respPassword ? ' (AUTH required: RESP_PASSWORD is set)' : ''}`,
+      `shardcache RESP listening on ${url(respScheme, config.host, ports.resp)}${config.respPassword ? ' (AUTH required: RESP_PASSWORD is set)' : ''}`,
     );
 
   let stopping = false;
   const settings = statusSettings(config, {
-    http: url('http', config.host, ports.http),
-    resp: ports.resp === undefined ? null : url('redis', config.host, ports.resp),
+    http: url(httpScheme, config.host, ports.http),
+    resp: ports.resp === undefined ? null : url(respScheme, config.host, ports.resp),
   });
   // One set of sources for /metrics and /stats.json: no second bookkeeping.
   const sources: MetricSources = {
@@ -131,6 +134,7 @@ async function main(): Promise<void> {
           acceptors: config.acceptors,
           notReady: facts.problems,
           degraded: () => degradedShards(supervisor.shards.stats),
+          tls: config.tls,
           ...(config.testHooks
             ? { killShard: (i: number) => supervisor.shards.kill(i), killAcceptor: (i: number) => supervisor.killAcceptor(i) }
             : {}),
@@ -170,7 +174,9 @@ function listenAdmin(admin: http.Server, config: Config, log: Log): void {
   });
   admin.listen(config.adminPort as number, config.host, () => {
     const port = (admin.address() as net.AddressInfo).port;
-    log.info(`admin listening on ${url('http', config.host, port)} (status page at /, /stats.json, /metrics, /healthz, /readyz)`);
+    log.info(
+      `admin listening on ${url(config.tls ? 'https' : 'http', config.host, port)} (status page at /, /stats.json, /metrics, /healthz, /readyz)`,
+    );
   });
 }
 

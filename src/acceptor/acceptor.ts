@@ -12,6 +12,7 @@
  */
 import type http from 'node:http';
 import net from 'node:net';
+import tls from 'node:tls';
 import type { MessagePort } from 'node:worker_threads';
 import type { Config } from '../config.js';
 import type { AcceptorOptions, BoundPorts, Drained } from '../hop/tasks.js';
@@ -22,6 +23,7 @@ import { Dispatcher, handOffBound } from './dispatcher.js';
 import { drain } from './drain.js';
 import { HttpFront } from './http/front.js';
 import { RespServer } from './resp/server.js';
+import { reloadServer, type TlsMaterial } from '../tls-context.js';
 
 /** A listener that would not bind: which setting it was, and why. */
 export class ListenError extends Error {
@@ -64,6 +66,7 @@ export class Acceptor {
             stats: o.stats,
             clientIds: o.counters.connections,
             password: c.respPassword,
+            tls: c.tls,
           });
   }
 
@@ -98,6 +101,14 @@ export class Acceptor {
     const code = await drain([this.front.server], timeoutMs);
     const answered = this.front.counts.reduce((a, b) => a + b, 0);
     return { code, answered, received: this.front.received };
+  }
+
+  /**
+   * New TLS files (SIGHUP), read and checked on the main thread: the next
+   * handshakes on each listener use them; open connections are untouched.
+   */
+  reloadTls(material: TlsMaterial): void {
+    for (const server of [this.front.server, this.resp?.server]) if (server instanceof tls.Server) reloadServer(server, material);
   }
 
   /** Fails the requests still waiting on any shard (the process is going away). */

@@ -1,0 +1,152 @@
+/**
+ * TLS on every listener of the built proxy (TLS_CERT_FILE, TLS_KEY_FILE),
+ * with certificates this test makes: HTTPS on PORT for undici and curl,
+ * TLS on RESP_PORT for redis-cli, ioredis and redis-py, HTTPS on the admin
+ * port, every acceptor thread serving it; and bad files stop start-up with
+ * exit 2 naming the setting.
+ */
+import t from 'tap';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import tls from 'node:tls';
+import { request } from 'undici';
+import { makeCerts } from './helpers/certs.js';
+import { get } from './helpers/http.js';
+import { scrape, total } from './helpers/metrics.js';
+import { runProxy, startProxy, startRedis } from './helpers/processes.js';
+import { curl, httpsAgent, ioredis, redisCli, redisPy, runCommand, tlsOptions, type Identity } from './helpers/tls-clients.js';
+
+const certs = await makeCerts(t);
+const redis = await startRedis(t);
+await redis.client.set('tls:k', 'value');
+const TLS = { TLS_CERT_FILE: certs.server.cert, TLS_KEY_FILE: certs.server.key };
+const proxy = await startProxy(t, { REDIS_URL: redis.url, ACCEPTORS: '2', SHARDS: '1', RESP_PORT: '0', ...TLS });
+const id: Identity = { ca: certs.ca };
+const agent = httpsAgent(t, id);
+
+t.test('the start-up lines say https:// and rediss://, and which certificate is served', async (t) => {
+  t.match(proxy.url, /^https:\/\/127\.0\.0\.1:\d+$/);
+  t.match(proxy.admin, /^https:\/\/127\.0\.0\.1:\d+$/);
+  t.match(proxy.logs(), /RESP listening on rediss:\/\/127\.0\.0\.1:\d+/);
+  t.match(proxy.logs(), `TLS on every listener: certificate serial ${certs.server.serial}, valid until `);
+  t.notMatch(proxy.logs(), /PRIVATE KEY/, 'no key material in the log');
+});
+
+t.test('HTTPS: GET, HEAD and 404 as over HTTP, from undici and curl', async (t) => {
+  const hit = await get(proxy.url, '/tls:k', { dispatcher: agent });
+  t.equal(hit.status, 200);
+  t.equal(hit.body.toString(), 'value');
+  t.match(hit.headers, { 'content-type': 'application/octet-stream', 'content-length': '5', etag: /^"[0-9a-f]{16}"$/ });
+  const head = await get(proxy.url, '/tls:k', { method: 'HEAD', dispatcher: agent });
+  t.equal(head.status, 200);
+  t.equal(head.headers['content-length'], '5');
+  t.equal(head.body.length, 0, 'HEAD: no body');
+  t.equal((await get(proxy.url, '/tls:absent', { dispatcher: agent })).status, 404);
+  t.equal((await get(proxy.url, '/tls:k', { method: 'POST', dispatcher: agent })).status, 405);
+
+  const body = await curl(`https://localhost:${new URL(proxy.url).port}/tls:k`, id);
+  t.equal(body.code, 0, body.stderr);
+  t.equal(body.stdout, 'value', 'curl, by the name localhost');
+  const headers = await curl(`${proxy.url}/tls:k`, id, ['-I']);
+  t.match(headers.stdout, /^HTTP\/1\.1 200 OK\r\n/);
+  const missing = await curl(`${proxy.url}/tls:absent`, id, ['-o', '/dev/null', '-w', '%{http_code}']);
+  t.equal(missing.stdout, '404');
+});
+
+t.test('a client that does not trust the CA, or speaks plain HTTP, gets nothing', async (t) => {
+  const untrusted = await curl(`${proxy.url}/tls:k`, { ca: certs.otherCa });
+  t.not(untrusted.code, 0);
+  t.match(untrusted.stderr, /certificate/i, 'curl refuses the unknown issuer');
+  const plain = await request(proxy.url.replace('https:', 'http:') + '/tls:k').then(
+    (res) => `status ${res.statusCode}`,
+    (err: Error & { code?: string }) => `error ${err.code}`,
+  );
+  t.match(plain, /^error /, `plain HTTP on the HTTPS port: ${plain}`);
+});
+
+t.test('every acceptor thread serves HTTPS', async (t) => {
+  // Fresh connections, one request each: the kernel spreads them over both acceptors.
+  for (let i = 0; i < 40; i++) {
+    t.equal((await get(proxy.url, '/tls:k', { dispatcher: httpsAgent(t, id, 1) })).status, 200);
+  }
+  const samples = await scrape(proxy.admin, agent);
+  for (const acceptor of ['0', '1']) {
+    const accepted = total(samples, 'shardcache_acceptor_connections_total', { acceptor, protocol: 'http' });
+    t.ok(accepted > 0, `acceptor ${acceptor} accepted ${accepted} HTTPS connections`);
+  }
+});
+
+t.test('RESP over TLS: redis-cli --tls, ioredis tls and redis-py ssl=True', async (t) => {
+  const port = proxy.respPort!;
+  const cli = await redisCli(port, id, 'GET', 'tls:k');
+  t.equal(cli.code, 0, cli.stderr);
+  t.equal(cli.stdout.trim(), 'value', 'redis-cli --tls GET');
+  t.equal((await redisCli(port, id, 'MGET', 'tls:k', 'tls:absent')).stdout, 'value\n\n', 'redis-cli --tls MGET');
+  const client = ioredis(t, port, id);
+  await client.connect();
+  t.equal(await client.get('tls:k'), 'value', 'ioredis');
+  t.same(await client.mget('tls:k', 'tls:absent'), ['value', null]);
+  const py = await redisPy(port, id, 'tls:k', 'tls:absent');
+  t.equal(py.code, 0, py.stderr);
+  t.equal(py.stdout.trim(), "b'value' [b'value', None]", 'redis-py');
+  // Both acceptors took RESP connections too.
+  for (let i = 0; i < 30; i++) t.equal((await redisCli(port, id, 'PING')).stdout.trim(), 'PONG');
+  const samples = await scrape(proxy.admin, agent);
+  for (const acceptor of ['0', '1'])
+    t.ok(
+      total(samples, 'shardcache_acceptor_connections_total', { acceptor, protocol: 'resp' }) > 0,
+      `acceptor ${acceptor} served RESP over TLS`,
+    );
+});
+
+t.test('a plain RESP client on the TLS port is answered nothing, and the listener carries on', async (t) => {
+  const plain = await runCommand('redis-cli', ['-h', '127.0.0.1', '-p', String(proxy.respPort), 'PING']);
+  t.notMatch(plain.stdout, /PONG/, `plain redis-cli: ${plain.stdout.trim()} ${plain.stderr.trim()}`);
+  t.equal((await redisCli(proxy.respPort!, id, 'PING')).stdout.trim(), 'PONG');
+});
+
+t.test('the admin listener speaks HTTPS with the same certificate', async (t) => {
+  t.equal((await curl(`${proxy.admin}/healthz`, id)).stdout, 'ok\n');
+  const metrics = await get(proxy.admin, '/metrics', { dispatcher: agent });
+  t.equal(metrics.status, 200);
+  t.match(metrics.body.toString(), /shardcache_acceptor_listening\{acceptor="1"\} 1/);
+  const served = await new Promise<string>((resolve, reject) => {
+    const socket = tls.connect({ host: '127.0.0.1', port: Number(new URL(proxy.admin).port), ...tlsOptions(id) }, () => {
+      resolve(socket.getPeerCertificate().serialNumber);
+      socket.destroy();
+    });
+    socket.once('error', reject);
+  });
+  t.equal(served, certs.server.serial);
+});
+
+t.test('bad TLS settings stop start-up with exit 2, naming the setting and the file', async (t) => {
+  const notPem = join(certs.dir, 'not.pem');
+  writeFileSync(notPem, 'hello\n');
+  const cases: [Record<string, string>, RegExp][] = [
+    [
+      { TLS_CERT_FILE: join(certs.dir, 'absent.pem'), TLS_KEY_FILE: certs.server.key },
+      /TLS_CERT_FILE=".*absent\.pem": cannot read it \(ENOENT\)/,
+    ],
+    [{ TLS_CERT_FILE: notPem, TLS_KEY_FILE: certs.server.key }, /TLS_CERT_FILE=".*not\.pem": holds no PEM certificate/],
+    [{ TLS_CERT_FILE: certs.server.cert, TLS_KEY_FILE: notPem }, /TLS_KEY_FILE=".*not\.pem": holds no PEM private key/],
+    [
+      { TLS_CERT_FILE: certs.server.cert, TLS_KEY_FILE: certs.client.key },
+      /TLS_KEY_FILE=".*client\.key": is not the key of the certificate in TLS_CERT_FILE/,
+    ],
+    [{ ...TLS, TLS_CA_FILE: notPem }, /TLS_CA_FILE=".*not\.pem": holds no PEM certificate/],
+    [{ TLS_CERT_FILE: certs.server.cert }, /TLS_CERT_FILE is set but TLS_KEY_FILE is not/],
+    [{ TLS_KEY_FILE: certs.server.key }, /TLS_KEY_FILE is set but TLS_CERT_FILE is not/],
+    [{ TLS_CA_FILE: certs.ca }, /TLS_CA_FILE: client certificates need TLS/],
+  ];
+  for (const [env, message] of cases) {
+    const { code, stderr } = await runProxy({ REDIS_URL: redis.url, SHARDS: '1', ...env });
+    t.equal(code, 2, `exit 2: ${stderr.trim()}`);
+    t.match(stderr, /^shardcache: bad setting: /);
+    t.match(stderr, message);
+    t.notMatch(stderr, /\n\s+at /, 'no stack trace');
+  }
+  const flag = await runProxy({ REDIS_URL: redis.url, SHARDS: '1' }, ['--tls-cert-file', certs.server.cert, '--tls-key-file', notPem]);
+  t.equal(flag.code, 2, 'the flags are checked the same way');
+  t.match(flag.stderr, /TLS_KEY_FILE=".*not\.pem"/);
+});
