@@ -121,6 +121,7 @@ async function main(): Promise<void> {
     settings,
     problems: () => (stopping ? ['stopping'] : supervisor.problems()),
     attached: (shard) => supervisor.acceptor.dispatcher.attached(shard),
+    files: () => supervisor.files,
   };
   // Opened only once the data listeners listen: see Acceptor.listen.
   const admin =
@@ -158,8 +159,24 @@ async function main(): Promise<void> {
       process.exit(code);
     });
   };
+  process.on('SIGHUP', () => reload(supervisor, log));
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/**
+ * SIGHUP: every acceptor loads its files again. One line per file: info
+ * when it loaded, error (naming the setting and the file) when it did not,
+ * in which case the acceptors keep what they had.
+ */
+function reload(supervisor: Supervisor, log: Log): void {
+  void supervisor.reload().then((files) => {
+    if (files.length === 0) log.info('SIGHUP: no file to reload (none of ACCESS_FILE is set)');
+    for (const f of files) {
+      if (f.error === undefined) log.info(`SIGHUP: ${f.setting} ${f.path} reloaded in every acceptor`);
+      else log.error(`SIGHUP: ${f.setting} ${f.path} not reloaded, the one loaded before stays in force: ${f.error}`);
+    }
+  });
 }
 
 function url(scheme: string, host: string, port: number): string {

@@ -15,12 +15,13 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { MessagePort } from 'node:worker_threads';
 import type { Config } from '../config.js';
-import type { AcceptorOptions, BoundPorts, Drained } from '../hop/tasks.js';
+import type { AcceptorOptions, BoundPorts, Drained, FileLoad } from '../hop/tasks.js';
 import { Outcome, Protocol } from '../hop/vocabulary.js';
 import { AcceptorStat, shedCounts } from '../metrics/acceptor-stats.js';
 import { ConnectionLimit } from './connection-limit.js';
 import { Dispatcher, handOffBound } from './dispatcher.js';
 import { drain } from './drain.js';
+import { ReloadableFile } from './reloadable.js';
 import { HttpFront } from './http/front.js';
 import { RespServer } from './resp/server.js';
 import { reloadServer, type TlsMaterial } from '../tls-context.js';
@@ -37,6 +38,8 @@ export class Acceptor {
   readonly resp: RespServer | undefined;
   readonly stats: Float64Array;
   readonly #config: Config;
+  /** The files this acceptor loads from settings, each loaded again by `reload` (SIGHUP). */
+  readonly #files: ReloadableFile[] = [];
 
   constructor(o: AcceptorOptions) {
     const c = o.config;
@@ -68,6 +71,22 @@ export class Acceptor {
             password: c.respPassword,
             tls: c.tls,
           });
+    for (const file of this.#files) file.load();
+  }
+
+  /**
+   * Loads every file again (SIGHUP, sent to each acceptor by the main
+   * thread). A bad file keeps the content loaded before; its `FileLoad` says
+   * why. A file is added to the list in the constructor, with the function
+   * that puts its content in force.
+   */
+  reload(): FileLoad[] {
+    return this.#files.map((f) => f.load());
+  }
+
+  /** When each file was last loaded, and the problem of its last attempt, without loading. */
+  files(): FileLoad[] {
+    return this.#files.map((f) => f.status());
   }
 
   /** Starts sending `shard`'s requests over `port` (a shard started, or was replaced). */

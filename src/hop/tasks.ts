@@ -133,6 +133,26 @@ export interface AcceptorCrashTask {
   kind: 'crash';
 }
 
+/** SIGHUP: the acceptor loads its files again (`Acceptor.reload`); resolves with their `FileLoad`s. */
+export interface AcceptorReloadTask {
+  kind: 'reload';
+}
+
+/**
+ * One file an acceptor loads from a setting (ACCESS_FILE, …): where it is,
+ * when it was last loaded, and why the last attempt failed when it did (the
+ * content loaded before stays in use then).
+ */
+export interface FileLoad {
+  /** The setting that names the file: `ACCESS_FILE`. */
+  setting: string;
+  path: string;
+  /** ms since the epoch of the last load that succeeded; 0: none has. */
+  loadedAt: number;
+  /** The last attempt's problem; absent when it loaded. */
+  error?: string;
+}
+
 /**
  * Acceptor 0, which runs on the main thread: what the supervisor asks of it.
  * The supervisor is handed one (`new Acceptor(…)` in main.ts) rather than
@@ -142,5 +162,9 @@ export interface MainAcceptor {
   listen(ports: BoundPorts): Promise<BoundPorts>;
   attachShard(shard: number, port: MessagePort): void;
   drain(timeoutMs: number): Promise<Drained>;
+  /** Loads the acceptor's files again (SIGHUP). */
+  reload(): FileLoad[];
+  /** When each file was last loaded, without loading. */
+  files(): FileLoad[];
   readonly dispatcher: { attached(shard: number): boolean };
 }
