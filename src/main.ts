@@ -13,6 +13,7 @@
  */
 import type http from 'node:http';
 import net from 'node:net';
+import tls from 'node:tls';
 import { Acceptor, ListenError } from './acceptor/acceptor.js';
 import { backendSettings, ConfigError, helpText, loadConfig, type Config } from './config.js';
 import { createAdminServer } from './control/admin.js';
@@ -28,7 +29,7 @@ import { trackEventLoop } from './metrics/event-loop.js';
 import { nameThread } from './metrics/thread.js';
 import { describeBackend } from './routing/backend-settings.js';
 import { redactUrl } from './redact.js';
-import { describeTls } from './tls-context.js';
+import { describeTls, reloadServer } from './tls-context.js';
 import { VERSION } from './version.js';
 
 function readConfig(): Config {
@@ -159,7 +160,7 @@ async function main(): Promise<void> {
       process.exit(code);
     });
   };
-  process.on('SIGHUP', () => reload(supervisor, log));
+  process.on('SIGHUP', () => reload(supervisor, log, admin));
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 }
@@ -169,11 +170,15 @@ async function main(): Promise<void> {
  * when it loaded, error (naming the setting and the file) when it did not,
  * in which case the acceptors keep what they had.
  */
-function reload(supervisor: Supervisor, log: Log): void {
+function reload(supervisor: Supervisor, log: Log, admin: http.Server | undefined): void {
   void supervisor.reload().then((files) => {
-    if (files.length === 0) log.info('SIGHUP: no file to reload (none of ACCESS_FILE is set)');
+    // The admin listener takes acceptor 0's TLS files: the same ones, read once.
+    const tlsInForce = supervisor.acceptor.tls;
+    if (admin instanceof tls.Server && tlsInForce !== undefined) reloadServer(admin, tlsInForce);
+    if (files.length === 0) log.info('SIGHUP: no file to reload (none of ACCESS_FILE, TLS_CERT_FILE is set)');
     for (const f of files) {
-      if (f.error === undefined) log.info(`SIGHUP: ${f.setting} ${f.path} reloaded in every acceptor`);
+      const now = f.setting === 'TLS_CERT_FILE' && tlsInForce !== undefined ? `: ${describeTls(tlsInForce)}` : '';
+      if (f.error === undefined) log.info(`SIGHUP: ${f.setting} ${f.path} reloaded in every acceptor${now}`);
       else log.error(`SIGHUP: ${f.setting} ${f.path} not reloaded, the one loaded before stays in force: ${f.error}`);
     }
   });

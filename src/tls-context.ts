@@ -29,7 +29,7 @@ export interface TlsMaterial {
   key: string;
   /** The CA bundle client certificates must chain to; '' when clients need none. */
   ca: string;
-  /** Session-ticket keys (48 bytes, hex), the same in every acceptor so a ticket from one resumes on another; new on each load. */
+  /** Session-ticket keys (48 bytes, hex): made once at start-up and kept on reloads, the same in every acceptor, so that a ticket from one resumes on another. */
   ticketKeys: string;
   /** The certificate's serial number (hex) and expiry, as OpenSSL prints them. */
   serial: string;
@@ -91,8 +91,9 @@ function privateKey(file: string, pem: string): KeyObject {
  * Reads and checks the files: each one readable and PEM, the key the
  * certificate's, every block of the CA bundle a certificate, and the whole
  * accepted by OpenSSL. Throws `TlsFileError` naming the first bad setting.
+ * `ticketKeys`: those in use (a reload); new ones when absent (start-up).
  */
-export function loadTls(files: TlsFiles): TlsMaterial {
+export function loadTls(files: TlsFiles, ticketKeys = randomBytes(48).toString('hex')): TlsMaterial {
   const cert = read('TLS_CERT_FILE', files.tlsCertFile);
   const key = read('TLS_KEY_FILE', files.tlsKeyFile);
   const ca = files.tlsCaFile === '' ? '' : read('TLS_CA_FILE', files.tlsCaFile);
@@ -105,7 +106,7 @@ export function loadTls(files: TlsFiles): TlsMaterial {
     cert,
     key,
     ca,
-    ticketKeys: randomBytes(48).toString('hex'),
+    ticketKeys,
     serial: x509.serialNumber,
     validTo: x509.validTo,
     loadedAt: Date.now(),

@@ -28,7 +28,8 @@ t.test('good files: the PEM text, the serial and fresh ticket keys', async (t) =
   t.equal(m.ca, '');
   t.equal(m.serial, certs.server.serial);
   t.match(m.ticketKeys, /^[0-9a-f]{96}$/);
-  t.not(loadTls(files).ticketKeys, m.ticketKeys, 'new ticket keys on each load');
+  t.not(loadTls(files).ticketKeys, m.ticketKeys, 'new ticket keys at start-up');
+  t.equal(loadTls(files, m.ticketKeys).ticketKeys, m.ticketKeys, 'the same ones on a reload');
   t.notOk(serverTlsOptions(m).requestCert, 'no CA: no client certificate asked for');
   t.match(describeTls(m), new RegExp(`^certificate serial ${certs.server.serial}, valid until .+ GMT$`));
   const mutual = loadTls({ ...files, tlsCaFile: certs.ca });

@@ -24,7 +24,7 @@ import { drain } from './drain.js';
 import { ReloadableFile } from './reloadable.js';
 import { HttpFront } from './http/front.js';
 import { RespServer } from './resp/server.js';
-import { reloadServer, type TlsMaterial } from '../tls-context.js';
+import { loadTls, reloadServer, type TlsMaterial } from '../tls-context.js';
 
 /** A listener that would not bind: which setting it was, and why. */
 export class ListenError extends Error {
@@ -40,6 +40,8 @@ export class Acceptor {
   readonly #config: Config;
   /** The files this acceptor loads from settings, each loaded again by `reload` (SIGHUP). */
   readonly #files: ReloadableFile[] = [];
+  /** The TLS files in force on this acceptor's listeners; undefined without TLS. */
+  tls: TlsMaterial | undefined;
 
   constructor(o: AcceptorOptions) {
     const c = o.config;
@@ -71,6 +73,14 @@ export class Acceptor {
             password: c.respPassword,
             tls: c.tls,
           });
+    this.tls = c.tls;
+    // One entry for the certificate, its key and the CA, read and checked
+    // together (a new certificate comes with its new key); the error names
+    // the bad one. Loaded at once too: a replacement acceptor serves the
+    // files as they are now, not as they were at start-up.
+    const ticketKeys = c.tls?.ticketKeys;
+    if (ticketKeys !== undefined)
+      this.#files.push(new ReloadableFile('TLS_CERT_FILE', c.tlsCertFile, () => this.reloadTls(loadTls(c, ticketKeys))));
     for (const file of this.#files) file.load();
   }
 
@@ -122,11 +132,9 @@ export class Acceptor {
     return { code, answered, received: this.front.received };
   }
 
-  /**
-   * New TLS files (SIGHUP), read and checked on the main thread: the next
-   * handshakes on each listener use them; open connections are untouched.
-   */
+  /** New TLS files, read and checked: the next handshakes on each listener use them; open connections are untouched. */
   reloadTls(material: TlsMaterial): void {
+    this.tls = material;
     for (const server of [this.front.server, this.resp?.server]) if (server instanceof tls.Server) reloadServer(server, material);
   }
 

@@ -9,6 +9,7 @@ import type { MessagePort } from 'node:worker_threads';
 import type { Eviction } from '../cache/policy.js';
 import type { Config } from '../config.js';
 import type { BackendSettings } from '../routing/backend-settings.js';
+import type { TlsMaterial } from '../tls-context.js';
 import type { ProcessCounters } from './shared.js';
 
 /** The settings every shard is started with, the same for all of them (from `Config`). */
@@ -166,5 +167,7 @@ export interface MainAcceptor {
   reload(): FileLoad[];
   /** When each file was last loaded, without loading. */
   files(): FileLoad[];
+  /** The TLS files in force (the admin listener takes them after a SIGHUP); undefined without TLS. */
+  readonly tls: TlsMaterial | undefined;
   readonly dispatcher: { attached(shard: number): boolean };
 }

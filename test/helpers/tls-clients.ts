@@ -82,9 +82,9 @@ export function ioredis(t: { teardown(fn: () => unknown): void }, port: number, 
   return client;
 }
 
-/** An undici agent over TLS (keep-alive, `connections` at most); closed in `t`'s teardown. */
+/** An undici agent over TLS (keep-alive, `connections` at most); closed in `t`'s teardown unless the test closed it. */
 export function httpsAgent(t: { teardown(fn: () => unknown): void }, id: Identity, connections = 16): Agent {
   const agent = new Agent({ connections, pipelining: 1, connect: tlsOptions(id) });
-  t.teardown(() => agent.close());
+  t.teardown(() => (agent.closed ? undefined : agent.close()));
   return agent;
 }
