@@ -7,6 +7,7 @@
  */
 import t from 'tap';
 import { writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { request } from 'undici';
@@ -118,6 +119,20 @@ t.test('the admin listener speaks HTTPS with the same certificate', async (t) =>
     socket.once('error', reject);
   });
   t.equal(served, certs.server.serial);
+});
+
+t.test('a client that stalls in the HTTPS handshake is cut at HEADERS_TIMEOUT_MS, as one that stalls in its headers', async (t) => {
+  const strict = await startProxy(t, { REDIS_URL: redis.url, SHARDS: '1', HEADERS_TIMEOUT_MS: '500', ...TLS });
+  const started = performance.now();
+  const closedAfter = await new Promise<number>((resolve, reject) => {
+    // TCP only: the connection is open, and no ClientHello ever comes.
+    const socket = net.connect({ host: '127.0.0.1', port: Number(new URL(strict.url).port) });
+    socket.on('error', () => undefined);
+    socket.once('close', () => resolve(performance.now() - started));
+    setTimeout(() => reject(new Error('still open after 5 s')), 5000).unref();
+  });
+  t.ok(closedAfter >= 450 && closedAfter <= 1000, `closed after ${closedAfter.toFixed(0)} ms (HEADERS_TIMEOUT_MS=500, 2x margin)`);
+  t.equal((await get(strict.url, '/tls:k', { dispatcher: agent })).status, 200, 'a client that completes its handshake is served');
 });
 
 t.test('bad TLS settings stop start-up with exit 2, naming the setting and the file', async (t) => {
