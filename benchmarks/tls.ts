@@ -13,6 +13,10 @@
  *   the proxy's RESP port (cache hits) and against `redis-server --tls-port`
  *   (TLS only, clients not asked for certificates), reported as a ratio.
  *
+ * Each measurement also reads the CPU time of the server's threads
+ * (`lib/cpu.ts`) and reports it per request (per connection for the
+ * handshakes): unlike the rates, that holds on a loaded machine.
+ *
  * Writes benchmarks/results/tls.md.
  */
 import { execFile } from 'node:child_process';
@@ -23,6 +27,7 @@ import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { makeCerts } from '../test/helpers/certs.js';
 import { ROOT, freePort, spawnRedisServer, startNode, startProxy, startRedis, stopProcess } from '../test/helpers/processes.js';
+import { medianCpu, perRequest, snapshot, type CpuPerRequest } from './lib/cpu.js';
 import { cycleTrace, keyName, loadKeys, writePaths } from './lib/data.js';
 import { loadRespKeys, redisBenchmark } from './lib/resp-load.js';
 import { median } from './lib/stats.js';
@@ -39,8 +44,15 @@ const VALUE_BYTES = 100;
 const RESP_KEYS = 10000;
 const RESP_REQUESTS = quick ? 50000 : 200000;
 
+/** What one measurement served, and in how long. */
+interface Served {
+  rate: number;
+  /** Requests (handshakes: connections) served, for the CPU per request. */
+  count: number;
+}
+
 /** Connections per second that `HANDSHAKE_CLIENTS` `openssl s_time -new` clients complete on `port`, each GETting `path`. */
-async function handshakes(port: number, path: string): Promise<number> {
+async function handshakes(port: number, path: string): Promise<Served> {
   const started = performance.now();
   const outs = await Promise.all(
     Array.from({ length: HANDSHAKE_CLIENTS }, () =>
@@ -54,32 +66,51 @@ async function handshakes(port: number, path: string): Promise<number> {
     if (m === null) throw new Error(`unexpected openssl s_time output:\n${stdout.slice(-500)}`);
     connections += Number(m[1]);
   }
-  return connections / seconds;
+  return { rate: connections / seconds, count: connections };
+}
+
+/** A measurement of one server: how to load it, and its process (for the CPU time of its threads). */
+interface Measure {
+  load: () => Promise<Served>;
+  pid: number;
+}
+
+/** The per-round figures of a base and an other server. */
+interface Interleaved {
+  base: number[];
+  other: number[];
+  ratios: number[];
+  /** Median CPU µs per request of each, all threads summed. */
+  baseUs: number;
+  otherUs: number;
 }
 
 /** `base` and `other` measured in turn, `ROUNDS` times, the first of each pair alternating; the per-round ratios other ÷ base. */
-async function interleaved(
-  what: string,
-  names: [string, string],
-  measure: [() => Promise<number>, () => Promise<number>],
-): Promise<{ base: number[]; other: number[]; ratios: number[] }> {
+async function interleaved(what: string, names: [string, string], measure: [Measure, Measure]): Promise<Interleaved> {
   const out = { base: [] as number[], other: [] as number[], ratios: [] as number[] };
+  const cpu: CpuPerRequest[][] = [[], []];
   for (let round = 0; round < ROUNDS; round++) {
     const order = round % 2 === 0 ? [0, 1] : [1, 0];
     const got: number[] = [];
-    for (const i of order) got[i] = await measure[i]!();
+    for (const i of order) {
+      const before = snapshot([measure[i]!.pid]);
+      const served = await measure[i]!.load();
+      cpu[i]!.push(perRequest(before, snapshot([measure[i]!.pid]), served.count));
+      got[i] = served.rate;
+    }
     out.base.push(got[0]!);
     out.other.push(got[1]!);
     out.ratios.push(got[1]! / got[0]!);
+    const us = (k: number): string => `${cpu[k]!.at(-1)!.totalUs.toFixed(1)} µs CPU each`;
     console.log(
-      `round ${round + 1} ${what}: ${names[0]} ${got[0]!.toFixed(0)}/s, ${names[1]} ${got[1]!.toFixed(0)}/s, ratio ${out.ratios.at(-1)!.toFixed(3)}`,
+      `round ${round + 1} ${what}: ${names[0]} ${got[0]!.toFixed(0)}/s (${us(0)}), ${names[1]} ${got[1]!.toFixed(0)}/s (${us(1)}), ratio ${out.ratios.at(-1)!.toFixed(3)}`,
     );
   }
-  return out;
+  return { ...out, baseUs: medianCpu(cpu[0]!)!.totalUs, otherUs: medianCpu(cpu[1]!)!.totalUs };
 }
 
-const row = (what: string, r: { base: number[]; other: number[]; ratios: number[] }, bar: string): string =>
-  `| ${what} | ${median(r.base).toFixed(0)} | ${median(r.other).toFixed(0)} | ${r.ratios.map((x) => x.toFixed(3)).join(', ')} | **${median(r.ratios).toFixed(3)}** | ${bar} |`;
+const row = (what: string, r: Interleaved, bar: string): string =>
+  `| ${what} | ${median(r.base).toFixed(0)} | ${median(r.other).toFixed(0)} | ${r.ratios.map((x) => x.toFixed(3)).join(', ')} | **${median(r.ratios).toFixed(3)}** | ${bar} | ${r.baseUs.toFixed(1)} / ${r.otherUs.toFixed(1)} |`;
 
 async function main(): Promise<void> {
   const teardowns: (() => unknown)[] = [];
@@ -97,15 +128,22 @@ async function main(): Promise<void> {
     const bare = await startNode(t, 'dist/benchmarks/servers/bare-https.js', { ...tls, BODY_BYTES: String(VALUE_BYTES) });
     const proxy = await startProxy(t, { REDIS_URL: redis.url, CACHE_CAPACITY: '100000', CACHE_TTL_MS: '3600000', RESP_PORT: '0', ...tls });
     console.log(`\n== TLS: shardcache (${/\((\d+ acceptors?, \d+ shards?)/.exec(proxy.logs())?.[1]}) against bare node:https`);
-    const wrk = (url: string) => async () => (await runWrk({ url, pathsFile: paths, connections: CONNECTIONS, seconds: SECONDS })).rps;
+    const wrk = (url: string, pid: number): Measure => ({
+      pid,
+      load: async () => {
+        const r = await runWrk({ url, pathsFile: paths, connections: CONNECTIONS, seconds: SECONDS });
+        return { rate: r.rps, count: r.requests };
+      },
+    });
     for (const url of [bare.url, proxy.url]) await runWrk({ url, pathsFile: paths, connections: CONNECTIONS, seconds: quick ? 1 : 3 });
     const names: [string, string] = ['bare node:https', 'shardcache'];
-    const hit = await interleaved('HTTPS hit path (keep-alive)', names, [wrk(bare.url), wrk(proxy.url)]);
+    const [barePid, proxyPid] = [bare.child.pid!, proxy.child.pid!];
+    const hit = await interleaved('HTTPS hit path (keep-alive)', names, [wrk(bare.url, barePid), wrk(proxy.url, proxyPid)]);
     const path = `/${keyName(VALUE_BYTES, 0)}`;
     const port = (url: string): number => Number(new URL(url).port);
     const hs = await interleaved('TLS handshakes', names, [
-      () => handshakes(port(bare.url), path),
-      () => handshakes(port(proxy.url), path),
+      { pid: barePid, load: () => handshakes(port(bare.url), path) },
+      { pid: proxyPid, load: () => handshakes(port(proxy.url), path) },
     ]);
 
     // Redis over TLS only (--port 0); PING and the key loading go over a unix socket.
@@ -141,21 +179,24 @@ async function main(): Promise<void> {
     await redisBenchmark(proxy.respPort!, 'GET', 16, { ...load, requests: RESP_KEYS * 20 }, withTls);
     const resp = [];
     for (const pipeline of [1, 16]) {
-      const bench = (p: number) => () => redisBenchmark(p, 'GET', pipeline, load, withTls);
+      const bench = (p: number, pid: number): Measure => ({
+        pid,
+        load: async () => ({ rate: await redisBenchmark(p, 'GET', pipeline, load, withTls), count: load.requests }),
+      });
       resp.push({
         pipeline,
         r: await interleaved(
           `RESP GET P${pipeline} over TLS`,
           ['Redis --tls-port', 'shardcache'],
-          [bench(redisTlsPort), bench(proxy.respPort!)],
+          [bench(redisTlsPort, redisTls.pid!), bench(proxy.respPort!, proxyPid)],
         ),
       });
     }
     lines.push(
       `Run ${new Date().toISOString()}${quick ? ' (--quick)' : ''}: ${ROUNDS} interleaved rounds of ${SECONDS} s (RESP: ${RESP_REQUESTS} commands, 50 clients), EC P-256 certificate, TLS 1.3; medians of per-round ratios. shardcache at its default threads for this machine.`,
       '',
-      '| scenario | baseline /s | shardcache /s | per-round ratios | median ratio | bar |',
-      '| --- | ---: | ---: | --- | ---: | --- |',
+      '| scenario | baseline /s | shardcache /s | per-round ratios | median ratio | bar | CPU µs per request (handshakes: per connection), baseline / shardcache |',
+      '| --- | ---: | ---: | --- | ---: | --- | ---: |',
       row(`HTTPS hit path, keep-alive (wrk, ${CONNECTIONS} connections): bare node:https → shardcache`, hit, '≥ 0.9'),
       row(`TLS handshakes (${HANDSHAKE_CLIENTS} × openssl s_time -new, one GET each): bare node:https → shardcache`, hs, '≥ 0.9'),
       ...resp.map(({ pipeline, r }) =>
