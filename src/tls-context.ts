@@ -122,7 +122,15 @@ export function loadTls(files: TlsFiles, ticketKeys = randomBytes(48).toString('
 
 /** The context part of a listener's options, as `setSecureContext` takes it too. */
 export function secureContextOptions(m: TlsMaterial): tls.SecureContextOptions {
-  const options: tls.SecureContextOptions = { cert: m.cert, key: m.key, ticketKeys: Buffer.from(m.ticketKeys, 'hex') };
+  const options: tls.SecureContextOptions = {
+    cert: m.cert,
+    key: m.key,
+    ticketKeys: Buffer.from(m.ticketKeys, 'hex'),
+    // Node's default derives it from process.argv, which differs between the
+    // main thread and a worker: a session from one acceptor would not resume
+    // on another.
+    sessionIdContext: 'shardcache',
+  };
   if (m.ca !== '') options.ca = m.ca;
   return options;
 }

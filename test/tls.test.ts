@@ -77,6 +77,34 @@ t.test('every acceptor thread serves HTTPS', async (t) => {
   }
 });
 
+t.test('a TLS session ticket from one acceptor resumes on the other: they share the ticket keys', async (t) => {
+  const port = Number(new URL(proxy.url).port);
+  const session = await new Promise<Buffer>((resolve, reject) => {
+    const socket = tls.connect({ host: '127.0.0.1', port, ...tlsOptions(id) });
+    socket.once('session', (ticket: Buffer) => {
+      resolve(ticket);
+      socket.destroy();
+    });
+    socket.once('error', reject);
+  });
+  const accepted = async (acceptor: string): Promise<number> =>
+    total(await scrape(proxy.admin, agent), 'shardcache_acceptor_connections_total', { acceptor, protocol: 'http' });
+  const before = [await accepted('0'), await accepted('1')];
+  let resumed = 0;
+  for (let i = 0; i < 30; i++) {
+    resumed += await new Promise<number>((resolve, reject) => {
+      const socket = tls.connect({ host: '127.0.0.1', port, session, ...tlsOptions(id) }, () => {
+        resolve(socket.isSessionReused() ? 1 : 0);
+        socket.destroy();
+      });
+      socket.once('error', reject);
+    });
+  }
+  t.equal(resumed, 30, 'every connection resumed the session');
+  const spread = [(await accepted('0')) - before[0]!, (await accepted('1')) - before[1]!];
+  t.ok(spread[0]! > 0 && spread[1]! > 0, `both acceptors took some of them (${spread.join(' and ')})`);
+});
+
 t.test('RESP over TLS: redis-cli --tls, ioredis tls and redis-py ssl=True', async (t) => {
   const port = proxy.respPort!;
   const cli = await redisCli(port, id, 'GET', 'tls:k');
