@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import tls from 'node:tls';
 import { request } from 'undici';
 import { makeCerts } from './helpers/certs.js';
+import { seededRandom } from './helpers/random.js';
 import { get } from './helpers/http.js';
 import { scrape, total } from './helpers/metrics.js';
 import { runProxy, startProxy, startRedis } from './helpers/processes.js';
@@ -132,6 +133,41 @@ t.test('a plain RESP client on the TLS port is answered nothing, and the listene
   const plain = await runCommand('redis-cli', ['-h', '127.0.0.1', '-p', String(proxy.respPort), 'PING']);
   t.notMatch(plain.stdout, /PONG/, `plain redis-cli: ${plain.stdout.trim()} ${plain.stderr.trim()}`);
   t.equal((await redisCli(proxy.respPort!, id, 'PING')).stdout.trim(), 'PONG');
+});
+
+t.test('garbage instead of a ClientHello on each TLS port is dropped, and the process serves on', async (t) => {
+  const random = seededRandom(21);
+  const blob = (): Buffer => {
+    const bytes = Buffer.alloc(1 + Math.floor(random() * 600));
+    for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(random() * 256);
+    // Half of them start like a TLS handshake record, to get past the first byte.
+    if (random() < 0.5) bytes.set([0x16, 0x03, 0x01].slice(0, bytes.length));
+    return bytes;
+  };
+  const ports = [new URL(proxy.url).port, proxy.respPort!, new URL(proxy.admin).port].map(Number);
+  for (const port of ports) {
+    const sent = await Promise.all(
+      Array.from(
+        { length: 100 },
+        () =>
+          new Promise<string>((resolve) => {
+            const socket = net.connect({ host: '127.0.0.1', port }, () => socket.end(blob()));
+            let got = '';
+            socket.on('data', (d: Buffer) => (got += d.toString('latin1')));
+            socket.on('error', () => undefined);
+            socket.once('close', () => resolve(got));
+            socket.setTimeout(5000, () => socket.destroy());
+          }),
+      ),
+    );
+    t.notOk(
+      sent.some((answer) => /value|HTTP\/1\.1|PONG/.test(answer)),
+      `port ${port}: 100 garbage handshakes, no plain answer`,
+    );
+  }
+  t.equal(proxy.child.exitCode, null, 'still running');
+  t.equal((await get(proxy.url, '/tls:k', { dispatcher: agent })).body.toString(), 'value');
+  t.equal((await redisCli(proxy.respPort!, id, 'GET', 'tls:k')).stdout.trim(), 'value');
 });
 
 t.test('the admin listener speaks HTTPS with the same certificate', async (t) => {
