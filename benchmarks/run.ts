@@ -287,6 +287,9 @@ async function main(): Promise<void> {
     // Issue 14's stampede bar (benchmarks/stampede.ts): its own proxies and load, about a minute.
     if (only === undefined || only.includes('stampede'))
       execFileSync(process.execPath, ['dist/benchmarks/stampede.js', ...(quick ? ['--quick'] : [])], { cwd: ROOT, stdio: 'inherit' });
+    // Issue 21's TLS bars (benchmarks/tls.ts): its own servers, certificates and load, about three minutes.
+    if (only === undefined || only.includes('tls'))
+      execFileSync(process.execPath, ['dist/benchmarks/tls.js', ...(quick ? ['--quick'] : [])], { cwd: ROOT, stdio: 'inherit' });
     if (only === undefined || only.includes('resp')) {
       const missing = missingPeer('redis-benchmark');
       if (missing) console.log(`skipped the RESP scenario: ${missing}`);

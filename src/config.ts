@@ -10,6 +10,7 @@ import { LOG_LEVELS } from './log.js';
 import { redactUrl } from './redact.js';
 import { parseHostPorts, TRACKING_MODES, type BackendSettings, type RedisMode, type TrackingMode } from './routing/backend-settings.js';
 import { defaultThreads, reusePortProblem } from './threads.js';
+import { loadTls, TlsFileError, type TlsMaterial } from './tls-context.js';
 import {
   byteSize,
   decimal,
@@ -78,6 +79,11 @@ export interface Config {
   staleWhileRevalidateMs: number;
   /** XFetch's β for refreshing hot entries before they expire; 0: off. */
   earlyRefreshBeta: number;
+  /** TLS on every listener: the PEM files ('' when unset), and what was read from them (undefined: plain TCP). */
+  tlsCertFile: string;
+  tlsKeyFile: string;
+  tlsCaFile: string;
+  tls: TlsMaterial | undefined;
 }
 
 /** A setting with a bad value, or a command line that cannot be read. */
@@ -87,7 +93,7 @@ export class ConfigError extends Error {
 
 interface Setting {
   env: string;
-  field: Exclude<keyof Config, 'redisUrlGiven' | 'testHooks' | 'redisMode'>;
+  field: Exclude<keyof Config, 'redisUrlGiven' | 'testHooks' | 'redisMode' | 'tls'>;
   default: () => number | string;
   parse: Parse;
   help: string;
@@ -117,6 +123,9 @@ export const SETTINGS: readonly Setting[] = [
   { env: 'MAX_KEY_BYTES', field: 'maxKeyBytes', default: () => 1024, parse: integer(1, 65536), help: 'longest key accepted, after percent-decoding; longer keys get 400' },
   { env: 'ADMIN_PORT', field: 'adminPort', default: () => 9464, parse: portOrOff, help: 'admin port (status page /, /stats.json, /metrics, /healthz, /readyz) on HOST; 0 picks a free one and logs it; off starts none' },
   { env: 'LOG_LEVEL', field: 'logLevel', default: () => 'info', parse: oneOf(...LOG_LEVELS), help: `least severe log level written: ${LOG_LEVELS.join(', ')}` },
+  { env: 'TLS_CERT_FILE', field: 'tlsCertFile', default: () => '', parse: (raw) => raw, help: 'PEM certificate (chain): with TLS_KEY_FILE, PORT speaks HTTPS, RESP_PORT TLS and ADMIN_PORT HTTPS; SIGHUP rereads it' },
+  { env: 'TLS_KEY_FILE', field: 'tlsKeyFile', default: () => '', parse: (raw) => raw, help: "PEM private key of TLS_CERT_FILE's certificate, unencrypted; SIGHUP rereads it" },
+  { env: 'TLS_CA_FILE', field: 'tlsCaFile', default: () => '', parse: (raw) => raw, help: 'PEM CA certificates: every listener then requires a client certificate signed by one of them (mutual TLS); SIGHUP rereads it' },
   { env: 'SHUTDOWN_TIMEOUT_MS', field: 'shutdownTimeoutMs', default: () => 10000, parse: integer(1, 600000), help: 'on SIGTERM/SIGINT, how long in-flight requests may take before connections are cut' },
   { env: 'MAX_INFLIGHT', field: 'maxInflight', default: () => 1000, parse: integer(1, 1000000), help: 'requests waiting on Redis per shard (misses, and those joined to their fetches), all acceptors together; beyond it a miss is answered 503 at once (hits never)' },
   { env: 'HEADERS_TIMEOUT_MS', field: 'headersTimeoutMs', default: () => 10000, parse: integer(100, 600000), help: 'a client must send its request headers within this (slow clients get 408)' },
@@ -189,7 +198,24 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: readonly string[]): Con
   if (checked.trackingMode === 'bcast' && checked.invalidation === 'ttl')
     throw new ConfigError('TRACKING_MODE=bcast: needs INVALIDATION=tracking (INVALIDATION=ttl tracks nothing)');
   checked.redisMode = redisMode(checked);
+  checked.tls = tlsOf(checked);
   return checked;
+}
+
+/** Reads the TLS files when they are set; a missing half or a bad file is a ConfigError naming the setting. */
+function tlsOf(c: Config): TlsMaterial | undefined {
+  if (c.tlsCertFile === '' && c.tlsKeyFile === '') {
+    if (c.tlsCaFile !== '') throw new ConfigError('TLS_CA_FILE: client certificates need TLS; set TLS_CERT_FILE and TLS_KEY_FILE too');
+    return undefined;
+  }
+  if (c.tlsKeyFile === '') throw new ConfigError('TLS_CERT_FILE is set but TLS_KEY_FILE is not: TLS needs both');
+  if (c.tlsCertFile === '') throw new ConfigError('TLS_KEY_FILE is set but TLS_CERT_FILE is not: TLS needs both');
+  try {
+    return loadTls(c);
+  } catch (err) {
+    if (err instanceof TlsFileError) throw new ConfigError(err.message);
+    throw err;
+  }
 }
 
 /** The backing mode the Redis settings select, or a ConfigError naming the settings that disagree. */

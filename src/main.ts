@@ -13,6 +13,7 @@
  */
 import type http from 'node:http';
 import net from 'node:net';
+import tls from 'node:tls';
 import { Acceptor, ListenError } from './acceptor/acceptor.js';
 import { backendSettings, ConfigError, helpText, loadConfig, type Config } from './config.js';
 import { createAdminServer } from './control/admin.js';
@@ -28,6 +29,7 @@ import { trackEventLoop } from './metrics/event-loop.js';
 import { nameThread } from './metrics/thread.js';
 import { describeBackend } from './routing/backend-settings.js';
 import { redactUrl } from './redact.js';
+import { describeTls, reloadServer } from './tls-context.js';
 import { VERSION } from './version.js';
 
 function readConfig(): Config {
@@ -69,6 +71,7 @@ function hintIfNoRedis(config: Config, log: Log): void {
 async function main(): Promise<void> {
   keepMainTickLog();
   const config = readConfig();
+  const [httpScheme, respScheme] = config.tls ? ['https', 'rediss'] : ['http', 'redis'];
   const log = createLog(config.logLevel);
   const supervisor = new Supervisor(config, log, (o) => new Acceptor(o));
   const mainStats = supervisor.acceptorStats[0]!;
@@ -88,18 +91,19 @@ async function main(): Promise<void> {
   const threads = `${config.acceptors} acceptor${config.acceptors === 1 ? '' : 's'}, ${config.shards} shard${config.shards === 1 ? '' : 's'}`;
   const cache = `${config.cacheCapacity} keys${config.cacheMaxBytes > 0 ? ` or ${config.cacheMaxBytes} bytes` : ''}, ttl ${config.cacheTtlMs} ms, invalidation ${config.invalidation}${config.invalidation === 'tracking' ? ` (${config.trackingMode})` : ''}`;
   log.info(
-    `shardcache listening on ${url('http', config.host, ports.http)} (${threads}, ${cache}, ${describeBackend(backendSettings(config))})`,
+    `shardcache listening on ${url(httpScheme, config.host, ports.http)} (${threads}, ${cache}, ${describeBackend(backendSettings(config))})`,
   );
   log.info(`threads: ${supervisor.threadMap()}`);
+  if (config.tls !== undefined) log.info(`TLS on every listener: ${describeTls(config.tls)}`);
   if (ports.resp !== undefined)
     log.info(
-      `shardcache RESP listening on ${url('redis', config.host, ports.resp)}${config.respPassword ? ' (AUTH required: RESP_PASSWORD is set)' : ''}`,
+      `shardcache RESP listening on ${url(respScheme, config.host, ports.resp)}${config.respPassword ? ' (AUTH required: RESP_PASSWORD is set)' : ''}`,
     );
 
   let stopping = false;
   const settings = statusSettings(config, {
-    http: url('http', config.host, ports.http),
-    resp: ports.resp === undefined ? null : url('redis', config.host, ports.resp),
+    http: url(httpScheme, config.host, ports.http),
+    resp: ports.resp === undefined ? null : url(respScheme, config.host, ports.resp),
   });
   // One set of sources for /metrics and /stats.json: no second bookkeeping.
   const sources: MetricSources = {
@@ -118,6 +122,7 @@ async function main(): Promise<void> {
     settings,
     problems: () => (stopping ? ['stopping'] : supervisor.problems()),
     attached: (shard) => supervisor.acceptor.dispatcher.attached(shard),
+    files: () => supervisor.files,
   };
   // Opened only once the data listeners listen: see Acceptor.listen.
   const admin =
@@ -131,6 +136,7 @@ async function main(): Promise<void> {
           acceptors: config.acceptors,
           notReady: facts.problems,
           degraded: () => degradedShards(supervisor.shards.stats),
+          tls: config.tls,
           ...(config.testHooks
             ? { killShard: (i: number) => supervisor.shards.kill(i), killAcceptor: (i: number) => supervisor.killAcceptor(i) }
             : {}),
@@ -154,8 +160,28 @@ async function main(): Promise<void> {
       process.exit(code);
     });
   };
+  process.on('SIGHUP', () => reload(supervisor, log, admin));
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/**
+ * SIGHUP: every acceptor loads its files again. One line per file: info
+ * when it loaded, error (naming the setting and the file) when it did not,
+ * in which case the acceptors keep what they had.
+ */
+function reload(supervisor: Supervisor, log: Log, admin: http.Server | undefined): void {
+  void supervisor.reload().then((files) => {
+    // The admin listener takes acceptor 0's TLS files: the same ones, read once.
+    const tlsInForce = supervisor.acceptor.tls;
+    if (admin instanceof tls.Server && tlsInForce !== undefined) reloadServer(admin, tlsInForce);
+    if (files.length === 0) log.info('SIGHUP: no file to reload (none of ACCESS_FILE, TLS_CERT_FILE is set)');
+    for (const f of files) {
+      const now = f.setting === 'TLS_CERT_FILE' && tlsInForce !== undefined ? `: ${describeTls(tlsInForce)}` : '';
+      if (f.error === undefined) log.info(`SIGHUP: ${f.setting} ${f.path} reloaded in every acceptor${now}`);
+      else log.error(`SIGHUP: ${f.setting} ${f.path} not reloaded, the one loaded before stays in force: ${f.error}`);
+    }
+  });
 }
 
 function url(scheme: string, host: string, port: number): string {
@@ -170,7 +196,9 @@ function listenAdmin(admin: http.Server, config: Config, log: Log): void {
   });
   admin.listen(config.adminPort as number, config.host, () => {
     const port = (admin.address() as net.AddressInfo).port;
-    log.info(`admin listening on ${url('http', config.host, port)} (status page at /, /stats.json, /metrics, /healthz, /readyz)`);
+    log.info(
+      `admin listening on ${url(config.tls ? 'https' : 'http', config.host, port)} (status page at /, /stats.json, /metrics, /healthz, /readyz)`,
+    );
   });
 }
 

@@ -2,7 +2,9 @@ import t from 'tap';
 import { availableParallelism } from 'node:os';
 import { backendSettings, ConfigError, flagOf, helpText, loadConfig, SETTINGS, type Config } from '../src/config.js';
 import { defaultThreads } from '../src/threads.js';
+import { makeCerts } from './helpers/certs.js';
 
+const certs = await makeCerts(t);
 const load = (env: Record<string, string>, argv: string[] = []): Config => loadConfig(env, argv) as Config;
 
 /** Per setting: its default, a good value and what it parses to, bad values, and the settings it needs beside it (`with`). */
@@ -51,6 +53,25 @@ const cases: Record<string, { default: number | string; good: [string, number | 
   STALE_WHILE_REVALIDATE_MS: { default: 0, good: ['5000', 5000], bad: ['-1', 'soon', '2147483648'] },
   EARLY_REFRESH_BETA: { default: 1, good: ['0.5', 0.5], bad: ['-1', '101', 'high', '1e3'] },
   EVICTION: { default: 'lru', good: ['TinyLFU', 'tinylfu'], bad: ['lfu', 'random', 'arc'] },
+  // The file checks themselves: test/tls-context.test.ts.
+  TLS_CERT_FILE: {
+    default: '',
+    good: [certs.server.cert, certs.server.cert],
+    bad: ['/absent/cert.pem', certs.server.key],
+    with: { TLS_KEY_FILE: certs.server.key },
+  },
+  TLS_KEY_FILE: {
+    default: '',
+    good: [certs.server.key, certs.server.key],
+    bad: ['/absent/key.pem', certs.client.key],
+    with: { TLS_CERT_FILE: certs.server.cert },
+  },
+  TLS_CA_FILE: {
+    default: '',
+    good: [certs.ca, certs.ca],
+    bad: ['/absent/ca.pem', certs.server.key],
+    with: { TLS_CERT_FILE: certs.server.cert, TLS_KEY_FILE: certs.server.key },
+  },
 };
 
 t.test('every setting is covered here', async (t) => {
@@ -206,4 +227,17 @@ t.test('backing modes that contradict each other are refused, naming both settin
   t.throws(() => loadConfig({ REDIS_CLUSTER_NODES: 'a:1', REDIS_URL: 'redis://h:1/2' }, []), {
     message: /^REDIS_URL selects database 2, but Redis Cluster has only database 0/,
   });
+});
+
+t.test('TLS: the certificate and key go together, a CA needs both, and the files are read once here', async (t) => {
+  t.equal(load({}).tls, undefined, 'no TLS by default');
+  t.throws(() => loadConfig({ TLS_CERT_FILE: certs.server.cert }, []), {
+    message: 'TLS_CERT_FILE is set but TLS_KEY_FILE is not: TLS needs both',
+  });
+  t.throws(() => loadConfig({ TLS_KEY_FILE: certs.server.key }, []), {
+    message: 'TLS_KEY_FILE is set but TLS_CERT_FILE is not: TLS needs both',
+  });
+  t.throws(() => loadConfig({ TLS_CA_FILE: certs.ca }, []), { name: 'ConfigError', message: /^TLS_CA_FILE: client certificates need TLS/ });
+  const config = load({ TLS_CERT_FILE: certs.server.cert, TLS_KEY_FILE: certs.server.key, TLS_CA_FILE: certs.ca });
+  t.match(config.tls, { serial: certs.server.serial, cert: /^-----BEGIN CERTIFICATE-----/, ca: /^-----BEGIN CERTIFICATE-----/ });
 });

@@ -211,3 +211,15 @@ t.test('the page: the snapshot inline and escaped, a policy that allows only its
     'links only to its own listener',
   );
 });
+
+t.test('files loaded from settings: path, when, and the last reload problem in amber', async (t) => {
+  const at = Date.UTC(2026, 11, 7, 2, 3, 4);
+  t.equal(render.fileLoad('/etc/a.json', at, undefined), '<code>/etc/a.json</code> loaded 2026-12-07 02:03:04 UTC');
+  t.equal(render.fileLoad('/x', 0, undefined), '<code>/x</code> never loaded');
+  t.equal(
+    render.fileLoad('/x', at, 'not JSON <b>'),
+    '<code>/x</code> loaded 2026-12-07 02:03:04 UTC <span class="warn">last reload failed: not JSON &#60;b&#62;</span>',
+  );
+  const html = render.settingsList({ ...snapshot(0), files: [{ setting: 'ACCESS_FILE', path: '/a', loadedAt: at }] });
+  t.ok(html.includes('<dt>ACCESS_FILE</dt><dd><code>/a</code> loaded 2026-12-07 02:03:04 UTC</dd>'), html);
+});

@@ -9,13 +9,22 @@
  */
 import { threadId } from 'node:worker_threads';
 import { Acceptor } from '../src/acceptor/acceptor.js';
-import type { AcceptorAttachTask, AcceptorCrashTask, AcceptorReadyTask, Drained, DrainTask, ShardPortTask } from '../src/hop/tasks.js';
+import type {
+  AcceptorAttachTask,
+  AcceptorCrashTask,
+  AcceptorReadyTask,
+  AcceptorReloadTask,
+  Drained,
+  DrainTask,
+  FileLoad,
+  ShardPortTask,
+} from '../src/hop/tasks.js';
 import { createLog } from '../src/log.js';
 import { AcceptorStat } from '../src/metrics/acceptor-stats.js';
 import { trackEventLoop } from '../src/metrics/event-loop.js';
 import { nameThread } from '../src/metrics/thread.js';
 
-type Task = AcceptorAttachTask | AcceptorReadyTask | ShardPortTask | DrainTask | AcceptorCrashTask;
+type Task = AcceptorAttachTask | AcceptorReadyTask | ShardPortTask | DrainTask | AcceptorReloadTask | AcceptorCrashTask;
 
 let acceptor: Acceptor | undefined;
 let listening: Promise<unknown> = Promise.reject(new Error('acceptor not attached'));
@@ -37,6 +46,8 @@ export default function run(task: Task): Promise<unknown> {
       return acceptor === undefined
         ? Promise.reject(new Error('acceptor not attached'))
         : acceptor.drain(task.timeoutMs).then((d): Drained => d);
+    case 'reload':
+      return acceptor === undefined ? Promise.reject(new Error('acceptor not attached')) : Promise.resolve<FileLoad[]>(acceptor.reload());
     case 'crash':
       if (!testHooks) return Promise.reject(new Error('test hooks are off (SHARDCACHE_TEST_HOOKS=1 enables them)'));
       setImmediate(() => {
@@ -54,6 +65,8 @@ function attach(task: AcceptorAttachTask): Promise<string> {
   const own = new Acceptor(task);
   acceptor = own;
   const log = createLog(task.config.logLevel, { acceptor: task.index });
+  // A replacement loads the files as they are now; one that cannot keeps nothing (ACCESS_FILE: no client gets in).
+  for (const f of own.files()) if (f.error !== undefined) log.error(`acceptor ${task.index}: ${f.setting} ${f.path}: ${f.error}`);
   listening = own.listen(task.ports);
   listening.catch((err: Error) => log.error(`acceptor ${task.index}: ${err.message}`));
   // Lives as long as the thread: the pool ends it by terminating the worker.

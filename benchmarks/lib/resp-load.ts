@@ -25,7 +25,14 @@ export interface RespLoad {
  * test, so MGET of 10 random keys is a custom command (`__rand_int__` is
  * replaced per call).
  */
-export async function redisBenchmark(port: number, test: 'GET' | 'MGET', pipeline: number, o: RespLoad): Promise<number> {
+export async function redisBenchmark(
+  port: number,
+  test: 'GET' | 'MGET',
+  pipeline: number,
+  o: RespLoad,
+  /** More arguments: `--tls --cacert …` for a TLS port. */
+  extra: readonly string[] = [],
+): Promise<number> {
   const common = [
     '-h',
     '127.0.0.1',
@@ -40,16 +47,17 @@ export async function redisBenchmark(port: number, test: 'GET' | 'MGET', pipelin
     '-P',
     String(pipeline),
     '--csv',
+    ...extra,
   ];
-  const extra = test === 'GET' ? ['-t', 'get'] : ['MGET', ...Array.from({ length: 10 }, () => 'key:__rand_int__')];
-  const { stdout } = await run('redis-benchmark', [...common, ...extra], { maxBuffer: 1 << 20 });
+  const what = test === 'GET' ? ['-t', 'get'] : ['MGET', ...Array.from({ length: 10 }, () => 'key:__rand_int__')];
+  const { stdout } = await run('redis-benchmark', [...common, ...what], { maxBuffer: 1 << 20 });
   const m = /^"(?:GET|MGET)[^"]*","([\d.]+)"/m.exec(stdout);
   if (m === null) throw new Error(`unexpected redis-benchmark output:\n${stdout}`);
   return Number(m[1]);
 }
 
 /** Sets the `keys` keys redis-benchmark reads with `-r keys`, each to `xxx`. */
-export async function loadRespKeys(redis: RedisServer, keys: number): Promise<void> {
+export async function loadRespKeys(redis: Pick<RedisServer, 'client'>, keys: number): Promise<void> {
   for (let from = 0; from < keys; from += 10000) {
     const batch: string[] = [];
     for (let n = from; n < Math.min(keys, from + 10000); n++) batch.push(keyName(n), 'xxx');

@@ -12,16 +12,19 @@
  */
 import type http from 'node:http';
 import net from 'node:net';
+import tls from 'node:tls';
 import type { MessagePort } from 'node:worker_threads';
 import type { Config } from '../config.js';
-import type { AcceptorOptions, BoundPorts, Drained } from '../hop/tasks.js';
+import type { AcceptorOptions, BoundPorts, Drained, FileLoad } from '../hop/tasks.js';
 import { Outcome, Protocol } from '../hop/vocabulary.js';
 import { AcceptorStat, shedCounts } from '../metrics/acceptor-stats.js';
 import { ConnectionLimit } from './connection-limit.js';
 import { Dispatcher, handOffBound } from './dispatcher.js';
 import { drain } from './drain.js';
+import { ReloadableFile } from './reloadable.js';
 import { HttpFront } from './http/front.js';
 import { RespServer } from './resp/server.js';
+import { loadTls, reloadServer, type TlsMaterial } from '../tls-context.js';
 
 /** A listener that would not bind: which setting it was, and why. */
 export class ListenError extends Error {
@@ -35,6 +38,10 @@ export class Acceptor {
   readonly resp: RespServer | undefined;
   readonly stats: Float64Array;
   readonly #config: Config;
+  /** The files this acceptor loads from settings, each loaded again by `reload` (SIGHUP). */
+  readonly #files: ReloadableFile[] = [];
+  /** The TLS files in force on this acceptor's listeners; undefined without TLS. */
+  tls: TlsMaterial | undefined;
 
   constructor(o: AcceptorOptions) {
     const c = o.config;
@@ -61,7 +68,32 @@ export class Acceptor {
             stats: o.stats,
             clientIds: o.counters.connections,
             password: c.respPassword,
+            tls: c.tls,
           });
+    this.tls = c.tls;
+    // One entry for the certificate, its key and the CA, read and checked
+    // together (a new certificate comes with its new key); the error names
+    // the bad one. Loaded at once too: a replacement acceptor serves the
+    // files as they are now, not as they were at start-up.
+    const ticketKeys = c.tls?.ticketKeys;
+    if (ticketKeys !== undefined)
+      this.#files.push(new ReloadableFile('TLS_CERT_FILE', c.tlsCertFile, () => this.reloadTls(loadTls(c, ticketKeys))));
+    for (const file of this.#files) file.load();
+  }
+
+  /**
+   * Loads every file again (SIGHUP, sent to each acceptor by the main
+   * thread). A bad file keeps the content loaded before; its `FileLoad` says
+   * why. A file is added to the list in the constructor, with the function
+   * that puts its content in force.
+   */
+  reload(): FileLoad[] {
+    return this.#files.map((f) => f.load());
+  }
+
+  /** When each file was last loaded, and the problem of its last attempt, without loading. */
+  files(): FileLoad[] {
+    return this.#files.map((f) => f.status());
   }
 
   /** Starts sending `shard`'s requests over `port` (a shard started, or was replaced). */
@@ -95,6 +127,12 @@ export class Acceptor {
     const code = await drain([this.front.server], timeoutMs);
     const answered = this.front.counts.reduce((a, b) => a + b, 0);
     return { code, answered, received: this.front.received };
+  }
+
+  /** New TLS files, read and checked: the next handshakes on each listener use them; open connections are untouched. */
+  reloadTls(material: TlsMaterial): void {
+    this.tls = material;
+    for (const server of [this.front.server, this.resp?.server]) if (server instanceof tls.Server) reloadServer(server, material);
   }
 
   /** Fails the requests still waiting on any shard (the process is going away). */

@@ -11,7 +11,9 @@
  * fault tests.
  */
 import http from 'node:http';
+import https from 'node:https';
 import type { Registry } from 'prom-client';
+import { serverTlsOptions, type TlsMaterial } from '../tls-context.js';
 import { STATUS_CSP, statusPage } from './status-page.js';
 import type { StatsSnapshot } from './stats-snapshot.js';
 
@@ -31,15 +33,18 @@ export interface AdminOptions {
   /** The test hooks; absent unless SHARDCACHE_TEST_HOOKS=1. */
   killShard?: (i: number) => Promise<void>;
   killAcceptor?: (i: number) => Promise<void>;
+  /** TLS_CERT_FILE and friends, read: the admin listener speaks HTTPS, with the data port's certificate. */
+  tls?: TlsMaterial | undefined;
 }
 
 const ROUTES = new Set(['/', '/stats.json', '/metrics', '/healthz', '/readyz']);
 
 /** Creates (does not start) the admin HTTP server. */
 export function createAdminServer(options: AdminOptions): http.Server {
-  return http.createServer((req, res) => {
+  const handler: http.RequestListener = (req, res) => {
     route(options, req, res).catch((err: Error) => reply(res, 500, `error: ${err.message}`));
-  });
+  };
+  return options.tls === undefined ? http.createServer(handler) : https.createServer(serverTlsOptions(options.tls), handler);
 }
 
 async function route(o: AdminOptions, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {

@@ -9,6 +9,7 @@
  * documented in docs/operations.md; fields are only ever added.
  */
 import { backendSettings, type Config } from '../config.js';
+import type { FileLoad } from '../hop/tasks.js';
 import { PROTOCOLS } from '../hop/vocabulary.js';
 import { AcceptorStat, HTTP_STATUSES, httpCounts, respCounts, shedCounts } from '../metrics/acceptor-stats.js';
 import { Stat } from '../metrics/shard-stats.js';
@@ -119,6 +120,8 @@ export interface StatsSnapshot {
   trackingTable: { keys: number | null; maxKeys: number | null };
   shards: ShardStatus[];
   acceptors: AcceptorStatus[];
+  /** The files loaded from settings (ACCESS_FILE, …): when each was last loaded, and the last SIGHUP's problem with it. */
+  files: FileLoad[];
 }
 
 /** What the snapshot knows besides the shared memory. */
@@ -129,6 +132,8 @@ export interface SnapshotFacts {
   problems: () => string[];
   /** Whether shard `i` has a worker linked to acceptor 0 (false while it is replaced). */
   attached: (shard: number) => boolean;
+  /** The files loaded from settings, as the last SIGHUP left them; absent: none. */
+  files?: () => FileLoad[];
 }
 
 /** The settings of `config` worth showing, with the listeners as bound. */
@@ -218,6 +223,7 @@ export function takeSnapshot(src: MetricSources, facts: SnapshotFacts): StatsSna
       loopDelay: loopDelay(s, AcceptorStat.LoopP50),
       cpuSeconds: cpu(s[AcceptorStat.Tid]!),
     })),
+    files: facts.files?.() ?? [],
   };
 }
 

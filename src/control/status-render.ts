@@ -175,8 +175,15 @@ export function settingsList(s: StatsSnapshot): string {
     ['max connections', count(c.maxConnections)],
     ['stale if error', ms0(c.staleIfErrorMs)],
     ['negative TTL', ms0(c.negativeTtlMs)],
+    ...s.files.map((f): [string, string] => [esc(f.setting), fileLoad(f.path, f.loadedAt, f.error)]),
   ];
   return `<dl class="settings">${items.map(([k, v]) => `<div><dt>${k}</dt><dd>${v}</dd></div>`).join('')}</dl>`;
+}
+
+/** A file loaded from a setting: its path, when it was last loaded, and the last reload's problem (amber). */
+export function fileLoad(path: string, loadedAt: number, error: string | undefined): string {
+  const when = loadedAt === 0 ? 'never loaded' : `loaded ${new Date(loadedAt).toISOString().replace('T', ' ').slice(0, 19)} UTC`;
+  return `<code>${esc(path)}</code> ${when}${error === undefined ? '' : ` <span class="warn">last reload failed: ${esc(error)}</span>`}`;
 }
 
 /**
@@ -241,6 +248,7 @@ export const RENDER_FUNCTIONS: readonly ((...args: never[]) => string)[] = [
   acceptorRow,
   table,
   trackingTable,
+  fileLoad,
   settingsList,
   renderStatus,
 ];

@@ -19,6 +19,7 @@ import {
   type AcceptorOptions,
   type BoundPorts,
   type Drained,
+  type FileLoad,
   type MainAcceptor,
   pickShardSettings,
 } from '../hop/tasks.js';
@@ -48,6 +49,8 @@ export class Supervisor {
   readonly #log: Log;
   #ports: BoundPorts | undefined;
   #stopping = false;
+  /** The files as the last SIGHUP left them; undefined before the first. */
+  #files: FileLoad[] | undefined;
 
   /** `acceptor0` builds acceptor 0, which runs on this thread (main.ts: `(o) => new Acceptor(o)`). */
   constructor(config: Config, log: Log, acceptor0: (options: AcceptorOptions) => MainAcceptor) {
@@ -138,6 +141,32 @@ export class Supervisor {
     return all.reduce((t, d) => ({ code: Math.max(t.code, d.code), answered: t.answered + d.answered, received: t.received + d.received }));
   }
 
+  /**
+   * SIGHUP: every acceptor loads its files again, acceptor 0 here and the
+   * others in their threads. Resolves with one `FileLoad` per file: acceptor
+   * 0's, carrying the first problem any acceptor had with that file (they all
+   * read the same one, so one line of log per file is enough).
+   */
+  async reload(): Promise<FileLoad[]> {
+    const mine = this.acceptor.reload();
+    const others = await Promise.all(
+      this.#slots.map((slot, i) =>
+        slot === undefined
+          ? []
+          : slot
+              .run<FileLoad[]>({ kind: 'reload' })
+              .catch((err: Error) => mine.map((f) => ({ ...f, error: `acceptor ${i}: ${err.message}` }))),
+      ),
+    );
+    this.#files = mine.map((f, i) => ({ ...f, ...(f.error === undefined ? pickError(others, i) : {}) }));
+    return this.#files;
+  }
+
+  /** When each file was last loaded (acceptor 0's loads) and the last reload's problem, for the status page. */
+  get files(): FileLoad[] {
+    return this.#files ?? this.acceptor.files();
+  }
+
   /** Test hook: makes acceptor `i`'s thread (1 or more) die as a bug would; resolves once it has. */
   killAcceptor(i: number): Promise<void> {
     const slot = this.#slots[i];
@@ -198,4 +227,13 @@ export class Supervisor {
     if (a === 0) this.acceptor.attachShard(s, port1);
     else this.#slots[a]!.run({ kind: 'shard', shard: s, port: port1 }, [port1]).catch(() => undefined);
   }
+}
+
+/** The first error the other acceptors reported for file `i`, if any. */
+function pickError(others: FileLoad[][], i: number): { error?: string } {
+  for (const loads of others) {
+    const error = loads[i]?.error;
+    if (error !== undefined) return { error };
+  }
+  return {};
 }

@@ -8,6 +8,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { Config } from '../config.js';
 import type { BackendSettings } from '../routing/backend-settings.js';
+import type { TlsMaterial } from '../tls-context.js';
 import type { ProcessCounters } from './shared.js';
 
 /**
@@ -139,6 +140,26 @@ export interface AcceptorCrashTask {
   kind: 'crash';
 }
 
+/** SIGHUP: the acceptor loads its files again (`Acceptor.reload`); resolves with their `FileLoad`s. */
+export interface AcceptorReloadTask {
+  kind: 'reload';
+}
+
+/**
+ * One file an acceptor loads from a setting (ACCESS_FILE, …): where it is,
+ * when it was last loaded, and why the last attempt failed when it did (the
+ * content loaded before stays in use then).
+ */
+export interface FileLoad {
+  /** The setting that names the file: `ACCESS_FILE`. */
+  setting: string;
+  path: string;
+  /** ms since the epoch of the last load that succeeded; 0: none has. */
+  loadedAt: number;
+  /** The last attempt's problem; absent when it loaded. */
+  error?: string;
+}
+
 /**
  * Acceptor 0, which runs on the main thread: what the supervisor asks of it.
  * The supervisor is handed one (`new Acceptor(…)` in main.ts) rather than
@@ -148,5 +169,11 @@ export interface MainAcceptor {
   listen(ports: BoundPorts): Promise<BoundPorts>;
   attachShard(shard: number, port: MessagePort): void;
   drain(timeoutMs: number): Promise<Drained>;
+  /** Loads the acceptor's files again (SIGHUP). */
+  reload(): FileLoad[];
+  /** When each file was last loaded, without loading. */
+  files(): FileLoad[];
+  /** The TLS files in force (the admin listener takes them after a SIGHUP); undefined without TLS. */
+  readonly tls: TlsMaterial | undefined;
   readonly dispatcher: { attached(shard: number): boolean };
 }

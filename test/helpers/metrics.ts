@@ -1,12 +1,13 @@
 /** Reads the proxy's /metrics (Prometheus text) into numbers for assertions. */
-import { request } from 'undici';
+import { request, type Dispatcher } from 'undici';
 import { sleep } from './time.js';
 
 /** Every sample, keyed by `name{labels}` exactly as exposed (e.g. `shardcache_cache_hits_total{shard="0"}`). */
 export type Samples = Map<string, number>;
 
-export async function scrape(admin: string): Promise<Samples> {
-  const res = await request(`${admin}/metrics`);
+/** `dispatcher`: an HTTPS agent trusting the proxy's CA, when the admin port speaks TLS. */
+export async function scrape(admin: string, dispatcher?: Dispatcher): Promise<Samples> {
+  const res = await request(`${admin}/metrics`, dispatcher === undefined ? {} : { dispatcher });
   const text = await res.body.text();
   if (res.statusCode !== 200) throw new Error(`/metrics answered ${res.statusCode}: ${text}`);
   const samples: Samples = new Map();

@@ -220,7 +220,7 @@ export async function startNode(
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${script} did not start:\n${stderr}`)), 15000);
     const onData = (): void => {
-      const m = /(?<!admin )listening on (http:\/\/[^\s"]+)/.exec(stderr);
+      const m = /(?<!admin )listening on (https?:\/\/[^\s"]+)/.exec(stderr);
       if (m === null) return;
       if (env.ADMIN_PORT !== undefined && env.ADMIN_PORT !== 'off' && !/admin listening on/.test(stderr)) return;
       if (env.RESP_PORT !== undefined && env.RESP_PORT !== 'off' && !/RESP listening on/.test(stderr)) return;
@@ -234,8 +234,8 @@ export async function startNode(
       reject(new Error(`${script} exited with ${code}:\n${stderr}`));
     });
   });
-  const resp = /RESP listening on redis:\/\/[^\s"]+:(\d+)/.exec(stderr);
-  const admin = /admin listening on (http:\/\/[^\s"]+)/.exec(stderr);
+  const resp = /RESP listening on rediss?:\/\/[^\s"]+:(\d+)/.exec(stderr);
+  const admin = /admin listening on (https?:\/\/[^\s"]+)/.exec(stderr);
   return {
     url,
     respPort: resp ? Number(resp[1]) : undefined,

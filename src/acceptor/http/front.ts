@@ -4,6 +4,7 @@
  * answered value and nothing per request besides what node:http itself does.
  */
 import http from 'node:http';
+import https from 'node:https';
 import type net from 'node:net';
 import { AcceptorStat, HTTP_METHODS, HTTP_STATUSES, httpCounts } from '../../metrics/acceptor-stats.js';
 import type { ConnectionLimit } from '../connection-limit.js';
@@ -13,6 +14,7 @@ import { Outcome, Protocol } from '../../hop/vocabulary.js';
 import { shardOf } from '../../routing/hash.js';
 import { AgeStrings, ifNoneMatch, matchesEtag } from './caching.js';
 import { decodeKey, KeyError } from '../../routing/key.js';
+import { serverTlsOptions, type TlsMaterial } from '../../tls-context.js';
 
 /** `flags` bit: answer without a body. */
 const HEAD = 1;
@@ -74,6 +76,8 @@ export interface FrontOptions {
   staleIfErrorMs: number;
   /** STALE_WHILE_REVALIDATE_MS: answers this far past the TTL say so in Cache-Control (RFC 5861). */
   staleWhileRevalidateMs?: number;
+  /** TLS_CERT_FILE and friends, read: the server speaks HTTPS (node:https, the same handler). */
+  tls?: TlsMaterial | undefined;
 }
 
 /** The client-facing node:http server and the `Sink` that answers its requests. */
@@ -103,19 +107,25 @@ export class HttpFront implements Sink {
     this.#stats = options.stats;
     this.counts = httpCounts(options.stats);
     this.#limit = options.limit;
-    this.server = http.createServer(
-      {
-        // A key may arrive fully percent-encoded: three bytes of target per key
-        // byte, plus room for ordinary headers.
-        maxHeaderSize: Math.max(16384, options.maxKeyBytes * 3 + 8192),
-        // Slow clients (slowloris) get 408 and lose the connection; node
-        // checks these deadlines every connectionsCheckingInterval.
-        headersTimeout: options.headersTimeoutMs,
-        requestTimeout: options.requestTimeoutMs,
-        connectionsCheckingInterval: Math.min(1000, Math.ceil(options.headersTimeoutMs / 4)),
-      },
-      this.#onRequest,
-    );
+    const serverOptions: http.ServerOptions = {
+      // A key may arrive fully percent-encoded: three bytes of target per key
+      // byte, plus room for ordinary headers.
+      maxHeaderSize: Math.max(16384, options.maxKeyBytes * 3 + 8192),
+      // Slow clients (slowloris) get 408 and lose the connection; node
+      // checks these deadlines every connectionsCheckingInterval.
+      headersTimeout: options.headersTimeoutMs,
+      requestTimeout: options.requestTimeoutMs,
+      connectionsCheckingInterval: Math.min(1000, Math.ceil(options.headersTimeoutMs / 4)),
+    };
+    this.server =
+      options.tls === undefined
+        ? http.createServer(serverOptions, this.#onRequest)
+        : // A handshake is part of sending the headers: a client that stalls in it is cut as soon.
+          https.createServer(
+            { ...serverOptions, ...serverTlsOptions(options.tls), handshakeTimeout: options.headersTimeoutMs },
+            this.#onRequest,
+          );
+    // With TLS too this is the TCP accept: handshakes in progress count against MAX_CONNECTIONS.
     this.server.on('connection', this.#onConnection);
   }
 

@@ -4,6 +4,7 @@
  * HTTP front end. Off unless RESP_PORT is set.
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import { NEXT_CLIENT_ID } from '../../hop/shared.js';
 import { respCounts } from '../../metrics/acceptor-stats.js';
 import type { ConnectionLimit } from '../connection-limit.js';
@@ -12,6 +13,7 @@ import { Password } from './auth.js';
 import type { ServerFacts } from './commands.js';
 import { RespConnection, type ConnectionContext } from './connection.js';
 import type { ParserLimits } from './parser.js';
+import { serverTlsOptions, type TlsMaterial } from '../../tls-context.js';
 
 export interface RespOptions {
   maxKeyBytes: number;
@@ -23,6 +25,8 @@ export interface RespOptions {
   clientIds: Int32Array;
   /** RESP_PASSWORD: clients must AUTH with it first; '' or undefined: no AUTH needed. */
   password?: string;
+  /** TLS_CERT_FILE and friends, read: the listener speaks TLS (node:tls), as `redis-server --tls-port` does. */
+  tls?: TlsMaterial | undefined;
 }
 
 /**
@@ -61,7 +65,13 @@ export class RespServer implements ConnectionContext, ServerFacts {
     this.password = options.password ? new Password(options.password) : undefined;
     // Half-open: a client may send its commands and shut its side down
     // (`printf … | nc`); its replies are still written before we close.
-    this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, this.#onConnection);
+    const tcp: net.ServerOpts = { allowHalfOpen: true, noDelay: true };
+    if (options.tls === undefined) this.server = net.createServer(tcp, this.#onConnection);
+    else {
+      this.server = tls.createServer({ ...tcp, ...serverTlsOptions(options.tls) }, this.#serve);
+      // Counted from the TCP accept, so that handshakes in progress count against MAX_CONNECTIONS.
+      this.server.on('connection', this.#admit);
+    }
     this.counts = respCounts(options.stats);
     this.#limit = options.limit;
     this.#clientIds = options.clientIds;
@@ -104,7 +114,16 @@ export class RespServer implements ConnectionContext, ServerFacts {
   }
 
   readonly #onConnection = (socket: net.Socket): void => {
-    if (this.#limit.admit(socket)) this.#open.add(new RespConnection(socket, Atomics.add(this.#clientIds, NEXT_CLIENT_ID, 1) + 1, this));
+    if (this.#limit.admit(socket)) this.#serve(socket);
+  };
+
+  readonly #admit = (socket: net.Socket): void => {
+    this.#limit.admit(socket);
+  };
+
+  /** A connection let in (and with TLS, past its handshake). */
+  readonly #serve = (socket: net.Socket): void => {
+    this.#open.add(new RespConnection(socket, Atomics.add(this.#clientIds, NEXT_CLIENT_ID, 1) + 1, this));
   };
 
   readonly #flushDirty = (): void => {
