@@ -11,6 +11,7 @@ import { redactUrl } from './redact.js';
 import { parseHostPorts, TRACKING_MODES, type BackendSettings, type RedisMode, type TrackingMode } from './routing/backend-settings.js';
 import { defaultThreads, reusePortProblem } from './threads.js';
 import {
+  accessFile,
   byteSize,
   decimal,
   host,
@@ -72,6 +73,8 @@ export interface Config {
   trackingMode: TrackingMode;
   /** How long a "key absent" answer is cached; 0: never. */
   negativeTtlMs: number;
+  /** The credentials file (src/access/credentials.ts); '' when every client may read every key. */
+  accessFile: string;
   /** Which entry a full shard evicts (docs/cache.md#eviction). */
   eviction: Eviction;
   /** How long past its TTL an entry is answered at once while one fetch refreshes it; 0: off. */
@@ -114,6 +117,7 @@ export const SETTINGS: readonly Setting[] = [
   { env: 'REDIS_TIMEOUT_MS', field: 'redisTimeoutMs', default: () => 1000, parse: integer(1, 600000), help: 'a Redis GET slower than this answers 503' },
   { env: 'RESP_PORT', field: 'respPort', default: () => 'off', parse: portOrOff, help: 'RESP (Redis protocol) port on HOST, for Redis clients; off unless set (0 picks a free one and logs it)' },
   { env: 'RESP_PASSWORD', field: 'respPassword', default: () => '', parse: (raw) => raw, help: "like Redis's requirepass: RESP clients must AUTH with it first (surrounding spaces are dropped; prefer the variable to the flag, which ps shows)" },
+  { env: 'ACCESS_FILE', field: 'accessFile', default: () => '', parse: accessFile, help: 'JSON credentials (docs/security.md): HTTP clients send Authorization: Bearer <token>, RESP clients AUTH <name> <token>; each reads only its key prefixes; SIGHUP reloads it' },
   { env: 'MAX_KEY_BYTES', field: 'maxKeyBytes', default: () => 1024, parse: integer(1, 65536), help: 'longest key accepted, after percent-decoding; longer keys get 400' },
   { env: 'ADMIN_PORT', field: 'adminPort', default: () => 9464, parse: portOrOff, help: 'admin port (status page /, /stats.json, /metrics, /healthz, /readyz) on HOST; 0 picks a free one and logs it; off starts none' },
   { env: 'LOG_LEVEL', field: 'logLevel', default: () => 'info', parse: oneOf(...LOG_LEVELS), help: `least severe log level written: ${LOG_LEVELS.join(', ')}` },

@@ -2,6 +2,14 @@ import t from 'tap';
 import { availableParallelism } from 'node:os';
 import { backendSettings, ConfigError, flagOf, helpText, loadConfig, SETTINGS, type Config } from '../src/config.js';
 import { defaultThreads } from '../src/threads.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeAccessFile } from './helpers/access.js';
+
+const accessDir = mkdtempSync(join(tmpdir(), 'shardcache-config-'));
+t.teardown(() => rmSync(accessDir, { recursive: true, force: true }));
+const ACCESS = writeAccessFile(accessDir, [{ name: 'web', token: 't', keys: [''] }]);
 
 const load = (env: Record<string, string>, argv: string[] = []): Config => loadConfig(env, argv) as Config;
 
@@ -50,6 +58,7 @@ const cases: Record<string, { default: number | string; good: [string, number | 
   NEGATIVE_TTL_MS: { default: 0, good: ['5000', 5000], bad: ['-1', 'forever', '2147483648'] },
   STALE_WHILE_REVALIDATE_MS: { default: 0, good: ['5000', 5000], bad: ['-1', 'soon', '2147483648'] },
   EARLY_REFRESH_BETA: { default: 1, good: ['0.5', 0.5], bad: ['-1', '101', 'high', '1e3'] },
+  ACCESS_FILE: { default: '', good: [ACCESS, ACCESS], bad: [join(accessDir, 'missing.json'), accessDir] },
   EVICTION: { default: 'lru', good: ['TinyLFU', 'tinylfu'], bad: ['lfu', 'random', 'arc'] },
 };
 

@@ -4,6 +4,8 @@
  * answered value and nothing per request besides what node:http itself does.
  */
 import http from 'node:http';
+import type { AccessList } from '../../access/access-list.js';
+import { credentialOf } from '../../access/authorization.js';
 import type net from 'node:net';
 import { AcceptorStat, HTTP_METHODS, HTTP_STATUSES, httpCounts } from '../../metrics/acceptor-stats.js';
 import type { ConnectionLimit } from '../connection-limit.js';
@@ -42,6 +44,11 @@ function canned(status: number, reason: string, extra: string[] = []): Canned {
 
 const METHOD_NOT_ALLOWED = canned(405, 'method not allowed: only GET and HEAD', ['Allow', 'GET, HEAD']);
 const FORBIDDEN = canned(403, 'key outside KEY_PREFIX');
+const UNAUTHORIZED = canned(401, 'a credential is required: Authorization: Bearer <token> (ACCESS_FILE is set)', [
+  'WWW-Authenticate',
+  'Bearer realm="shardcache"',
+]);
+const OUT_OF_SCOPE = canned(403, "key outside this credential's keys (ACCESS_FILE)");
 const KEY_ERRORS: Record<KeyError, (maxKeyBytes: number) => Canned> = {
   [KeyError.NotOriginForm]: () => canned(400, 'bad request target: it must start with /'),
   [KeyError.Empty]: () => canned(400, 'empty key: GET /<percent-encoded key>'),
@@ -74,6 +81,8 @@ export interface FrontOptions {
   staleMs: number;
   /** STALE_WHILE_REVALIDATE_MS: answers this far past the TTL say so in Cache-Control (RFC 5861). */
   swrMs?: number;
+  /** ACCESS_FILE's credentials; undefined: no credential asked for. */
+  access?: AccessList | undefined;
 }
 
 /** The client-facing node:http server and the `Sink` that answers its requests. */
@@ -90,6 +99,7 @@ export class HttpFront implements Sink {
   readonly #shards: number;
   readonly #maxKeyBytes: number;
   readonly #keyPrefix: string;
+  readonly #access: AccessList | undefined;
   readonly #keyErrors: Canned[];
   readonly #ages: AgeStrings;
 
@@ -98,6 +108,7 @@ export class HttpFront implements Sink {
     this.#shards = dispatcher.shards;
     this.#maxKeyBytes = options.maxKeyBytes;
     this.#keyPrefix = options.keyPrefix;
+    this.#access = options.access;
     this.#keyErrors = Object.values(KeyError).map((e) => KEY_ERRORS[e](options.maxKeyBytes));
     this.#ages = new AgeStrings(options.ttlMs, options.staleMs, options.swrMs ?? 0);
     this.#stats = options.stats;
@@ -134,9 +145,14 @@ export class HttpFront implements Sink {
     const method = req.method;
     const flags = method === 'HEAD' ? HEAD : 0;
     if (method !== 'GET' && flags === 0) return this.#send(res, METHOD_NOT_ALLOWED, OTHER);
+    // With ACCESS_FILE, the credential before anything about the key, and its scope before the cache:
+    // an out-of-scope key is refused alike whether it is cached or not, and never reaches Redis.
+    const credential = this.#access === undefined ? undefined : credentialOf(this.#access, req.rawHeaders);
+    if (credential === undefined && this.#access !== undefined) return this.#send(res, UNAUTHORIZED, flags);
     const key = decodeKey(req.url!, this.#maxKeyBytes);
     if (typeof key === 'number') return this.#send(res, this.#keyErrors[key]!, flags);
     if (this.#keyPrefix !== '' && !key.startsWith(this.#keyPrefix)) return this.#send(res, FORBIDDEN, flags);
+    if (credential !== undefined && !credential.scope.allows(key)) return this.#send(res, OUT_OF_SCOPE, flags);
     this.#dispatcher.submit(shardOf(key, this.#shards), key, this, res, flags);
   };
 
