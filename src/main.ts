@@ -27,6 +27,7 @@ import { AcceptorStat } from './metrics/acceptor-stats.js';
 import { trackEventLoop } from './metrics/event-loop.js';
 import { nameThread } from './metrics/thread.js';
 import { describeBackend } from './routing/backend-settings.js';
+import { unprotected } from './protected-mode.js';
 import { redactUrl } from './redact.js';
 import { VERSION } from './version.js';
 
@@ -75,6 +76,9 @@ async function main(): Promise<void> {
   mainStats[AcceptorStat.Tid] = nameThread('shardcache');
   trackEventLoop(mainStats, AcceptorStat.LoopP50);
   hintIfNoRedis(config, log);
+  const open = unprotected(config);
+  if (open.length > 0)
+    log.warn(`PROTECTED_MODE=off: ${open.join(' and ')} without ACCESS_FILE: every client that reaches the proxy reads every key`);
   const fileLimit = fileLimitWarning(openFileLimit(), config.maxConnections, config.respPort === 'off' ? 1 : 2);
   if (fileLimit !== undefined) log.warn(fileLimit);
   let ports;
@@ -182,12 +186,12 @@ function url(scheme: string, host: string, port: number): string {
 /** The admin listener; a port that is taken stops the process with a line naming ADMIN_PORT. */
 function listenAdmin(admin: http.Server, config: Config, log: Log): void {
   admin.on('error', (err: NodeJS.ErrnoException) => {
-    log.error(`admin: cannot listen on ${config.host}:${config.adminPort}: ${err.code ?? err.message} (ADMIN_PORT)`);
+    log.error(`admin: cannot listen on ${config.adminHost}:${config.adminPort}: ${err.code ?? err.message} (ADMIN_HOST, ADMIN_PORT)`);
     process.exit(1);
   });
-  admin.listen(config.adminPort as number, config.host, () => {
+  admin.listen(config.adminPort as number, config.adminHost, () => {
     const port = (admin.address() as net.AddressInfo).port;
-    log.info(`admin listening on ${url('http', config.host, port)} (status page at /, /stats.json, /metrics, /healthz, /readyz)`);
+    log.info(`admin listening on ${url('http', config.adminHost, port)} (status page at /, /stats.json, /metrics, /healthz, /readyz)`);
   });
 }
 

@@ -16,7 +16,9 @@ const load = (env: Record<string, string>, argv: string[] = []): Config => loadC
 /** Per setting: its default, a good value and what it parses to, bad values, and the settings it needs beside it (`with`). */
 const cases: Record<string, { default: number | string; good: [string, number | string]; bad: string[]; with?: Record<string, string> }> = {
   PORT: { default: 8080, good: ['9000', 9000], bad: ['-1', '65536', 'http', '80.5'] },
-  HOST: { default: '127.0.0.1', good: ['0.0.0.0', '0.0.0.0'], bad: ['a b', 'http://x'] },
+  HOST: { default: '127.0.0.1', good: ['0.0.0.0', '0.0.0.0'], bad: ['a b', 'http://x'], with: { PROTECTED_MODE: 'off' } },
+  ADMIN_HOST: { default: '127.0.0.1', good: ['::1', '::1'], bad: ['a b', 'http://x'] },
+  PROTECTED_MODE: { default: 'on', good: ['OFF', 'off'], bad: ['no', '0', 'false'] },
   REDIS_URL: {
     default: 'redis://127.0.0.1:6379',
     good: ['rediss://user:secret@cache.internal:6380/2', 'rediss://user:secret@cache.internal:6380/2'],
