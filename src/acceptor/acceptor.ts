@@ -76,6 +76,7 @@ export class Acceptor {
             stats: o.stats,
             clientIds: o.counters.connections,
             password: c.respPassword,
+            access,
           });
     for (const file of this.#files) file.load();
   }

@@ -8,7 +8,8 @@ import { NEXT_CLIENT_ID } from '../../hop/shared.js';
 import { respCounts } from '../../metrics/acceptor-stats.js';
 import type { ConnectionLimit } from '../connection-limit.js';
 import type { Dispatcher } from '../dispatcher.js';
-import { Password } from './auth.js';
+import type { AccessList } from '../../access/access-list.js';
+import { Logins } from './auth.js';
 import type { ServerFacts } from './commands.js';
 import { RespConnection, type ConnectionContext } from './connection.js';
 import type { ParserLimits } from './parser.js';
@@ -23,6 +24,8 @@ export interface RespOptions {
   clientIds: Int32Array;
   /** RESP_PASSWORD: clients must AUTH with it first; '' or undefined: no AUTH needed. */
   password?: string;
+  /** ACCESS_FILE's credentials: clients AUTH <name> <token> first; undefined: none. */
+  access?: AccessList | undefined;
 }
 
 /**
@@ -44,7 +47,7 @@ export class RespServer implements ConnectionContext, ServerFacts {
   readonly dispatcher: Dispatcher;
   readonly limits = RESP_LIMITS;
   readonly maxKeyBytes: number;
-  readonly password: Password | undefined;
+  readonly logins: Logins;
   readonly startedAt = Date.now();
   /** Commands answered by every connection: `counts[command * RESP_STATUSES.length + status]`, a view into the acceptor's stats. */
   readonly counts: Float64Array;
@@ -58,7 +61,7 @@ export class RespServer implements ConnectionContext, ServerFacts {
   constructor(dispatcher: Dispatcher, options: RespOptions) {
     this.dispatcher = dispatcher;
     this.maxKeyBytes = options.maxKeyBytes;
-    this.password = options.password ? new Password(options.password) : undefined;
+    this.logins = new Logins(options.password, options.access);
     // Half-open: a client may send its commands and shut its side down
     // (`printf … | nc`); its replies are still written before we close.
     this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, this.#onConnection);
