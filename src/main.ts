@@ -71,7 +71,8 @@ async function main(): Promise<void> {
   keepMainTickLog();
   const config = readConfig();
   const log = createLog(config.logLevel);
-  const supervisor = new Supervisor(config, log, (o) => new Acceptor(o));
+  let acceptor0: Acceptor | undefined;
+  const supervisor = new Supervisor(config, log, (o) => (acceptor0 = new Acceptor(o)));
   const mainStats = supervisor.acceptorStats[0]!;
   mainStats[AcceptorStat.Tid] = nameThread('shardcache');
   trackEventLoop(mainStats, AcceptorStat.LoopP50);
@@ -136,6 +137,7 @@ async function main(): Promise<void> {
           acceptors: config.acceptors,
           notReady: facts.problems,
           degraded: () => degradedShards(supervisor.shards.stats),
+          access: acceptor0?.access,
           ...(config.testHooks
             ? { killShard: (i: number) => supervisor.shards.kill(i), killAcceptor: (i: number) => supervisor.killAcceptor(i) }
             : {}),
