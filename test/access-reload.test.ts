@@ -71,7 +71,11 @@ function resp(): { send(...args: string[]): Promise<unknown>; close(): void } {
     }
   });
   return {
-    send: (...args) => new Promise((resolve) => ((waiting = resolve), socket.write(command(...args)))),
+    send: (...args) =>
+      new Promise((resolve) => {
+        waiting = resolve;
+        socket.write(command(...args));
+      }),
     close: () => socket.destroy(),
   };
 }
@@ -80,7 +84,10 @@ t.test('a reload under load fails nothing; then the revoked token is refused eve
   t.same(new Set(await statuses(20, 'old-token')), new Set([200]), 'old-token reads before the reload');
   const oldSession = resp();
   const keepSession = resp();
-  t.teardown(() => (oldSession.close(), keepSession.close()));
+  t.teardown(() => {
+    oldSession.close();
+    keepSession.close();
+  });
   t.equal(await oldSession.send('AUTH', 'old', 'old-token'), 'OK');
   t.equal(await keepSession.send('AUTH', 'keep', 'keep-token'), 'OK');
 

@@ -58,7 +58,10 @@ t.test('PROTECTED_MODE=off starts with one warning line; ACCESS_FILE starts with
   const port = Number(new URL(off.admin).port);
   const refused = await new Promise<string>((resolve) => {
     const s = net.connect({ host: '127.0.0.1', port });
-    s.once('connect', () => (s.destroy(), resolve('connected')));
+    s.once('connect', () => {
+      s.destroy();
+      resolve('connected');
+    });
     s.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
   });
   t.equal(refused, 'ECONNREFUSED', 'and not HOST');

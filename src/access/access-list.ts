@@ -47,7 +47,7 @@ export class AccessList {
     const byName = new Map(next.map((c) => [c.name, c]));
     for (const old of this.#credentials) {
       const n = byName.get(old.name);
-      old.successor = n !== undefined && n.digest.equals(old.digest) ? n : null;
+      old.successor = n?.digest.equals(old.digest) ? n : null;
     }
     this.#credentials = next;
   }
