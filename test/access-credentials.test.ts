@@ -8,7 +8,7 @@ import t from 'tap';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { AccessList, current } from '../src/access/access-list.js';
-import { credentialOf, credentialOfValue } from '../src/access/authorization.js';
+import { connectionCredentialOf, credentialOf, credentialOfValue, LastCredential, sameText } from '../src/access/authorization.js';
 import { AccessFileError, loadCredentials, parseCredentials } from '../src/access/credentials.js';
 import { ALL_KEYS, Scope } from '../src/access/scope.js';
 import { redactJsonError } from '../src/redact.js';
@@ -148,4 +148,40 @@ t.test('the built proxy refuses a bad ACCESS_FILE at start with exit 2, naming t
   const flag = await runProxy({ PORT: '0' }, [`--access-file=${bad}`]);
   t.equal(flag.code, 2);
   t.match(flag.stderr, /--access-file=".*bad\.json": /, 'the flag is named when it was the flag');
+});
+
+t.test('a connection remembers its last header: one hash per connection until the header or the credentials change', async (t) => {
+  const list = new AccessList(parseCredentials(accessJson([{ name: 'web', token: 'web-token', keys: [''] }])));
+  const byToken = list.byToken.bind(list);
+  let hashed = 0;
+  list.byToken = (token: string) => {
+    hashed++;
+    return byToken(token);
+  };
+  const last = new LastCredential();
+  const headers = ['Host', 'x', 'Authorization', 'Bearer web-token'];
+  for (let i = 0; i < 5; i++) t.equal(connectionCredentialOf(list, headers, last)?.name, 'web');
+  t.equal(hashed, 1, 'five requests, one hash');
+  t.equal(connectionCredentialOf(list, ['Authorization', 'Bearer web-tokem'], last), undefined, 'another header is checked');
+  t.equal(connectionCredentialOf(list, ['Authorization', 'Bearer web-tokem'], last), undefined, 'and its refusal remembered');
+  t.equal(hashed, 2);
+  t.equal(connectionCredentialOf(list, ['Host', 'x'], last), undefined, 'no header: nothing');
+  t.equal(connectionCredentialOf(list, headers, last)?.name, 'web');
+  t.equal(hashed, 3);
+  list.replace([]);
+  t.equal(connectionCredentialOf(list, headers, last), undefined, 'a reload voids what was remembered: the token is refused');
+  t.equal(hashed, 4);
+});
+
+t.test('sameText: equality whatever the lengths', async (t) => {
+  t.ok(sameText('Bearer abc', 'Bearer abc'));
+  t.ok(sameText('', ''));
+  for (const [a, b] of [
+    ['Bearer abc', 'Bearer abd'],
+    ['Bearer ab', 'Bearer abc'],
+    ['Bearer abc', 'Bearer ab'],
+    ['', 'x'],
+    ['x', ''],
+  ])
+    t.notOk(sameText(a!, b!), `${a} / ${b}`);
 });

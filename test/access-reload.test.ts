@@ -90,6 +90,17 @@ t.test('a reload under load fails nothing; then the revoked token is refused eve
   });
   t.equal(await oldSession.send('AUTH', 'old', 'old-token'), 'OK');
   t.equal(await keepSession.send('AUTH', 'keep', 'keep-token'), 'OK');
+  // A kept-alive connection that read with old-token, asked again after the reload.
+  const alive = new Agent({ connections: 1, pipelining: 1 });
+  t.teardown(() => alive.close());
+  const viaAlive = async (): Promise<number> => {
+    const res = await request(`${proxy.url}/k:1`, { dispatcher: alive, headers: { authorization: 'Bearer old-token' } });
+    await res.body.dump();
+    return res.statusCode;
+  };
+  t.equal(await viaAlive(), 200);
+  let connections = 0;
+  alive.on('connect', () => connections++);
 
   // Load with the kept token on kept-alive connections, across the reload.
   const agent = new Agent({ connections: 8, pipelining: 1 });
@@ -124,6 +135,8 @@ t.test('a reload under load fails nothing; then the revoked token is refused eve
   t.ok((seen.get('200') ?? 0) > 50, 'a real load');
 
   t.same(new Set(await statuses(30, 'old-token')), new Set([401]), 'old-token refused by every acceptor');
+  t.equal(await viaAlive(), 401, 'and on the connection kept alive since before the reload');
+  t.equal(connections, 0, 'the same connection');
   t.same(new Set(await statuses(30, 'new-token')), new Set([200]), 'new-token served by every acceptor');
   t.same(await oldSession.send('GET', 'k:1'), { error: 'NOAUTH Authentication required.' }, 'its RESP session is logged out');
   t.same(await keepSession.send('GET', 'k:1'), 'v1', 'a kept credential stays logged in');

@@ -10,6 +10,8 @@ import type { Credential } from './credentials.js';
 
 export class AccessList {
   #credentials: readonly Credential[];
+  /** Counts the reloads: what a connection remembers of an earlier check is void once it changes. */
+  generation = 0;
 
   constructor(credentials: readonly Credential[]) {
     this.#credentials = credentials;
@@ -50,6 +52,7 @@ export class AccessList {
       old.successor = n?.digest.equals(old.digest) ? n : null;
     }
     this.#credentials = next;
+    this.generation++;
   }
 }
 

@@ -5,7 +5,8 @@
  */
 import http from 'node:http';
 import type { AccessList } from '../../access/access-list.js';
-import { credentialOf } from '../../access/authorization.js';
+import { connectionCredentialOf, LastCredential } from '../../access/authorization.js';
+import type { Credential } from '../../access/credentials.js';
 import type net from 'node:net';
 import { AcceptorStat, HTTP_METHODS, HTTP_STATUSES, httpCounts } from '../../metrics/acceptor-stats.js';
 import type { ConnectionLimit } from '../connection-limit.js';
@@ -28,6 +29,23 @@ export const STATUSES = HTTP_STATUSES;
 export const STATUS_LABELS: readonly string[] = Array.from({ length: STATUSES }, (_, status) => String(status));
 
 const OCTET_STREAM = 'application/octet-stream';
+/**
+ * A connection's `LastCredential`, kept on the socket the requests arrive on
+ * (a TLS socket under HTTPS, not the TCP one 'connection' sees), made on its first request.
+ */
+const LAST = Symbol('lastCredential');
+type CheckedSocket = net.Socket & { [LAST]?: LastCredential };
+
+/** The credential `req` names, remembered on its connection. */
+function credentialOf(access: AccessList, req: http.IncomingMessage): Credential | undefined {
+  const socket = req.socket as CheckedSocket;
+  let last = socket[LAST];
+  if (last === undefined) {
+    last = new LastCredential();
+    socket[LAST] = last;
+  }
+  return connectionCredentialOf(access, req.rawHeaders, last);
+}
 const NOT_FOUND_HEADERS = ['Content-Length', '0'];
 
 /** A fixed answer: status, headers and a short plain-text reason. */
@@ -147,8 +165,9 @@ export class HttpFront implements Sink {
     if (method !== 'GET' && flags === 0) return this.#send(res, METHOD_NOT_ALLOWED, OTHER);
     // With ACCESS_FILE, the credential before anything about the key, and its scope before the cache:
     // an out-of-scope key is refused alike whether it is cached or not, and never reaches Redis.
-    const credential = this.#access === undefined ? undefined : credentialOf(this.#access, req.rawHeaders);
-    if (credential === undefined && this.#access !== undefined) return this.#send(res, UNAUTHORIZED, flags);
+    const access = this.#access;
+    const credential = access === undefined ? undefined : credentialOf(access, req);
+    if (credential === undefined && access !== undefined) return this.#send(res, UNAUTHORIZED, flags);
     const key = decodeKey(req.url!, this.#maxKeyBytes);
     if (typeof key === 'number') return this.#send(res, this.#keyErrors[key]!, flags);
     if (this.#keyPrefix !== '' && !key.startsWith(this.#keyPrefix)) return this.#send(res, FORBIDDEN, flags);
