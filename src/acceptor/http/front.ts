@@ -29,6 +29,8 @@ export const STATUSES = HTTP_STATUSES;
 export const STATUS_LABELS: readonly string[] = Array.from({ length: STATUSES }, (_, status) => String(status));
 
 const OCTET_STREAM = 'application/octet-stream';
+const NOT_FOUND_HEADERS = ['Content-Length', '0'];
+
 /**
  * A connection's `LastCredential`, kept on the socket the requests arrive on
  * (a TLS socket under HTTPS, not the TCP one 'connection' sees), made on its first request.
@@ -46,7 +48,6 @@ function credentialOf(access: AccessList, req: http.IncomingMessage): Credential
   }
   return connectionCredentialOf(access, req.rawHeaders, last);
 }
-const NOT_FOUND_HEADERS = ['Content-Length', '0'];
 
 /** A fixed answer: status, headers and a short plain-text reason. */
 interface Canned {
