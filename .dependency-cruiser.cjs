@@ -4,7 +4,7 @@
  *   main.ts, workers/            the entries: may import anything
  *   acceptor/  shard/  control/  the parts: each its own folder and below, never one another
  *   src/*.ts (config, log, …)    settings and plumbing every part uses: below the parts
- *   hop/  cache/  routing/  metrics/   the bottom: never import a part or an entry
+ *   hop/  cache/  routing/  metrics/  access/   the bottom: never import a part or an entry
  *   redact.ts, hop/vocabulary.ts, metrics/labels.ts   leaves: import nothing of ours
  *
  * and nothing anywhere (benchmarks and tests included) imports in a cycle.
@@ -36,8 +36,8 @@ module.exports = {
     {
       name: 'bottom-imports-nothing-above',
       severity: 'error',
-      comment: 'hop/, cache/, routing/ and metrics/, and the shared files of src/ (config.ts, log.ts, …), are below every part.',
-      from: { path: '^src/(hop/|cache/|routing/|metrics/|[^/]+\\.ts$)', pathNot: '^src/main\\.ts$' },
+      comment: 'hop/, cache/, routing/, metrics/ and access/, and the shared files of src/ (config.ts, log.ts, …), are below every part.',
+      from: { path: '^src/(hop/|cache/|routing/|metrics/|access/|[^/]+\\.ts$)', pathNot: '^src/main\\.ts$' },
       to: { path: '^src/(acceptor|shard|control)/' },
     },
     {

@@ -22,8 +22,14 @@ RUN npx tsc -p tsconfig.json
 
 # Runtime stage: production dependencies and the compiled output only.
 FROM ${NODE_IMAGE}
+# A container listens on every address of its own network; which of it is
+# reachable is decided where its ports are published. As the official Redis
+# image runs with protected mode off, so does this one (the proxy logs one
+# warning line): set ACCESS_FILE (docs/security.md) for credentials, or
+# publish on loopback only, as docker-compose.yml does.
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
+    PROTECTED_MODE=off \
     PORT=8080
 WORKDIR /app
 COPY package.json package-lock.json ./

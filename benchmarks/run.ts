@@ -179,6 +179,7 @@ async function main(): Promise<void> {
             (
               await load({
                 url: proc.url,
+                ...(proc.headers ? { headers: proc.headers } : {}),
                 pathsFile: files[proc.style],
                 connections: CONNECTIONS,
                 seconds: WARM_SECONDS,
@@ -189,7 +190,13 @@ async function main(): Promise<void> {
           );
         const pace = sc.paced
           ? await paceFor(sc.paced, peaks, running, (proc) =>
-              load({ url: proc.url, pathsFile: files[proc.style], connections: CONNECTIONS, seconds: SECONDS }),
+              load({
+                url: proc.url,
+                ...(proc.headers ? { headers: proc.headers } : {}),
+                pathsFile: files[proc.style],
+                connections: CONNECTIONS,
+                seconds: SECONDS,
+              }),
             )
           : 0;
         const rounds = new Map<string, LoadResult[]>(running.map(({ target }) => [target.name, []]));
@@ -205,6 +212,7 @@ async function main(): Promise<void> {
             const cpuBefore = snapshot(proc.pids);
             const r = await load({
               url: proc.url,
+              ...(proc.headers ? { headers: proc.headers } : {}),
               pathsFile: files[proc.style],
               connections: CONNECTIONS,
               seconds: SECONDS,

@@ -7,11 +7,13 @@
 import { availableParallelism } from 'node:os';
 import { EVICTIONS, type Eviction } from './cache/policy.js';
 import { LOG_LEVELS } from './log.js';
+import { unprotected } from './protected-mode.js';
 import { redactUrl } from './redact.js';
 import { parseHostPorts, TRACKING_MODES, type BackendSettings, type RedisMode, type TrackingMode } from './routing/backend-settings.js';
 import { defaultThreads, reusePortProblem } from './threads.js';
 import { loadTls, TlsFileError, type TlsMaterial } from './tls-context.js';
 import {
+  accessFile,
   byteSize,
   decimal,
   host,
@@ -73,6 +75,12 @@ export interface Config {
   trackingMode: TrackingMode;
   /** How long a "key absent" answer is cached; 0: never. */
   negativeTtlMs: number;
+  /** The credentials file (src/access/credentials.ts); '' when every client may read every key. */
+  accessFile: string;
+  /** Where the admin listener binds: ADMIN_HOST, or HOST when it is not set. */
+  adminHost: string;
+  /** `off`: listening beyond loopback without ACCESS_FILE is allowed (with a warning). */
+  protectedMode: 'on' | 'off';
   /** Which entry a full shard evicts (docs/cache.md#eviction). */
   eviction: Eviction;
   /** How long past its TTL an entry is answered at once while one fetch refreshes it; 0: off. */
@@ -106,7 +114,8 @@ const defaults = (): { acceptors: number; shards: number } => defaultThreads(ava
 // biome-ignore format: a table, one setting a line, so that a new setting is one line of diff
 export const SETTINGS: readonly Setting[] = [
   { env: 'PORT', field: 'port', default: () => 8080, parse: integer(0, 65535), help: 'HTTP port (0 picks a free one and logs it)' },
-  { env: 'HOST', field: 'host', default: () => '127.0.0.1', parse: host, help: 'address to listen on; the proxy has no authentication, so it is loopback unless told' },
+  { env: 'HOST', field: 'host', default: () => '127.0.0.1', parse: host, help: 'address to listen on; beyond loopback only with ACCESS_FILE set, or PROTECTED_MODE=off' },
+  { env: 'PROTECTED_MODE', field: 'protectedMode', default: () => 'on', parse: oneOf('on', 'off'), help: 'on: HOST or ADMIN_HOST beyond loopback without ACCESS_FILE stops start-up (exit 2), as Redis refuses; off: allowed, with a warning' },
   { env: 'REDIS_URL', field: 'redisUrl', default: () => 'redis://127.0.0.1:6379', parse: redisUrl, help: 'backing Redis: redis:// or rediss://, user:password@ and /db allowed; with a cluster or sentinels, only its user, password, TLS (rediss://) and /db are used, for every server' },
   { env: 'REDIS_CLUSTER_NODES', field: 'redisClusterNodes', default: () => '', parse: hostPorts, help: 'Redis Cluster seed nodes, host:port,host:port,… (any few masters or replicas; the rest is discovered)' },
   { env: 'REDIS_SENTINELS', field: 'redisSentinels', default: () => '', parse: hostPorts, help: 'Redis Sentinels, host:port,…: read from the master they name for REDIS_SENTINEL_NAME' },
@@ -120,7 +129,9 @@ export const SETTINGS: readonly Setting[] = [
   { env: 'REDIS_TIMEOUT_MS', field: 'redisTimeoutMs', default: () => 1000, parse: integer(1, 600000), help: 'a Redis GET slower than this answers 503' },
   { env: 'RESP_PORT', field: 'respPort', default: () => 'off', parse: portOrOff, help: 'RESP (Redis protocol) port on HOST, for Redis clients; off unless set (0 picks a free one and logs it)' },
   { env: 'RESP_PASSWORD', field: 'respPassword', default: () => '', parse: (raw) => raw, help: "like Redis's requirepass: RESP clients must AUTH with it first (surrounding spaces are dropped; prefer the variable to the flag, which ps shows)" },
+  { env: 'ACCESS_FILE', field: 'accessFile', default: () => '', parse: accessFile, help: 'JSON credentials (docs/security.md): HTTP clients send Authorization: Bearer <token>, RESP clients AUTH <name> <token>; each reads only its key prefixes; SIGHUP reloads it' },
   { env: 'MAX_KEY_BYTES', field: 'maxKeyBytes', default: () => 1024, parse: integer(1, 65536), help: 'longest key accepted, after percent-decoding; longer keys get 400' },
+  { env: 'ADMIN_HOST', field: 'adminHost', default: () => '', parse: host, help: 'address of the admin listener (default: HOST), e.g. 127.0.0.1 while the data port listens on every address' },
   { env: 'ADMIN_PORT', field: 'adminPort', default: () => 9464, parse: portOrOff, help: 'admin port (status page /, /stats.json, /metrics, /healthz, /readyz) on HOST; 0 picks a free one and logs it; off starts none' },
   { env: 'LOG_LEVEL', field: 'logLevel', default: () => 'info', parse: oneOf(...LOG_LEVELS), help: `least severe log level written: ${LOG_LEVELS.join(', ')}` },
   { env: 'TLS_CERT_FILE', field: 'tlsCertFile', default: () => '', parse: (raw) => raw, help: 'PEM certificate (chain): with TLS_KEY_FILE, PORT speaks HTTPS, RESP_PORT TLS and ADMIN_PORT HTTPS; SIGHUP rereads it' },
@@ -199,6 +210,12 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: readonly string[]): Con
     throw new ConfigError('TRACKING_MODE=bcast: needs INVALIDATION=tracking (INVALIDATION=ttl tracks nothing)');
   checked.redisMode = redisMode(checked);
   checked.tls = tlsOf(checked);
+  if (checked.adminHost === '') checked.adminHost = checked.host;
+  const open = unprotected(checked);
+  if (open.length > 0 && checked.protectedMode === 'on')
+    throw new ConfigError(
+      `${open.join(' and ')}: listening beyond loopback needs ACCESS_FILE (credentials, docs/security.md), or PROTECTED_MODE=off to serve every client that reaches it`,
+    );
   return checked;
 }
 

@@ -28,6 +28,7 @@ import { AcceptorStat } from './metrics/acceptor-stats.js';
 import { trackEventLoop } from './metrics/event-loop.js';
 import { nameThread } from './metrics/thread.js';
 import { describeBackend } from './routing/backend-settings.js';
+import { unprotected } from './protected-mode.js';
 import { redactUrl } from './redact.js';
 import { describeTls, reloadServer } from './tls-context.js';
 import { VERSION } from './version.js';
@@ -73,11 +74,15 @@ async function main(): Promise<void> {
   const config = readConfig();
   const [httpScheme, respScheme] = config.tls ? ['https', 'rediss'] : ['http', 'redis'];
   const log = createLog(config.logLevel);
-  const supervisor = new Supervisor(config, log, (o) => new Acceptor(o));
+  let acceptor0: Acceptor | undefined;
+  const supervisor = new Supervisor(config, log, (o) => (acceptor0 = new Acceptor(o)));
   const mainStats = supervisor.acceptorStats[0]!;
   mainStats[AcceptorStat.Tid] = nameThread('shardcache');
   trackEventLoop(mainStats, AcceptorStat.LoopP50);
   hintIfNoRedis(config, log);
+  const open = unprotected(config);
+  if (open.length > 0)
+    log.warn(`PROTECTED_MODE=off: ${open.join(' and ')} without ACCESS_FILE: every client that reaches the proxy reads every key`);
   const fileLimit = fileLimitWarning(openFileLimit(), config.maxConnections, config.respPort === 'off' ? 1 : 2);
   if (fileLimit !== undefined) log.warn(fileLimit);
   let ports: Awaited<ReturnType<typeof supervisor.start>>;
@@ -137,6 +142,7 @@ async function main(): Promise<void> {
           notReady: facts.problems,
           degraded: () => degradedShards(supervisor.shards.stats),
           tls: config.tls,
+          access: acceptor0?.access,
           ...(config.testHooks
             ? { killShard: (i: number) => supervisor.shards.kill(i), killAcceptor: (i: number) => supervisor.killAcceptor(i) }
             : {}),
@@ -191,13 +197,13 @@ function url(scheme: string, host: string, port: number): string {
 /** The admin listener; a port that is taken stops the process with a line naming ADMIN_PORT. */
 function listenAdmin(admin: http.Server, config: Config, log: Log): void {
   admin.on('error', (err: NodeJS.ErrnoException) => {
-    log.error(`admin: cannot listen on ${config.host}:${config.adminPort}: ${err.code ?? err.message} (ADMIN_PORT)`);
+    log.error(`admin: cannot listen on ${config.adminHost}:${config.adminPort}: ${err.code ?? err.message} (ADMIN_HOST, ADMIN_PORT)`);
     process.exit(1);
   });
-  admin.listen(config.adminPort as number, config.host, () => {
+  admin.listen(config.adminPort as number, config.adminHost, () => {
     const port = (admin.address() as net.AddressInfo).port;
     log.info(
-      `admin listening on ${url(config.tls ? 'https' : 'http', config.host, port)} (status page at /, /stats.json, /metrics, /healthz, /readyz)`,
+      `admin listening on ${url(config.tls ? 'https' : 'http', config.adminHost, port)} (status page at /, /stats.json, /metrics, /healthz, /readyz)`,
     );
   });
 }

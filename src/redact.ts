@@ -19,3 +19,15 @@ export function redactUrl(url: string): string {
     return at < 0 ? url : `***${url.slice(at)}`;
   }
 }
+
+/**
+ * A JSON.parse error about a file that may hold secrets (ACCESS_FILE), with
+ * the file's text taken out: V8 quotes the text it failed on, and the
+ * character it choked on, which may be a token pasted where its hash belongs.
+ * The position, when V8 gives one, stays.
+ */
+export function redactJsonError(message: string): string {
+  return message
+    .replace(/^Unexpected token '[\s\S]*?', [\s\S]* is not valid JSON$/, 'Unexpected character')
+    .replace(/^Unexpected token '[\s\S]*?'/, 'Unexpected character');
+}

@@ -3,6 +3,7 @@
  * value or throws an Error whose message completes "SETTING=value …", which
  * config.ts turns into the exit-2 start-up error naming the setting.
  */
+import { loadCredentials } from './access/credentials.js';
 import { parseHostPorts, formatHostPort } from './routing/backend-settings.js';
 import { decodeKey } from './routing/key.js';
 
@@ -95,5 +96,11 @@ export function redisUrl(raw: string): string {
   if (url.hostname === '') throw new Error('has no host');
   const db = url.pathname.replace(/^\//, '');
   if (db !== '' && !/^\d+$/.test(db)) throw new Error(`database must be a number, not "${db}"`);
+  return raw;
+}
+
+/** ACCESS_FILE: a path to a credentials file that loads (src/access/credentials.ts); the error names the problem. */
+export function accessFile(raw: string): string {
+  loadCredentials(raw);
   return raw;
 }

@@ -3,6 +3,14 @@ import { availableParallelism } from 'node:os';
 import { backendSettings, ConfigError, flagOf, helpText, loadConfig, SETTINGS, type Config } from '../src/config.js';
 import { defaultThreads } from '../src/threads.js';
 import { makeCerts } from './helpers/certs.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeAccessFile } from './helpers/access.js';
+
+const accessDir = mkdtempSync(join(tmpdir(), 'shardcache-config-'));
+t.teardown(() => rmSync(accessDir, { recursive: true, force: true }));
+const ACCESS = writeAccessFile(accessDir, [{ name: 'web', token: 't', keys: [''] }]);
 
 const certs = await makeCerts(t);
 const load = (env: Record<string, string>, argv: string[] = []): Config => loadConfig(env, argv) as Config;
@@ -10,7 +18,9 @@ const load = (env: Record<string, string>, argv: string[] = []): Config => loadC
 /** Per setting: its default, a good value and what it parses to, bad values, and the settings it needs beside it (`with`). */
 const cases: Record<string, { default: number | string; good: [string, number | string]; bad: string[]; with?: Record<string, string> }> = {
   PORT: { default: 8080, good: ['9000', 9000], bad: ['-1', '65536', 'http', '80.5'] },
-  HOST: { default: '127.0.0.1', good: ['0.0.0.0', '0.0.0.0'], bad: ['a b', 'http://x'] },
+  HOST: { default: '127.0.0.1', good: ['0.0.0.0', '0.0.0.0'], bad: ['a b', 'http://x'], with: { PROTECTED_MODE: 'off' } },
+  ADMIN_HOST: { default: '127.0.0.1', good: ['::1', '::1'], bad: ['a b', 'http://x'] },
+  PROTECTED_MODE: { default: 'on', good: ['OFF', 'off'], bad: ['no', '0', 'false'] },
   REDIS_URL: {
     default: 'redis://127.0.0.1:6379',
     good: ['rediss://user:secret@cache.internal:6380/2', 'rediss://user:secret@cache.internal:6380/2'],
@@ -52,6 +62,7 @@ const cases: Record<string, { default: number | string; good: [string, number | 
   NEGATIVE_TTL_MS: { default: 0, good: ['5000', 5000], bad: ['-1', 'forever', '2147483648'] },
   STALE_WHILE_REVALIDATE_MS: { default: 0, good: ['5000', 5000], bad: ['-1', 'soon', '2147483648'] },
   EARLY_REFRESH_BETA: { default: 1, good: ['0.5', 0.5], bad: ['-1', '101', 'high', '1e3'] },
+  ACCESS_FILE: { default: '', good: [ACCESS, ACCESS], bad: [join(accessDir, 'missing.json'), accessDir] },
   EVICTION: { default: 'lru', good: ['TinyLFU', 'tinylfu'], bad: ['lfu', 'random', 'arc'] },
   // The file checks themselves: test/tls-context.test.ts.
   TLS_CERT_FILE: {

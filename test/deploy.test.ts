@@ -5,9 +5,10 @@
  * is a setting of src/config.ts, and the literal values together load as a
  * configuration; the probes point at the admin port's /healthz and /readyz;
  * the Service and the PodDisruptionBudget select the Deployment's pods; the
- * load balancer's upstreams are the compose file's proxies.
+ * load balancer's upstreams are the compose file's proxies; the Deployment's
+ * ACCESS_FILE is the Secret's file where it is mounted, and that file loads.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { parseAllDocuments } from 'yaml';
@@ -97,7 +98,19 @@ t.test(
     }[];
     const literal = Object.fromEntries(container!.env.filter((e) => e.value !== undefined).map((e) => [e.name, e.value!]));
     for (const e of container!.env) t.ok(SETTING_NAMES.has(e.name), `env ${e.name} is a setting`);
-    const config = checkEnv(t, 'Deployment', literal);
+    // The access file is the Secret's, mounted where ACCESS_FILE says; here it is loaded from a copy.
+    const secret = byKind('Secret') as { metadata: { name: string }; stringData: Record<string, string> };
+    const { volumes } = deployment.spec.template.spec as unknown as {
+      volumes: { name: string; secret: { secretName: string; items: { key: string; path: string }[] } }[];
+    };
+    const { volumeMounts } = container as unknown as { volumeMounts: { name: string; mountPath: string }[] };
+    const volume = volumes.find((v) => v.secret.secretName === secret.metadata.name)!;
+    const mount = volumeMounts.find((m) => m.name === volume.name)!;
+    const item = volume.secret.items[0]!;
+    t.equal(literal.ACCESS_FILE, `${mount.mountPath}/${item.path}`, 'ACCESS_FILE is where the Secret is mounted');
+    const copy = join(t.testdir({}), item.path);
+    writeFileSync(copy, secret.stringData[item.key]!);
+    const config = checkEnv(t, 'Deployment', { ...literal, ACCESS_FILE: copy });
     t.equal(config.redisMode, 'cluster');
     t.equal(config.host, '0.0.0.0', "listens beyond the pod's loopback");
     const ports = Object.fromEntries(container!.ports.map((p) => [p.name, p.containerPort]));

@@ -15,6 +15,7 @@ export async function runAutocannon(o: LoadOptions): Promise<LoadResult> {
     connections: o.connections,
     duration: o.seconds,
     requests: paths.map((path) => ({ method: 'GET' as const, path })),
+    ...(o.headers ? { headers: o.headers } : {}),
     ...(o.pauseMs ? { connectionRate: 1000 / o.pauseMs } : {}),
   });
   return {

@@ -9,6 +9,7 @@ import { cycleTrace, zipfTrace } from './data.js';
 import type { Scenario } from './scenario.js';
 import { bare, nodeLru, perTask, shardcache, threads, varnish, webdis } from './targets.js';
 import { nginxLru, nginxLru2, nginxRedis } from './nginx.js';
+import { ACCESS_BARS, accessScenarios } from './access-scenarios.js';
 import { CLUSTER_BARS, clusterScenarios } from './cluster.js';
 import { EXPIRY_BARS, expiryScenarios } from './expiry-scenarios.js';
 import { POLICY_BARS, policyScenarios, tinyLfu } from './policy-scenarios.js';
@@ -109,6 +110,7 @@ export function scenarios(quick: boolean, only: readonly string[] | undefined): 
         paced: { of: 'hit-100', target: 'shardcache', fraction: 0.5 },
       },
       ...clusterScenarios(),
+      ...accessScenarios(),
     );
   }
   // Last: their keys get a TTL, which the other scenarios' must not have.
@@ -200,6 +202,7 @@ export const BARS: Bar[] = [
   { label: 'RESP GET, pipeline 16: ≥ 0.5× Redis', scenario: 'resp', target: 'shardcache', resp: { test: 'GET', pipeline: 16 }, min: 0.5 },
   { label: 'RESP MGET, pipeline 16: ≥ 0.5× Redis', scenario: 'resp', target: 'shardcache', resp: { test: 'MGET', pipeline: 16 }, min: 0.5 },
   ...CLUSTER_BARS,
+  ...ACCESS_BARS,
   ...POLICY_BARS,
   ...EXPIRY_BARS,
 ];

@@ -19,6 +19,8 @@ export interface Running {
   style: PathStyle;
   /** The server's processes (their children are counted too), for CPU per request by thread. */
   pids: number[];
+  /** Headers every request must carry (a credential); absent: none. */
+  headers?: Record<string, string>;
   stop(): Promise<void>;
 }
 

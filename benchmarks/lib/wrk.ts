@@ -28,6 +28,8 @@ export interface LoadOptions {
   pauseMs?: number;
   /** With `paths.lua`: the index of the first path to request (default: a random one). */
   startAt?: number;
+  /** Headers sent with every request (`Authorization` for ACCESS_FILE); `paths.lua` reads them from WRK_HEADERS. */
+  headers?: Record<string, string>;
   /** Another wrk script than `paths.lua` (which then gets `scriptArgs` instead of the paths file and the pause). */
   script?: string;
   scriptArgs?: string[];
@@ -56,7 +58,13 @@ export function runWrk(o: LoadOptions): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
     const child = spawn('wrk', args, {
       cwd: ROOT,
-      env: { ...process.env, WRK_PAUSE_MS: String(o.pauseMs ?? 0) },
+      env: {
+        ...process.env,
+        WRK_PAUSE_MS: String(o.pauseMs ?? 0),
+        WRK_HEADERS: Object.entries(o.headers ?? {})
+          .map(([name, value]) => `${name}: ${value}\n`)
+          .join(''),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

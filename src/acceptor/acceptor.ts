@@ -14,6 +14,8 @@ import type http from 'node:http';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { MessagePort } from 'node:worker_threads';
+import { AccessList } from '../access/access-list.js';
+import { loadCredentials } from '../access/credentials.js';
 import type { Config } from '../config.js';
 import type { AcceptorOptions, BoundPorts, Drained, FileLoad } from '../hop/tasks.js';
 import { Outcome, Protocol } from '../hop/vocabulary.js';
@@ -37,6 +39,8 @@ export class Acceptor {
   readonly front: HttpFront;
   readonly resp: RespServer | undefined;
   readonly stats: Float64Array;
+  /** ACCESS_FILE's credentials in force here; undefined when it is not set (every client reads every key). */
+  readonly access: AccessList | undefined;
   readonly #config: Config;
   /** The files this acceptor loads from settings, each loaded again by `reload` (SIGHUP). */
   readonly #files: ReloadableFile[] = [];
@@ -48,6 +52,10 @@ export class Acceptor {
     this.index = o.index;
     this.stats = o.stats;
     this.#config = c;
+    // Empty until the file loads: an acceptor that cannot read it lets nobody in.
+    const access = c.accessFile === '' ? undefined : new AccessList([]);
+    this.access = access;
+    if (access !== undefined) this.#files.push(new ReloadableFile('ACCESS_FILE', c.accessFile, (p) => access.replace(loadCredentials(p))));
     this.dispatcher = new Dispatcher(c.shards, handOffBound(c.maxInflight, c.maxConnections, c.respPort === 'off' ? 1 : 2), {
       inflight: o.counters.inflight,
       own: o.own,
@@ -56,6 +64,7 @@ export class Acceptor {
     const limit = (p: Protocol): ConnectionLimit => new ConnectionLimit(o.counters.connections, p, c.maxConnections, o.stats);
     this.front = new HttpFront(this.dispatcher, {
       ...c,
+      access,
       limit: limit(Protocol.Http),
       stats: o.stats,
     });
@@ -69,6 +78,7 @@ export class Acceptor {
             clientIds: o.counters.connections,
             password: c.respPassword,
             tls: c.tls,
+            access,
           });
     this.tls = c.tls;
     // One entry for the certificate, its key and the CA, read and checked

@@ -6,6 +6,10 @@
  * thread, so that scrapes, probes and pages never compete with, or get shed
  * with, client traffic.
  *
+ * With ACCESS_FILE set, every route but `/healthz` and `/readyz` (which
+ * probes reach without credentials, and which say nothing about the data)
+ * needs a credential with `"admin": true`: 401 without one, 403 for another.
+ *
  * With SHARDCACHE_TEST_HOOKS=1 only, `POST /test/kill-shard/<i>` and
  * `POST /test/kill-acceptor/<i>` make that thread die as a bug would, for
  * fault tests.
@@ -14,6 +18,8 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Registry } from 'prom-client';
 import { serverTlsOptions, type TlsMaterial } from '../tls-context.js';
+import type { AccessList } from '../access/access-list.js';
+import { credentialOf } from '../access/authorization.js';
 import { STATUS_CSP, statusPage } from './status-page.js';
 import type { StatsSnapshot } from './stats-snapshot.js';
 
@@ -30,6 +36,8 @@ export interface AdminOptions {
   degraded?: () => string[];
   shards: number;
   acceptors: number;
+  /** ACCESS_FILE's credentials in force (acceptor 0's, reloaded with it); absent: no credential asked for. */
+  access?: AccessList | undefined;
   /** The test hooks; absent unless SHARDCACHE_TEST_HOOKS=1. */
   killShard?: (i: number) => Promise<void>;
   killAcceptor?: (i: number) => Promise<void>;
@@ -49,6 +57,15 @@ export function createAdminServer(options: AdminOptions): http.Server {
 
 async function route(o: AdminOptions, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
   const path = req.url!.split('?', 1)[0]!;
+  if (o.access !== undefined && path !== '/healthz' && path !== '/readyz') {
+    const credential = credentialOf(o.access, req.rawHeaders);
+    if (credential === undefined)
+      return reply(res, 401, 'an admin credential is required: Authorization: Bearer <token> (ACCESS_FILE is set)', [
+        'WWW-Authenticate',
+        'Bearer realm="shardcache"',
+      ]);
+    if (!credential.admin) return reply(res, 403, 'this credential is not an admin one ("admin": true in ACCESS_FILE)');
+  }
   const kill = /^\/test\/kill-(shard|acceptor)\/(\d+)$/.exec(path);
   const hook = kill === null ? undefined : kill[1] === 'shard' ? o.killShard : o.killAcceptor;
   if (kill !== null && hook !== undefined) {

@@ -5,6 +5,9 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import type { AccessList } from '../../access/access-list.js';
+import { connectionCredentialOf, LastCredential } from '../../access/authorization.js';
+import type { Credential } from '../../access/credentials.js';
 import type net from 'node:net';
 import { AcceptorStat, HTTP_METHODS, HTTP_STATUSES, httpCounts } from '../../metrics/acceptor-stats.js';
 import type { ConnectionLimit } from '../connection-limit.js';
@@ -30,6 +33,24 @@ export const STATUS_LABELS: readonly string[] = Array.from({ length: STATUSES },
 const OCTET_STREAM = 'application/octet-stream';
 const NOT_FOUND_HEADERS = ['Content-Length', '0'];
 
+/**
+ * A connection's `LastCredential`, kept on the socket the requests arrive on
+ * (a TLS socket under HTTPS, not the TCP one 'connection' sees), made on its first request.
+ */
+const LAST = Symbol('lastCredential');
+type CheckedSocket = net.Socket & { [LAST]?: LastCredential };
+
+/** The credential `req` names, remembered on its connection. */
+function credentialOf(access: AccessList, req: http.IncomingMessage): Credential | undefined {
+  const socket = req.socket as CheckedSocket;
+  let last = socket[LAST];
+  if (last === undefined) {
+    last = new LastCredential();
+    socket[LAST] = last;
+  }
+  return connectionCredentialOf(access, req.rawHeaders, last);
+}
+
 /** A fixed answer: status, headers and a short plain-text reason. */
 interface Canned {
   status: number;
@@ -44,6 +65,11 @@ function canned(status: number, reason: string, extra: string[] = []): Canned {
 
 const METHOD_NOT_ALLOWED = canned(405, 'method not allowed: only GET and HEAD', ['Allow', 'GET, HEAD']);
 const FORBIDDEN = canned(403, 'key outside KEY_PREFIX');
+const UNAUTHORIZED = canned(401, 'a credential is required: Authorization: Bearer <token> (ACCESS_FILE is set)', [
+  'WWW-Authenticate',
+  'Bearer realm="shardcache"',
+]);
+const OUT_OF_SCOPE = canned(403, "key outside this credential's keys (ACCESS_FILE)");
 const KEY_ERRORS: Record<KeyError, (maxKeyBytes: number) => Canned> = {
   [KeyError.NotOriginForm]: () => canned(400, 'bad request target: it must start with /'),
   [KeyError.Empty]: () => canned(400, 'empty key: GET /<percent-encoded key>'),
@@ -78,6 +104,8 @@ export interface FrontOptions {
   staleWhileRevalidateMs?: number;
   /** TLS_CERT_FILE and friends, read: the server speaks HTTPS (node:https, the same handler). */
   tls?: TlsMaterial | undefined;
+  /** ACCESS_FILE's credentials; undefined: no credential asked for. */
+  access?: AccessList | undefined;
 }
 
 /** The client-facing node:http server and the `Sink` that answers its requests. */
@@ -94,6 +122,7 @@ export class HttpFront implements Sink {
   readonly #shards: number;
   readonly #maxKeyBytes: number;
   readonly #keyPrefix: string;
+  readonly #access: AccessList | undefined;
   readonly #keyErrors: Canned[];
   readonly #ages: AgeStrings;
 
@@ -102,6 +131,7 @@ export class HttpFront implements Sink {
     this.#shards = dispatcher.shards;
     this.#maxKeyBytes = options.maxKeyBytes;
     this.#keyPrefix = options.keyPrefix;
+    this.#access = options.access;
     this.#keyErrors = Object.values(KeyError).map((e) => KEY_ERRORS[e](options.maxKeyBytes));
     this.#ages = new AgeStrings(options.cacheTtlMs, options.staleIfErrorMs, options.staleWhileRevalidateMs ?? 0);
     this.#stats = options.stats;
@@ -144,9 +174,15 @@ export class HttpFront implements Sink {
     const method = req.method;
     const flags = method === 'HEAD' ? HEAD : 0;
     if (method !== 'GET' && flags === 0) return this.#send(res, METHOD_NOT_ALLOWED, OTHER);
+    // With ACCESS_FILE, the credential before anything about the key, and its scope before the cache:
+    // an out-of-scope key is refused alike whether it is cached or not, and never reaches Redis.
+    const access = this.#access;
+    const credential = access === undefined ? undefined : credentialOf(access, req);
+    if (credential === undefined && access !== undefined) return this.#send(res, UNAUTHORIZED, flags);
     const key = decodeKey(req.url!, this.#maxKeyBytes);
     if (typeof key === 'number') return this.#send(res, this.#keyErrors[key]!, flags);
     if (this.#keyPrefix !== '' && !key.startsWith(this.#keyPrefix)) return this.#send(res, FORBIDDEN, flags);
+    if (credential !== undefined && !credential.scope.allows(key)) return this.#send(res, OUT_OF_SCOPE, flags);
     this.#dispatcher.submit(shardOf(key, this.#shards), key, this, res, flags);
   };
 

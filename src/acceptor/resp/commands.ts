@@ -6,20 +6,18 @@
  */
 import { RESP_COMMANDS, type RespCommand } from '../../metrics/labels.js';
 import { VERSION } from '../../version.js';
-import { credentialsValid, HELLO_NOAUTH, NO_PASSWORD_SET, NOAUTH, WRONGPASS, type Password } from './auth.js';
+import { type AuthSession, HELLO_NOAUTH, keysAllowed, type Logins, NO_PASSWORD_SET, NOAUTH, WRONGPASS } from './auth.js';
 import { arrayHeader, encode, error, NULL_BULK, OK, PONG, type Item } from './reply.js';
 
 /** `flags` bit of a GET that is one element of an MGET (Redis's MGET answers nil for a non-string key). */
 export const IN_ARRAY = 1;
 
 /** The connection a command runs on, as the command table sees it. */
-export interface Session {
+export interface Session extends AuthSession {
   /** `CLIENT ID`: unique per process, counting from 1. */
   readonly id: number;
   /** `CLIENT SETNAME`'s name; `null` when unset. */
   name: string | null;
-  /** Whether AUTH (or HELLO … AUTH) succeeded; only consulted when RESP_PASSWORD is set. */
-  authenticated: boolean;
   /** Index in `RESP_COMMANDS` of the command being run, set before it runs: its replies are counted under it. */
   command: number;
   /** Queues a reply that is ready now. */
@@ -38,8 +36,8 @@ export interface ServerFacts {
   readonly port: number;
   readonly startedAt: number;
   readonly connections: number;
-  /** RESP_PASSWORD; undefined when none is set (no AUTH needed). */
-  readonly password: Password | undefined;
+  /** RESP_PASSWORD's `default` user and ACCESS_FILE's credentials (auth.ts). */
+  readonly logins: Logins;
 }
 
 type Handler = (session: Session, args: string[], argc: number, facts: ServerFacts) => void;
@@ -53,7 +51,7 @@ const SPECS: Readonly<Record<RespCommand, readonly [arity: number, run: Handler]
   AUTH: [-2, auth],
   HELLO: [-1, hello],
   QUIT: [-1, (s) => s.replyAndClose(OK)],
-  GET: [2, (s, args, _argc, facts) => keyFits(s, args[1]!, facts) && s.get(args[1]!, 0)],
+  GET: [2, (s, args, _argc, facts) => keysAllowed(s, args, 1, 2) && keyFits(s, args[1]!, facts) && s.get(args[1]!, 0)],
   MGET: [-2, mget],
   PING: [-1, (s, args, argc) => (argc > 2 ? wrongArity(s, 'ping') : s.reply(argc === 2 ? encode(args[1]!) : PONG))],
   ECHO: [2, (s, args) => s.reply(encode(args[1]!))],
@@ -87,7 +85,7 @@ export function execute(session: Session, args: string[], argc: number, facts: S
   if (entry === undefined) return unknown(session, name);
   if (entry.arity >= 0 ? argc !== entry.arity : argc < -entry.arity) return wrongArity(session, name.toLowerCase());
   // After the lookup and arity checks, as in Redis: an unknown command says so even before AUTH.
-  if (facts.password !== undefined && !session.authenticated && entry.index >= NO_AUTH_BELOW) return session.reply(NOAUTH);
+  if (facts.logins.required && !session.authenticated && entry.index >= NO_AUTH_BELOW) return session.reply(NOAUTH);
   entry.run(session, args, argc, facts);
 }
 
@@ -107,6 +105,7 @@ function keyFits(session: Session, key: string, facts: ServerFacts): boolean {
 }
 
 function mget(session: Session, args: string[], argc: number, facts: ServerFacts): void {
+  if (!keysAllowed(session, args, 1, argc)) return;
   for (let i = 1; i < argc; i++) if (!keyFits(session, args[i]!, facts)) return;
   // The header, then one GET reply per key, each in its own slot of the
   // connection's reply queue: answers from different shards land in place.
@@ -114,14 +113,11 @@ function mget(session: Session, args: string[], argc: number, facts: ServerFacts
   for (let i = 1; i < argc; i++) session.get(args[i]!, IN_ARRAY);
 }
 
-/** AUTH <password>, or AUTH <user> <password> with the one user, `default`. */
+/** AUTH <password> (the `default` user), or AUTH <user> <password> (auth.ts says who the users are). */
 function auth(session: Session, args: string[], argc: number, facts: ServerFacts): void {
   if (argc > 3) return session.reply(error('ERR syntax error'));
-  if (argc === 2 && facts.password === undefined) return session.reply(NO_PASSWORD_SET);
-  const ok = credentialsValid(facts.password, argc === 2 ? 'default' : args[1]!, args[argc - 1]!);
-  // A failed AUTH leaves an earlier successful one in force, as in Redis.
-  if (ok) session.authenticated = true;
-  session.reply(ok ? OK : WRONGPASS);
+  if (argc === 2 && !facts.logins.required) return session.reply(NO_PASSWORD_SET);
+  session.reply(facts.logins.logIn(session, argc === 2 ? 'default' : args[1]!, args[argc - 1]!) ? OK : WRONGPASS);
 }
 
 function select(session: Session, args: string[]): void {
@@ -178,9 +174,8 @@ function hello(session: Session, args: string[], argc: number, facts: ServerFact
     }
   }
   if (login !== undefined) {
-    if (!credentialsValid(facts.password, login[0], login[1])) return session.reply(WRONGPASS);
-    session.authenticated = true;
-  } else if (facts.password !== undefined && !session.authenticated) {
+    if (!facts.logins.logIn(session, login[0], login[1])) return session.reply(WRONGPASS);
+  } else if (facts.logins.required && !session.authenticated) {
     return session.reply(HELLO_NOAUTH);
   }
   if (name !== undefined) session.name = name === '' ? null : name;

@@ -18,6 +18,7 @@
  * holds the worst outcome among an MGET's slots until then.
  */
 import type net from 'node:net';
+import type { Credential } from '../../access/credentials.js';
 import type { Dispatcher } from '../dispatcher.js';
 import type { Sink } from '../sink.js';
 import { Outcome, Protocol } from '../../hop/vocabulary.js';
@@ -62,6 +63,7 @@ export class RespConnection implements Sink, Session {
   readonly id: number;
   name: string | null = null;
   authenticated = false;
+  credential: Credential | undefined = undefined;
   command = OTHER_COMMAND;
   /** Whether `markDirty` was called and `flushAnswers` has not run since. */
   dirty = false;

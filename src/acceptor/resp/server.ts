@@ -9,7 +9,8 @@ import { NEXT_CLIENT_ID } from '../../hop/shared.js';
 import { respCounts } from '../../metrics/acceptor-stats.js';
 import type { ConnectionLimit } from '../connection-limit.js';
 import type { Dispatcher } from '../dispatcher.js';
-import { Password } from './auth.js';
+import type { AccessList } from '../../access/access-list.js';
+import { Logins } from './auth.js';
 import type { ServerFacts } from './commands.js';
 import { RespConnection, type ConnectionContext } from './connection.js';
 import type { ParserLimits } from './parser.js';
@@ -27,6 +28,8 @@ export interface RespOptions {
   password?: string;
   /** TLS_CERT_FILE and friends, read: the listener speaks TLS (node:tls), as `redis-server --tls-port` does. */
   tls?: TlsMaterial | undefined;
+  /** ACCESS_FILE's credentials: clients AUTH <name> <token> first; undefined: none. */
+  access?: AccessList | undefined;
 }
 
 /**
@@ -48,7 +51,7 @@ export class RespServer implements ConnectionContext, ServerFacts {
   readonly dispatcher: Dispatcher;
   readonly limits = RESP_LIMITS;
   readonly maxKeyBytes: number;
-  readonly password: Password | undefined;
+  readonly logins: Logins;
   readonly startedAt = Date.now();
   /** Commands answered by every connection: `counts[command * RESP_STATUSES.length + status]`, a view into the acceptor's stats. */
   readonly counts: Float64Array;
@@ -62,7 +65,7 @@ export class RespServer implements ConnectionContext, ServerFacts {
   constructor(dispatcher: Dispatcher, options: RespOptions) {
     this.dispatcher = dispatcher;
     this.maxKeyBytes = options.maxKeyBytes;
-    this.password = options.password ? new Password(options.password) : undefined;
+    this.logins = new Logins(options.password, options.access);
     // Half-open: a client may send its commands and shut its side down
     // (`printf … | nc`); its replies are still written before we close.
     const tcp: net.ServerOpts = { allowHalfOpen: true, noDelay: true };
