@@ -74,7 +74,7 @@ const PATHS = ['GET', 'HEAD', 'RESP GET', 'MGET'] as const;
 async function servedAfterExpiry(
   t: { equal(a: unknown, b: unknown, m: string): unknown; ok(a: boolean, m: string): unknown },
   proxy: Proxy,
-  tag: 'on' | 'off',
+  tag: 'on' | 'off' | 'ttl' | 'swr',
 ): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   const expiresBy: Record<string, number> = {};
@@ -88,7 +88,7 @@ async function servedAfterExpiry(
       first.served >= live && live > PER_PATH / 2,
       `${tag} ${path}: ${first.served} of ${PER_PATH} served before their expiry (${live} were still live when the read ended)`,
     );
-    if (tag === 'on' && (path === 'GET' || path === 'HEAD'))
+    if (tag !== 'off' && (path === 'GET' || path === 'HEAD'))
       t.ok(
         first.maxAges.every((s) => s <= 1),
         `${tag} ${path}: max-age within the key's life (≤ 1 s of 1–2 s): ${[...new Set(first.maxAges)].join(',')}`,
@@ -119,6 +119,20 @@ t.test('no key is served after its expiry, over HTTP GET, HEAD, RESP GET and MGE
   t.ok(
     Object.values(stale).every((n) => n > PER_PATH / 2),
     'the comparison: most are served stale without it',
+  );
+});
+
+t.test('INVALIDATION=ttl, and stale-while-revalidate with early refresh: none served after expiry over every path', async (t) => {
+  // ttl: no tracking, so no invalidation could ever come; only the entry's own expiry ends it.
+  const ttl = await startProxy(t, base({ INVALIDATION: 'ttl' }));
+  t.same(await servedAfterExpiry(t, ttl, 'ttl'), { GET: 0, HEAD: 0, 'RESP GET': 0, MGET: 0 }, 'INVALIDATION=ttl: none served after expiry');
+  await ttl.stop();
+  // Past CACHE_TTL_MS (400 ms) the entries are stale, within a 60 s window, and hits refresh them early.
+  const swr = await startProxy(t, base({ CACHE_TTL_MS: '400', STALE_WHILE_REVALIDATE_MS: '60000', EARLY_REFRESH_BETA: '2' }));
+  t.same(
+    await servedAfterExpiry(t, swr, 'swr'),
+    { GET: 0, HEAD: 0, 'RESP GET': 0, MGET: 0 },
+    'stale-while-revalidate and early refresh: none served after expiry',
   );
 });
 
