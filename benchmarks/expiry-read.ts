@@ -6,7 +6,7 @@
  * alone (no TTLs: the floor), MGET pipelined with one PTTL per key, one
  * script returning values and TTLs (nested and flat), and MGET pipelined
  * with a script that returns only the TTLs (what src/shard/expiry-read.ts
- * sends). 16 batches in flight, as 16 shards' worth of misses. Reported per
+ * sends; with PTTL, and with PEXPIRETIME). 16 batches in flight, as 16 shards' worth of misses. Reported per
  * way: batches/s (median of the rounds), Redis's CPU per key (used_cpu_sys +
  * used_cpu_user of INFO) and this client's CPU per key (process.cpuUsage:
  * ioredis writing the commands and parsing the replies), over the run.
@@ -36,6 +36,9 @@ local out = {}
 for i = 1, #KEYS do out[2 * i - 1] = v[i]; out[2 * i] = redis.call('PTTL', KEYS[i]) end
 return out`;
 
+/** TTL_SCRIPT with PEXPIRETIME (Redis >= 7: an absolute Unix time, which the shard would turn into a life with Redis's TIME). */
+const EXPIRETIME = TTL_SCRIPT.replace('PTTL', 'PEXPIRETIME');
+
 const stoppers: (() => unknown)[] = [];
 const redis = await startRedis({ teardown: (fn) => stoppers.push(fn) });
 try {
@@ -50,10 +53,21 @@ try {
     await client.call('CLIENT', 'TRACKING', 'ON', 'REDIRECT', String(await sink.client('ID')));
   }
   const sha = async (lua: string): Promise<string> => (await client.script('LOAD', lua)) as string;
-  const [nested, flat, ttlOnly] = await Promise.all([sha(NESTED), sha(FLAT), sha(TTL_SCRIPT)]);
+  const [nested, flat, ttlOnly, expireTime] = await Promise.all([sha(NESTED), sha(FLAT), sha(TTL_SCRIPT), sha(EXPIRETIME)]);
   const evalsha = (s: string, keys: Buffer[], numKeys = keys.length) =>
     client.callBuffer('evalsha', s, numKeys, ...keys) as Promise<unknown[]>;
   const keysOf = (n: number): Buffer[] => Array.from({ length: BATCH }, (_, i) => Buffer.from(`er:${(n * BATCH + i) % KEYS}`));
+  /** MGET and the script `s` of the keys as ARGV, corked into one write. */
+  const besideMget =
+    (s: string) =>
+    async (keys: Buffer[]): Promise<number> => {
+      const stream = client.stream;
+      stream.cork();
+      const values = client.mgetBuffer(keys);
+      const ttls = evalsha(s, keys, 0);
+      stream.uncork();
+      return (await values).length + (await ttls).length;
+    };
   const ways: Record<string, (keys: Buffer[]) => Promise<number>> = {
     'MGET alone (no TTLs)': async (keys) => (await client.mgetBuffer(keys)).length,
     'MGET + PTTL per key, pipelined': async (keys) => {
@@ -65,14 +79,8 @@ try {
     },
     'script: MGET, then PTTL per key (nested reply)': async (keys) => (await evalsha(nested, keys)).length,
     'script: value and PTTL interleaved (flat reply)': async (keys) => (await evalsha(flat, keys)).length,
-    'MGET + script of PTTLs only, one write (expiry-read.ts)': async (keys) => {
-      const stream = client.stream;
-      stream.cork();
-      const values = client.mgetBuffer(keys);
-      const ttls = evalsha(ttlOnly, keys, 0);
-      stream.uncork();
-      return (await values).length + (await ttls).length;
-    },
+    'MGET + script of PTTLs only (keys as ARGV), one write (expiry-read.ts)': besideMget(ttlOnly),
+    'MGET + script of PEXPIRETIMEs (keys as ARGV), one write': besideMget(expireTime),
   };
   const rates: Record<string, number[]> = {};
   const cpu: Record<string, { seconds: number; client: number; keys: number }> = {};
