@@ -9,6 +9,7 @@ import net from 'node:net';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { shardOf } from '../src/routing/hash.js';
+import { SCRIPT, TTL_SCRIPT } from '../src/shard/redis/expiry-read.js';
 import { agent, get } from './helpers/http.js';
 import { startProxy, startRedis } from './helpers/processes.js';
 import { command, decodeAll, exchange, type Reply } from './helpers/resp.js';
@@ -50,13 +51,17 @@ t.test('ioredis with protocol: 2: GET, MGET across four shards, pipelines, binar
   await redis.client.mset(...keys.flatMap((key, i) => (i % 5 === 0 ? [] : [key, `v${i}`])));
   await redis.client.rpush('mget:list', 'x');
   const expected = keys.map((_, i) => (i % 5 === 0 ? null : `v${i}`));
+  // Loaded now, so that no shard's first EVALSHA meets a NOSCRIPT (then an EVAL) in the counts below.
+  for (const script of [SCRIPT, TTL_SCRIPT]) await redis.client.script('LOAD', script);
   const before = [await calls('pttl'), (await calls('evalsha')) + (await calls('eval'))];
   t.same(await c.mget(...keys, 'mget:list'), [...expected, null], 'in order; absent and non-string keys are nil, as in Redis');
   t.same(await c.mget(...keys), expected, 'again, from the cache');
   // Each shard gets its keys of an MGET in one batch and sends Redis one
-  // read script for its misses (expiry-read.ts): one MGET and a PTTL per
-  // key, which tells absent from wrong type too. A value is cached, an absence is
-  // not: the repeat asks Redis again for the 8 absent keys only.
+  // MGET and one TTL script for its misses (expiry-read.ts; one script for
+  // a single key), a PTTL per key, which tells absent from wrong type too;
+  // the list's nil, whose key exists, is read once more by the one-key
+  // script. A value is cached, an absence is not: the repeat asks Redis
+  // again for the 8 absent keys only.
   const noString = (k: string): boolean => k === 'mget:list' || Number(k.slice(5)) % 5 === 0;
   let gets = 0;
   let scripts = 0;
@@ -65,6 +70,11 @@ t.test('ioredis with protocol: 2: GET, MGET across four shards, pipelines, binar
       const own = misses.filter((k) => shardOf(k, 4) === shard);
       if (own.length > 0) scripts++;
       gets += own.length;
+      // The list key of another type, read again (a batch of one key is read at one instant: no need).
+      if (own.length > 1 && own.includes('mget:list')) {
+        scripts++;
+        gets++;
+      }
     }
   }
   t.same(

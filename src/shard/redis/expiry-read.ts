@@ -1,25 +1,39 @@
 /**
- * Reading a batch's values with their keys' TTLs in one round trip: one Lua
- * script per batch (EVALSHA; EVAL once when Redis answers NOSCRIPT, after a
- * restart say), which answers the batch's MGET and each
- * key's `PTTL`; a nil whose key exists is a key of another type.
+ * Reading a batch's values with their keys' TTLs in one round trip: a plain
+ * `MGET` of the batch, and right behind it, in the same write, one Lua
+ * script (EVALSHA; EVAL once when Redis answers NOSCRIPT, after a restart
+ * say) that answers each key's `PTTL`. A batch of one key, and every key on
+ * a cluster, is read by one script that answers both (`SCRIPT`).
+ *
+ * Why the TTL script takes its keys as ARGV, not KEYS, and why the MGET
+ * stays outside it: Redis 7.0 (before 7.2) remembers, for client tracking,
+ * the keys *declared by the script* on every read command the script runs,
+ * so a script of n keys running n + 1 reads inserts n(n + 1) keys into the
+ * tracking table. With 32 keys that made Redis's CPU per key 5.2 µs against
+ * 2.8 µs this way (docs/coherence.md). The MGET outside tracks each key
+ * once, which is all coherence needs: a change to a key's value or TTL after
+ * it is then invalidated like any other.
  *
  * Why PTTL and not PEXPIRETIME: the shard turns the answer into an absolute
  * expiry on its own monotonic clock, as `start of the command + PTTL`. That is
  * never later than Redis's own expiry (Redis read the TTL after the command
  * left), and needs no agreement between the two machines' wall clocks, which
- * PEXPIRETIME (a Unix time of Redis's clock) would. Inside a script Redis's
- * clock stands still, so the value and its TTL are read at one instant, and
- * PTTL works on every Redis that has scripts, 7 or older.
+ * PEXPIRETIME (a Unix time of Redis's clock) would; PTTL also works on Redis
+ * before 7.
  *
- * Why a script rather than MGET pipelined with one PTTL per key: the same
- * round trip, but one command to parse and answer instead of 1 + n, and the
- * nil of an absent key and of a key of another type told apart in the same
- * reply (MGET answers nil for both, and each nil then cost a GET).
- * docs/coherence.md has the measurement.
+ * The PTTLs run just after the MGET, not at the same instant (inside one
+ * script Redis's clock stands still). In between, a key may change: a value
+ * read and then deleted or expired (PTTL -2) lands with no life left (its
+ * waiting readers get it, nothing keeps it); any other change sends the
+ * tracking invalidation that the MGET armed. A nil whose key then exists is
+ * a key of another type, or one created in between: such a key is read once
+ * more by `SCRIPT`, which tells the two apart at one instant.
  *
- * On a cluster the keys of one batch almost never share a hash slot, so the
- * script runs once per key, through the cluster client (as GET did).
+ * Why not MGET pipelined with one PTTL per key: one ioredis command per key
+ * cost the client 3-4 times the CPU of the script (docs/coherence.md).
+ *
+ * On a cluster the keys of one batch almost never share a hash slot, so
+ * `SCRIPT` runs once per key, through the cluster client (as GET did).
  */
 import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
@@ -29,73 +43,116 @@ import type { FetchWithLife, Lived } from '../batch-fetch.js';
 import { outcomeOf } from './redis.js';
 
 /**
- * One MGET for the values, then one PTTL per key: `{values, ttls}`. A nil
- * value whose key exists (PTTL is not -2) is a key of another type.
+ * One MGET for the values, then one PTTL per key: `{values, ttls}`, read at
+ * one instant. A nil value whose key exists (PTTL is not -2) is a key of
+ * another type.
  */
 export const SCRIPT = `local ttls = {}
 for i = 1, #KEYS do ttls[i] = redis.call('PTTL', KEYS[i]) end
 return {redis.call('MGET', unpack(KEYS)), ttls}`;
 
+/** Each key's PTTL, the keys given as ARGV (see above): the values come from the MGET sent just before. */
+export const TTL_SCRIPT = `local t = {}
+for i = 1, #ARGV do t[i] = redis.call('PTTL', ARGV[i]) end
+return t`;
+
 /** PTTL of a key that does not exist. */
 const ABSENT_TTL = -2;
 
-type Scripted = (numKeys: number, ...keys: Buffer[]) => Promise<[(Buffer | null)[], number[]]>;
-
-/** The script's SHA1, as EVALSHA names it. */
-const SHA = createHash('sha1').update(SCRIPT).digest('hex');
+type Scripted<R> = (numKeys: number, ...args: Buffer[]) => Promise<R>;
+type Both = [(Buffer | null)[], number[]];
 
 /**
- * The script's call on `client` (a connection or a cluster client): a plain
+ * `script`'s call on `client` (a connection or a cluster client): a plain
  * EVALSHA, and EVAL once more when Redis does not know the script
  * (NOSCRIPT, after a restart or a failover), which loads it for the next
  * calls. Not ioredis' `defineCommand`, whose every call wraps its command's
  * reject and promise in closures of their own.
  */
-function define(client: Redis | Cluster): Scripted {
-  const again = (numKeys: number, keys: Buffer[]) => (err: Error) => {
+function define<R>(client: Redis | Cluster, script: string): Scripted<R> {
+  const sha = createHash('sha1').update(script).digest('hex');
+  const again = (numKeys: number, args: Buffer[]) => (err: Error) => {
     if (!err.message.startsWith('NOSCRIPT')) throw err;
-    return client.callBuffer('eval', SCRIPT, numKeys, ...keys);
+    return client.callBuffer('eval', script, numKeys, ...args);
   };
-  return (numKeys, ...keys) =>
-    (client.callBuffer('evalsha', SHA, numKeys, ...keys) as Promise<unknown>).catch(again(numKeys, keys)) as Promise<
-      [(Buffer | null)[], number[]]
-    >;
+  return (numKeys, ...args) =>
+    (client.callBuffer('evalsha', sha, numKeys, ...args) as Promise<unknown>).catch(again(numKeys, args)) as Promise<R>;
 }
 
-/** The script's reply as `Lived`. */
-function lived(reply: [(Buffer | null)[], number[]], count: number): Lived {
-  const [found, ttls] = reply;
+/**
+ * Values and PTTLs as `Lived`. A nil whose key exists is answered
+ * `WrongType`, which is sure when both were read at one instant (`SCRIPT`);
+ * when they were not, pass `unsure`, and each such index is pushed there to
+ * be read again.
+ */
+export function lived(found: readonly (Buffer | null)[], ttls: readonly number[], count: number, unsure?: number[]): Lived {
   const values: (Buffer | Outcome)[] = new Array(count);
   const lives: number[] = new Array(count);
   for (let i = 0; i < count; i++) {
     const value = found[i];
     const ttl = ttls[i]!;
     if (value === null || value === undefined) {
+      if (ttl !== ABSENT_TTL && unsure !== undefined) unsure.push(i);
       values[i] = ttl === ABSENT_TTL ? Outcome.NotFound : Outcome.WrongType;
       lives[i] = NO_LIFE;
     } else {
       values[i] = value;
-      // -1: no TTL. A TTL of 0 left is an expiry now.
-      lives[i] = ttl < 0 ? NO_LIFE : ttl;
+      // -1: no TTL. -2: gone since the MGET read it; 0 left is an expiry now.
+      lives[i] = ttl === ABSENT_TTL ? 0 : ttl < 0 ? NO_LIFE : ttl;
     }
   }
   return { values, lives };
 }
 
-/** A `FetchWithLife` of one script per batch on a standalone (or sentinel-found) connection. */
+/**
+ * The MGET's values and the TTL script's PTTLs as `Lived`, once the keys
+ * whose nil is unsure (above) have been read again with `one`.
+ */
+export function combine(
+  found: readonly (Buffer | null)[],
+  ttls: readonly number[],
+  keys: readonly Buffer[],
+  one: FetchWithLife,
+): Lived | Promise<Lived> {
+  const unsure: number[] = [];
+  const out = lived(found, ttls, keys.length, unsure);
+  if (unsure.length === 0) return out;
+  return Promise.all(unsure.map((i) => one([keys[i]!]))).then((again) => {
+    for (let j = 0; j < unsure.length; j++) {
+      const r = again[j]!;
+      const i = unsure[j]!;
+      out.values[i] = typeof r === 'number' ? r : r.values[0]!;
+      out.lives[i] = typeof r === 'number' ? NO_LIFE : r.lives[0]!;
+    }
+    return out;
+  });
+}
+
+/** A `FetchWithLife` on a standalone (or sentinel-found) connection: MGET and the TTL script, in one write. */
 export function redisFetchWithLife(redis: Redis): FetchWithLife {
-  const run = define(redis);
-  return (keys) => run(keys.length, ...keys).then((reply) => lived(reply, keys.length), outcomeOf);
+  const both = define<Both>(redis, SCRIPT);
+  const ttls = define<number[]>(redis, TTL_SCRIPT);
+  const one: FetchWithLife = (keys) => both(keys.length, ...keys).then((r) => lived(r[0], r[1], keys.length), outcomeOf);
+  return (keys) => {
+    if (keys.length === 1) return one(keys);
+    // Corked: the two commands leave in one system call and arrive together.
+    const stream = redis.status === 'ready' ? redis.stream : undefined;
+    stream?.cork();
+    const values = redis.mgetBuffer(keys);
+    const lives = ttls(0, ...keys);
+    stream?.uncork();
+    return Promise.all([values, lives]).then((r) => combine(r[0], r[1], keys, one), outcomeOf);
+  };
 }
 
 /**
- * A `FetchWithLife` for a cluster: the script once per key (keys of a
+ * A `FetchWithLife` for a cluster: `SCRIPT` once per key (keys of a
  * batch lie in different slots). `cork` is called first, once per batch, so
  * that the turn's scripts leave in one write per node (cluster.ts).
  */
 export function clusterFetchWithLife(cluster: Cluster, cork: () => void): FetchWithLife {
-  const run = define(cluster);
-  const one = (key: Buffer): Promise<Lived | Outcome> => run(1, key).then((reply) => lived(reply, 1), outcomeOf);
+  const run = define<Both>(cluster, SCRIPT);
+  const one = (key: Buffer): Promise<Lived | Outcome> => run(1, key).then((r) => lived(r[0], r[1], 1), outcomeOf);
   return (keys) => {
     cork();
     if (keys.length === 1) return one(keys[0]!);
