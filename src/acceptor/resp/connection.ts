@@ -20,14 +20,15 @@
 import type net from 'node:net';
 import type { Dispatcher } from '../dispatcher.js';
 import type { Sink } from '../sink.js';
-import { Outcome, Protocol } from '../../hop/vocabulary.js';
+import { Outcome, Protocol, RESP3_FLAG } from '../../hop/vocabulary.js';
 import { shardOf } from '../../routing/hash.js';
-import { execute, IN_ARRAY, OTHER_COMMAND, type ServerFacts, type Session } from './commands.js';
+import { execute, OTHER_COMMAND } from './commands.js';
 import { CommandParser, Parse, type ParserLimits } from './parser.js';
 import { NIL, OUTCOME_REPLIES, OUTCOME_STATUS, OK, readyStatus } from './outcomes.js';
 import { RESP_STATUSES } from '../../metrics/labels.js';
-import { bulkHeaderBytes, error, writeBulkHeader } from './reply.js';
-import { PART, ReplyRing, SEQ_MASK } from './reply-ring.js';
+import { bulkHeaderBytes, error, NULL3, writeBulkHeader } from './reply.js';
+import { PART, READY, READY_THEN_CLOSE, ReplyRing, SEQ_MASK, WAITING } from './reply-ring.js';
+import { IN_ARRAY, NIL3, type Queued, type ServerFacts, type Session } from './session.js';
 
 /** What a connection needs from its server. */
 export interface ConnectionContext {
@@ -42,11 +43,6 @@ export interface ConnectionContext {
   forget(connection: RespConnection): void;
 }
 
-/** Slot codes besides a value's length (≥ 0) and the `Outcome`s. */
-const WAITING = -100;
-const READY = -101;
-const READY_THEN_CLOSE = -102;
-
 /**
  * Stop reading while this many replies wait; read again below `LOW_WATER`.
  * Kept well under MAX_INFLIGHT's default (1000 per shard), so that one
@@ -58,11 +54,13 @@ const LOW_WATER = 64;
 const LARGE_VALUE = 16384;
 
 export class RespConnection implements Sink, Session {
-  readonly protocol = Protocol.Resp;
+  /** The meta of this connection's requests: `Protocol.Resp`, with `RESP3_FLAG` after `HELLO 3`. */
+  protocol: number = Protocol.Resp;
   readonly id: number;
   name: string | null = null;
   authenticated = false;
   command = OTHER_COMMAND;
+  transaction: Queued | undefined = undefined;
   /** Whether `markDirty` was called and `flushAnswers` has not run since. */
   dirty = false;
 
@@ -127,6 +125,7 @@ export class RespConnection implements Sink, Session {
     this.#ring.tags[i] = this.command;
     // An element makes the slot before it (the array header or the previous element) part of the same reply.
     if (flags & IN_ARRAY) this.#ring.tags[(seq - 1) & this.#ring.mask]! |= PART;
+    if (this.protocol & RESP3_FLAG) flags |= NIL3;
     this.#context.dispatcher.submit(shardOf(key, this.#context.dispatcher.shards), key, this, seq, flags);
   }
 
@@ -135,8 +134,14 @@ export class RespConnection implements Sink, Session {
     if (this.#closed) return;
     const seq = token as number;
     const i = seq & this.#ring.mask;
-    this.#ring.codes[i] = flags & IN_ARRAY && code === Outcome.WrongType ? Outcome.NotFound : code;
-    this.#ring.values[i] = value;
+    const nil = code === Outcome.NotFound || (flags & IN_ARRAY && code === Outcome.WrongType);
+    if (nil && flags & NIL3) {
+      this.#ring.codes[i] = READY;
+      this.#ring.values[i] = NULL3;
+    } else {
+      this.#ring.codes[i] = nil ? Outcome.NotFound : code;
+      this.#ring.values[i] = value;
+    }
     // Only an answer at the head can unblock a flush, unless replies are held.
     if ((seq === this.#ring.head || this.#held) && !this.dirty) {
       this.dirty = true;
