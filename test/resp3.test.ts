@@ -13,7 +13,7 @@ import type { Sink } from '../src/acceptor/sink.js';
 import { Outcome, Protocol, RESP3_FLAG } from '../src/hop/vocabulary.js';
 import { RESP_COMMANDS, RESP_STATUSES } from '../src/metrics/labels.js';
 import { startProxy, startRedis } from './helpers/processes.js';
-import { command, decodeAll, exchange, rawReplies } from './helpers/resp.js';
+import { command, decodeAll, exchange, sendAll } from './helpers/resp.js';
 import { scrape, total, waitForTotal } from './helpers/metrics.js';
 
 const redis = await startRedis(t);
@@ -27,12 +27,6 @@ const proxy = await startProxy(t, {
 await redis.client.set('r3:k', 'v');
 await redis.client.rpush('r3:list', 'x');
 
-/** Sends `commands` in one write to `port` and returns each reply's bytes. */
-async function replies(port: number, commands: string[][]): Promise<string[]> {
-  const { data } = await exchange(port, Buffer.concat(commands.map((c) => command(...c))), { replies: commands.length, timeoutMs: 10000 });
-  return rawReplies(data);
-}
-
 /** Redis's HELLO reply with the proxy's name, version and connection id in place of Redis's: the rest is copied. */
 function asShardcache(hello: string, id: number): string {
   return hello
@@ -42,8 +36,8 @@ function asShardcache(hello: string, id: number): string {
 
 t.test("HELLO 3 and HELLO 2 answer Redis 7.0's maps, with shardcache's name, version and id", async (t) => {
   const sequence = [['HELLO', '3'], ['HELLO', '2'], ['HELLO'], ['HELLO', '3', 'SETNAME', 'n1'], ['HELLO'], ['CLIENT', 'ID']];
-  const fromRedis = await replies(redis.port, sequence);
-  const fromProxy = await replies(proxy.respPort!, sequence);
+  const fromRedis = await sendAll(redis.port, sequence);
+  const fromProxy = await sendAll(proxy.respPort!, sequence);
   const id = decodeAll(Buffer.from(fromProxy[5]!, 'latin1'))[0] as number;
   t.match(fromRedis[0], /^%7\r\n\$6\r\nserver\r\n\$5\r\nredis\r\n/, 'Redis answers HELLO 3 with a map of 7');
   t.match(fromRedis[1], /^\*14\r\n/, 'and HELLO 2 with a flat array of 14');
@@ -98,8 +92,8 @@ t.test("on RESP3 every reply but HELLO's is Redis 7.0's, byte for byte", async (
     ['INFO', 'nosuch'],
     ['GET', 'kkkkkkkkkk'],
   ];
-  const fromRedis = await replies(redis.port, sequence);
-  const fromProxy = await replies(proxy.respPort!, sequence);
+  const fromRedis = await sendAll(redis.port, sequence);
+  const fromProxy = await sendAll(proxy.respPort!, sequence);
   t.equal(fromProxy.length, sequence.length, 'a reply to every command');
   const hellos = new Set([0, 37]);
   const differ = sequence.flatMap((c, i) =>
@@ -118,7 +112,7 @@ t.test("on RESP3 every reply but HELLO's is Redis 7.0's, byte for byte", async (
 });
 
 t.test('what differs from Redis on purpose: the server section and the empty command table', async (t) => {
-  const [hello, docs, commands, info, count] = await replies(proxy.respPort!, [
+  const [hello, docs, commands, info, count] = await sendAll(proxy.respPort!, [
     ['HELLO', '3'],
     ['COMMAND', 'DOCS'],
     ['COMMAND'],
@@ -145,8 +139,8 @@ t.test('each reply is in the protocol in force when its command ran, though a mi
     ['GET', 'held:none'],
     ['MGET', 'held:a'],
   ];
-  const fromProxy = await replies(proxy.respPort!, sequence);
-  const fromRedis = await replies(redis.port, sequence);
+  const fromProxy = await sendAll(proxy.respPort!, sequence);
+  const fromRedis = await sendAll(redis.port, sequence);
   t.same(
     [0, 2, 3, 5, 6].map((i) => fromProxy[i]),
     [0, 2, 3, 5, 6].map((i) => fromRedis[i]),
@@ -208,7 +202,7 @@ t.test('a RESP3 connection sets RESP3_FLAG on the requests it hands the dispatch
     ['HELLO', '2'],
     ['GET', 'e'],
   ];
-  const got = await replies(port, sequence);
+  const got = await sendAll(port, sequence);
   t.same([got[0], got[2], got[3], got[5]], ['$-1\r\n', '_\r\n', '*2\r\n_\r\n_\r\n', '$-1\r\n']);
   t.same(metas, [
     ['a', Protocol.Resp],

@@ -95,6 +95,12 @@ export function rawReplies(data: Buffer): string[] {
   }
 }
 
+/** Sends `commands` to `port` in one write and returns the bytes of each reply (`rawReplies`). */
+export async function sendAll(port: number, commands: (string | Buffer)[][], timeoutMs = 10000): Promise<string[]> {
+  const { data } = await exchange(port, Buffer.concat(commands.map((c) => command(...c))), { replies: commands.length, timeoutMs });
+  return rawReplies(data);
+}
+
 function decodeOne(data: Buffer, at: { pos: number }): Reply | undefined {
   const eol = data.indexOf('\r\n', at.pos);
   if (eol < 0) return undefined;

@@ -28,7 +28,7 @@ const SPECS: Readonly<Record<RespCommand, readonly [arity: number, run: Handler]
   CONFIG: [-2, config],
   INFO: [-1, info],
   MULTI: [1, multi],
-  EXEC: [1, (s, _args, _argc, facts) => exec(s, facts, execute)],
+  EXEC: [1, exec],
   DISCARD: [1, discard],
   WATCH: [-2, watch],
   // Nothing is ever watched, so there is nothing to forget.

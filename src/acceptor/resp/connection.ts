@@ -11,37 +11,24 @@
  * dispatcher hands back, so a request costs no object and no closure.
  *
  * Reading pauses while too many replies wait or the socket's write buffer
- * is full, so a client that pipelines without reading cannot grow memory.
+ * is full, so a client that pipelines without reading cannot grow memory;
+ * an EXEC's queued commands are run at the same pace, before what follows.
  *
  * A command is counted by name and outcome (`RESP_STATUSES`) when the last
  * slot of its reply is written; as writes go in order, one running figure
  * holds the worst outcome among an MGET's slots until then.
  */
 import type net from 'node:net';
-import type { Dispatcher } from '../dispatcher.js';
 import type { Sink } from '../sink.js';
 import { Outcome, Protocol, RESP3_FLAG } from '../../hop/vocabulary.js';
 import { shardOf } from '../../routing/hash.js';
 import { execute, OTHER_COMMAND } from './commands.js';
-import { CommandParser, Parse, type ParserLimits } from './parser.js';
+import { CommandParser, Parse } from './parser.js';
 import { NIL, OUTCOME_REPLIES, OUTCOME_STATUS, OK, readyStatus } from './outcomes.js';
 import { RESP_STATUSES } from '../../metrics/labels.js';
 import { bulkHeaderBytes, error, NULL3, writeBulkHeader } from './reply.js';
 import { PART, READY, READY_THEN_CLOSE, ReplyRing, SEQ_MASK, WAITING } from './reply-ring.js';
-import { IN_ARRAY, NIL3, type Queued, type ServerFacts, type Session } from './session.js';
-
-/** What a connection needs from its server. */
-export interface ConnectionContext {
-  readonly dispatcher: Dispatcher;
-  readonly limits: ParserLimits;
-  readonly facts: ServerFacts;
-  /** Commands answered: `counts[command * RESP_STATUSES.length + status]` (`RESP_COMMANDS` indices). */
-  readonly counts: Float64Array;
-  /** Asks for `connection.flushAnswers()` once the current reply batch is routed. */
-  markDirty(connection: RespConnection): void;
-  /** The connection closed. */
-  forget(connection: RespConnection): void;
-}
+import { type ConnectionContext, IN_ARRAY, NIL3, type Queued, type Session } from './session.js';
 
 /**
  * Stop reading while this many replies wait; read again below `LOW_WATER`.
@@ -75,8 +62,11 @@ export class RespConnection implements Sink, Session {
   #closing = false;
   /** The client half-closed: end our side once every command it sent is answered. */
   #inputEnded = false;
-  /** The parser holds no complete command (its last `next()` said NeedMore). */
+  /** The parser holds no complete command (its last `next()` said NeedMore) and no EXEC is being replayed. */
   #drained = true;
+  /** The commands of an EXEC still to run, before anything the parser holds; from `#replayAt` on. */
+  #replay: string[][] | undefined;
+  #replayAt = 0;
   #closed = false;
   #paused = false;
   /**
@@ -127,6 +117,13 @@ export class RespConnection implements Sink, Session {
     if (flags & IN_ARRAY) this.#ring.tags[(seq - 1) & this.#ring.mask]! |= PART;
     if (this.protocol & RESP3_FLAG) flags |= NIL3;
     this.#context.dispatcher.submit(shardOf(key, this.#context.dispatcher.shards), key, this, seq, flags);
+  }
+
+  replay(commands: string[][]): void {
+    if (commands.length === 0) return;
+    this.#replay = commands;
+    this.#replayAt = 0;
+    this.#drained = false;
   }
 
   /** Called by the dispatcher with a shard's answer to the GET in slot `token`. */
@@ -192,6 +189,13 @@ export class RespConnection implements Sink, Session {
     const parser = this.#parser;
     do {
       while (!this.#closing && !this.#drained && this.#ring.waiting < HIGH_WATER) {
+        const replay = this.#replay;
+        if (replay !== undefined) {
+          const args = replay[this.#replayAt++]!;
+          if (this.#replayAt === replay.length) this.#replay = undefined;
+          execute(this, args, args.length, this.#context.facts);
+          continue;
+        }
         const parsed = parser.next();
         if (parsed === Parse.NeedMore) this.#drained = true;
         else if (parsed === Parse.Error) {

@@ -5,7 +5,9 @@
  * import the table that names them.
  */
 import { RESP3_FLAG } from '../../hop/vocabulary.js';
+import type { Dispatcher } from '../dispatcher.js';
 import type { Password } from './auth.js';
+import type { ParserLimits } from './parser.js';
 import { error } from './reply.js';
 
 /** `flags` bit of a GET that is one element of an MGET (Redis's MGET answers nil for a non-string key). */
@@ -50,6 +52,12 @@ export interface Session {
   get(key: string, flags: number): void;
   /** Queues `bytes`, then closes the connection once everything before it is written. */
   replyAndClose(bytes: Buffer): void;
+  /**
+   * Runs `commands` next (EXEC), before anything read after them, paced as
+   * pipelined commands are: a long transaction waits for reply slots
+   * instead of handing every read to the shards at once.
+   */
+  replay(commands: string[][]): void;
 }
 
 /** What INFO, HELLO and the key checks need to know about the server. */
@@ -83,4 +91,17 @@ export function unknownCommand(name: string): Buffer {
 /** Redis's reply to a command with the wrong number of arguments; `name` as Redis spells it (lower case). */
 export function wrongArity(name: string): Buffer {
   return error(`ERR wrong number of arguments for '${name.slice(0, 128)}' command`);
+}
+
+/** What a connection needs from its server. */
+export interface ConnectionContext {
+  readonly dispatcher: Dispatcher;
+  readonly limits: ParserLimits;
+  readonly facts: ServerFacts;
+  /** Commands answered: `counts[command * RESP_STATUSES.length + status]` (`RESP_COMMANDS` indices). */
+  readonly counts: Float64Array;
+  /** Asks for `connection.flushAnswers()` once the current reply batch is routed. */
+  markDirty(connection: { flushAnswers(): void }): void;
+  /** The connection closed. */
+  forget(connection: object): void;
 }

@@ -1,9 +1,11 @@
 /**
  * MULTI … EXEC of reads. Between MULTI and EXEC each command is checked
- * (known, right arity, allowed) and kept, and answered `+QUEUED`; EXEC runs
- * them in order through the same command table, and their replies, hits
- * and misses alike, fill consecutive slots of the connection's reply ring
- * after EXEC's array header, so they leave in order as one array.
+ * (known, right arity, allowed) and kept, and answered `+QUEUED`; EXEC
+ * hands them back to the connection, which runs them in order through the
+ * same command table before anything it reads after EXEC, paced like a
+ * pipeline. Their replies, hits and misses alike, fill consecutive slots of
+ * the reply ring after EXEC's array header, so they leave in order as one
+ * array.
  *
  * What it does not promise: the answers come from the cache (each coherent,
  * as any GET here) but are not one atomic snapshot of Redis; another
@@ -15,7 +17,7 @@
  * so a client cannot grow the proxy's memory by never sending EXEC.
  */
 import { arrayHeader, error, OK, status } from './reply.js';
-import type { Handler, Queued, ServerFacts, Session } from './session.js';
+import type { Queued, Session } from './session.js';
 
 /** Arguments (command names included) a transaction may queue: as many as one command may have. */
 export const MAX_TRANSACTION_ARGS = 65536;
@@ -76,14 +78,14 @@ export function queue(session: Session, args: string[], argc: number): void {
   session.reply(session.transaction!.add(args, argc) ? QUEUED : TOO_LARGE);
 }
 
-/** EXEC: the queued commands' replies as one array, in order, each run by `run` (the command table). */
-export function exec(session: Session, facts: ServerFacts, run: Handler): void {
+/** EXEC: the queued commands' replies as one array, in order (the connection replays them next). */
+export function exec(session: Session): void {
   const transaction = session.transaction;
   if (transaction === undefined) return session.reply(EXEC_WITHOUT_MULTI);
   session.transaction = undefined;
   if (transaction.failed) return session.reply(EXECABORT);
   session.reply(arrayHeader(transaction.commands.length));
-  for (const args of transaction.commands) run(session, args, args.length, facts);
+  session.replay(transaction.commands);
 }
 
 /** DISCARD: drops the queued commands. */
