@@ -6,7 +6,7 @@ import t from 'tap';
 import net from 'node:net';
 import { Redis } from 'ioredis';
 import { runProxy, startProxy, startRedis } from './helpers/processes.js';
-import { command, decodeAll, exchange, helloAsShardcache, sendAll } from './helpers/resp.js';
+import { againstRedis, command, decodeAll, exchange } from './helpers/resp.js';
 import { seededRandom } from './helpers/random.js';
 import { sleep } from './helpers/time.js';
 
@@ -151,20 +151,10 @@ t.test('RESP_PORT already taken: exit 1 naming the setting', async (t) => {
   t.match(stderr, `cannot listen on 127.0.0.1:${port}: EADDRINUSE (RESP_PORT)`);
 });
 
-/** Sends each connection's commands to Redis and to the proxy, and lists where the replies differ (HELLO's server, version and id aside). */
+/** Where the proxy's replies to each connection's commands differ from Redis's (`againstRedis`). */
 async function differential(port: number, connections: string[][][]): Promise<string[]> {
   const differ: string[] = [];
-  for (const commands of connections) {
-    const fromRedis = await sendAll(redis.port, [['CLIENT', 'ID'], ...commands], 20000);
-    const fromProxy = await sendAll(port, [['CLIENT', 'ID'], ...commands], 20000);
-    const id = decodeAll(Buffer.from(fromProxy[0]!, 'latin1'))[0] as number;
-    if (fromProxy.length !== fromRedis.length) differ.push(`${fromProxy.length} replies, Redis ${fromRedis.length}`);
-    commands.forEach((c, i) => {
-      const expected = helloAsShardcache(fromRedis[i + 1] ?? '', id);
-      if (fromProxy[i + 1] !== expected)
-        differ.push(`${JSON.stringify(c)}: ${JSON.stringify(fromProxy[i + 1])} ≠ ${JSON.stringify(expected)}`);
-    });
-  }
+  for (const commands of connections) differ.push(...(await againstRedis(redis.port, port, commands)).differ);
   return differ;
 }
 

@@ -8,7 +8,7 @@
 import t from 'tap';
 import { startProxy, startRedis } from './helpers/processes.js';
 import { commandCalls } from './helpers/commandstats.js';
-import { decodeAll, exchange, command, sendAll } from './helpers/resp.js';
+import { againstRedis, decodeAll, exchange, command, sendAll } from './helpers/resp.js';
 
 const redis = await startRedis(t);
 const proxy = await startProxy(t, {
@@ -64,12 +64,8 @@ t.test("reads in MULTI … EXEC, and the control errors, are Redis 7.0's byte fo
     ['MULTI'],
     ['QUIT'],
   ];
-  const fromRedis = await sendAll(redis.port, sequence);
-  const fromProxy = await sendAll(port, sequence);
+  const { replies: fromProxy, differ } = await againstRedis(redis.port, port, sequence);
   t.equal(fromProxy.length, sequence.length, 'a reply to every command');
-  const differ = sequence.flatMap((c, i) =>
-    fromProxy[i] === fromRedis[i] ? [] : [`${c.join(' ')}: ${JSON.stringify(fromProxy[i])} ≠ ${JSON.stringify(fromRedis[i])}`],
-  );
   t.same(differ, [], 'the same bytes as Redis');
   // What "the same" means, spelled out.
   t.same(decodeAll(Buffer.from(fromProxy.slice(0, 7).join(''), 'latin1')), [

@@ -108,6 +108,28 @@ export function helloAsShardcache(hello: string, id: number): string {
     .replace(/\$2\r\nid\r\n:\d+\r\n/g, `$2\r\nid\r\n:${id}\r\n`);
 }
 
+/**
+ * Sends `commands` on one connection to Redis (`redisPort`) and on one to
+ * the proxy, and returns the proxy's replies (bytes) and where they differ
+ * from Redis's, HELLO's server, version and id set aside (`helloAsShardcache`).
+ */
+export async function againstRedis(
+  redisPort: number,
+  proxyPort: number,
+  commands: string[][],
+): Promise<{ replies: string[]; differ: string[] }> {
+  const fromRedis = await sendAll(redisPort, [['CLIENT', 'ID'], ...commands], 20000);
+  const fromProxy = await sendAll(proxyPort, [['CLIENT', 'ID'], ...commands], 20000);
+  const id = Number(/^:(\d+)/.exec(fromProxy[0] ?? '')?.[1]);
+  const differ = fromProxy.length === fromRedis.length ? [] : [`${fromProxy.length} replies, Redis ${fromRedis.length}`];
+  commands.forEach((c, i) => {
+    const expected = helloAsShardcache(fromRedis[i + 1] ?? '', id);
+    if (fromProxy[i + 1] !== expected)
+      differ.push(`${JSON.stringify(c)}: ${JSON.stringify(fromProxy[i + 1])} ≠ ${JSON.stringify(expected)}`);
+  });
+  return { replies: fromProxy.slice(1), differ };
+}
+
 function decodeOne(data: Buffer, at: { pos: number }): Reply | undefined {
   const eol = data.indexOf('\r\n', at.pos);
   if (eol < 0) return undefined;
