@@ -132,13 +132,9 @@ export class RespConnection implements Sink, Session {
     const seq = token as number;
     const i = seq & this.#ring.mask;
     const nil = code === Outcome.NotFound || (flags & IN_ARRAY && code === Outcome.WrongType);
-    if (nil && flags & NIL3) {
-      this.#ring.codes[i] = READY;
-      this.#ring.values[i] = NULL3;
-    } else {
-      this.#ring.codes[i] = nil ? Outcome.NotFound : code;
-      this.#ring.values[i] = value;
-    }
+    // A RESP3 nil is ready bytes, `_` (NIL3 rides in the GET's flags: a HELLO may have run since).
+    this.#ring.codes[i] = nil ? (flags & NIL3 ? READY : Outcome.NotFound) : code;
+    this.#ring.values[i] = nil && flags & NIL3 ? NULL3 : value;
     // Only an answer at the head can unblock a flush, unless replies are held.
     if ((seq === this.#ring.head || this.#held) && !this.dirty) {
       this.dirty = true;
