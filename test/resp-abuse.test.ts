@@ -66,6 +66,9 @@ t.test('1,000 random frames: the process stays up and keeps serving', async (t) 
     '\x00',
     'HELLO',
     'CLIENT',
+    'MULTI',
+    'EXEC',
+    '3',
   ];
   const frame = (): Buffer => {
     const kind = rand();
