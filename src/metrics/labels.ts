@@ -25,6 +25,11 @@ export const RESP_COMMANDS = [
   'COMMAND',
   'CONFIG',
   'INFO',
+  'MULTI',
+  'EXEC',
+  'DISCARD',
+  'WATCH',
+  'UNWATCH',
   'other',
 ] as const;
 /** A supported RESP command's name. */

@@ -1,8 +1,22 @@
 /** Raw RESP over TCP for black-box tests: exact bytes in, exact replies out. */
 import net from 'node:net';
 
-/** A decoded reply: status and bulk strings as strings (latin1), errors as `{ error }`, null bulk as `null`. */
-export type Reply = string | number | null | { error: string } | Reply[];
+/**
+ * A decoded reply: status and bulk strings as strings (latin1), errors as
+ * `{ error }`, null bulk as `null`. RESP3: `_` is `null` too, a double a
+ * number, a boolean a boolean, a map `{ map }` (its flat key, value list), a
+ * set `{ set }`, a verbatim string `{ verbatim }` (its text after `txt:`).
+ */
+export type Reply =
+  | string
+  | number
+  | boolean
+  | null
+  | { error: string }
+  | { map: Reply[] }
+  | { set: Reply[] }
+  | { verbatim: string }
+  | Reply[];
 
 export interface Exchange {
   /** Every byte received. */
@@ -70,6 +84,52 @@ export function decodeAll(data: Buffer): Reply[] {
   }
 }
 
+/** The bytes of each complete reply in `data`, to compare two servers' replies byte for byte. */
+export function rawReplies(data: Buffer): string[] {
+  const out: string[] = [];
+  const at = { pos: 0 };
+  for (;;) {
+    const start = at.pos;
+    if (decodeOne(data, at) === undefined) return out;
+    out.push(data.latin1Slice(start, at.pos));
+  }
+}
+
+/** Sends `commands` to `port` in one write and returns the bytes of each reply (`rawReplies`). */
+export async function sendAll(port: number, commands: (string | Buffer)[][], timeoutMs = 10000): Promise<string[]> {
+  const { data } = await exchange(port, Buffer.concat(commands.map((c) => command(...c))), { replies: commands.length, timeoutMs });
+  return rawReplies(data);
+}
+
+/** Redis's HELLO reply with the proxy's server name, version and connection `id` in place of Redis's: the rest is Redis's, copied. */
+export function helloAsShardcache(hello: string, id: number): string {
+  return hello
+    .replace(/\$5\r\nredis\r\n\$7\r\nversion\r\n\$\d+\r\n[^\r]*\r\n/g, '$10\r\nshardcache\r\n$7\r\nversion\r\n$5\r\n0.1.0\r\n')
+    .replace(/\$2\r\nid\r\n:\d+\r\n/g, `$2\r\nid\r\n:${id}\r\n`);
+}
+
+/**
+ * Sends `commands` on one connection to Redis (`redisPort`) and on one to
+ * the proxy, and returns the proxy's replies (bytes) and where they differ
+ * from Redis's, HELLO's server, version and id set aside (`helloAsShardcache`).
+ */
+export async function againstRedis(
+  redisPort: number,
+  proxyPort: number,
+  commands: string[][],
+): Promise<{ replies: string[]; differ: string[] }> {
+  const fromRedis = await sendAll(redisPort, [['CLIENT', 'ID'], ...commands], 20000);
+  const fromProxy = await sendAll(proxyPort, [['CLIENT', 'ID'], ...commands], 20000);
+  const id = Number(/^:(\d+)/.exec(fromProxy[0] ?? '')?.[1]);
+  const differ = fromProxy.length === fromRedis.length ? [] : [`${fromProxy.length} replies, Redis ${fromRedis.length}`];
+  commands.forEach((c, i) => {
+    const expected = helloAsShardcache(fromRedis[i + 1] ?? '', id);
+    if (fromProxy[i + 1] !== expected)
+      differ.push(`${JSON.stringify(c)}: ${JSON.stringify(fromProxy[i + 1])} ≠ ${JSON.stringify(expected)}`);
+  });
+  return { replies: fromProxy.slice(1), differ };
+}
+
 function decodeOne(data: Buffer, at: { pos: number }): Reply | undefined {
   const eol = data.indexOf('\r\n', at.pos);
   if (eol < 0) return undefined;
@@ -78,23 +138,26 @@ function decodeOne(data: Buffer, at: { pos: number }): Reply | undefined {
   at.pos = eol + 2;
   if (type === '+') return line;
   if (type === '-') return { error: line };
-  if (type === ':') return Number(line);
+  if (type === ':' || type === ',') return Number(line);
+  if (type === '_') return null;
+  if (type === '#') return line === 't';
   const n = Number(line);
-  if (type === '$') {
+  if (type === '$' || type === '=') {
     if (n < 0) return null;
     if (at.pos + n + 2 > data.length) return undefined;
     const value = data.latin1Slice(at.pos, at.pos + n);
     at.pos += n + 2;
-    return value;
+    return type === '$' ? value : { verbatim: value.slice(4) };
   }
-  if (type !== '*') throw new Error(`not a RESP reply: ${JSON.stringify(data.latin1Slice(at.pos - line.length - 3, eol))}`);
+  if (type !== '*' && type !== '%' && type !== '~')
+    throw new Error(`not a RESP reply: ${JSON.stringify(data.latin1Slice(at.pos - line.length - 3, eol))}`);
   const items: Reply[] = [];
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < (type === '%' ? 2 * n : n); i++) {
     const item = decodeOne(data, at);
     if (item === undefined) return undefined;
     items.push(item);
   }
-  return items;
+  return type === '*' ? items : type === '%' ? { map: items } : { set: items };
 }
 
 /** A command as a RESP array of bulk strings, as client libraries send it. */

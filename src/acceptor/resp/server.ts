@@ -5,16 +5,16 @@
  */
 import net from 'node:net';
 import tls from 'node:tls';
+import type { AccessList } from '../../access/access-list.js';
 import { NEXT_CLIENT_ID } from '../../hop/shared.js';
 import { respCounts } from '../../metrics/acceptor-stats.js';
 import type { ConnectionLimit } from '../connection-limit.js';
 import type { Dispatcher } from '../dispatcher.js';
-import type { AccessList } from '../../access/access-list.js';
 import { Logins } from './auth.js';
-import type { ServerFacts } from './commands.js';
-import { RespConnection, type ConnectionContext } from './connection.js';
-import type { ParserLimits } from './parser.js';
 import { serverTlsOptions, type TlsMaterial } from '../../tls-context.js';
+import type { ConnectionContext, ServerFacts } from './session.js';
+import { RespConnection } from './connection.js';
+import type { ParserLimits } from './parser.js';
 
 export interface RespOptions {
   maxKeyBytes: number;
