@@ -2,7 +2,7 @@ import t from 'tap';
 import { MessageChannel } from 'node:worker_threads';
 import { ETAG_BYTES, etagOf } from '../src/cache/etag.js';
 import { BatchReader, BatchWriter, isReturned, markReturned, RETURN_MIN_BYTES } from '../src/hop/wire.js';
-import { Outcome, Protocol } from '../src/hop/vocabulary.js';
+import { Outcome, Protocol, RESP3_FLAG } from '../src/hop/vocabulary.js';
 
 function readAll(batch: ArrayBuffer): [number, number, string | undefined][] {
   return readMeta(batch).map(([id, code, payload]) => [id, code, payload]);
@@ -110,6 +110,20 @@ t.test('a request carries the protocol it came in by, in meta, at no extra size'
     [1, Protocol.Http, 'h'],
     [2, Protocol.Resp, 'r'],
     [3, Protocol.Http, 'h2'],
+  ]);
+});
+
+t.test('a RESP3 request carries RESP3_FLAG in meta; its protocol still indexes by the low bit', async (t) => {
+  const w = new BatchWriter();
+  w.addKey(1, 'a', Protocol.Resp | RESP3_FLAG);
+  w.addKey(2, 'b', Protocol.Resp);
+  const r = new BatchReader();
+  r.reset(w.finish());
+  const got: [number, number, boolean][] = [];
+  while (r.next()) got.push([r.id, r.protocol, (r.meta & RESP3_FLAG) !== 0]);
+  t.same(got, [
+    [1, Protocol.Resp, true],
+    [2, Protocol.Resp, false],
   ]);
 });
 

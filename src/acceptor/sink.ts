@@ -1,5 +1,4 @@
 /** What the dispatcher answers into, apart from the dispatcher so that the batch bookkeeping (batch-return.ts) can name it too. */
-import type { Protocol } from '../hop/vocabulary.js';
 
 /**
  * Whoever answers the client: the HTTP front end or a RESP connection.
@@ -9,8 +8,12 @@ import type { Protocol } from '../hop/vocabulary.js';
  * `lifeMs` its key's remaining life in Redis (-1: no TTL).
  */
 export interface Sink {
-  /** The front end this sink serves; its requests carry it to the shard, which counts hits and misses by it. */
-  readonly protocol: Protocol;
+  /**
+   * The request `meta` this sink's requests carry to the shard: the `Protocol`
+   * of the front end it serves (the shard counts hits and misses by it), with
+   * `RESP3_FLAG` for a RESP connection that switched to RESP3.
+   */
+  readonly protocol: number;
   answer(
     token: unknown,
     flags: number,

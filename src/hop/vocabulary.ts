@@ -13,6 +13,13 @@ export const Protocol = {
 export type Protocol = (typeof Protocol)[keyof typeof Protocol];
 /** The `protocol` label of each `Protocol`, by value. */
 export const PROTOCOLS = ['http', 'resp'] as const;
+/**
+ * Request-`meta` bit the RESP acceptor sets on a request whose connection
+ * speaks RESP3 (it sent `HELLO 3`), so that the shard can frame typed
+ * replies (maps, sets, doubles) for it. The `Protocol` stays in the low
+ * bits: a reader masks this bit off before indexing per-protocol counters.
+ */
+export const RESP3_FLAG = 1 << 29;
 
 /** Negative result codes: why a key has no value to send. */
 export const Outcome = {

@@ -31,8 +31,10 @@ export class BatchReader {
   ageMs = 0;
   /** A result's remaining life in Redis in milliseconds, or -1 when its key has no TTL. */
   lifeMs = -1;
-  /** A request's `Protocol`. */
+  /** A request's `Protocol` (its `meta` masked to the protocol bits: an index into per-protocol counters). */
   protocol: Protocol = Protocol.Http;
+  /** A request's whole `meta` word: test `RESP3_FLAG` in it to know whether the client speaks RESP3. */
+  meta = 0;
   /** Where the current result's ETag starts in `buffer`, or -1 when it has none. */
   etagOffset = -1;
   #words = new Int32Array(0);
@@ -57,6 +59,7 @@ export class BatchReader {
     const meta = this.#words[w + 2]!;
     this.ageMs = meta & MAX_AGE_MS;
     this.protocol = (meta & PROTOCOL_BITS) as Protocol;
+    this.meta = meta;
     let at = this.#pos + 12;
     if (meta & HAS_LIFE) {
       this.lifeMs = this.#words[w + 3]!;

@@ -11,8 +11,9 @@
  * Each entry starts on a 4-byte boundary, so its three words are read and
  * written through an Int32Array. For a request, `code` is the key's length,
  * the payload holds the key and `meta` is the `Protocol` the request came in
- * by (0 HTTP, 1 RESP; the other bits are 0), so that the shard counts hits
- * and misses per protocol with an array index and no string. For a result,
+ * by (0 HTTP, 1 RESP) in its low bit, so that the shard counts hits and
+ * misses per protocol with an array index and no string, plus `RESP3_FLAG`
+ * (bit 29) when the RESP connection speaks RESP3; the other bits are 0. For a result,
  * `code` ≥ 0 is the value's length (found), meta's low 30 bits are the
  * value's age in milliseconds (time since it was fetched from Redis), bit
  * 30 says the key's remaining life in Redis follows (it has a TTL), and bit
@@ -31,7 +32,7 @@
  * postMessage and of waking the other thread is shared by the whole batch.
  */
 import { ETAG_BYTES, writeEtag } from '../cache/etag.js';
-import { type Outcome, Protocol } from './vocabulary.js';
+import type { Outcome } from './vocabulary.js';
 
 import { HAS_ETAG, HAS_LIFE, MAX_AGE_MS } from './wire-reader.js';
 
@@ -121,9 +122,9 @@ export class BatchWriter {
     return this.#pos;
   }
 
-  /** Adds a request: its payload is a binary string (a key); `protocol` is the front end it came in by. */
-  addKey(id: number, key: string, protocol: Protocol): void {
-    const at = this.#entry(id, key.length, protocol, key.length);
+  /** Adds a request: its payload is a binary string (a key); `meta` is the `Protocol` it came in by, with `RESP3_FLAG` if set. */
+  addKey(id: number, key: string, meta: number): void {
+    const at = this.#entry(id, key.length, meta, key.length);
     this.#buf.latin1Write(key, at);
   }
 
