@@ -70,6 +70,61 @@ export function decodeAll(data: Buffer): Reply[] {
   }
 }
 
+/** Splits the complete replies at the start of `data` into their exact bytes; returns them and the bytes left over. */
+export function splitReplies(data: Buffer): { replies: Buffer[]; rest: Buffer } {
+  const replies: Buffer[] = [];
+  const at = { pos: 0 };
+  for (;;) {
+    const start = at.pos;
+    if (decodeOne(data, at) === undefined) return { replies, rest: data.subarray(start) };
+    replies.push(data.subarray(start, at.pos));
+  }
+}
+
+/**
+ * One connection that sends commands pipelined and hands back each reply's
+ * exact bytes, for comparing two servers byte for byte. RESP2 and the RESP3
+ * types `decodeOne` knows.
+ */
+export class RespPipe {
+  readonly #socket: net.Socket;
+  #buffered = Buffer.alloc(0);
+  #want = 0;
+  #got: Buffer[] = [];
+  #done: ((replies: Buffer[]) => void) | undefined;
+
+  private constructor(socket: net.Socket) {
+    this.#socket = socket;
+    socket.on('data', (chunk: Buffer) => {
+      const { replies, rest } = splitReplies(Buffer.concat([this.#buffered, chunk]));
+      this.#buffered = Buffer.from(rest);
+      // Copies: the chunk's memory is not ours to keep.
+      for (const r of replies) this.#got.push(Buffer.from(r));
+      if (this.#got.length >= this.#want && this.#done) this.#done(this.#got.splice(0, this.#want));
+    });
+  }
+
+  static open(port: number): Promise<RespPipe> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect({ port, host: '127.0.0.1' }, () => resolve(new RespPipe(socket)));
+      socket.once('error', reject);
+    });
+  }
+
+  /** Sends `commands` in one write; resolves with their replies' bytes, in order. */
+  send(commands: Buffer[]): Promise<Buffer[]> {
+    return new Promise((resolve) => {
+      this.#want = commands.length;
+      this.#done = resolve;
+      this.#socket.write(Buffer.concat(commands));
+    });
+  }
+
+  close(): void {
+    this.#socket.destroy();
+  }
+}
+
 function decodeOne(data: Buffer, at: { pos: number }): Reply | undefined {
   const eol = data.indexOf('\r\n', at.pos);
   if (eol < 0) return undefined;
@@ -79,7 +134,13 @@ function decodeOne(data: Buffer, at: { pos: number }): Reply | undefined {
   if (type === '+') return line;
   if (type === '-') return { error: line };
   if (type === ':') return Number(line);
+  // RESP3: null, double, boolean.
+  if (type === '_') return null;
+  if (type === ',') return line;
+  if (type === '#') return line === 't' ? 1 : 0;
   const n = Number(line);
+  if (type === '%') return decodeItems(data, at, 2 * n);
+  if (type === '~' || type === '>') return decodeItems(data, at, n);
   if (type === '$') {
     if (n < 0) return null;
     if (at.pos + n + 2 > data.length) return undefined;
@@ -88,6 +149,11 @@ function decodeOne(data: Buffer, at: { pos: number }): Reply | undefined {
     return value;
   }
   if (type !== '*') throw new Error(`not a RESP reply: ${JSON.stringify(data.latin1Slice(at.pos - line.length - 3, eol))}`);
+  if (n < 0) return null;
+  return decodeItems(data, at, n);
+}
+
+function decodeItems(data: Buffer, at: { pos: number }, n: number): Reply[] | undefined {
   const items: Reply[] = [];
   for (let i = 0; i < n; i++) {
     const item = decodeOne(data, at);

@@ -26,6 +26,8 @@ export interface Session {
   reply(bytes: Buffer): void;
   /** Queues the reply to a GET of `key` (a binary string); `flags` may hold `IN_ARRAY`. */
   get(key: string, flags: number): void;
+  /** Queues the reply to the typed command `args[0, argc)` on the key `args[1]` (HGET, LRANGE, …), which its key's shard answers. */
+  read(args: readonly string[], argc: number): void;
   /** Queues `bytes`, then closes the connection once everything before it is written. */
   replyAndClose(bytes: Buffer): void;
 }
@@ -62,7 +64,40 @@ const SPECS: Readonly<Record<RespCommand, readonly [arity: number, run: Handler]
   COMMAND: [-1, command],
   CONFIG: [-2, config],
   INFO: [-1, info],
+  EXISTS: [2, typed],
+  TYPE: [2, typed],
+  TTL: [2, typed],
+  PTTL: [2, typed],
+  STRLEN: [2, typed],
+  GETRANGE: [4, typed],
+  HGET: [3, typed],
+  HMGET: [-3, typed],
+  HGETALL: [2, typed],
+  HKEYS: [2, typed],
+  HVALS: [2, typed],
+  HLEN: [2, typed],
+  HEXISTS: [3, typed],
+  HSTRLEN: [3, typed],
+  LRANGE: [4, typed],
+  LINDEX: [3, typed],
+  LLEN: [2, typed],
+  SMEMBERS: [2, typed],
+  SISMEMBER: [3, typed],
+  SMISMEMBER: [-3, typed],
+  SCARD: [2, typed],
+  ZRANGE: [-4, typed],
+  ZRANGEBYSCORE: [-4, typed],
+  ZSCORE: [3, typed],
+  ZMSCORE: [-3, typed],
+  ZCARD: [2, typed],
+  ZRANK: [3, typed],
+  ZREVRANK: [3, typed],
 };
+
+/** A typed command (`src/shard/commands/`): answered by its key's shard from the key's cached entry. */
+function typed(session: Session, args: string[], argc: number, facts: ServerFacts): void {
+  if (keyFits(session, args[1]!, facts)) session.read(args, argc);
+}
 
 /** The index of `other` in `RESP_COMMANDS`. */
 export const OTHER_COMMAND = RESP_COMMANDS.indexOf('other');

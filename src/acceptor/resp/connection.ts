@@ -19,7 +19,7 @@
  */
 import type net from 'node:net';
 import type { Dispatcher } from '../dispatcher.js';
-import type { Sink } from '../sink.js';
+import { ENCODED_ANSWER, type Sink } from '../sink.js';
 import { Outcome, Protocol } from '../../hop/vocabulary.js';
 import { shardOf } from '../../routing/hash.js';
 import { execute, IN_ARRAY, OTHER_COMMAND, type ServerFacts, type Session } from './commands.js';
@@ -121,13 +121,24 @@ export class RespConnection implements Sink, Session {
   }
 
   get(key: string, flags: number): void {
+    const seq = this.#wait();
+    // An element makes the slot before it (the array header or the previous element) part of the same reply.
+    if (flags & IN_ARRAY) this.#ring.tags[(seq - 1) & this.#ring.mask]! |= PART;
+    this.#context.dispatcher.submit(shardOf(key, this.#context.dispatcher.shards), key, this, seq, flags);
+  }
+
+  read(args: readonly string[], argc: number): void {
+    const key = args[1]!;
+    this.#context.dispatcher.submitCommand(shardOf(key, this.#context.dispatcher.shards), key, args, argc, this, this.#wait(), 0);
+  }
+
+  /** A slot waiting for a shard's answer; returns its sequence number. */
+  #wait(): number {
     const seq = this.#ring.tail;
     const i = this.#ring.push();
     this.#ring.codes[i] = WAITING;
     this.#ring.tags[i] = this.command;
-    // An element makes the slot before it (the array header or the previous element) part of the same reply.
-    if (flags & IN_ARRAY) this.#ring.tags[(seq - 1) & this.#ring.mask]! |= PART;
-    this.#context.dispatcher.submit(shardOf(key, this.#context.dispatcher.shards), key, this, seq, flags);
+    return seq;
   }
 
   /** Called by the dispatcher with a shard's answer to the GET in slot `token`. */
@@ -135,7 +146,9 @@ export class RespConnection implements Sink, Session {
     if (this.#closed) return;
     const seq = token as number;
     const i = seq & this.#ring.mask;
-    this.#ring.codes[i] = flags & IN_ARRAY && code === Outcome.WrongType ? Outcome.NotFound : code;
+    // A typed command's answer is its whole reply, written as it is.
+    this.#ring.codes[i] =
+      flags & ENCODED_ANSWER && code >= 0 ? READY : flags & IN_ARRAY && code === Outcome.WrongType ? Outcome.NotFound : code;
     this.#ring.values[i] = value;
     // Only an answer at the head can unblock a flush, unless replies are held.
     if ((seq === this.#ring.head || this.#held) && !this.dirty) {
