@@ -151,6 +151,7 @@ export function typedCommands(keys: TypedKeys, count: number, seed: number): str
   };
   const makers: (() => string[])[] = [
     () => ['EXISTS', pick(all)],
+    () => ['EXISTS', ...Array.from({ length: 1 + Math.floor(random() * 5) }, () => pick(all))],
     () => ['TYPE', pick(all)],
     () => ['TTL', pick(all)],
     () => ['STRLEN', key(keys.string)],

@@ -28,6 +28,8 @@ export interface Session {
   get(key: string, flags: number): void;
   /** Queues the reply to the typed command `args[0, argc)` on the key `args[1]` (HGET, LRANGE, …), which its key's shard answers. */
   read(args: readonly string[], argc: number): void;
+  /** Queues the sum of the integer replies of the typed command `args[0]` on each key of `args[1, argc)` (EXISTS k1 k2 …). */
+  readSum(args: readonly string[], argc: number): void;
   /** Queues `bytes`, then closes the connection once everything before it is written. */
   replyAndClose(bytes: Buffer): void;
 }
@@ -64,7 +66,11 @@ const SPECS: Readonly<Record<RespCommand, readonly [arity: number, run: Handler]
   COMMAND: [-1, command],
   CONFIG: [-2, config],
   INFO: [-1, info],
-  EXISTS: [2, typed],
+  EXISTS: [
+    -2,
+    (s, args, argc, facts) =>
+      args.slice(1, argc).every((k) => keyFits(s, k, facts)) && (argc === 2 ? s.read(args, argc) : s.readSum(args, argc)),
+  ],
   TYPE: [2, typed],
   TTL: [2, typed],
   PTTL: [2, typed],

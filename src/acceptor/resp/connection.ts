@@ -20,6 +20,7 @@
 import type net from 'node:net';
 import type { Dispatcher } from '../dispatcher.js';
 import { ENCODED_ANSWER, type Sink } from '../sink.js';
+import { SumSink } from '../sum-sink.js';
 import { Outcome, Protocol } from '../../hop/vocabulary.js';
 import { shardOf } from '../../routing/hash.js';
 import { execute, IN_ARRAY, OTHER_COMMAND, type ServerFacts, type Session } from './commands.js';
@@ -130,6 +131,11 @@ export class RespConnection implements Sink, Session {
   read(args: readonly string[], argc: number): void {
     const key = args[1]!;
     this.#context.dispatcher.submitCommand(shardOf(key, this.#context.dispatcher.shards), key, args, argc, this, this.#wait(), 0);
+  }
+
+  readSum(args: readonly string[], argc: number): void {
+    const shards = this.#context.dispatcher.shards;
+    new SumSink(this.#context.dispatcher, (key) => shardOf(key, shards), args, argc, this, this.#wait());
   }
 
   /** A slot waiting for a shard's answer; returns its sequence number. */
