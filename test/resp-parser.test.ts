@@ -1,6 +1,6 @@
 import t from 'tap';
 import { CommandParser, Parse, type ParserLimits } from '../src/acceptor/resp/parser.js';
-import { globMatch } from '../src/acceptor/resp/commands.js';
+import { globMatch } from '../src/acceptor/resp/introspection.js';
 import { arrayHeader, encode, error } from '../src/acceptor/resp/reply.js';
 
 const LIMITS: ParserLimits = { maxBulkBytes: 64, maxArgs: 8, maxCommandBytes: 100, maxInlineBytes: 32 };

@@ -32,14 +32,36 @@ t.test('the RESP port is logged', async (t) => {
   t.match(proxy.logs(), `shardcache RESP listening on redis://127.0.0.1:${port}`);
 });
 
-t.test('ioredis asking for RESP3 by default is refused with NOPROTO and falls back to RESP2', async (t) => {
+t.test('ioredis 6 asks for RESP3 by default and gets it: GET, nil, MGET, MULTI, PING, INFO', async (t) => {
   await redis.client.set('io:a', 'alpha');
   const c = client();
   await c.connect();
   t.equal(await c.get('io:a'), 'alpha');
   t.equal(await c.get('io:none'), null);
+  t.same(await c.mget('io:a', 'io:none'), ['alpha', null]);
+  t.same(await c.multi().get('io:a').get('io:none').exec(), [
+    [null, 'alpha'],
+    [null, null],
+  ]);
   t.equal(await c.ping(), 'PONG');
-  await t.rejects(c.call('HELLO', '3'), { message: 'NOPROTO unsupported protocol version' });
+  t.match(await c.info(), /^# Server\r\nredis_version:7\.0\.0\r\n/, 'INFO, a verbatim string in RESP3, reads as text');
+  t.same(await c.call('HELLO', '3'), [
+    'server',
+    'shardcache',
+    'version',
+    '0.1.0',
+    'proto',
+    3,
+    'id',
+    await c.client('ID'),
+    'mode',
+    'standalone',
+    'role',
+    'master',
+    'modules',
+    [],
+  ]);
+  await t.rejects(c.call('HELLO', '4'), { message: 'NOPROTO unsupported protocol version' });
 });
 
 t.test('ioredis with protocol: 2: GET, MGET across four shards, pipelines, binary values', async (t) => {
@@ -181,7 +203,7 @@ t.test('connection commands', async (t) => {
     [['CLIENT', 'SETINFO', 'LIB-NAME', 'test'], 'OK'],
     [['CLIENT', 'SETNAME'], { error: "ERR wrong number of arguments for 'client|setname' command" }],
     [['CLIENT', 'KILL', 'x'], { error: "ERR unknown or unsupported command 'CLIENT KILL'" }],
-    [['HELLO', '3'], { error: 'NOPROTO unsupported protocol version' }],
+    [['HELLO', '4'], { error: 'NOPROTO unsupported protocol version' }],
     [['HELLO', '1'], { error: 'NOPROTO unsupported protocol version' }],
     [['HELLO', 'x'], { error: 'ERR Protocol version is not an integer or out of range' }],
     [['HELLO', '2', 'AUTH', 'u', 'p'], { error: 'WRONGPASS invalid username-password pair or user is disabled.' }],

@@ -14,57 +14,63 @@ import { typedCommands, writeTypedData } from './helpers/typed-data.js';
 const COMMANDS = 4000;
 const BATCH = 200;
 
-t.test('every generated read answers as Redis does, byte for byte, on a miss and on a hit', async (t) => {
-  const redis = await startRedis(t);
-  const keys = await writeTypedData(redis.client, 22);
-  const proxy = await startProxy(t, { REDIS_URL: redis.url, RESP_PORT: '0', SHARDS: '2' });
-  const direct = await RespPipe.open(redis.port);
-  const through = await RespPipe.open(proxy.respPort!);
-  t.teardown(() => {
-    direct.close();
-    through.close();
-  });
-  const commands = typedCommands(keys, COMMANDS, Number(process.env.TYPED_SEED ?? 2022));
-  let compared = 0;
-  /** What Redis answered, by kind: the test must have met every one. */
-  const kinds = new Map<string, number>();
-  const mismatches: string[] = [];
-  for (let from = 0; from < commands.length; from += BATCH) {
-    const batch = commands.slice(from, from + BATCH);
-    const wire = batch.map((args) => command(...args));
-    const expected = await direct.send(wire);
-    for (const reply of expected) {
-      const kind = kindOf(reply);
-      kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
-    }
-    // Twice: the first pass fetches, the second answers from the cache.
-    for (const pass of ['miss', 'hit']) {
-      const got = await through.send(wire);
-      for (let i = 0; i < batch.length; i++) {
-        compared++;
-        if (same(batch[i]!, expected[i]!, got[i]!)) continue;
-        mismatches.push(`${pass} ${JSON.stringify(batch[i])} redis ${show(expected[i]!)} proxy ${show(got[i]!)}`);
+const redis = await startRedis(t);
+const keys = await writeTypedData(redis.client, 22);
+
+for (const protocol of [2, 3])
+  t.test(`RESP${protocol}: every generated read answers as Redis does, byte for byte, on a miss and on a hit`, async (t) => {
+    // A proxy each, so that each protocol starts with an empty cache.
+    const proxy = await startProxy(t, { REDIS_URL: redis.url, RESP_PORT: '0', SHARDS: '2' });
+    const direct = await RespPipe.open(redis.port);
+    const through = await RespPipe.open(proxy.respPort!);
+    t.teardown(() => {
+      direct.close();
+      through.close();
+    });
+    // HELLO's own reply names the server: not compared.
+    for (const pipe of [direct, through]) await pipe.send([command('HELLO', String(protocol))]);
+    const commands = typedCommands(keys, COMMANDS, Number(process.env.TYPED_SEED ?? 2022));
+    let compared = 0;
+    /** What Redis answered, by kind: the test must have met every one. */
+    const kinds = new Map<string, number>();
+    const mismatches: string[] = [];
+    for (let from = 0; from < commands.length; from += BATCH) {
+      const batch = commands.slice(from, from + BATCH);
+      const wire = batch.map((args) => command(...args));
+      const expected = await direct.send(wire);
+      for (const reply of expected) {
+        const kind = kindOf(reply);
+        kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+      }
+      // Twice: the first pass fetches, the second answers from the cache.
+      for (const pass of ['miss', 'hit']) {
+        const got = await through.send(wire);
+        for (let i = 0; i < batch.length; i++) {
+          compared++;
+          if (same(batch[i]!, expected[i]!, got[i]!)) continue;
+          mismatches.push(`${pass} ${JSON.stringify(batch[i])} redis ${show(expected[i]!)} proxy ${show(got[i]!)}`);
+        }
       }
     }
-  }
-  t.equal(compared, 2 * COMMANDS, 'every command was compared twice');
-  for (const kind of [
-    'WRONGTYPE',
-    'not an integer',
-    'syntax error',
-    'wrong number',
-    'not a float',
-    'not valid string range',
-    'nil',
-    'empty array',
-    'array',
-    'integer',
-    'bulk',
-    'status',
-  ])
-    t.ok((kinds.get(kind) ?? 0) > 0, `Redis answered ${kind} ${kinds.get(kind) ?? 0} times`);
-  t.same(mismatches.slice(0, 20), [], `${mismatches.length} of ${compared} replies differ`);
-});
+    t.equal(compared, 2 * COMMANDS, 'every command was compared twice');
+    for (const kind of [
+      'WRONGTYPE',
+      'not an integer',
+      'syntax error',
+      'wrong number',
+      'not a float',
+      'not valid string range',
+      'nil',
+      'empty array',
+      'array',
+      'integer',
+      'bulk',
+      'status',
+      ...(protocol === 3 ? ['map', 'set', 'double'] : []),
+    ])
+      t.ok((kinds.get(kind) ?? 0) > 0, `Redis answered ${kind} ${kinds.get(kind) ?? 0} times`);
+    t.same(mismatches.slice(0, 20), [], `${mismatches.length} of ${compared} replies differ`);
+  });
 
 /** Byte equality, but for TTL: the proxy counts a key's life from its fetch, so a second either way is the same answer. */
 function same(args: string[], expected: Buffer, got: Buffer): boolean {
@@ -87,7 +93,7 @@ function kindOf(reply: Buffer): string {
       if (text.includes(kind)) return kind;
     return text;
   }
-  if (text === '$-1\r\n' || text === '*-1\r\n') return 'nil';
+  if (text === '$-1\r\n' || text === '*-1\r\n' || text === '_\r\n') return 'nil';
   if (text === '*0\r\n') return 'empty array';
-  return { '*': 'array', ':': 'integer', $: 'bulk', '+': 'status' }[text[0]!] ?? text;
+  return { '*': 'array', ':': 'integer', $: 'bulk', '+': 'status', '%': 'map', '~': 'set', ',': 'double' }[text[0]!] ?? text;
 }

@@ -1,8 +1,22 @@
 /** Raw RESP over TCP for black-box tests: exact bytes in, exact replies out. */
 import net from 'node:net';
 
-/** A decoded reply: status and bulk strings as strings (latin1), errors as `{ error }`, null bulk as `null`. */
-export type Reply = string | number | null | { error: string } | Reply[];
+/**
+ * A decoded reply: status and bulk strings as strings (latin1), errors as
+ * `{ error }`, null bulk as `null`. RESP3: `_` is `null` too, a double a
+ * number, a boolean a boolean, a map `{ map }` (its flat key, value list), a
+ * set `{ set }`, a verbatim string `{ verbatim }` (its text after `txt:`).
+ */
+export type Reply =
+  | string
+  | number
+  | boolean
+  | null
+  | { error: string }
+  | { map: Reply[] }
+  | { set: Reply[] }
+  | { verbatim: string }
+  | Reply[];
 
 export interface Exchange {
   /** Every byte received. */
@@ -70,21 +84,66 @@ export function decodeAll(data: Buffer): Reply[] {
   }
 }
 
-/** Splits the complete replies at the start of `data` into their exact bytes; returns them and the bytes left over. */
-export function splitReplies(data: Buffer): { replies: Buffer[]; rest: Buffer } {
-  const replies: Buffer[] = [];
+/** The bytes of each complete reply in `data`, to compare two servers' replies byte for byte. */
+export function rawReplies(data: Buffer): string[] {
+  const out: string[] = [];
   const at = { pos: 0 };
   for (;;) {
     const start = at.pos;
-    if (decodeOne(data, at) === undefined) return { replies, rest: data.subarray(start) };
-    replies.push(data.subarray(start, at.pos));
+    if (decodeOne(data, at) === undefined) return out;
+    out.push(data.latin1Slice(start, at.pos));
   }
+}
+
+/** Sends `commands` to `port` in one write and returns the bytes of each reply (`rawReplies`). */
+export async function sendAll(port: number, commands: (string | Buffer)[][], timeoutMs = 10000): Promise<string[]> {
+  const { data } = await exchange(port, Buffer.concat(commands.map((c) => command(...c))), { replies: commands.length, timeoutMs });
+  return rawReplies(data);
+}
+
+function decodeOne(data: Buffer, at: { pos: number }): Reply | undefined {
+  const eol = data.indexOf('\r\n', at.pos);
+  if (eol < 0) return undefined;
+  const type = String.fromCharCode(data[at.pos]!);
+  const line = data.latin1Slice(at.pos + 1, eol);
+  at.pos = eol + 2;
+  if (type === '+') return line;
+  if (type === '-') return { error: line };
+  if (type === ':' || type === ',') return Number(line);
+  if (type === '_') return null;
+  if (type === '#') return line === 't';
+  const n = Number(line);
+  if (type === '$' || type === '=') {
+    if (n < 0) return null;
+    if (at.pos + n + 2 > data.length) return undefined;
+    const value = data.latin1Slice(at.pos, at.pos + n);
+    at.pos += n + 2;
+    return type === '$' ? value : { verbatim: value.slice(4) };
+  }
+  if (type !== '*' && type !== '%' && type !== '~')
+    throw new Error(`not a RESP reply: ${JSON.stringify(data.latin1Slice(at.pos - line.length - 3, eol))}`);
+  const items: Reply[] = [];
+  for (let i = 0; i < (type === '%' ? 2 * n : n); i++) {
+    const item = decodeOne(data, at);
+    if (item === undefined) return undefined;
+    items.push(item);
+  }
+  return type === '*' ? items : type === '%' ? { map: items } : { set: items };
+}
+
+/** A command as a RESP array of bulk strings, as client libraries send it. */
+export function command(...args: (string | Buffer)[]): Buffer {
+  const parts: Buffer[] = [Buffer.from(`*${args.length}\r\n`)];
+  for (const arg of args) {
+    const bytes = typeof arg === 'string' ? Buffer.from(arg, 'latin1') : arg;
+    parts.push(Buffer.from(`$${bytes.length}\r\n`), bytes, Buffer.from('\r\n'));
+  }
+  return Buffer.concat(parts);
 }
 
 /**
  * One connection that sends commands pipelined and hands back each reply's
- * exact bytes, for comparing two servers byte for byte. RESP2 and the RESP3
- * types `decodeOne` knows.
+ * exact bytes, for comparing two servers byte for byte over many batches.
  */
 export class RespPipe {
   readonly #socket: net.Socket;
@@ -96,10 +155,13 @@ export class RespPipe {
   private constructor(socket: net.Socket) {
     this.#socket = socket;
     socket.on('data', (chunk: Buffer) => {
-      const { replies, rest } = splitReplies(Buffer.concat([this.#buffered, chunk]));
-      this.#buffered = Buffer.from(rest);
-      // Copies: the chunk's memory is not ours to keep.
-      for (const r of replies) this.#got.push(Buffer.from(r));
+      this.#buffered = Buffer.concat([this.#buffered, chunk]);
+      let used = 0;
+      for (const r of rawReplies(this.#buffered)) {
+        this.#got.push(Buffer.from(r, 'latin1'));
+        used += r.length;
+      }
+      this.#buffered = this.#buffered.subarray(used);
       if (this.#got.length >= this.#want && this.#done) this.#done(this.#got.splice(0, this.#want));
     });
   }
@@ -123,52 +185,4 @@ export class RespPipe {
   close(): void {
     this.#socket.destroy();
   }
-}
-
-function decodeOne(data: Buffer, at: { pos: number }): Reply | undefined {
-  const eol = data.indexOf('\r\n', at.pos);
-  if (eol < 0) return undefined;
-  const type = String.fromCharCode(data[at.pos]!);
-  const line = data.latin1Slice(at.pos + 1, eol);
-  at.pos = eol + 2;
-  if (type === '+') return line;
-  if (type === '-') return { error: line };
-  if (type === ':') return Number(line);
-  // RESP3: null, double, boolean.
-  if (type === '_') return null;
-  if (type === ',') return line;
-  if (type === '#') return line === 't' ? 1 : 0;
-  const n = Number(line);
-  if (type === '%') return decodeItems(data, at, 2 * n);
-  if (type === '~' || type === '>') return decodeItems(data, at, n);
-  if (type === '$') {
-    if (n < 0) return null;
-    if (at.pos + n + 2 > data.length) return undefined;
-    const value = data.latin1Slice(at.pos, at.pos + n);
-    at.pos += n + 2;
-    return value;
-  }
-  if (type !== '*') throw new Error(`not a RESP reply: ${JSON.stringify(data.latin1Slice(at.pos - line.length - 3, eol))}`);
-  if (n < 0) return null;
-  return decodeItems(data, at, n);
-}
-
-function decodeItems(data: Buffer, at: { pos: number }, n: number): Reply[] | undefined {
-  const items: Reply[] = [];
-  for (let i = 0; i < n; i++) {
-    const item = decodeOne(data, at);
-    if (item === undefined) return undefined;
-    items.push(item);
-  }
-  return items;
-}
-
-/** A command as a RESP array of bulk strings, as client libraries send it. */
-export function command(...args: (string | Buffer)[]): Buffer {
-  const parts: Buffer[] = [Buffer.from(`*${args.length}\r\n`)];
-  for (const arg of args) {
-    const bytes = typeof arg === 'string' ? Buffer.from(arg, 'latin1') : arg;
-    parts.push(Buffer.from(`$${bytes.length}\r\n`), bytes, Buffer.from('\r\n'));
-  }
-  return Buffer.concat(parts);
 }

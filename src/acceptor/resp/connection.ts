@@ -11,42 +11,25 @@
  * dispatcher hands back, so a request costs no object and no closure.
  *
  * Reading pauses while too many replies wait or the socket's write buffer
- * is full, so a client that pipelines without reading cannot grow memory.
+ * is full, so a client that pipelines without reading cannot grow memory;
+ * an EXEC's queued commands are run at the same pace, before what follows.
  *
  * A command is counted by name and outcome (`RESP_STATUSES`) when the last
  * slot of its reply is written; as writes go in order, one running figure
  * holds the worst outcome among an MGET's slots until then.
  */
 import type net from 'node:net';
-import type { Dispatcher } from '../dispatcher.js';
 import { ENCODED_ANSWER, type Sink } from '../sink.js';
 import { SumSink } from '../sum-sink.js';
-import { Outcome, Protocol } from '../../hop/vocabulary.js';
+import { Outcome, Protocol, RESP3_FLAG } from '../../hop/vocabulary.js';
 import { shardOf } from '../../routing/hash.js';
-import { execute, IN_ARRAY, OTHER_COMMAND, type ServerFacts, type Session } from './commands.js';
-import { CommandParser, Parse, type ParserLimits } from './parser.js';
+import { execute, OTHER_COMMAND } from './commands.js';
+import { CommandParser, Parse } from './parser.js';
 import { NIL, OUTCOME_REPLIES, OUTCOME_STATUS, OK, readyStatus } from './outcomes.js';
 import { RESP_STATUSES } from '../../metrics/labels.js';
-import { bulkHeaderBytes, error, writeBulkHeader } from './reply.js';
-import { PART, ReplyRing, SEQ_MASK } from './reply-ring.js';
-
-/** What a connection needs from its server. */
-export interface ConnectionContext {
-  readonly dispatcher: Dispatcher;
-  readonly limits: ParserLimits;
-  readonly facts: ServerFacts;
-  /** Commands answered: `counts[command * RESP_STATUSES.length + status]` (`RESP_COMMANDS` indices). */
-  readonly counts: Float64Array;
-  /** Asks for `connection.flushAnswers()` once the current reply batch is routed. */
-  markDirty(connection: RespConnection): void;
-  /** The connection closed. */
-  forget(connection: RespConnection): void;
-}
-
-/** Slot codes besides a value's length (≥ 0) and the `Outcome`s. */
-const WAITING = -100;
-const READY = -101;
-const READY_THEN_CLOSE = -102;
+import { bulkHeaderBytes, error, NULL3, writeBulkHeader } from './reply.js';
+import { PART, READY, READY_THEN_CLOSE, ReplyRing, SEQ_MASK, WAITING } from './reply-ring.js';
+import { type ConnectionContext, IN_ARRAY, NIL3, type Queued, type Session } from './session.js';
 
 /**
  * Stop reading while this many replies wait; read again below `LOW_WATER`.
@@ -59,11 +42,13 @@ const LOW_WATER = 64;
 const LARGE_VALUE = 16384;
 
 export class RespConnection implements Sink, Session {
-  readonly protocol = Protocol.Resp;
+  /** The meta of this connection's requests: `Protocol.Resp`, with `RESP3_FLAG` after `HELLO 3`. */
+  protocol: number = Protocol.Resp;
   readonly id: number;
   name: string | null = null;
   authenticated = false;
   command = OTHER_COMMAND;
+  transaction: Queued | undefined = undefined;
   /** Whether `markDirty` was called and `flushAnswers` has not run since. */
   dirty = false;
 
@@ -78,8 +63,11 @@ export class RespConnection implements Sink, Session {
   #closing = false;
   /** The client half-closed: end our side once every command it sent is answered. */
   #inputEnded = false;
-  /** The parser holds no complete command (its last `next()` said NeedMore). */
+  /** The parser holds no complete command (its last `next()` said NeedMore) and no EXEC is being replayed. */
   #drained = true;
+  /** The commands of an EXEC still to run, before anything the parser holds; from `#replayAt` on. */
+  #replay: string[][] | undefined;
+  #replayAt = 0;
   #closed = false;
   #paused = false;
   /**
@@ -125,6 +113,7 @@ export class RespConnection implements Sink, Session {
     const seq = this.#wait();
     // An element makes the slot before it (the array header or the previous element) part of the same reply.
     if (flags & IN_ARRAY) this.#ring.tags[(seq - 1) & this.#ring.mask]! |= PART;
+    if (this.protocol & RESP3_FLAG) flags |= NIL3;
     this.#context.dispatcher.submit(shardOf(key, this.#context.dispatcher.shards), key, this, seq, flags);
   }
 
@@ -147,15 +136,30 @@ export class RespConnection implements Sink, Session {
     return seq;
   }
 
+  replay(commands: string[][]): void {
+    if (commands.length === 0) return;
+    this.#replay = commands;
+    this.#replayAt = 0;
+    this.#drained = false;
+  }
+
   /** Called by the dispatcher with a shard's answer to the GET in slot `token`. */
   answer(token: unknown, flags: number, code: number, value: Buffer | undefined): void {
     if (this.#closed) return;
     const seq = token as number;
     const i = seq & this.#ring.mask;
-    // A typed command's answer is its whole reply, written as it is.
-    this.#ring.codes[i] =
-      flags & ENCODED_ANSWER && code >= 0 ? READY : flags & IN_ARRAY && code === Outcome.WrongType ? Outcome.NotFound : code;
-    this.#ring.values[i] = value;
+    const nil = code === Outcome.NotFound || (flags & IN_ARRAY && code === Outcome.WrongType);
+    if (flags & ENCODED_ANSWER && code >= 0) {
+      // A typed command's answer is its whole reply, written as it is.
+      this.#ring.codes[i] = READY;
+      this.#ring.values[i] = value;
+    } else if (nil && flags & NIL3) {
+      this.#ring.codes[i] = READY;
+      this.#ring.values[i] = NULL3;
+    } else {
+      this.#ring.codes[i] = nil ? Outcome.NotFound : code;
+      this.#ring.values[i] = value;
+    }
     // Only an answer at the head can unblock a flush, unless replies are held.
     if ((seq === this.#ring.head || this.#held) && !this.dirty) {
       this.dirty = true;
@@ -206,6 +210,13 @@ export class RespConnection implements Sink, Session {
     const parser = this.#parser;
     do {
       while (!this.#closing && !this.#drained && this.#ring.waiting < HIGH_WATER) {
+        const replay = this.#replay;
+        if (replay !== undefined) {
+          const args = replay[this.#replayAt++]!;
+          if (this.#replayAt === replay.length) this.#replay = undefined;
+          execute(this, args, args.length, this.#context.facts);
+          continue;
+        }
         const parsed = parser.next();
         if (parsed === Parse.NeedMore) this.#drained = true;
         else if (parsed === Parse.Error) {

@@ -4,7 +4,7 @@
  * `shardcache_requests_total{protocol="resp"}`.
  */
 import { Outcome } from '../../hop/vocabulary.js';
-import { error, NULL_BULK } from './reply.js';
+import { error, NULL3, NULL_BULK } from './reply.js';
 
 /** The reply to a GET answered with an `Outcome` instead of a value. */
 export const OUTCOME_REPLIES: Record<number, Buffer> = {
@@ -34,7 +34,10 @@ export const OUTCOME_STATUS = ((): Uint8Array => {
 
 const MINUS = 0x2d;
 
-/** Status of a reply made at once: a null bulk (CLIENT GETNAME) is `nil`, an error reply `error`, the rest `ok`. */
+/**
+ * Status of a reply made at once: a null (CLIENT GETNAME, or a GET's nil in
+ * RESP3) is `nil`, an error reply `error`, the rest `ok`.
+ */
 export function readyStatus(bytes: Buffer): number {
-  return bytes === NULL_BULK ? NIL : bytes[0] === MINUS ? ERROR : OK;
+  return bytes === NULL_BULK || bytes === NULL3 ? NIL : bytes[0] === MINUS ? ERROR : OK;
 }

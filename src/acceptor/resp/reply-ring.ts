@@ -10,6 +10,13 @@
 /** Sequence numbers wrap here: they stay small integers, and every ring size divides it. */
 export const SEQ_MASK = 2 ** 30 - 1;
 
+/** Slot code of a GET whose answer has not come (besides a value's length, ≥ 0, and the `Outcome`s). */
+export const WAITING = -100;
+/** Slot code of a reply made at once: its bytes are the slot's value. */
+export const READY = -101;
+/** As `READY`, and the connection closes once it is written (QUIT, a protocol error). */
+export const READY_THEN_CLOSE = -102;
+
 /** Tag bit: not the last slot of its command's reply (an MGET's header, and its elements but the last). */
 export const PART = 0x80;
 

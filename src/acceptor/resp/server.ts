@@ -9,8 +9,8 @@ import { respCounts } from '../../metrics/acceptor-stats.js';
 import type { ConnectionLimit } from '../connection-limit.js';
 import type { Dispatcher } from '../dispatcher.js';
 import { Password } from './auth.js';
-import type { ServerFacts } from './commands.js';
-import { RespConnection, type ConnectionContext } from './connection.js';
+import type { ConnectionContext, ServerFacts } from './session.js';
+import { RespConnection } from './connection.js';
 import type { ParserLimits } from './parser.js';
 
 export interface RespOptions {
