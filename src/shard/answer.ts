@@ -8,10 +8,21 @@ import { ABSENT, type Store } from '../cache/store.js';
 import type { BatchWriter } from '../hop/wire.js';
 import { Outcome } from '../hop/vocabulary.js';
 
-/** Answers request `id` from the store's `entry`, `age` ms old: its bytes are copied into the reply batch now. */
-export function answerGet(replies: BatchWriter, c: Store, id: number, entry: number, age: number, now: number): void {
+/** Answers an HTTP GET of a typed entry with its JSON (`TypedReads`). */
+export interface JsonAnswer {
+  json(replies: BatchWriter, id: number, entry: number, age: number, now: number): void;
+}
+
+/**
+ * Answers request `id` from the store's `entry`, `age` ms old: its bytes are
+ * copied into the reply batch now. A typed entry answers WRONGTYPE, or its
+ * JSON through `json` (an HTTP GET).
+ */
+export function answerGet(replies: BatchWriter, c: Store, id: number, entry: number, age: number, now: number, json?: JsonAnswer): void {
   const length = c.valueLength(entry);
   if (length === ABSENT) replies.addOutcome(id, Outcome.NotFound);
-  else if (c.typed(entry)) replies.addOutcome(id, Outcome.WrongType);
-  else replies.addStored(id, c.page(entry), c.valueStart(entry), length, age, c.etagHigh(entry), c.etagLow(entry), c.lifeMs(entry, now));
+  else if (c.typed(entry)) {
+    if (json === undefined) replies.addOutcome(id, Outcome.WrongType);
+    else json.json(replies, id, entry, age, now);
+  } else replies.addStored(id, c.page(entry), c.valueStart(entry), length, age, c.etagHigh(entry), c.etagLow(entry), c.lifeMs(entry, now));
 }

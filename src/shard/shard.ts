@@ -15,7 +15,7 @@ import { etagOut, etagWords } from '../cache/etag.js';
 import { Flights } from '../cache/singleflight.js';
 import { MISS, Store } from '../cache/store.js';
 import { BatchReader, isReturned, type BatchWriter } from '../hop/wire.js';
-import { Outcome, PROTOCOLS } from '../hop/vocabulary.js';
+import { Outcome, Protocol, PROTOCOLS } from '../hop/vocabulary.js';
 import { newShardStats } from '../metrics/shard-stats.js';
 import { answerGet } from './answer.js';
 import { BatchFetch } from './batch-fetch.js';
@@ -174,7 +174,8 @@ export class Shard {
         this.hits[protocol]!++;
         const age = this.cache.age(entry, now);
         if (age >= this.refresh.from && this.refresh.due(age)) this.#startRefresh(bytes, reader.offset, reader.code);
-        answerGet(replies, this.cache, reader.id, entry, age, now);
+        // An HTTP GET of a hash, list, set or sorted set answers its JSON.
+        answerGet(replies, this.cache, reader.id, entry, age, now, protocol === Protocol.Http ? this.#typed : undefined);
         if (replies.bytes >= REPLY_FLUSH_BYTES) out.send(replies.finish());
       } else if (!this.limit.admit()) {
         // Neither fetched nor joined: not counted as a miss.

@@ -21,9 +21,12 @@ import { ABSENT, MISS, type Store } from '../cache/store.js';
 import type { BatchReader, BatchWriter } from '../hop/wire.js';
 import { Outcome, RESP3_FLAG } from '../hop/vocabulary.js';
 import { Stat } from '../metrics/shard-stats.js';
-import { answerGet } from './answer.js';
+import { answerGet, type JsonAnswer } from './answer.js';
 import { BatchFetch, type FetchWithLife } from './batch-fetch.js';
-import { Found } from './commands/found.js';
+import { ABSENT_KEY, Found, STRING } from './commands/found.js';
+import { fieldItem, HTTP_FIELD, HTTP_JSON, HTTP_RANGE, rangeJson, valueJson } from './commands/http-views.js';
+import { JsonWriter } from './commands/json-writer.js';
+import { Kind } from '../cache/typed-value.js';
 import { ReplyWriter } from './commands/reply-writer.js';
 import { TYPED_COMMANDS } from './commands/table.js';
 import type { MissLimit } from './miss-limit.js';
@@ -58,6 +61,9 @@ export interface TypedParts {
   resend?: ((started: number) => Promise<boolean>) | undefined;
 }
 
+/** The family the HTTP views of typed values count under (`TYPED_FAMILIES`: keys, as they read any type). */
+const FAMILY_OF_VIEWS = 0;
+
 /** A waiting typed command: its encoded arguments (a view into its request batch) and its request meta. */
 interface Pending {
   args: Buffer;
@@ -65,7 +71,7 @@ interface Pending {
 }
 
 /** See the file comment. */
-export class TypedReads {
+export class TypedReads implements JsonAnswer {
   /** Typed commands waiting on a fetch, by waiter (`link * LINK_SPAN + id`). */
   readonly pending = new Map<number, Pending>();
   readonly #s: TypedShard;
@@ -73,6 +79,7 @@ export class TypedReads {
   readonly #fetches: BatchFetch | undefined;
   readonly #found = new Found();
   readonly #out = new ReplyWriter();
+  readonly #json = new JsonWriter();
   #args: string[] = [];
   /** Typed waiters taken out of a string flight's waiters (`take`). */
   #taken: number[] = [];
@@ -221,19 +228,31 @@ export class TypedReads {
     this.#run(replies, w % LINK_SPAN, found, pending.args, pending.meta, age);
   }
 
-  /** Runs a command with encoded `args` against the store's `entry`. */
-  #answerEntry(replies: BatchWriter, id: number, entry: number, now: number, args: Buffer, meta: number): void {
+  /** An HTTP GET of a typed entry: its JSON. */
+  json(replies: BatchWriter, id: number, entry: number, age: number, now: number): void {
+    this.#args[0] = HTTP_JSON;
+    this.#http(replies, id, this.#entryFound(entry, now), age, entry);
+  }
+
+  /** `found` for the store's `entry`. */
+  #entryFound(entry: number, now: number): Found {
     const c = this.#s.cache;
     const found = this.#found;
     const lifeMs = c.lifeMs(entry, now);
     if (c.valueLength(entry) === ABSENT) found.absent();
     else if (c.typed(entry)) found.typed(c.page(entry), c.valueStart(entry), lifeMs);
     else found.string(c.page(entry), c.valueStart(entry), c.valueStart(entry) + c.valueLength(entry), lifeMs);
-    this.#run(replies, id, found, args, meta, c.age(entry, now));
+    return found;
   }
 
-  #run(replies: BatchWriter, id: number, found: Found, args: Buffer, meta: number, age: number): void {
+  /** Runs a command with encoded `args` against the store's `entry`. */
+  #answerEntry(replies: BatchWriter, id: number, entry: number, now: number, args: Buffer, meta: number): void {
+    this.#run(replies, id, this.#entryFound(entry, now), args, meta, this.#s.cache.age(entry, now), entry);
+  }
+
+  #run(replies: BatchWriter, id: number, found: Found, args: Buffer, meta: number, age: number, entry = MISS): void {
     const argc = this.#decode(args);
+    if (this.#args[0]!.startsWith('HTTP.')) return this.#http(replies, id, found, age, entry);
     const out = this.#out.reset((meta & RESP3_FLAG) !== 0);
     const command = TYPED_COMMANDS.get(this.#args[0]!.toUpperCase());
     if (command === undefined) out.error(`ERR unknown command '${this.#args[0]}'`);
@@ -241,10 +260,48 @@ export class TypedReads {
     replies.addEncoded(id, out.buf, 0, out.length, age, found.kind < 0 ? -1 : found.lifeMs);
   }
 
+  /**
+   * An HTTP view (`http-views.ts`, named by `#args[0]`) of `found`: JSON
+   * (`ENCODED`), a hash field's raw bytes, a string's raw bytes (a GET that
+   * met a typed entry, asked again when it had become a string), or why not.
+   * A cached entry's ETag tags each view of it: one URL's view changes only
+   * when the entry does.
+   */
+  #http(replies: BatchWriter, id: number, found: Found, age: number, entry: number): void {
+    const c = this.#s.cache;
+    const life = found.kind === ABSENT_KEY ? -1 : found.lifeMs;
+    const name = this.#args[0]!;
+    if (found.kind === ABSENT_KEY) return replies.addOutcome(id, Outcome.NotFound);
+    if (found.kind === STRING) {
+      if (name !== HTTP_JSON) return replies.addOutcome(id, Outcome.WrongType);
+      return this.#raw(replies, id, found.bytes, found.start, found.end, age, life, entry);
+    }
+    const v = found.view;
+    if (v.kind === Kind.Stream || (name === HTTP_FIELD && v.kind !== Kind.Hash)) return replies.addOutcome(id, Outcome.WrongType);
+    if (name === HTTP_FIELD) {
+      const i = fieldItem(v, this.#args[1]!);
+      if (i < 0) return replies.addOutcome(id, Outcome.NotFound);
+      return this.#raw(replies, id, v.bytes, v.itemStart(i), v.itemEnd(i), age, life, entry);
+    }
+    const out = this.#json.reset();
+    if (name === HTTP_RANGE) {
+      if (!rangeJson(v, this.#args[1]!, this.#args[2]!, out)) return replies.addOutcome(id, Outcome.WrongType);
+    } else valueJson(v, out);
+    if (entry === MISS) replies.addEncoded(id, out.buf, 0, out.length, age, life);
+    else replies.addEncoded(id, out.buf, 0, out.length, age, life, c.etagHigh(entry), c.etagLow(entry));
+  }
+
+  /** Raw bytes `src[start, end)`, tagged with `entry`'s ETag when it is cached. */
+  #raw(replies: BatchWriter, id: number, src: Buffer, start: number, end: number, age: number, life: number, entry: number): void {
+    const c = this.#s.cache;
+    if (entry === MISS) replies.addValue(id, src.subarray(start, end), age, undefined, life);
+    else replies.addStored(id, src, start, end - start, age, c.etagHigh(entry), c.etagLow(entry), life);
+  }
+
   /** The family of the command whose encoded arguments start at `bytes[at]`. */
   #family(bytes: Buffer, at: number): number {
     const length = bytes.readUInt32LE(at);
-    return TYPED_COMMANDS.get(bytes.latin1Slice(at + 4, at + 4 + length).toUpperCase())?.family ?? 0;
+    return TYPED_COMMANDS.get(bytes.latin1Slice(at + 4, at + 4 + length).toUpperCase())?.family ?? FAMILY_OF_VIEWS;
   }
 
   /** Decodes `addCommand`'s arguments into `#args`; returns their count. */
