@@ -6,7 +6,7 @@ import t from 'tap';
 import net from 'node:net';
 import { Redis } from 'ioredis';
 import { runProxy, startProxy, startRedis } from './helpers/processes.js';
-import { command, decodeAll, exchange } from './helpers/resp.js';
+import { command, decodeAll, exchange, helloAsShardcache, sendAll } from './helpers/resp.js';
 import { seededRandom } from './helpers/random.js';
 import { sleep } from './helpers/time.js';
 
@@ -149,4 +149,114 @@ t.test('RESP_PORT already taken: exit 1 naming the setting', async (t) => {
   const { code, stderr } = await runProxy({ REDIS_URL: redis.url, SHARDS: '1', PORT: '0', RESP_PORT: String(port) });
   t.equal(code, 1);
   t.match(stderr, `cannot listen on 127.0.0.1:${port}: EADDRINUSE (RESP_PORT)`);
+});
+
+/** Sends each connection's commands to Redis and to the proxy, and lists where the replies differ (HELLO's server, version and id aside). */
+async function differential(port: number, connections: string[][][]): Promise<string[]> {
+  const differ: string[] = [];
+  for (const commands of connections) {
+    const fromRedis = await sendAll(redis.port, [['CLIENT', 'ID'], ...commands], 20000);
+    const fromProxy = await sendAll(port, [['CLIENT', 'ID'], ...commands], 20000);
+    const id = decodeAll(Buffer.from(fromProxy[0]!, 'latin1'))[0] as number;
+    if (fromProxy.length !== fromRedis.length) differ.push(`${fromProxy.length} replies, Redis ${fromRedis.length}`);
+    commands.forEach((c, i) => {
+      const expected = helloAsShardcache(fromRedis[i + 1] ?? '', id);
+      if (fromProxy[i + 1] !== expected)
+        differ.push(`${JSON.stringify(c)}: ${JSON.stringify(fromProxy[i + 1])} ≠ ${JSON.stringify(expected)}`);
+    });
+  }
+  return differ;
+}
+
+t.test(
+  "1,000 commands, three in four an odd or malformed HELLO: Redis 7.0's reply to each, byte for byte, and the state they leave",
+  async (t) => {
+    const proxy = await startProxy(t, { REDIS_URL: redis.url, SHARDS: '2', RESP_PORT: '0' });
+    const rand = seededRandom(0x4e110);
+    const pick = <T>(list: readonly T[]): T => list[Math.floor(rand() * list.length)]!;
+    const versions = ['2', '3', '1', '4', '0', '-1', '-0', '03', '+3', '3.0', '', ' 3', '3\r\n', '\x00', 'x', '9223372036854775807'];
+    const options = [
+      ['SETNAME', 'ok-name'],
+      ['SETNAME', 'bad name'],
+      ['SETNAME', ''],
+      ['SETNAME'],
+      ['setname', 'lower'],
+      ['AUTH', 'default', 'anything'],
+      ['AUTH', 'default'],
+      ['AUTH', 'nobody', 'pw'],
+      ['AUTH'],
+      ['FOO'],
+    ];
+    const connections = Array.from({ length: 10 }, () =>
+      Array.from({ length: 100 }, (): string[] => {
+        const kind = rand();
+        // What the HELLOs left behind: the protocol (a nil's encoding) and the name.
+        if (kind < 0.15) return ['GET', 'h:none'];
+        if (kind < 0.25) return ['CLIENT', 'GETNAME'];
+        const hello = ['HELLO'];
+        if (rand() < 0.9) hello.push(pick(versions));
+        for (let n = Math.floor(rand() * 3); n > 0; n--) hello.push(...pick(options));
+        return hello;
+      }),
+    );
+    t.same(await differential(proxy.respPort!, connections), [], 'the same replies as Redis');
+    t.equal(proxy.child.exitCode, null, 'still running');
+  },
+);
+
+t.test("2,000 random MULTI / EXEC / DISCARD sequences of reads: Redis 7.0's replies, byte for byte", async (t) => {
+  const proxy = await startProxy(t, { REDIS_URL: redis.url, SHARDS: '2', RESP_PORT: '0' });
+  await redis.client.mset('x:a', 'A', 'x:b', 'B');
+  await redis.client.del('x:list');
+  await redis.client.rpush('x:list', 'l');
+  const rand = seededRandom(0x7a5);
+  const reads = [
+    ['GET', 'x:a'],
+    ['GET', 'x:none'],
+    ['MGET', 'x:b', 'x:none', 'x:list'],
+    ['GET', 'x:list'],
+    ['PING'],
+    ['ECHO', 'e'],
+    ['CLIENT', 'GETNAME'],
+    ['UNWATCH'],
+    ['HELLO', '3'],
+    ['HELLO', '2'],
+    ['HELLO', '5'],
+  ];
+  const control = [['MULTI'], ['EXEC'], ['DISCARD'], ['MULTI', 'x'], ['EXEC', 'x'], ['GET'], ['MGET']];
+  const connections = Array.from({ length: 20 }, () => {
+    let inMulti = false;
+    return Array.from({ length: 100 }, (): string[] => {
+      const kind = rand();
+      const next = kind < 0.55 ? reads[Math.floor(rand() * reads.length)]! : control[Math.floor(rand() * control.length)]!;
+      // WATCH outside MULTI is where the proxy answers otherwise (it is refused); inside, both refuse it alike.
+      if (kind > 0.97 && inMulti) return ['WATCH', 'x:a'];
+      if (next[0] === 'MULTI' && next.length === 1) inMulti = true;
+      // An EXEC of the wrong arity discards the transaction too (EXECABORT … because of: …).
+      if (next[0] === 'EXEC' || (next[0] === 'DISCARD' && next.length === 1)) inMulti = false;
+      return next;
+    });
+  });
+  t.same(await differential(proxy.respPort!, connections), [], 'the same replies as Redis');
+});
+
+t.test('MULTI floods: clients that queue past the bound and never EXEC are refused, then forgotten; others are served', async (t) => {
+  const proxy = await startProxy(t, { REDIS_URL: redis.url, SHARDS: '2', RESP_PORT: '0' });
+  await redis.client.set('f:k', 'v');
+  const flood = Buffer.concat([command('MULTI'), Buffer.concat(Array(40000).fill(command('GET', 'f:k')))]);
+  const floods = await Promise.all(
+    Array.from({ length: 20 }, () => exchange(proxy.respPort!, flood, { replies: 40001, timeoutMs: 30000 })),
+  );
+  for (const { data } of floods) {
+    const replies = decodeAll(data);
+    t.equal(replies.length, 40001);
+    t.ok(replies.slice(1, 32769).every((r) => r === 'QUEUED'));
+    t.match(replies[32769], { error: /^ERR transaction too large/ });
+    t.ok(
+      replies.slice(32770).every((r) => r === 'QUEUED'),
+      'nothing kept past the bound, each still answered',
+    );
+  }
+  t.same(decodeAll((await exchange(proxy.respPort!, command('GET', 'f:k'), { replies: 1 })).data), ['v'], 'a new client is served');
+  t.equal(proxy.child.exitCode, null, 'still running');
 });

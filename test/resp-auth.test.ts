@@ -42,6 +42,10 @@ t.test('with RESP_PASSWORD: nothing but AUTH, HELLO and QUIT before the password
     [['MGET', 'auth:k'], NOAUTH],
     [['SET', 'auth:k', 'x'], { error: "ERR unknown or unsupported command 'SET'" }],
     [['GET'], { error: "ERR wrong number of arguments for 'get' command" }],
+    // Redis 7.0.15's replies, word for word: an EXEC refused before it runs says why.
+    [['EXEC'], { error: 'EXECABORT Transaction discarded because of: NOAUTH Authentication required.' }],
+    [['MULTI'], NOAUTH],
+    [['WATCH', 'auth:k'], NOAUTH],
     [
       ['HELLO', '2'],
       {
@@ -57,6 +61,9 @@ t.test('with RESP_PASSWORD: nothing but AUTH, HELLO and QUIT before the password
     [['GET', 'auth:k'], 'value'],
     [['AUTH', 'wrong again'], WRONGPASS],
     [['GET', 'auth:k'], 'value'],
+    [['MULTI'], 'OK'],
+    [['GET', 'auth:k'], 'QUEUED'],
+    [['EXEC'], ['value']],
   ];
   const got = await replies(locked.respPort!, cases);
   cases.forEach(([args, reply], i) => t.same(got[i], reply, args.join(' ')));

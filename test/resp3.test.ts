@@ -13,7 +13,7 @@ import type { Sink } from '../src/acceptor/sink.js';
 import { Outcome, Protocol, RESP3_FLAG } from '../src/hop/vocabulary.js';
 import { RESP_COMMANDS, RESP_STATUSES } from '../src/metrics/labels.js';
 import { startProxy, startRedis } from './helpers/processes.js';
-import { command, decodeAll, exchange, sendAll } from './helpers/resp.js';
+import { command, decodeAll, exchange, helloAsShardcache, sendAll } from './helpers/resp.js';
 import { scrape, total, waitForTotal } from './helpers/metrics.js';
 
 const redis = await startRedis(t);
@@ -27,13 +27,6 @@ const proxy = await startProxy(t, {
 await redis.client.set('r3:k', 'v');
 await redis.client.rpush('r3:list', 'x');
 
-/** Redis's HELLO reply with the proxy's name, version and connection id in place of Redis's: the rest is copied. */
-function asShardcache(hello: string, id: number): string {
-  return hello
-    .replace(/\$5\r\nredis\r\n\$7\r\nversion\r\n\$\d+\r\n[^\r]*\r\n/, '$10\r\nshardcache\r\n$7\r\nversion\r\n$5\r\n0.1.0\r\n')
-    .replace(/\$2\r\nid\r\n:\d+\r\n/, `$2\r\nid\r\n:${id}\r\n`);
-}
-
 t.test("HELLO 3 and HELLO 2 answer Redis 7.0's maps, with shardcache's name, version and id", async (t) => {
   const sequence = [['HELLO', '3'], ['HELLO', '2'], ['HELLO'], ['HELLO', '3', 'SETNAME', 'n1'], ['HELLO'], ['CLIENT', 'ID']];
   const fromRedis = await sendAll(redis.port, sequence);
@@ -41,7 +34,7 @@ t.test("HELLO 3 and HELLO 2 answer Redis 7.0's maps, with shardcache's name, ver
   const id = decodeAll(Buffer.from(fromProxy[5]!, 'latin1'))[0] as number;
   t.match(fromRedis[0], /^%7\r\n\$6\r\nserver\r\n\$5\r\nredis\r\n/, 'Redis answers HELLO 3 with a map of 7');
   t.match(fromRedis[1], /^\*14\r\n/, 'and HELLO 2 with a flat array of 14');
-  for (let i = 0; i < 5; i++) t.equal(fromProxy[i], asShardcache(fromRedis[i]!, id), sequence[i]!.join(' '));
+  for (let i = 0; i < 5; i++) t.equal(fromProxy[i], helloAsShardcache(fromRedis[i]!, id), sequence[i]!.join(' '));
   t.match(fromProxy[4], /\$5\r\nproto\r\n:3\r\n/, 'HELLO without a version keeps RESP3');
 });
 

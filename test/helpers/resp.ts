@@ -101,6 +101,13 @@ export async function sendAll(port: number, commands: (string | Buffer)[][], tim
   return rawReplies(data);
 }
 
+/** Redis's HELLO reply with the proxy's server name, version and connection `id` in place of Redis's: the rest is Redis's, copied. */
+export function helloAsShardcache(hello: string, id: number): string {
+  return hello
+    .replace(/\$5\r\nredis\r\n\$7\r\nversion\r\n\$\d+\r\n[^\r]*\r\n/g, '$10\r\nshardcache\r\n$7\r\nversion\r\n$5\r\n0.1.0\r\n')
+    .replace(/\$2\r\nid\r\n:\d+\r\n/g, `$2\r\nid\r\n:${id}\r\n`);
+}
+
 function decodeOne(data: Buffer, at: { pos: number }): Reply | undefined {
   const eol = data.indexOf('\r\n', at.pos);
   if (eol < 0) return undefined;

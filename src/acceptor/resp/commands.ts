@@ -10,7 +10,7 @@ import { auth, client, hello, select } from './hello.js';
 import { command, config, info } from './introspection.js';
 import { arrayHeader, encode, error, OK, PONG } from './reply.js';
 import { type Handler, IN_ARRAY, type ServerFacts, type Session, unknownCommand, wrongArity } from './session.js';
-import { discard, exec, multi, queue, watch } from './transaction.js';
+import { abortExec, discard, exec, multi, queue, watch } from './transaction.js';
 
 // arity as in Redis's COMMAND reply: n = exactly n arguments, -n = at least n. The order, and so each
 // command's counter index, is RESP_COMMANDS's; the type asks for every command there, and no other.
@@ -86,6 +86,7 @@ const GET = TABLE.get('GET')!;
 const NO_AUTH_BELOW = TABLE.get('QUIT')!.index + 1;
 /** Inside MULTI, the `+QUEUED` replies are counted as MULTI's: each command is counted when EXEC runs it. */
 const MULTI_INDEX = TABLE.get('MULTI')!.index;
+const EXEC_INDEX = TABLE.get('EXEC')!.index;
 
 /** Runs the command in `args[0, argc)` on `session` (inside MULTI: queues it). */
 export function execute(session: Session, args: string[], argc: number, facts: ServerFacts): void {
@@ -104,8 +105,12 @@ export function execute(session: Session, args: string[], argc: number, facts: S
   entry.run(session, args, argc, facts);
 }
 
-/** An error reply; inside MULTI it also dooms the transaction, as Redis does with a command it refuses when queued. */
+/**
+ * An error reply; inside MULTI it also dooms the transaction, as Redis does
+ * with a command it refuses when queued. A refused EXEC discards it at once.
+ */
 function refuse(session: Session, reply: Buffer): void {
+  if (session.command === EXEC_INDEX) return abortExec(session, reply);
   session.transaction?.fail();
   session.reply(reply);
 }

@@ -25,11 +25,12 @@ function parseVersion(text: string): number {
 }
 
 /**
- * HELLO [protover [AUTH user pass] [SETNAME name]]: checks everything
- * first, then logs in, names the connection and switches its protocol, and
- * answers with the server map in the protocol switched to (a map in RESP3,
- * a flat array in RESP2), as Redis 7.0 does. Versions other than 2 and 3
- * are refused with NOPROTO and leave the connection as it was.
+ * HELLO [protover [AUTH user pass] [SETNAME name]]: as Redis 7.0 runs it,
+ * options in order, each taking effect at once: an AUTH logs in and a
+ * SETNAME names the connection, even when a later option is refused (what
+ * redis-server 7.0.15 does). Then the protocol switches and the server map
+ * is answered in it (a map in RESP3, a flat array in RESP2). Versions other
+ * than 2 and 3 are refused with NOPROTO and leave the connection as it was.
  */
 export function hello(session: Session, args: string[], argc: number, facts: ServerFacts): void {
   let version = 0;
@@ -38,27 +39,21 @@ export function hello(session: Session, args: string[], argc: number, facts: Ser
     if (Number.isNaN(version)) return session.reply(BAD_VERSION);
     if (version !== 2 && version !== 3) return session.reply(NOPROTO);
   }
-  let name: string | undefined;
-  let login: [user: string, password: string] | undefined;
-  for (let i = 2; i < argc; i += 2) {
+  for (let i = 2; i < argc; i++) {
     const option = args[i]!.toUpperCase();
-    if (option === 'SETNAME' && i + 1 < argc) {
-      name = args[i + 1]!;
+    if (option === 'AUTH' && i + 2 < argc) {
+      if (!credentialsValid(facts.password, args[i + 1]!, args[i + 2]!)) return session.reply(WRONGPASS);
+      session.authenticated = true;
+      i += 2;
+    } else if (option === 'SETNAME' && i + 1 < argc) {
+      const name = args[++i]!;
       if (!NAME.test(name)) return session.reply(BAD_NAME);
-    } else if (option === 'AUTH' && i + 2 < argc) {
-      login = [args[i + 1]!, args[i + 2]!];
-      i++;
+      session.name = name === '' ? null : name;
     } else {
       return session.reply(error(`ERR Syntax error in HELLO option '${args[i]!}'`));
     }
   }
-  if (login !== undefined) {
-    if (!credentialsValid(facts.password, login[0], login[1])) return session.reply(WRONGPASS);
-    session.authenticated = true;
-  } else if (facts.password !== undefined && !session.authenticated) {
-    return session.reply(HELLO_NOAUTH);
-  }
-  if (name !== undefined) session.name = name === '' ? null : name;
+  if (facts.password !== undefined && !session.authenticated) return session.reply(HELLO_NOAUTH);
   if (version !== 0) session.protocol = version === 3 ? Protocol.Resp | RESP3_FLAG : Protocol.Resp;
   const on3 = resp3(session);
   const map: Item[] = ['server', 'shardcache', 'version', VERSION, 'proto', on3 ? 3 : 2, 'id', session.id];

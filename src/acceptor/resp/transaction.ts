@@ -88,6 +88,16 @@ export function exec(session: Session): void {
   session.replay(transaction.commands);
 }
 
+/**
+ * EXEC refused before it runs (wrong arity, NOAUTH): the transaction is
+ * discarded, and the reply gives the reason, as Redis's `execCommandAbort`.
+ */
+export function abortExec(session: Session, refusal: Buffer): void {
+  session.transaction = undefined;
+  const reason = refusal.latin1Slice(1, refusal.length - 2).replace(/^ERR /, '');
+  session.reply(error(`EXECABORT Transaction discarded because of: ${reason}`));
+}
+
 /** DISCARD: drops the queued commands. */
 export function discard(session: Session): void {
   if (session.transaction === undefined) return session.reply(DISCARD_WITHOUT_MULTI);
