@@ -28,7 +28,7 @@ import { fieldItem, HTTP_FIELD, HTTP_JSON, HTTP_RANGE, rangeJson, valueJson } fr
 import { JsonWriter } from './commands/json-writer.js';
 import { Kind } from '../cache/typed-value.js';
 import { ReplyWriter } from './commands/reply-writer.js';
-import { TYPED_COMMANDS } from './commands/table.js';
+import { TYPED_COMMANDS, type TypedCommand } from './commands/table.js';
 import type { MissLimit } from './miss-limit.js';
 import { LINK_SPAN, type ReplyLinks } from './reply-links.js';
 
@@ -106,12 +106,15 @@ export class TypedReads implements JsonAnswer {
     const p = this.#s;
     const bytes = reader.buffer;
     const at = reader.offset;
-    const family = this.#family(bytes, at + keyLength);
+    // Decoded once: the family counts it, and a hit runs it.
+    const argc = this.#decode(bytes, at + keyLength, at + reader.code);
+    const command = this.#command();
+    const family = command?.family ?? FAMILY_OF_VIEWS;
     const entry = p.cache.get(bytes, at, keyLength, now);
     if (entry !== MISS) {
       p.hits[reader.protocol]!++;
       p.stats[Stat.TypedHits + family]!++;
-      this.#answerEntry(replies, reader.id, entry, now, bytes.subarray(at + keyLength, at + reader.code), reader.meta);
+      this.#run(replies, reader.id, this.#entryFound(entry, now), argc, command, reader.meta, p.cache.age(entry, now), entry);
       return;
     }
     if (this.#fetches === undefined) return replies.addOutcome(reader.id, Outcome.RedisError);
@@ -225,7 +228,8 @@ export class TypedReads implements JsonAnswer {
     this.pending.delete(w);
     const replies = this.#p.links.replyTo(w);
     if (replies === undefined || pending === undefined) return;
-    this.#run(replies, w % LINK_SPAN, found, pending.args, pending.meta, age);
+    const argc = this.#decode(pending.args, 0, pending.args.length);
+    this.#run(replies, w % LINK_SPAN, found, argc, this.#command(), pending.meta, age);
   }
 
   /** An HTTP GET of a typed entry: its JSON. */
@@ -247,16 +251,30 @@ export class TypedReads implements JsonAnswer {
 
   /** Runs a command with encoded `args` against the store's `entry`. */
   #answerEntry(replies: BatchWriter, id: number, entry: number, now: number, args: Buffer, meta: number): void {
-    this.#run(replies, id, this.#entryFound(entry, now), args, meta, this.#s.cache.age(entry, now), entry);
+    const argc = this.#decode(args, 0, args.length);
+    this.#run(replies, id, this.#entryFound(entry, now), argc, this.#command(), meta, this.#s.cache.age(entry, now), entry);
   }
 
-  #run(replies: BatchWriter, id: number, found: Found, args: Buffer, meta: number, age: number, entry = MISS): void {
-    const argc = this.#decode(args);
-    if (this.#args[0]!.startsWith('HTTP.')) return this.#http(replies, id, found, age, entry);
+  /** The command named by `#args[0]` (most clients send it in upper case), or undefined for an HTTP view. */
+  #command(): TypedCommand | undefined {
+    const name = this.#args[0]!;
+    return TYPED_COMMANDS.get(name) ?? TYPED_COMMANDS.get(name.toUpperCase());
+  }
+
+  /** Runs the decoded `#args[0, argc)`, `command` or an HTTP view, against `found`. */
+  #run(
+    replies: BatchWriter,
+    id: number,
+    found: Found,
+    argc: number,
+    command: TypedCommand | undefined,
+    meta: number,
+    age: number,
+    entry = MISS,
+  ): void {
+    if (command === undefined) return this.#http(replies, id, found, age, entry);
     const out = this.#out.reset((meta & RESP3_FLAG) !== 0);
-    const command = TYPED_COMMANDS.get(this.#args[0]!.toUpperCase());
-    if (command === undefined) out.error(`ERR unknown command '${this.#args[0]}'`);
-    else command.run(found, this.#args, argc, out);
+    command.run(found, this.#args, argc, out);
     replies.addEncoded(id, out.buf, 0, out.length, age, found.kind < 0 ? -1 : found.lifeMs);
   }
 
@@ -298,18 +316,12 @@ export class TypedReads implements JsonAnswer {
     else replies.addStored(id, src, start, end - start, age, c.etagHigh(entry), c.etagLow(entry), life);
   }
 
-  /** The family of the command whose encoded arguments start at `bytes[at]`. */
-  #family(bytes: Buffer, at: number): number {
-    const length = bytes.readUInt32LE(at);
-    return TYPED_COMMANDS.get(bytes.latin1Slice(at + 4, at + 4 + length).toUpperCase())?.family ?? FAMILY_OF_VIEWS;
-  }
-
-  /** Decodes `addCommand`'s arguments into `#args`; returns their count. */
-  #decode(args: Buffer): number {
+  /** Decodes `addCommand`'s arguments `bytes[from, end)` into `#args`; returns their count. */
+  #decode(bytes: Buffer, from: number, end: number): number {
     let argc = 0;
-    for (let at = 0; at < args.length; argc++) {
-      const length = args.readUInt32LE(at);
-      this.#args[argc] = args.latin1Slice(at + 4, at + 4 + length);
+    for (let at = from; at < end; argc++) {
+      const length = bytes.readUInt32LE(at);
+      this.#args[argc] = bytes.latin1Slice(at + 4, at + 4 + length);
       at += 4 + length;
     }
     return argc;

@@ -9,6 +9,12 @@ import { isUtf8 } from 'node:buffer';
 
 const HEX = '0123456789abcdef';
 
+/** Whether `src[start, end)` is UTF-8: ASCII (most fields) is told by a loop, without the view `isUtf8` needs. */
+function utf8(src: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (src[i]! >= 0x80) return isUtf8(src.subarray(start, end));
+  return true;
+}
+
 /** See the file comment. */
 export class JsonWriter {
   buf: Buffer = Buffer.allocUnsafe(4096);
@@ -32,7 +38,7 @@ export class JsonWriter {
 
   /** The bytes `src[start, end)` as a JSON value: a string, or `{"base64":…}` when they are not UTF-8. */
   string(src: Buffer, start: number, end: number): void {
-    if (isUtf8(src.subarray(start, end))) return this.#quoted(src, start, end);
+    if (utf8(src, start, end)) return this.#quoted(src, start, end);
     this.raw('{"base64":"');
     this.#base64(src, start, end);
     this.raw('"}');
@@ -40,7 +46,7 @@ export class JsonWriter {
 
   /** The bytes `src[start, end)` as an object key: a string, `"base64:…"` when they are not UTF-8. */
   key(src: Buffer, start: number, end: number): void {
-    if (isUtf8(src.subarray(start, end))) return this.#quoted(src, start, end);
+    if (utf8(src, start, end)) return this.#quoted(src, start, end);
     this.raw('"base64:');
     this.#base64(src, start, end);
     this.raw('"');

@@ -100,9 +100,23 @@ export class ReplyWriter {
     this.#ascii(`-${message}\r\n`);
   }
 
-  /** `<type><n>\r\n`. */
+  /** `<type><n>\r\n`, the digits written without making a string. */
   #line(type: number, n: number): void {
-    this.#ascii(String.fromCharCode(type) + n + '\r\n');
+    this.#room(24);
+    const b = this.buf;
+    let at = this.length;
+    b[at++] = type;
+    if (n < 0) {
+      b[at++] = 45;
+      n = -n;
+    }
+    let digits = 1;
+    for (let m = n; m >= 10; m = Math.floor(m / 10)) digits++;
+    for (let d = at + digits - 1; d >= at; d--, n = Math.floor(n / 10)) b[d] = 48 + (n % 10);
+    at += digits;
+    b[at++] = 13;
+    b[at++] = 10;
+    this.length = at;
   }
 
   #ascii(s: string): void {
