@@ -19,14 +19,13 @@ import { etagOut, etagWords } from '../cache/etag.js';
 import type { Flights } from '../cache/singleflight.js';
 import { ABSENT, MISS, type Store } from '../cache/store.js';
 import type { BatchReader, BatchWriter } from '../hop/wire.js';
-import { Outcome, RESP3_FLAG } from '../hop/vocabulary.js';
+import { HTTP_VIEWS, Outcome, RESP3_FLAG } from '../hop/vocabulary.js';
 import { Stat } from '../metrics/shard-stats.js';
 import { answerGet, type JsonAnswer } from './answer.js';
 import { BatchFetch, type FetchWithLife } from './batch-fetch.js';
-import { ABSENT_KEY, Found, STRING } from './commands/found.js';
-import { fieldItem, HTTP_FIELD, HTTP_JSON, HTTP_RANGE, rangeJson, valueJson } from './commands/http-views.js';
+import { Found } from './commands/found.js';
+import { answerView } from './typed-views.js';
 import { JsonWriter } from './commands/json-writer.js';
-import { Kind } from '../cache/typed-value.js';
 import { ReplyWriter } from './commands/reply-writer.js';
 import { TYPED_COMMANDS, type TypedCommand } from './commands/table.js';
 import type { MissLimit } from './miss-limit.js';
@@ -234,8 +233,8 @@ export class TypedReads implements JsonAnswer {
 
   /** An HTTP GET of a typed entry: its JSON. */
   json(replies: BatchWriter, id: number, entry: number, age: number, now: number): void {
-    this.#args[0] = HTTP_JSON;
-    this.#http(replies, id, this.#entryFound(entry, now), age, entry);
+    this.#args[0] = HTTP_VIEWS.Json;
+    answerView(replies, id, this.#entryFound(entry, now), age, entry, this.#s.cache, this.#args, this.#json);
   }
 
   /** `found` for the store's `entry`. */
@@ -272,48 +271,10 @@ export class TypedReads implements JsonAnswer {
     age: number,
     entry = MISS,
   ): void {
-    if (command === undefined) return this.#http(replies, id, found, age, entry);
+    if (command === undefined) return answerView(replies, id, found, age, entry, this.#s.cache, this.#args, this.#json);
     const out = this.#out.reset((meta & RESP3_FLAG) !== 0);
     command.run(found, this.#args, argc, out);
     replies.addEncoded(id, out.buf, 0, out.length, age, found.kind < 0 ? -1 : found.lifeMs);
-  }
-
-  /**
-   * An HTTP view (`http-views.ts`, named by `#args[0]`) of `found`: JSON
-   * (`ENCODED`), a hash field's raw bytes, a string's raw bytes (a GET that
-   * met a typed entry, asked again when it had become a string), or why not.
-   * A cached entry's ETag tags each view of it: one URL's view changes only
-   * when the entry does.
-   */
-  #http(replies: BatchWriter, id: number, found: Found, age: number, entry: number): void {
-    const c = this.#s.cache;
-    const life = found.kind === ABSENT_KEY ? -1 : found.lifeMs;
-    const name = this.#args[0]!;
-    if (found.kind === ABSENT_KEY) return replies.addOutcome(id, Outcome.NotFound);
-    if (found.kind === STRING) {
-      if (name !== HTTP_JSON) return replies.addOutcome(id, Outcome.WrongType);
-      return this.#raw(replies, id, found.bytes, found.start, found.end, age, life, entry);
-    }
-    const v = found.view;
-    if (v.kind === Kind.Stream || (name === HTTP_FIELD && v.kind !== Kind.Hash)) return replies.addOutcome(id, Outcome.WrongType);
-    if (name === HTTP_FIELD) {
-      const i = fieldItem(v, this.#args[1]!);
-      if (i < 0) return replies.addOutcome(id, Outcome.NotFound);
-      return this.#raw(replies, id, v.bytes, v.itemStart(i), v.itemEnd(i), age, life, entry);
-    }
-    const out = this.#json.reset();
-    if (name === HTTP_RANGE) {
-      if (!rangeJson(v, this.#args[1]!, this.#args[2]!, out)) return replies.addOutcome(id, Outcome.WrongType);
-    } else valueJson(v, out);
-    if (entry === MISS) replies.addEncoded(id, out.buf, 0, out.length, age, life);
-    else replies.addEncoded(id, out.buf, 0, out.length, age, life, c.etagHigh(entry), c.etagLow(entry));
-  }
-
-  /** Raw bytes `src[start, end)`, tagged with `entry`'s ETag when it is cached. */
-  #raw(replies: BatchWriter, id: number, src: Buffer, start: number, end: number, age: number, life: number, entry: number): void {
-    const c = this.#s.cache;
-    if (entry === MISS) replies.addValue(id, src.subarray(start, end), age, undefined, life);
-    else replies.addStored(id, src, start, end - start, age, c.etagHigh(entry), c.etagLow(entry), life);
   }
 
   /** Decodes `addCommand`'s arguments `bytes[from, end)` into `#args`; returns their count. */
