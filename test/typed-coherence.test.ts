@@ -71,3 +71,19 @@ t.test('HSET, LPUSH, SADD, ZADD and DEL in Redis are each seen through the proxy
     t.ok(ms < 50, `${name}: seen through the proxy ${ms.toFixed(1)} ms after Redis acknowledged it`);
   }
 });
+
+t.test('a hash over MAX_VALUE_BYTES is answered from each read and not cached', async (t) => {
+  const small = await startProxy(t, { REDIS_URL: redis.url, RESP_PORT: '0', SHARDS: '1', MAX_VALUE_BYTES: '1k' });
+  const big = await RespPipe.open(small.respPort!);
+  t.teardown(() => big.close());
+  const fields = Array.from({ length: 100 }, (_, i) => [`field-${i}`, 'x'.repeat(20)]).flat();
+  await redis.client.hset('big:h', ...fields);
+  const ask1 = async (...args: string[]): Promise<unknown> => decodeAll((await big.send([command(...args)]))[0]!)[0];
+  for (let i = 0; i < 3; i++) {
+    const before = await reads();
+    t.same(await ask1('HGETALL', 'big:h'), fields, `read ${i + 1}: the whole hash`);
+    t.equal(await ask1('HGET', 'big:h', 'field-42'), 'x'.repeat(20));
+    t.ok((await reads()) - before >= 2, 'both reads went to Redis: nothing was cached');
+  }
+  t.match(await ask1('INFO'), /redis_version/, 'the connection is fine');
+});
