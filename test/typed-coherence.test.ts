@@ -7,6 +7,7 @@
  */
 import t from 'tap';
 import { commandCalls } from './helpers/commandstats.js';
+import { scrape, total } from './helpers/metrics.js';
 import { startProxy, startRedis } from './helpers/processes.js';
 import { command, decodeAll, RespPipe } from './helpers/resp.js';
 import { sleep } from './helpers/time.js';
@@ -38,6 +39,10 @@ t.test('a second read of a cached hash, by any hash command, costs Redis nothing
   t.equal(await ask('TYPE', 'cached:h'), 'hash');
   t.same(await ask('HGETALL', 'cached:h'), fields);
   t.equal(await reads(), fetched, 'five more reads of the hash: no command reached Redis');
+  const m = await scrape(proxy.admin);
+  t.equal(total(m, 'shardcache_typed_misses_total', { family: 'hash' }), 1, 'one hash command missed');
+  t.equal(total(m, 'shardcache_typed_hits_total', { family: 'hash' }), 4, 'four hash commands hit (TYPE counts as keys)');
+  t.equal(total(m, 'shardcache_typed_hits_total', { family: 'keys' }), 1);
 });
 
 /** Ms from the write's acknowledgement until `read` through the proxy answers `expected` (polled every 2 ms), or Infinity past 1 s. */
