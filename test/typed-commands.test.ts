@@ -64,6 +64,42 @@ t.test('RESP3 shapes as Redis 7.0 writes them; RESP2 unchanged', async (t) => {
   t.equal(run(undefined, false, 'PTTL'), ':-2\r\n');
 });
 
+t.test('ZRANGE by score and by lex, forward and REV, with LIMIT', async (t) => {
+  const lex = encodeTyped(
+    Kind.Zset,
+    ['a', 'b', 'c', 'd'].flatMap((m) => [b(m), b('0')]),
+  );
+  const members = (reply: string): string[] => reply.split('\r\n').filter((_, i) => i > 0 && i % 2 === 0);
+  t.same(members(run(lex, false, 'ZRANGE', '[b', '(d', 'BYLEX')), ['b', 'c']);
+  t.same(members(run(lex, false, 'ZRANGE', '+', '-', 'BYLEX', 'REV', 'LIMIT', '1', '2')), ['c', 'b']);
+  t.same(members(run(lex, false, 'ZRANGE', '-', '+', 'BYLEX', 'LIMIT', '-1', '2')), [], 'a negative offset skips everything');
+  t.same(members(run(lex, false, 'ZRANGE', '(b', '(b', 'BYLEX')), [], 'an empty lex range');
+  t.same(members(run(lex, false, 'ZRANGE', '+', '[a', 'BYLEX')), [], 'max below min');
+  t.same(members(run(lex, false, 'ZRANGE', '[z', '+', 'BYLEX')), []);
+  t.same(members(run(zset, false, 'ZRANGE', '+inf', '(0.1', 'BYSCORE', 'REV')), ['c', 'b']);
+  t.same(members(run(zset, false, 'ZRANGE', '2', '2', 'BYSCORE')), ['b']);
+  t.same(members(run(zset, false, 'ZRANGE', '(2', '2', 'BYSCORE')), [], 'equal bounds, one exclusive');
+  t.same(members(run(zset, false, 'ZRANGE', '3', '1', 'BYSCORE')), []);
+  t.same(members(run(zset, false, 'ZRANGE', '-inf', '+inf', 'BYSCORE', 'LIMIT', '5', '1')), [], 'an offset past the end');
+  t.same(members(run(zset, false, 'ZRANGE', '', 'inf', 'BYSCORE')), ['a', 'b', 'c'], '"" is 0, as strtod reads it');
+  t.same(members(run(zset, false, 'ZRANGE', '0', '0', 'REV')), ['c'], 'ranks counted from the top with REV');
+  t.equal(run(zset, false, 'ZRANGE', '0', '-1', 'LIMIT', 'x', '1'), '-ERR value is not an integer or out of range\r\n');
+  t.equal(run(zset, false, 'ZRANGE', 'x', '-1'), '-ERR value is not an integer or out of range\r\n');
+  t.equal(run(zset, false, 'ZRANGE', '0', 'x'), '-ERR value is not an integer or out of range\r\n');
+  t.equal(run(zset, false, 'ZRANGE', '0', '-1', 'LIMIT', '0', 'y'), '-ERR value is not an integer or out of range\r\n');
+  t.equal(run(hash, false, 'ZRANGE', '0', '-1'), '-WRONGTYPE Operation against a key holding the wrong kind of value\r\n');
+  t.equal(run(undefined, false, 'ZRANGE', '0', '-1'), '*0\r\n');
+  t.equal(run(zset, false, 'ZRANGE', '0', '-1', 'bogus'), '-ERR syntax error\r\n');
+  t.equal(run(zset, false, 'ZRANGE', '(x', '1', 'BYSCORE'), '-ERR min or max is not a float\r\n');
+  t.equal(run(zset, false, 'ZRANK', 'b'), ':1\r\n');
+  t.equal(run(zset, false, 'ZREVRANK', 'b'), ':1\r\n');
+  t.equal(run(zset, false, 'ZREVRANK', 'nope'), '$-1\r\n');
+  t.equal(run(undefined, false, 'ZRANK', 'a'), '$-1\r\n');
+  t.equal(run(hash, false, 'ZRANK', 'a'), '-WRONGTYPE Operation against a key holding the wrong kind of value\r\n');
+  t.equal(run(undefined, false, 'ZSCORE', 'a'), '$-1\r\n');
+  t.equal(run(zset, false, 'ZCARD'), ':3\r\n');
+});
+
 t.test('errors in the order Redis checks them', async (t) => {
   t.equal(run(hash, false, 'LRANGE', 'x', '1'), '-ERR value is not an integer or out of range\r\n', 'LRANGE parses before the type check');
   t.equal(run(hash, false, 'LRANGE', '0', '1'), '-WRONGTYPE Operation against a key holding the wrong kind of value\r\n');

@@ -150,3 +150,40 @@ t.test('typed misses: absent keys, failures, negative caching, poisoning, values
     ],
   );
 });
+
+t.test('the HTTP views: a field, a range, a string asked for its JSON, a stream, an uncached value', async (t) => {
+  const h = harness({ maxValueBytes: 64 });
+  const view = (id: number, key: string, ...args: string[]) => requests(Protocol.Http, [id, key, ...args]);
+  h.shard.receive(view(1, 'h', 'HTTP.FIELD', 'f'), 0);
+  h.typed[0]!.resolve({ values: [tagged(Kind.Hash, ['f', 'v'])], lives: [-1] });
+  t.same(await h.entries(1), [[1, 1, 'v']]);
+  h.shard.receive(view(2, 'h', 'HTTP.FIELD', 'nope'), 0);
+  h.shard.receive(view(3, 'h', 'HTTP.RANGE', '0', '1'), 0);
+  h.shard.receive(view(4, 'nokey', 'HTTP.JSON'), 0);
+  h.typed[1]!.resolve({ values: [Outcome.NotFound], lives: [-1] });
+  h.shard.receive(view(5, 's', 'HTTP.JSON'), 0);
+  h.shard.receive(view(6, 's', 'HTTP.FIELD', 'f'), 0);
+  h.typed[2]!.resolve({ values: [taggedString('raw')], lives: [-1] });
+  h.shard.receive(view(7, 'x', 'HTTP.JSON'), 0);
+  h.typed[3]!.resolve({ values: [tagged(Kind.Stream, [])], lives: [-1] });
+  h.shard.receive(view(8, 'l', 'HTTP.RANGE', '-1', '-1'), 0);
+  h.typed[4]!.resolve({
+    values: [
+      tagged(
+        Kind.List,
+        Array.from({ length: 20 }, (_, i) => `element-${i}`),
+      ),
+    ],
+    lives: [-1],
+  });
+  t.same(await h.entries(8), [
+    [1, 1, 'v'],
+    [2, Outcome.NotFound],
+    [3, Outcome.WrongType],
+    [4, Outcome.NotFound],
+    [5, 3, 'raw'],
+    [6, Outcome.WrongType],
+    [7, Outcome.WrongType],
+    [8, 14, '["element-19"]'],
+  ]);
+});
