@@ -12,7 +12,7 @@
  * - HTTP string hit path against the build of `--baseline` (a checkout of
  *   main before the typed reads, built into its own dist/; bar: at least
  *   0.98×).
- * Results: benchmarks/results/typed.md.
+ * Results: benchmarks/results/typed.md (`--http`: the HTTP figures alone, typed-http.md).
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -26,6 +26,8 @@ import { runWrk } from './lib/wrk.js';
 const run = promisify(execFile);
 const quick = process.argv.includes('--quick');
 const baseline = process.argv.find((a) => a.startsWith('--baseline='))?.slice(11);
+/** `--http`: the HTTP figures only (a shorter run). */
+const httpOnly = process.argv.includes('--http');
 const ROUNDS = quick ? 2 : 5;
 const SECONDS = quick ? 3 : 6;
 const KEYS = 1000;
@@ -101,17 +103,18 @@ async function main(): Promise<void> {
       note('HTTP string 100 B, baseline build', old.rps);
       note('string: this build / baseline', string.rps / old.rps, ratios);
     }
-    for (const [name, command] of [
-      ['HGET', ['HGET', 'bh:__rand_int__', 'f07']],
-      ['HGETALL', ['HGETALL', 'bh:__rand_int__']],
-    ] as const)
-      for (const pipeline of [1, 16]) {
-        const direct = await redisBenchmark(redis.port, pipeline, [...command]);
-        const through = await redisBenchmark(proxy.respPort!, pipeline, [...command]);
-        note(`${name} P${pipeline} Redis`, direct);
-        note(`${name} P${pipeline} proxy`, through);
-        note(`${name} P${pipeline}: proxy / Redis`, through / direct, ratios);
-      }
+    if (!httpOnly)
+      for (const [name, command] of [
+        ['HGET', ['HGET', 'bh:__rand_int__', 'f07']],
+        ['HGETALL', ['HGETALL', 'bh:__rand_int__']],
+      ] as const)
+        for (const pipeline of [1, 16]) {
+          const direct = await redisBenchmark(redis.port, pipeline, [...command]);
+          const through = await redisBenchmark(proxy.respPort!, pipeline, [...command]);
+          note(`${name} P${pipeline} Redis`, direct);
+          note(`${name} P${pipeline} proxy`, through);
+          note(`${name} P${pipeline}: proxy / Redis`, through / direct, ratios);
+        }
     process.stdout.write(`round ${round + 1}/${ROUNDS} done\n`);
   }
   const lines = [
@@ -127,7 +130,7 @@ async function main(): Promise<void> {
     ...Object.entries(ratios).map(([name, xs]) => `| ${name} | ${median(xs).toFixed(2)}× | ${xs.map((x) => x.toFixed(2)).join(', ')} |`),
     '',
   ];
-  writeFileSync(join(ROOT, 'benchmarks/results/typed.md'), lines.join('\n'));
+  writeFileSync(join(ROOT, `benchmarks/results/typed${httpOnly ? '-http' : ''}.md`), lines.join('\n'));
   process.stdout.write(lines.join('\n'));
 }
 

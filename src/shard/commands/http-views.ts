@@ -20,24 +20,24 @@ export const HTTP_FIELD = HTTP_VIEWS.Field;
 /** Writes items `[from, to]` (element indexes; for a hash or zset, pair indexes) of `v` as JSON. */
 function items(v: TypedView, from: number, to: number, out: JsonWriter): void {
   const hash = v.kind === Kind.Hash;
-  out.raw(hash ? '{' : '[');
+  out.byte(hash ? 0x7b : 0x5b);
   for (let i = from; i <= to; i++) {
-    if (i > from) out.raw(',');
+    if (i > from) out.byte(0x2c);
     if (hash) {
       out.key(v.bytes, v.itemStart(2 * i), v.itemEnd(2 * i));
-      out.raw(':');
+      out.byte(0x3a);
       out.string(v.bytes, v.itemStart(2 * i + 1), v.itemEnd(2 * i + 1));
     } else if (v.kind === Kind.Zset) {
-      out.raw('[');
+      out.byte(0x5b);
       out.string(v.bytes, v.itemStart(2 * i), v.itemEnd(2 * i));
-      out.raw(',');
+      out.byte(0x2c);
       score(v, 2 * i + 1, out);
-      out.raw(']');
+      out.byte(0x5d);
     } else {
       out.string(v.bytes, v.itemStart(i), v.itemEnd(i));
     }
   }
-  out.raw(hash ? '}' : ']');
+  out.byte(hash ? 0x7d : 0x5d);
 }
 
 function score(v: TypedView, item: number, out: JsonWriter): void {

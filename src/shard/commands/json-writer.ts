@@ -9,12 +9,6 @@ import { isUtf8 } from 'node:buffer';
 
 const HEX = '0123456789abcdef';
 
-/** Whether `src[start, end)` is UTF-8: ASCII (most fields) is told by a loop, without the view `isUtf8` needs. */
-function utf8(src: Buffer, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) if (src[i]! >= 0x80) return isUtf8(src.subarray(start, end));
-  return true;
-}
-
 /** See the file comment. */
 export class JsonWriter {
   buf: Buffer = Buffer.allocUnsafe(4096);
@@ -30,7 +24,13 @@ export class JsonWriter {
     return this.buf.subarray(0, this.length);
   }
 
-  /** Punctuation or a number: ASCII written as it is. */
+  /** One ASCII byte (punctuation), without a native call. */
+  byte(c: number): void {
+    if (this.length >= this.buf.length) this.#room(1);
+    this.buf[this.length++] = c;
+  }
+
+  /** A number or a short ASCII run, written as it is. */
   raw(s: string): void {
     this.#room(s.length);
     this.length += this.buf.latin1Write(s, this.length);
@@ -38,7 +38,9 @@ export class JsonWriter {
 
   /** The bytes `src[start, end)` as a JSON value: a string, or `{"base64":…}` when they are not UTF-8. */
   string(src: Buffer, start: number, end: number): void {
-    if (utf8(src, start, end)) return this.#quoted(src, start, end);
+    const mark = this.length;
+    if (this.#quoted(src, start, end)) return;
+    this.length = mark;
     this.raw('{"base64":"');
     this.#base64(src, start, end);
     this.raw('"}');
@@ -46,7 +48,9 @@ export class JsonWriter {
 
   /** The bytes `src[start, end)` as an object key: a string, `"base64:…"` when they are not UTF-8. */
   key(src: Buffer, start: number, end: number): void {
-    if (utf8(src, start, end)) return this.#quoted(src, start, end);
+    const mark = this.length;
+    if (this.#quoted(src, start, end)) return;
+    this.length = mark;
     this.raw('"base64:');
     this.#base64(src, start, end);
     this.raw('"');
@@ -57,25 +61,39 @@ export class JsonWriter {
     this.length += this.buf.latin1Write(src.subarray(start, end).toString('base64'), this.length);
   }
 
-  #quoted(src: Buffer, start: number, end: number): void {
+  /**
+   * Writes `src[start, end)` quoted and escaped in one pass; false (the
+   * caller rewinds) when it held bytes above ASCII that are not UTF-8, which
+   * `isUtf8` is asked only then.
+   */
+  #quoted(src: Buffer, start: number, end: number): boolean {
     // At most 6 bytes per byte (\u00XX), and the quotes.
     this.#room(6 * (end - start) + 2);
     const b = this.buf;
     let at = this.length;
+    let high = false;
     b[at++] = 0x22;
     for (let i = start; i < end; i++) {
       const c = src[i]!;
-      if (c === 0x22 || c === 0x5c) {
+      if (c >= 0x20 && c !== 0x22 && c !== 0x5c) {
+        b[at++] = c;
+        if (c >= 0x80) high = true;
+      } else if (c >= 0x20) {
         b[at++] = 0x5c;
         b[at++] = c;
-      } else if (c < 0x20) {
-        at += b.latin1Write(`\\u00${HEX[c >> 4]}${HEX[c & 15]}`, at);
       } else {
-        b[at++] = c;
+        b[at++] = 0x5c;
+        b[at++] = 0x75;
+        b[at++] = 0x30;
+        b[at++] = 0x30;
+        b[at++] = HEX.charCodeAt(c >> 4);
+        b[at++] = HEX.charCodeAt(c & 15);
       }
     }
     b[at++] = 0x22;
+    if (high && !isUtf8(src.subarray(start, end))) return false;
     this.length = at;
+    return true;
   }
 
   #room(bytes: number): void {
