@@ -6,7 +6,7 @@
  * through the built proxy; this one pins the encodings.
  */
 import t from 'tap';
-import { encodeTyped, Kind, KIND_NAMES } from '../src/cache/typed-value.js';
+import { encodeTyped, Kind, KIND_NAMES, withJson } from '../src/cache/typed-value.js';
 import { Found } from '../src/shard/commands/found.js';
 import { JsonWriter } from '../src/shard/commands/json-writer.js';
 import { fieldItem, rangeJson, valueJson } from '../src/shard/commands/http-views.js';
@@ -39,6 +39,11 @@ t.test('the compact encoding: kind, items, offsets, scores', async (t) => {
   t.equal(found.view.length, 3);
   t.same([found.view.score(0), found.view.score(2)], [0.1, Number.POSITIVE_INFINITY]);
   t.equal(KIND_NAMES[Kind.Stream], 'stream');
+  const json = Buffer.from('xx["a","b","c"]yy');
+  const kept = new Found().typed(withJson(list, json, 2, 15), 0, -1);
+  t.same([kept.view.length, kept.view.jsonLength], [3, 13], 'the JSON kept after the items');
+  t.equal(kept.view.bytes.toString('latin1', kept.view.jsonStart, kept.view.jsonStart + kept.view.jsonLength), '["a","b","c"]');
+  t.equal(run(withJson(list, json, 2, 15), false, 'LRANGE', '0', '-1'), '*3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n', 'the items unchanged');
   const empty = new Found().typed(encodeTyped(Kind.Stream, []), 0, -1);
   t.equal(empty.view.length, 0, 'a stream holds no items');
 });

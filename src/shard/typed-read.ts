@@ -16,7 +16,9 @@
 import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { NO_LIFE } from '../cache/entry-view.js';
-import { encodeTyped, Kind } from '../cache/typed-value.js';
+import { encodeTyped, Kind, TypedView, withJson } from '../cache/typed-value.js';
+import { valueJson } from './commands/http-views.js';
+import { JsonWriter } from './commands/json-writer.js';
 import { Outcome } from '../hop/vocabulary.js';
 import type { FetchWithLife, Lived } from './batch-fetch.js';
 import { outcomeOf } from './redis.js';
@@ -54,8 +56,16 @@ function taggedString(value: Buffer): Buffer {
 function tagged(type: string, value: Buffer | Buffer[] | null): Buffer | Outcome {
   if (type === 'none') return Outcome.NotFound;
   if (type === 'string') return taggedString(value as Buffer);
-  return encodeTyped(KINDS[type] ?? Kind.Stream, Array.isArray(value) ? value : []);
+  const kind = KINDS[type];
+  if (kind === undefined) return encodeTyped(Kind.Stream, []);
+  // The JSON over HTTP, rendered once here rather than on every GET.
+  const encoded = encodeTyped(kind, Array.isArray(value) ? value : []);
+  valueJson(view.reset(encoded, 0), json.reset());
+  return withJson(encoded, json.buf, 0, json.length);
 }
+
+const view = new TypedView();
+const json = new JsonWriter();
 
 function lived(reply: Reply): Lived {
   const values: (Buffer | Outcome)[] = new Array(reply.length);

@@ -46,11 +46,20 @@ export function answerView(
     return raw(c, replies, id, v.bytes, v.itemStart(i), v.itemEnd(i), age, life, entry);
   }
   const out = json.reset();
-  if (name === HTTP_RANGE) {
-    if (!rangeJson(v, args[1]!, args[2]!, out)) return replies.addOutcome(id, Outcome.WrongType);
-  } else valueJson(v, out);
-  if (entry === MISS) replies.addEncoded(id, out.buf, 0, out.length, age, life);
-  else replies.addEncoded(id, out.buf, 0, out.length, age, life, c.etagHigh(entry), c.etagLow(entry));
+  let src = v.bytes;
+  let start = v.jsonStart;
+  let length = v.jsonLength;
+  // The whole value's JSON was rendered when it was read (`withJson`): copied, not made again.
+  if (name !== HTTP_JSON || length === 0) {
+    if (name === HTTP_RANGE) {
+      if (!rangeJson(v, args[1]!, args[2]!, out)) return replies.addOutcome(id, Outcome.WrongType);
+    } else valueJson(v, out);
+    src = out.buf;
+    start = 0;
+    length = out.length;
+  }
+  if (entry === MISS) replies.addEncoded(id, src, start, length, age, life);
+  else replies.addEncoded(id, src, start, length, age, life, c.etagHigh(entry), c.etagLow(entry));
 }
 
 /** Raw bytes `src[start, end)`, tagged with `entry`'s ETag when it is cached. */
