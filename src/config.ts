@@ -20,6 +20,7 @@ import {
   hostPorts,
   integer,
   keyPrefix,
+  contentTypes,
   oneOf,
   type Parse,
   portOrOff,
@@ -67,6 +68,8 @@ export interface Config {
   maxValueBytes: number;
   /** Only keys starting with these bytes (a binary string) are served; '' allows all. */
   keyPrefix: string;
+  /** CONTENT_TYPES: `suffix=type,…` for a string's Content-Type over HTTP ('' = always application/octet-stream). */
+  contentTypes: string;
   /** SHARDCACHE_TEST_HOOKS=1: the admin listener accepts test-only commands (killing a shard). Never in production. */
   testHooks: boolean;
   /** How cached values learn of changes: Redis client tracking, or only the TTL. */
@@ -149,6 +152,7 @@ export const SETTINGS: readonly Setting[] = [
   { env: 'EVICTION', field: 'eviction', default: () => 'lru', parse: oneOf(...EVICTIONS), help: 'which entry a full shard evicts: lru, the least recently read; tinylfu, W-TinyLFU (keeps frequently read keys through scans; a sketch of 3 bytes per CACHE_CAPACITY slot)' },
   { env: 'STALE_WHILE_REVALIDATE_MS', field: 'staleWhileRevalidateMs', default: () => 0, parse: integer(0, 2 ** 31 - 1), help: 'an entry up to this long past CACHE_TTL_MS is answered at once (stale) while one fetch refreshes it (0: off)' },
   { env: 'EARLY_REFRESH_BETA', field: 'earlyRefreshBeta', default: () => 1, parse: decimal(0, 100), help: "XFetch's beta: a hit refreshes its entry early with a probability that rises as expiry nears, scaled by Redis's round trip; larger is earlier (0: off)" },
+  { env: 'CONTENT_TYPES', field: 'contentTypes', default: () => '', parse: contentTypes, help: 'Content-Type of a string over HTTP by key suffix, e.g. .json=application/json,.html=text/html; charset=utf-8 (longest suffix wins; default application/octet-stream)' },
   { env: 'NEGATIVE_TTL_MS', field: 'negativeTtlMs', default: () => 0, parse: integer(0, 2 ** 31 - 1), help: 'how long a "key absent" answer is cached (0: never); with INVALIDATION=ttl a new key stays 404 that long' },
 ];
 

@@ -104,3 +104,21 @@ export function accessFile(raw: string): string {
   loadCredentials(raw);
   return raw;
 }
+
+/**
+ * CONTENT_TYPES: `suffix=type` pairs separated by commas, e.g.
+ * `.json=application/json,.html=text/html; charset=utf-8` (a type may hold
+ * `=`: each pair splits at its first one). Returned as given once checked.
+ */
+export function contentTypes(raw: string): string {
+  if (raw === '') return raw;
+  for (const pair of raw.split(',')) {
+    const at = pair.indexOf('=');
+    const suffix = pair.slice(0, at).trim();
+    const type = pair.slice(at + 1).trim();
+    if (at <= 0 || suffix === '') throw new Error(`must be suffix=type pairs separated by commas; '${pair}' has no suffix`);
+    if (!/^[\x21-\x7e][\x20-\x7e]*$/.test(type))
+      throw new Error(`'${pair}': the type must be printable ASCII (a Content-Type header value)`);
+  }
+  return raw;
+}

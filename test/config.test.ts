@@ -59,6 +59,11 @@ const cases: Record<string, { default: number | string; good: [string, number | 
   KEY_PREFIX: { default: '', good: ['user%3A%00', 'user:\u0000'], bad: ['%zz', 'a%4', 'x?y', 'x#y'] },
   INVALIDATION: { default: 'tracking', good: ['TTL', 'ttl'], bad: ['none', 'push', '1'] },
   TRACKING_MODE: { default: 'default', good: ['BCAST', 'bcast'], bad: ['broadcast', 'on', '1'] },
+  CONTENT_TYPES: {
+    default: '',
+    good: ['.json=application/json,.html=text/html; charset=utf-8', '.json=application/json,.html=text/html; charset=utf-8'],
+    bad: ['json', '=text/plain', '.x=caf\u00e9', '.x='],
+  },
   NEGATIVE_TTL_MS: { default: 0, good: ['5000', 5000], bad: ['-1', 'forever', '2147483648'] },
   STALE_WHILE_REVALIDATE_MS: { default: 0, good: ['5000', 5000], bad: ['-1', 'soon', '2147483648'] },
   EARLY_REFRESH_BETA: { default: 1, good: ['0.5', 0.5], bad: ['-1', '101', 'high', '1e3'] },

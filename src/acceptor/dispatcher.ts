@@ -15,7 +15,8 @@ import { newOwnInflight } from '../hop/shared.js';
 import { BatchReader, BatchWriter } from '../hop/wire.js';
 import { Outcome } from '../hop/vocabulary.js';
 import { answered, watch, type Watched } from './batch-return.js';
-import type { Sink } from './sink.js';
+import { ENCODED_ANSWER, type Sink } from './sink.js';
+import { ENCODED } from '../hop/wire-reader.js';
 
 const NO_SHARD = 0xffff;
 
@@ -146,15 +147,37 @@ export class Dispatcher {
    * flight is answered at once, never queued.
    */
   submit(shard: number, key: string, sink: Sink, token: unknown, flags: number): void {
+    const id = this.#take(shard, sink, token, flags);
+    if (id < 0) return;
+    const pending = this.#pending[shard]!;
+    pending.addKey(id, key, sink.protocol);
+    this.#queued(shard, pending);
+  }
+
+  /**
+   * Sends the typed command `args[0, argc)` on `key` (HGET, LRANGE, …) to
+   * `shard`, as `submit` does a GET: the shard answers with the whole
+   * encoded reply, which `sink.answer` gets with `ENCODED_ANSWER` in its flags.
+   */
+  submitCommand(shard: number, key: string, args: readonly string[], argc: number, sink: Sink, token: unknown, flags: number): void {
+    const id = this.#take(shard, sink, token, flags);
+    if (id < 0) return;
+    const pending = this.#pending[shard]!;
+    pending.addCommand(id, key, sink.protocol, args, argc);
+    this.#queued(shard, pending);
+  }
+
+  /** An id for a request to `shard`, or -1 when it was answered at once (shard down, or queue full). */
+  #take(shard: number, sink: Sink, token: unknown, flags: number): number {
     if (this.#ports[shard] === undefined) {
       sink.answer(token, flags, Outcome.ShardDown, undefined, 0, undefined, -1);
-      return;
+      return -1;
     }
     if (Atomics.add(this.inflightOf, shard, 1) >= this.maxQueued) {
       Atomics.sub(this.inflightOf, shard, 1);
       this.shed[shard]!++;
       sink.answer(token, flags, Outcome.QueueFull, undefined, 0, undefined, -1);
-      return;
+      return -1;
     }
     if (this.#freeTop === 0) this.#grow(this.#free.length * 2);
     const id = this.#free[--this.#freeTop]!;
@@ -164,8 +187,11 @@ export class Dispatcher {
     this.#shardOf[id] = shard;
     this.#inFlight++;
     this.own[shard]!++;
-    const pending = this.#pending[shard]!;
-    pending.addKey(id, key, sink.protocol);
+    return id;
+  }
+
+  /** Posts `shard`'s batch once full, else at the end of the turn. */
+  #queued(shard: number, pending: BatchWriter): void {
     if (pending.length >= FLUSH_AT) this.#post(shard);
     else if (!this.#flushScheduled) {
       // setImmediate, not queueMicrotask: the microtask would run before the
@@ -204,6 +230,7 @@ export class Dispatcher {
         reader.ageMs,
         at < 0 ? undefined : buffer.latin1Slice(at, at + ETAG_BYTES),
         reader.lifeMs,
+        reader.meta & ENCODED ? ENCODED_ANSWER : 0,
         watched,
       );
     }
@@ -217,6 +244,7 @@ export class Dispatcher {
     ageMs: number,
     etag: string | undefined,
     lifeMs: number,
+    encoded = 0,
     watched?: Watched,
   ): void {
     const sink = this.#sinks[id];
@@ -231,7 +259,7 @@ export class Dispatcher {
     this.#shardOf[id] = NO_SHARD;
     this.#free[this.#freeTop++] = id;
     this.#inFlight--;
-    sink.answer(token, this.#flags[id]!, code, value, ageMs, etag, lifeMs);
+    sink.answer(token, this.#flags[id]! | encoded, code, value, ageMs, etag, lifeMs);
   }
 
   #grow(size: number): void {

@@ -1,6 +1,12 @@
 /** What the dispatcher answers into, apart from the dispatcher so that the batch bookkeeping (batch-return.ts) can name it too. */
 
 /**
+ * `flags` bit of an answer whose `value` is a whole encoded reply (a typed
+ * command's RESP bytes, a typed value's JSON) rather than a string's bytes.
+ */
+export const ENCODED_ANSWER = 0x100;
+
+/**
  * Whoever answers the client: the HTTP front end or a RESP connection.
  * `token` and `flags` are what was passed to `submit`; `value` is a
  * zero-copy view into the reply batch when `code` ≥ 0, `ageMs` its age and

@@ -8,7 +8,7 @@
  *
  * | word | holds |
  * | --- | --- |
- * | `TAG_LENGTH` | key length (bits 0–16), flags (17–23), the top 8 bits of the key's hash (24–31) |
+ * | `TAG_LENGTH` | key length (bits 0–16), policy flags (17–22), `TYPED` (23), the top 8 bits of the key's hash (24–31) |
  * | `VALUE_LENGTH` | value length, or `ABSENT` for a negative entry |
  * | `ADDR` | the arena block holding key then value |
  * | `NEXT`, `PREV` | recency links (`Lists`); `NEXT` also chains free records |
@@ -38,8 +38,10 @@ export const NO_EXPIRY = 0x7fffffff;
 export const KEY_LENGTH_MASK = 0x1ffff;
 /** The tag bits of `TAG_LENGTH`. */
 export const TAG_MASK = 0xff000000 | 0;
-/** Flag bits of `TAG_LENGTH` free for a policy (bits 17–23). */
+/** Flag bits of `TAG_LENGTH` free for a policy (bits 17–22). */
 export const FLAG_SHIFT = 17;
+/** `TAG_LENGTH` bit 23: the value is a typed value (`typed-value.ts`: a hash, list, set, zset), not a string's bytes. */
+export const TYPED = 1 << 23;
 
 /** The `TAG_LENGTH` word of a key with `hash` and `length`, no flags. */
 export function tagLength(hash: number, length: number): number {

@@ -15,6 +15,7 @@ import {
   NO_EXPIRY,
   STRIDE,
   TAG_LENGTH,
+  TYPED,
   VALUE_LENGTH,
 } from './entries.js';
 
@@ -52,6 +53,16 @@ export class EntryView {
   /** Entry `e`'s value length, or `ABSENT`. */
   valueLength(e: number): number {
     return this.entries.words[e * STRIDE + VALUE_LENGTH]!;
+  }
+
+  /** Whether entry `e` holds a typed value (a hash, list, set or sorted set: `typed-value.ts`) rather than a string. */
+  typed(e: number): boolean {
+    return (this.entries.words[e * STRIDE + TAG_LENGTH]! & TYPED) !== 0;
+  }
+
+  /** Marks entry `e`, just set, as holding a typed value. */
+  markTyped(e: number): void {
+    this.entries.words[e * STRIDE + TAG_LENGTH]! |= TYPED;
   }
 
   /** Entry `e`'s ETag words. */

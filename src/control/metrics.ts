@@ -7,7 +7,7 @@
  * summed here, at scrape time.
  */
 import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from 'prom-client';
-import { RESP_COMMANDS, RESP_STATUSES } from '../metrics/labels.js';
+import { RESP_COMMANDS, RESP_STATUSES, TYPED_FAMILIES } from '../metrics/labels.js';
 import { PROTOCOLS } from '../hop/vocabulary.js';
 import { AcceptorStat, HTTP_METHODS, HTTP_STATUSES, httpCounts, respCounts, shedCounts } from '../metrics/acceptor-stats.js';
 import { Stat } from '../metrics/shard-stats.js';
@@ -161,6 +161,24 @@ export function createMetrics(src: MetricSources): Registry {
       ),
     );
   for (const [kind, name, slot, help] of SHARD_FIGURES) metric(kind, name, help, ['shard'], fromStats(slot));
+  for (const [name, slot, help] of [
+    [
+      'shardcache_typed_hits_total',
+      Stat.TypedHits,
+      'Typed commands (HGET, LRANGE, ZRANGE, EXISTS…; and HTTP views of hashes, lists, sets, sorted sets, as keys) answered from the cache, by family',
+    ],
+    ['shardcache_typed_misses_total', Stat.TypedMisses, 'Typed commands that waited on a read of their key from Redis, by family'],
+  ] as const)
+    metric(
+      'counter',
+      name,
+      help,
+      ['shard', 'family'],
+      bySlots(
+        'family',
+        TYPED_FAMILIES.map((family, f) => [family, slot + f]),
+      ),
+    );
   metric(
     'counter',
     'shardcache_invalidations_total',

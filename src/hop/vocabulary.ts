@@ -40,3 +40,12 @@ export const Outcome = {
 } as const;
 /** One of the `Outcome` codes. */
 export type Outcome = (typeof Outcome)[keyof typeof Outcome];
+
+/**
+ * The HTTP views of a hash, list, set or sorted set, as the command names
+ * the HTTP front end sends its key's shard (`addCommand`): the whole value
+ * as JSON, one hash field's bytes (`?field=`), a range of a list or sorted
+ * set (`?start=&stop=`). The RESP table has no such names, so no RESP
+ * client can send them.
+ */
+export const HTTP_VIEWS = { Json: 'HTTP.JSON', Field: 'HTTP.FIELD', Range: 'HTTP.RANGE' } as const;

@@ -8,10 +8,16 @@ import { Protocol } from './vocabulary.js';
 export const HAS_ETAG = 0x80000000;
 /** `meta` bit 30: a word with the key's remaining life in Redis follows the three words. */
 export const HAS_LIFE = 0x40000000;
+/**
+ * `meta` bit 29 of a result: the value is a whole encoded reply (a typed
+ * command's RESP bytes, a typed value's JSON), not a string's bytes. (Bit
+ * 29 of a request is `RESP3_FLAG`.)
+ */
+export const ENCODED = 0x20000000;
 /** The bits of a request's `meta` that hold its `Protocol`; masking keeps a counter index in range. */
 const PROTOCOL_BITS = 1;
-/** Ages are capped at 2^30 − 1 ms (12.4 days): the rest of `meta` is the life and ETag bits. */
-export const MAX_AGE_MS = 0x3fffffff;
+/** Ages are capped at 2^29 − 1 ms (6.2 days): the rest of `meta` is the encoded, life and ETag bits. */
+export const MAX_AGE_MS = 0x1fffffff;
 
 /**
  * Walks a packed batch entry by entry without allocating per entry:
@@ -37,6 +43,15 @@ export class BatchReader {
   meta = 0;
   /** Where the current result's ETag starts in `buffer`, or -1 when it has none. */
   etagOffset = -1;
+
+  /**
+   * A request's arguments' byte length (a typed command, `addCommand`): they
+   * follow the key in the payload, whose key is then `code - argsLength`
+   * bytes. 0 for a plain GET.
+   */
+  get argsLength(): number {
+    return this.lifeMs < 0 ? 0 : this.lifeMs;
+  }
   #words = new Int32Array(0);
   #count = 0;
   #index = 0;

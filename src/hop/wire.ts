@@ -14,12 +14,18 @@
  * by (0 HTTP, 1 RESP) in its low bit, so that the shard counts hits and
  * misses per protocol with an array index and no string, plus `RESP3_FLAG`
  * (bit 29) when the RESP connection speaks RESP3; the other bits are 0. For a result,
- * `code` ≥ 0 is the value's length (found), meta's low 30 bits are the
+ * `code` ≥ 0 is the value's length (found), meta's low 29 bits are the
  * value's age in milliseconds (time since it was fetched from Redis), bit
- * 30 says the key's remaining life in Redis follows (it has a TTL), and bit
+ * 29 (`ENCODED`) says the value is a whole encoded reply (a typed command's
+ * RESP bytes, a hash's JSON), bit 30 says the key's remaining life in Redis follows (it has a TTL), and bit
  * 31 says an ETag precedes the value (cached values have one); a negative
  * code is an `Outcome` with no payload. The main thread needs nothing else
  * to write `ETag`, `Age` and `Cache-Control`.
+ *
+ * A typed command (HGET, ZRANGE…: `addCommand`) is a request with bit 30
+ * set: the word after the three holds its arguments' byte length, and the
+ * payload is the key followed by the arguments, each as a uint32 length and
+ * its bytes; `code` is then the whole payload's length.
  *
  * The writer copies each payload as it is added, not when the batch is
  * finished: a cached value lives in the shard's arena, where a later `set`
@@ -35,7 +41,7 @@ import { ETAG_BYTES, writeEtag } from '../cache/etag.js';
 import { BufferPool, RETURN_MIN_BYTES } from './buffer-pool.js';
 import type { Outcome } from './vocabulary.js';
 
-import { HAS_ETAG, HAS_LIFE, MAX_AGE_MS } from './wire-reader.js';
+import { ENCODED, HAS_ETAG, HAS_LIFE, MAX_AGE_MS } from './wire-reader.js';
 
 /** Smallest buffer a writer starts a batch with. */
 const MIN_CAPACITY = 4096;
@@ -80,6 +86,49 @@ export class BatchWriter {
   addKey(id: number, key: string, meta: number): void {
     const at = this.#entry(id, key.length, meta, key.length);
     this.#buf.latin1Write(key, at);
+  }
+
+  /**
+   * Adds a typed command on `key`: its name `args[0]` and its arguments
+   * after the key, `args[2, argc)` (see the file comment for the layout).
+   */
+  addCommand(id: number, key: string, meta: number, args: readonly string[], argc: number): void {
+    let argsBytes = 4 + args[0]!.length;
+    for (let i = 2; i < argc; i++) argsBytes += 4 + args[i]!.length;
+    let at = this.#entry(id, key.length + argsBytes, meta | HAS_LIFE, key.length + argsBytes, argsBytes);
+    const buf = this.#buf;
+    at += buf.latin1Write(key, at);
+    for (let i = 0; i < argc; i = i === 0 ? 2 : i + 1) {
+      const arg = args[i]!;
+      buf.writeUInt32LE(arg.length, at);
+      at += 4 + buf.latin1Write(arg, at + 4);
+    }
+  }
+
+  /**
+   * Adds a whole encoded reply copied from `source[start, start + length)`
+   * (`ENCODED`), `ageMs` old, its key `lifeMs` from expiry, with the ETag
+   * of words `etagHigh`, `etagLow` unless `etagHigh` is undefined.
+   */
+  addEncoded(
+    id: number,
+    source: Buffer,
+    start: number,
+    length: number,
+    ageMs: number,
+    lifeMs: number,
+    etagHigh?: number,
+    etagLow = 0,
+  ): void {
+    const age = ageMs < MAX_AGE_MS ? ageMs : MAX_AGE_MS;
+    const tagged = etagHigh !== undefined;
+    const meta = (age | ENCODED | (tagged ? HAS_ETAG : 0) | (lifeMs < 0 ? 0 : HAS_LIFE)) >>> 0;
+    let at = this.#entry(id, length, meta, length + (tagged ? ETAG_BYTES : 0), lifeMs);
+    if (tagged) {
+      writeEtag(this.#buf, at, etagHigh, etagLow);
+      at += ETAG_BYTES;
+    }
+    source.copy(this.#buf, at, start, start + length);
   }
 
   /**

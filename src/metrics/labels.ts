@@ -30,6 +30,34 @@ export const RESP_COMMANDS = [
   'DISCARD',
   'WATCH',
   'UNWATCH',
+  'EXISTS',
+  'TYPE',
+  'TTL',
+  'PTTL',
+  'STRLEN',
+  'GETRANGE',
+  'HGET',
+  'HMGET',
+  'HGETALL',
+  'HKEYS',
+  'HVALS',
+  'HLEN',
+  'HEXISTS',
+  'HSTRLEN',
+  'LRANGE',
+  'LINDEX',
+  'LLEN',
+  'SMEMBERS',
+  'SISMEMBER',
+  'SMISMEMBER',
+  'SCARD',
+  'ZRANGE',
+  'ZRANGEBYSCORE',
+  'ZSCORE',
+  'ZMSCORE',
+  'ZCARD',
+  'ZRANK',
+  'ZREVRANK',
   'other',
 ] as const;
 /** A supported RESP command's name. */
@@ -42,3 +70,10 @@ export type RespCommand = Exclude<(typeof RESP_COMMANDS)[number], 'other'>;
  * shed or failed makes it `shed` or `error`.
  */
 export const RESP_STATUSES = ['nil', 'ok', 'shed', 'error'] as const;
+
+/**
+ * The `family` label of the typed commands the shards answer from cached
+ * entries of any type (`src/shard/commands/table.ts`), by index: EXISTS,
+ * TYPE, TTL, PTTL, STRLEN and GETRANGE are `keys`.
+ */
+export const TYPED_FAMILIES = ['keys', 'hash', 'list', 'set', 'zset'] as const;

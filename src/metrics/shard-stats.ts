@@ -11,9 +11,12 @@
  * new one.
  */
 import { PROTOCOLS } from '../hop/vocabulary.js';
+import { TYPED_FAMILIES } from './labels.js';
 
 /** Counters kept per protocol take one slot per `Protocol`: `Stat.Hits + protocol`. */
 const P = PROTOCOLS.length;
+/** Typed-command counters take one slot per family. */
+const F = TYPED_FAMILIES.length;
 /** The first slot after the per-protocol counters. */
 const AFTER = 3 * P;
 
@@ -79,10 +82,14 @@ export const Stat = {
   ReadsResent: AFTER + 27,
   /** Times the data connection (a cluster: the cluster client) was ready again after a loss. */
   RedisReconnects: AFTER + 28,
+  /** Per `TYPED_FAMILIES` (labels.ts): typed commands (HGET, LRANGE, …) answered from the cache. */
+  TypedHits: AFTER + 29,
+  /** Per `TYPED_FAMILIES`: typed commands that waited on a read of their key. */
+  TypedMisses: AFTER + 29 + F,
   /** Redis GET latency: sum of seconds, count, then one slot per bucket of `LATENCY_BUCKETS` plus +Inf. */
-  LatencySum: AFTER + 29,
-  LatencyCount: AFTER + 30,
-  LatencyBuckets: AFTER + 31,
+  LatencySum: AFTER + 29 + 2 * F,
+  LatencyCount: AFTER + 30 + 2 * F,
+  LatencyBuckets: AFTER + 31 + 2 * F,
 } as const;
 
 /** Upper bounds (seconds) of the Redis latency histogram buckets. */

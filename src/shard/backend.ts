@@ -27,6 +27,7 @@ import { Invalidation } from './invalidation/invalidation.js';
 import { connectRedis, PING_MS, redisFetch, redisFetchMany } from './redis/redis.js';
 import { ResendGate } from './redis/resend.js';
 import { TrackingTable } from './invalidation/tracking-table.js';
+import { clusterFetchTyped, redisFetchTyped } from './redis/typed-read.js';
 
 export interface BackendOptions {
   settings: BackendSettings;
@@ -48,6 +49,8 @@ export interface Backend {
   resend: (started: number) => Promise<boolean>;
   /** Values with their TTLs (`expiry-read.ts`): what the shard reads with, unless a test turns it off. */
   fetchWithLife: FetchWithLife;
+  /** Keys of any type, whole, with their type and TTL (`typed-read.ts`). */
+  fetchTyped: FetchWithLife;
   /**
    * Keeps `target` coherent through client tracking (INVALIDATION=tracking);
    * with `keepWhileDown` (STALE_IF_ERROR_MS), a lost link flushes when it
@@ -79,6 +82,7 @@ export function openBackend(o: BackendOptions): Backend {
   let fetch: Fetch;
   let fetchMany: FetchMany | undefined;
   let fetchWithLife: FetchWithLife;
+  let fetchTyped: FetchWithLife;
   let close: () => void;
   let coherence: (Coherence & { close(): void }) | undefined;
   let track: (target: InvalidationTarget, keepWhileDown: boolean) => Coherence & { close(): void };
@@ -107,6 +111,7 @@ export function openBackend(o: BackendOptions): Backend {
     servers = () => c.cluster.nodes('master');
     fetch = c.fetch;
     fetchWithLife = clusterFetchWithLife(c.cluster, c.cork);
+    fetchTyped = clusterFetchTyped(c.cluster, c.cork);
     close = c.close;
     track = (target, keepWhileDown) =>
       new ClusterTracking({
@@ -146,6 +151,7 @@ export function openBackend(o: BackendOptions): Backend {
     fetch = redisFetch(c.redis);
     fetchMany = redisFetchMany(c.redis);
     fetchWithLife = redisFetchWithLife(c.redis);
+    fetchTyped = redisFetchTyped(c.redis);
     close = c.close;
     track = (target, keepWhileDown) =>
       new Invalidation({
@@ -169,6 +175,7 @@ export function openBackend(o: BackendOptions): Backend {
     ...(fetchMany ? { fetchMany } : {}),
     resend: (started) => gate.wait(started),
     fetchWithLife,
+    fetchTyped,
     track(target, keepWhileDown) {
       coherence = track(target, keepWhileDown);
     },

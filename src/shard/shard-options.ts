@@ -30,6 +30,8 @@ export interface ShardOptions {
   fetchMany?: FetchMany;
   /** Reads values with their TTLs (`expiry-read.ts`); when present, every batch goes through it and the entries expire with their keys. */
   fetchWithLife?: FetchWithLife | undefined;
+  /** Reads keys of any type whole with their type and TTL (`typed-read.ts`); absent: typed commands answer an error, and a key of another type WRONGTYPE. */
+  fetchTyped?: FetchWithLife | undefined;
   /** Keys per `fetchMany` at most; default `MAX_KEYS_PER_FETCH`. */
   maxKeysPerFetch?: number;
   /** Whether a read that failed as unavailable is sent once more (`BatchFetchOptions.resend`); absent: never. */

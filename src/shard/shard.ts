@@ -13,16 +13,19 @@
  */
 import { etagOut, etagWords } from '../cache/etag.js';
 import { Flights } from '../cache/singleflight.js';
-import { ABSENT, MISS, Store } from '../cache/store.js';
+import { MISS, Store } from '../cache/store.js';
 import { isReturned } from '../hop/buffer-pool.js';
 import { BatchReader, type BatchWriter } from '../hop/wire.js';
-import { Outcome, PROTOCOLS } from '../hop/vocabulary.js';
-import { newShardStats, Stat } from '../metrics/shard-stats.js';
+import { Outcome, Protocol, PROTOCOLS } from '../hop/vocabulary.js';
+import { newShardStats } from '../metrics/shard-stats.js';
+import { answerGet } from './answer.js';
 import { BatchFetch } from './batch-fetch.js';
 import { MissLimit } from './miss-limit.js';
 import type { ShardOptions } from './shard-options.js';
 import { Refresh, REFRESH } from './refresh.js';
 import { LINK_SPAN, ReplyLinks } from './reply-links.js';
+import { publishShard } from './publish.js';
+import { TypedReads } from './typed.js';
 
 export type { Fetch, FetchMany } from './batch-fetch.js';
 export type { ShardOptions } from './shard-options.js';
@@ -74,6 +77,8 @@ export class Shard {
   /** The counters as they were when this shard started (a replaced worker's), added to its own. */
   readonly #base: Float64Array;
   readonly #reader = new BatchReader();
+  /** Typed commands (HGET, LRANGE, …) and the reads of keys of any type. */
+  readonly #typed: TypedReads;
 
   constructor(options: ShardOptions) {
     this.#staleIfErrorMs = options.staleIfErrorMs ?? 0;
@@ -106,6 +111,8 @@ export class Shard {
       stats: this.stats,
       now: this.#now,
     });
+    const [links, now, caches, maxValueBytes] = [this.#links, this.#now, this.#caches, this.#maxValueBytes];
+    this.#typed = new TypedReads(this, { ...options, links, now, caches, maxValueBytes });
     this.#publish();
   }
 
@@ -155,6 +162,12 @@ export class Shard {
     reader.reset(batch);
     while (reader.next()) {
       const bytes = reader.buffer;
+      const argsLength = reader.argsLength;
+      if (argsLength > 0) {
+        this.#typed.receive(replies, reader, reader.code - argsLength, base, now);
+        if (replies.bytes >= REPLY_FLUSH_BYTES) out.send(replies.finish());
+        continue;
+      }
       // Looked up from the request's bytes: a hit makes no string.
       const entry = this.cache.get(bytes, reader.offset, reader.code, now);
       const protocol = reader.protocol;
@@ -162,7 +175,8 @@ export class Shard {
         this.hits[protocol]!++;
         const age = this.cache.age(entry, now);
         if (age >= this.refresh.from && this.refresh.due(age)) this.#startRefresh(bytes, reader.offset, reader.code);
-        this.#answerEntry(replies, reader.id, entry, age, now);
+        // An HTTP GET of a hash, list, set or sorted set answers its JSON.
+        answerGet(replies, this.cache, reader.id, entry, age, now, protocol === Protocol.Http ? this.#typed : undefined);
         if (replies.bytes >= REPLY_FLUSH_BYTES) out.send(replies.finish());
       } else if (!this.limit.admit()) {
         // Neither fetched nor joined: not counted as a miss.
@@ -177,6 +191,7 @@ export class Shard {
       }
     }
     this.#fetches.send();
+    this.#typed.send();
     // Answers that landed earlier this turn for this link leave with the hits.
     if (replies.length > 0) out.send(replies.finish());
     this.#publish();
@@ -192,11 +207,14 @@ export class Shard {
   }
 
   #land(key: string, result: Buffer | Outcome, lifeMs: number): void {
+    // Another type: its flight stays open while the typed script reads it whole.
+    if (result === Outcome.WrongType && this.#typed.refetch(key)) return;
     const now = this.#now();
     // Asked before `land`, which clears the poison mark.
     const keep = this.caching && !this.flights.poisoned(key);
     const waiters = this.flights.land(key);
     this.limit.landed(waiters);
+    if (this.#typed.pending.size > 0) this.#typed.take(waiters);
     if (typeof result !== 'number') {
       this.#answerValue(key, result, waiters, now, keep, lifeMs);
     } else {
@@ -211,6 +229,7 @@ export class Shard {
         for (let i = 0; i < waiters.length; i++) this.#links.replyTo(waiters[i]!)?.addOutcome(waiters[i]! % LINK_SPAN, result);
       }
     }
+    this.#typed.answerTaken(result, lifeMs);
     this.#links.flushSoon();
   }
 
@@ -237,16 +256,8 @@ export class Shard {
     }
     for (let i = 0; i < waiters.length; i++) {
       const replies = this.#links.replyTo(waiters[i]!);
-      if (replies !== undefined) this.#answerEntry(replies, waiters[i]! % LINK_SPAN, entry, this.cache.age(entry, now), now);
+      if (replies !== undefined) answerGet(replies, this.cache, waiters[i]! % LINK_SPAN, entry, this.cache.age(entry, now), now);
     }
-  }
-
-  /** Answers request `id` from the store's `entry`: its bytes are copied into the reply batch now. */
-  #answerEntry(replies: BatchWriter, id: number, entry: number, age: number, now: number): void {
-    const c = this.cache;
-    const length = c.valueLength(entry);
-    if (length === ABSENT) replies.addOutcome(id, Outcome.NotFound);
-    else replies.addStored(id, c.page(entry), c.valueStart(entry), length, age, c.etagHigh(entry), c.etagLow(entry), c.lifeMs(entry, now));
   }
 
   /**
@@ -261,7 +272,7 @@ export class Shard {
       replies.addOutcome(id, Outcome.Overloaded);
     } else {
       this.staleIfErrorServed++;
-      this.#answerEntry(replies, id, entry, this.cache.age(entry, now), now);
+      answerGet(replies, this.cache, id, entry, this.cache.age(entry, now), now);
     }
   }
 
@@ -278,30 +289,13 @@ export class Shard {
       // A refresh's waiter is nobody: only clients count as served.
       if (waiters[i] !== REFRESH) this.staleIfErrorServed++;
       const replies = this.#links.replyTo(waiters[i]!);
-      if (replies !== undefined) this.#answerEntry(replies, waiters[i]! % LINK_SPAN, entry, this.cache.age(entry, now), now);
+      if (replies !== undefined) answerGet(replies, this.cache, waiters[i]! % LINK_SPAN, entry, this.cache.age(entry, now), now);
     }
     return true;
   }
 
   /** Copies the counters into the shared stats: a few stores per batch, none per request. */
   #publish(): void {
-    const s = this.stats;
-    const b = this.#base;
-    for (let p = 0; p < PROTOCOLS.length; p++) {
-      s[Stat.Hits + p] = b[Stat.Hits + p]! + this.hits[p]!;
-      s[Stat.Misses + p] = b[Stat.Misses + p]! + this.misses[p]!;
-      s[Stat.Coalesced + p] = b[Stat.Coalesced + p]! + this.coalesced[p]!;
-    }
-    s[Stat.Expired] = b[Stat.Expired]! + this.cache.expired;
-    s[Stat.Evicted] = b[Stat.Evicted]! + this.cache.evicted;
-    s[Stat.StaleIfErrorServed] = b[Stat.StaleIfErrorServed]! + this.staleIfErrorServed;
-    s[Stat.TooLarge] = b[Stat.TooLarge]! + this.tooLarge;
-    s[Stat.RefreshesStarted] = b[Stat.RefreshesStarted]! + this.refresh.started;
-    s[Stat.RefreshesFailed] = b[Stat.RefreshesFailed]! + this.refresh.failed;
-    s[Stat.StaleWhileRevalidateServed] = b[Stat.StaleWhileRevalidateServed]! + this.refresh.staleWhileRevalidateServed;
-    s[Stat.ShedMisses] = b[Stat.ShedMisses]! + this.limit.shed;
-    s[Stat.Waiting] = this.limit.waiting;
-    s[Stat.Entries] = this.cache.size;
-    s[Stat.Bytes] = this.cache.bytes;
+    publishShard(this, this.#base);
   }
 }

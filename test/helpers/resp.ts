@@ -169,3 +169,49 @@ export function command(...args: (string | Buffer)[]): Buffer {
   }
   return Buffer.concat(parts);
 }
+
+/**
+ * One connection that sends commands pipelined and hands back each reply's
+ * exact bytes, for comparing two servers byte for byte over many batches.
+ */
+export class RespPipe {
+  readonly #socket: net.Socket;
+  #buffered = Buffer.alloc(0);
+  #want = 0;
+  #got: Buffer[] = [];
+  #done: ((replies: Buffer[]) => void) | undefined;
+
+  private constructor(socket: net.Socket) {
+    this.#socket = socket;
+    socket.on('data', (chunk: Buffer) => {
+      this.#buffered = Buffer.concat([this.#buffered, chunk]);
+      let used = 0;
+      for (const r of rawReplies(this.#buffered)) {
+        this.#got.push(Buffer.from(r, 'latin1'));
+        used += r.length;
+      }
+      this.#buffered = this.#buffered.subarray(used);
+      if (this.#got.length >= this.#want && this.#done) this.#done(this.#got.splice(0, this.#want));
+    });
+  }
+
+  static open(port: number): Promise<RespPipe> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect({ port, host: '127.0.0.1' }, () => resolve(new RespPipe(socket)));
+      socket.once('error', reject);
+    });
+  }
+
+  /** Sends `commands` in one write; resolves with their replies' bytes, in order. */
+  send(commands: Buffer[]): Promise<Buffer[]> {
+    return new Promise((resolve) => {
+      this.#want = commands.length;
+      this.#done = resolve;
+      this.#socket.write(Buffer.concat(commands));
+    });
+  }
+
+  close(): void {
+    this.#socket.destroy();
+  }
+}

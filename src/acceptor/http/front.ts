@@ -12,15 +12,18 @@ import type net from 'node:net';
 import { AcceptorStat, HTTP_METHODS, HTTP_STATUSES, httpCounts } from '../../metrics/acceptor-stats.js';
 import type { ConnectionLimit } from '../connection-limit.js';
 import type { Dispatcher } from '../dispatcher.js';
-import type { Sink } from '../sink.js';
-import { Outcome, Protocol } from '../../hop/vocabulary.js';
+import { ENCODED_ANSWER, type Sink } from '../sink.js';
+import { HTTP_VIEWS, Outcome, Protocol } from '../../hop/vocabulary.js';
 import { shardOf } from '../../routing/hash.js';
 import { AgeStrings, ifNoneMatch, matchesEtag } from './caching.js';
 import { decodeKey, KeyError } from '../../routing/key.js';
 import { serverTlsOptions, type TlsMaterial } from '../../tls-context.js';
+import { contentTypeOf, parseContentTypes, viewOf } from './typed-query.js';
 
 /** `flags` bit: answer without a body. */
 const HEAD = 1;
+/** `flags` bit: a view of a typed value (`?field=`, `?start=&stop=`, or a GET asked again for its JSON). */
+const VIEW = 2;
 
 /** Labels of the method index used in `counts`: GET, HEAD, and anything else (refused). */
 export const METHODS = HTTP_METHODS;
@@ -31,6 +34,7 @@ export const STATUSES = HTTP_STATUSES;
 export const STATUS_LABELS: readonly string[] = Array.from({ length: STATUSES }, (_, status) => String(status));
 
 const OCTET_STREAM = 'application/octet-stream';
+const JSON_TYPE = 'application/json';
 const NOT_FOUND_HEADERS = ['Content-Length', '0'];
 
 /**
@@ -77,7 +81,10 @@ const KEY_ERRORS: Record<KeyError, (maxKeyBytes: number) => Canned> = {
   [KeyError.TooLong]: (max) => canned(400, `key longer than MAX_KEY_BYTES (${max} bytes)`),
 };
 const OUTCOMES: Record<Exclude<Outcome, typeof Outcome.NotFound>, Canned> = {
-  [Outcome.WrongType]: canned(409, 'key holds a non-string Redis type (WRONGTYPE); only strings can be served'),
+  [Outcome.WrongType]: canned(
+    409,
+    'the key has no such view: ?field= reads a hash, ?start=&stop= a list or a sorted set; a stream is not served',
+  ),
   [Outcome.Unavailable]: canned(503, 'redis unavailable or slower than REDIS_TIMEOUT_MS', ['Retry-After', '1']),
   [Outcome.RedisError]: canned(502, 'redis answered with an error'),
   [Outcome.ShardDown]: canned(503, 'shard restarting', ['Retry-After', '1']),
@@ -106,6 +113,8 @@ export interface FrontOptions {
   tls?: TlsMaterial | undefined;
   /** ACCESS_FILE's credentials; undefined: no credential asked for. */
   access?: AccessList | undefined;
+  /** CONTENT_TYPES: a string's Content-Type by key suffix (`suffix=type,…`); default none. */
+  contentTypes?: string;
 }
 
 /** The client-facing node:http server and the `Sink` that answers its requests. */
@@ -125,6 +134,7 @@ export class HttpFront implements Sink {
   readonly #access: AccessList | undefined;
   readonly #keyErrors: Canned[];
   readonly #ages: AgeStrings;
+  readonly #contentTypes: [string, string][];
 
   constructor(dispatcher: Dispatcher, options: FrontOptions) {
     this.#dispatcher = dispatcher;
@@ -134,6 +144,7 @@ export class HttpFront implements Sink {
     this.#access = options.access;
     this.#keyErrors = Object.values(KeyError).map((e) => KEY_ERRORS[e](options.maxKeyBytes));
     this.#ages = new AgeStrings(options.cacheTtlMs, options.staleIfErrorMs, options.staleWhileRevalidateMs ?? 0);
+    this.#contentTypes = parseContentTypes(options.contentTypes ?? '');
     this.#stats = options.stats;
     this.counts = httpCounts(options.stats);
     this.#limit = options.limit;
@@ -183,7 +194,11 @@ export class HttpFront implements Sink {
     if (typeof key === 'number') return this.#send(res, this.#keyErrors[key]!, flags);
     if (this.#keyPrefix !== '' && !key.startsWith(this.#keyPrefix)) return this.#send(res, FORBIDDEN, flags);
     if (credential !== undefined && !credential.scope.allows(key)) return this.#send(res, OUT_OF_SCOPE, flags);
-    this.#dispatcher.submit(shardOf(key, this.#shards), key, this, res, flags);
+    const q = req.url!.indexOf('?');
+    const view = q < 0 ? undefined : viewOf(req.url!, q, key, this.#maxKeyBytes);
+    if (typeof view === 'string') return this.#send(res, canned(400, view), flags);
+    if (view === undefined) this.#dispatcher.submit(shardOf(key, this.#shards), key, this, res, flags);
+    else this.#dispatcher.submitCommand(shardOf(key, this.#shards), key, view, view.length, this, res, flags | VIEW);
   };
 
   /** Called by the dispatcher with a shard's result. */
@@ -197,7 +212,15 @@ export class HttpFront implements Sink {
     lifeMs: number,
   ): void {
     const res = token as http.ServerResponse;
+    if (code === Outcome.WrongType && !(flags & VIEW)) {
+      // A GET of a hash, list, set or sorted set read from Redis now (a hit answers its JSON at once): ask for its JSON.
+      const key = decodeKey(res.req.url!, this.#maxKeyBytes) as string;
+      this.#dispatcher.submitCommand(shardOf(key, this.#shards), key, [HTTP_VIEWS.Json, key], 2, this, res, (flags & HEAD) | VIEW);
+      return;
+    }
     if (code >= 0) {
+      const type = flags & ENCODED_ANSWER ? JSON_TYPE : flags & VIEW || this.#contentTypes.length === 0 ? OCTET_STREAM : this.#typeOf(res);
+      flags &= HEAD;
       const ages = this.#ages;
       if (etag !== undefined && matchesEtag(ifNoneMatch(res.req.rawHeaders), etag)) {
         this.counts[flags * STATUSES + 304]!++;
@@ -210,10 +233,10 @@ export class HttpFront implements Sink {
       res.writeHead(
         200,
         etag === undefined
-          ? ['Content-Type', OCTET_STREAM, 'Content-Length', length, 'Cache-Control', ages.maxAge(ageMs, lifeMs), 'Age', ages.age(ageMs)]
+          ? ['Content-Type', type, 'Content-Length', length, 'Cache-Control', ages.maxAge(ageMs, lifeMs), 'Age', ages.age(ageMs)]
           : [
               'Content-Type',
-              OCTET_STREAM,
+              type,
               'Content-Length',
               length,
               'Cache-Control',
@@ -226,12 +249,18 @@ export class HttpFront implements Sink {
       );
       res.end(flags & HEAD ? undefined : value);
     } else if (code === Outcome.NotFound) {
+      flags &= HEAD;
       this.counts[flags * STATUSES + 404]!++;
       res.writeHead(404, NOT_FOUND_HEADERS);
       res.end();
     } else {
-      this.#send(res, OUTCOMES[code as keyof typeof OUTCOMES], flags);
+      this.#send(res, OUTCOMES[code as keyof typeof OUTCOMES], flags & HEAD);
     }
+  }
+
+  /** The Content-Type of the string answered to `res` (CONTENT_TYPES by its key's suffix). */
+  #typeOf(res: http.ServerResponse): string {
+    return contentTypeOf(this.#contentTypes, res.req.url!, this.#maxKeyBytes, OCTET_STREAM);
   }
 
   /** Whether the response `token` has been written out whole: it holds no view of a reply batch any more. */

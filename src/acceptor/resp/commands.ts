@@ -33,7 +33,40 @@ const SPECS: Readonly<Record<RespCommand, readonly [arity: number, run: Handler]
   WATCH: [-2, watch],
   // Nothing is ever watched, so there is nothing to forget.
   UNWATCH: [1, (s) => s.reply(OK)],
+  EXISTS: [-2, (s, args, argc, facts) => everyKeyFits(s, args, argc, facts) && (argc === 2 ? s.read(args, argc) : s.readSum(args, argc))],
+  TYPE: [2, typed],
+  TTL: [2, typed],
+  PTTL: [2, typed],
+  STRLEN: [2, typed],
+  GETRANGE: [4, typed],
+  HGET: [3, typed],
+  HMGET: [-3, typed],
+  HGETALL: [2, typed],
+  HKEYS: [2, typed],
+  HVALS: [2, typed],
+  HLEN: [2, typed],
+  HEXISTS: [3, typed],
+  HSTRLEN: [3, typed],
+  LRANGE: [4, typed],
+  LINDEX: [3, typed],
+  LLEN: [2, typed],
+  SMEMBERS: [2, typed],
+  SISMEMBER: [3, typed],
+  SMISMEMBER: [-3, typed],
+  SCARD: [2, typed],
+  ZRANGE: [-4, typed],
+  ZRANGEBYSCORE: [-4, typed],
+  ZSCORE: [3, typed],
+  ZMSCORE: [-3, typed],
+  ZCARD: [2, typed],
+  ZRANK: [3, typed],
+  ZREVRANK: [3, typed],
 };
+
+/** A typed command (`src/shard/commands/`): answered by its key's shard from the key's cached entry. */
+function typed(session: Session, args: string[], argc: number, facts: ServerFacts): void {
+  if (keyFits(session, args[1]!, facts)) session.read(args, argc);
+}
 
 /** Run at once inside MULTI, as in Redis; every other command is queued for EXEC. */
 const IMMEDIATE: ReadonlySet<string> = new Set(['MULTI', 'EXEC', 'DISCARD', 'WATCH', 'QUIT']);
@@ -89,9 +122,15 @@ function keyFits(session: Session, key: string, facts: ServerFacts): boolean {
   return false;
 }
 
+/** Whether every key of `args[1, argc)` fits (else the first that does not got its error reply). */
+function everyKeyFits(session: Session, args: string[], argc: number, facts: ServerFacts): boolean {
+  for (let i = 1; i < argc; i++) if (!keyFits(session, args[i]!, facts)) return false;
+  return true;
+}
+
 function mget(session: Session, args: string[], argc: number, facts: ServerFacts): void {
   if (!keysAllowed(session, args, 1, argc)) return;
-  for (let i = 1; i < argc; i++) if (!keyFits(session, args[i]!, facts)) return;
+  if (!everyKeyFits(session, args, argc, facts)) return;
   // The header, then one GET reply per key, each in its own slot of the
   // connection's reply queue: answers from different shards land in place.
   session.reply(arrayHeader(argc - 1));

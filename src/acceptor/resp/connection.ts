@@ -20,7 +20,8 @@
  */
 import type net from 'node:net';
 import type { Credential } from '../../access/credentials.js';
-import type { Sink } from '../sink.js';
+import { ENCODED_ANSWER, type Sink } from '../sink.js';
+import { SumSink } from '../sum-sink.js';
 import { Outcome, Protocol, RESP3_FLAG } from '../../hop/vocabulary.js';
 import { shardOf } from '../../routing/hash.js';
 import { execute, OTHER_COMMAND } from './commands.js';
@@ -111,14 +112,30 @@ export class RespConnection implements Sink, Session {
   }
 
   get(key: string, flags: number): void {
-    const seq = this.#ring.tail;
-    const i = this.#ring.push();
-    this.#ring.codes[i] = WAITING;
-    this.#ring.tags[i] = this.command;
+    const seq = this.#wait();
     // An element makes the slot before it (the array header or the previous element) part of the same reply.
     if (flags & IN_ARRAY) this.#ring.tags[(seq - 1) & this.#ring.mask]! |= PART;
     if (this.protocol & RESP3_FLAG) flags |= NIL3;
     this.#context.dispatcher.submit(shardOf(key, this.#context.dispatcher.shards), key, this, seq, flags);
+  }
+
+  read(args: readonly string[], argc: number): void {
+    const key = args[1]!;
+    this.#context.dispatcher.submitCommand(shardOf(key, this.#context.dispatcher.shards), key, args, argc, this, this.#wait(), 0);
+  }
+
+  readSum(args: readonly string[], argc: number): void {
+    const shards = this.#context.dispatcher.shards;
+    new SumSink(this.#context.dispatcher, (key) => shardOf(key, shards), args, argc, this, this.#wait());
+  }
+
+  /** A slot waiting for a shard's answer; returns its sequence number. */
+  #wait(): number {
+    const seq = this.#ring.tail;
+    const i = this.#ring.push();
+    this.#ring.codes[i] = WAITING;
+    this.#ring.tags[i] = this.command;
+    return seq;
   }
 
   replay(commands: string[][]): void {
@@ -134,9 +151,17 @@ export class RespConnection implements Sink, Session {
     const seq = token as number;
     const i = seq & this.#ring.mask;
     const nil = code === Outcome.NotFound || (flags & IN_ARRAY && code === Outcome.WrongType);
-    // A RESP3 nil is ready bytes, `_` (NIL3 rides in the GET's flags: a HELLO may have run since).
-    this.#ring.codes[i] = nil ? (flags & NIL3 ? READY : Outcome.NotFound) : code;
-    this.#ring.values[i] = nil && flags & NIL3 ? NULL3 : value;
+    if (flags & ENCODED_ANSWER && code >= 0) {
+      // A typed command's answer is its whole reply, written as it is.
+      this.#ring.codes[i] = READY;
+      this.#ring.values[i] = value;
+    } else if (nil && flags & NIL3) {
+      this.#ring.codes[i] = READY;
+      this.#ring.values[i] = NULL3;
+    } else {
+      this.#ring.codes[i] = nil ? Outcome.NotFound : code;
+      this.#ring.values[i] = value;
+    }
     // Only an answer at the head can unblock a flush, unless replies are held.
     if ((seq === this.#ring.head || this.#held) && !this.dirty) {
       this.dirty = true;

@@ -48,6 +48,10 @@ export interface Session extends AuthSession {
   reply(bytes: Buffer): void;
   /** Queues the reply to a GET of `key` (a binary string); `flags` may hold `IN_ARRAY`. */
   get(key: string, flags: number): void;
+  /** Queues the reply to the typed command `args[0, argc)` on the key `args[1]` (HGET, LRANGE, …), which its key's shard answers. */
+  read(args: readonly string[], argc: number): void;
+  /** Queues the sum of the integer replies of the typed command `args[0]` on each key of `args[1, argc)` (EXISTS k1 k2 …). */
+  readSum(args: readonly string[], argc: number): void;
   /** Queues `bytes`, then closes the connection once everything before it is written. */
   replyAndClose(bytes: Buffer): void;
   /**
