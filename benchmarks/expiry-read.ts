@@ -106,8 +106,10 @@ try {
       await Promise.all(Array.from({ length: IN_FLIGHT }, (_, w) => worker(w)));
       const used = process.cpuUsage(clientBefore);
       const spent = (await redisCpu()) - cpuBefore;
-      (rates[name] ??= []).push(batches / SECONDS);
-      const c = (cpu[name] ??= { seconds: 0, client: 0, keys: 0 });
+      rates[name] ??= [];
+      rates[name].push(batches / SECONDS);
+      cpu[name] ??= { seconds: 0, client: 0, keys: 0 };
+      const c = cpu[name];
       c.seconds += spent;
       c.client += (used.user + used.system) / 1e6;
       c.keys += batches * BATCH;

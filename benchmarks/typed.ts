@@ -89,7 +89,10 @@ async function main(): Promise<void> {
 
   const ratios: Record<string, number[]> = {};
   const rates: Record<string, number[]> = {};
-  const note = (name: string, value: number, into = rates): void => void (into[name] ??= []).push(value);
+  const note = (name: string, value: number, into = rates): void => {
+    into[name] ??= [];
+    into[name].push(value);
+  };
   const http = (url: string, pathsFile: string) => runWrk({ url, pathsFile, connections: 64, seconds: SECONDS });
   for (let round = 0; round < ROUNDS; round++) {
     const string = await http(proxy.url, strings);

@@ -88,7 +88,10 @@ t.test('the same through the read script that brings the TTLs', async (t) => {
 t.test('a resend that fails again is answered unavailable: once only', async (t) => {
   const replies = collector();
   let calls = 0;
-  const failing = (): Promise<Outcome> => (calls++, Promise.resolve(Outcome.Unavailable));
+  const failing = (): Promise<Outcome> => {
+    calls++;
+    return Promise.resolve(Outcome.Unavailable);
+  };
   const shard = linked(
     new Shard({ capacity: 10, cacheTtlMs: 60000, fetch: failing, fetchMany: () => failing(), resend: () => Promise.resolve(true) }),
     replies.send,

@@ -102,7 +102,7 @@ t.test('what differs from Redis on purpose: the server section and the empty com
   t.equal(docs, '%0\r\n', 'COMMAND DOCS: an empty map (Redis: a map of every command)');
   t.equal(commands, '*0\r\n', 'COMMAND: an empty array');
   t.equal(count, ':0\r\n');
-  const text = /^=(\d+)\r\ntxt:(# Server\r\nredis_version:7\.0\.0\r\nshardcache_version:0\.1\.0\r\n[^]*)\r\n$/.exec(info!);
+  const text = /^=(\d+)\r\ntxt:(# Server\r\nredis_version:7\.0\.0\r\nshardcache_version:0\.1\.0\r\n[\s\S]*)\r\n$/.exec(info!);
   t.ok(text, 'INFO: the server section as a verbatim txt string');
   t.equal(Number(text![1]), text![2]!.length + 4, 'whose length counts the txt: prefix');
 });

@@ -9,7 +9,7 @@ import type net from 'node:net';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { promisify } from 'node:util';
-import { describeTls, loadTls, reloadServer, serverTlsOptions, TlsFileError, type TlsFiles } from '../src/tls-context.js';
+import { describeTls, loadTls, reloadServer, serverTlsOptions, type TlsFileError, type TlsFiles } from '../src/tls-context.js';
 import { makeCerts } from './helpers/certs.js';
 
 const run = promisify(execFile);

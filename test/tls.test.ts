@@ -59,7 +59,7 @@ t.test('a client that does not trust the CA, or speaks plain HTTP, gets nothing'
   const untrusted = await curl(`${proxy.url}/tls:k`, { ca: certs.otherCa });
   t.not(untrusted.code, 0);
   t.match(untrusted.stderr, /certificate/i, 'curl refuses the unknown issuer');
-  const plain = await request(proxy.url.replace('https:', 'http:') + '/tls:k').then(
+  const plain = await request(`${proxy.url.replace('https:', 'http:')}/tls:k`).then(
     (res) => `status ${res.statusCode}`,
     (err: Error & { code?: string }) => `error ${err.code}`,
   );

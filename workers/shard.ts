@@ -73,7 +73,8 @@ function attach(task: AttachTask): Promise<string> {
   stats[Stat.Tid] = nameThread(`shard-${task.index}`);
   stats[Stat.ThreadId] = threadId;
   trackEventLoop(stats, Stat.LoopP50);
-  const store = (backend = openBackend({ settings: task.backend, label: `shard ${task.index}`, log: logger, stats }));
+  const store = openBackend({ settings: task.backend, label: `shard ${task.index}`, log: logger, stats });
+  backend = store;
   const own = new Shard({
     ...task,
     stats,

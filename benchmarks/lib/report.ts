@@ -167,11 +167,10 @@ export function barChart(title: string, unit: string, labels: string[], series: 
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="10" y="20" font-size="14" font-weight="bold">${esc(title)}</text>`,
   ];
-  series.forEach((s, j) =>
+  for (const [j, s] of series.entries())
     parts.push(
       `<rect x="${left + j * 120}" y="26" width="10" height="10" fill="${colors[j % 4]}"/><text x="${left + j * 120 + 14}" y="35">${esc(s.name)}</text>`,
-    ),
-  );
+    );
   labels.forEach((label, i) => {
     const y = top + i * groupH;
     parts.push(`<text x="${left - 6}" y="${y + groupH / 2}" text-anchor="end">${esc(label)}</text>`);

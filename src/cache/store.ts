@@ -122,7 +122,8 @@ export class Store extends EntryView {
 
   /** The entry of the key `bytes[offset, offset + length)`, whatever its age, or `MISS`; changes nothing. */
   find(bytes: Uint8Array, offset: number, length: number): number {
-    const hash = (this.#hash = hashBytes(bytes, offset, length));
+    const hash = hashBytes(bytes, offset, length);
+    this.#hash = hash;
     const want = tagLength(hash, length);
     const m = this.entries.words;
     const { table, mask } = this.index;

@@ -84,10 +84,13 @@ export function createMetrics(src: MetricSources): Registry {
     (emit: Emit) => {
       for (let i = 0; i < values.length; i++) emit({ [label]: String(i) }, values[i]!);
     };
-  const fromStats = (slot: number) => (emit: Emit) => src.shardStats.forEach((s, i) => emit({ shard: String(i) }, s[slot]!));
+  const fromStats = (slot: number) => (emit: Emit) => {
+    for (const [i, s] of src.shardStats.entries()) emit({ shard: String(i) }, s[slot]!);
+  };
   /** Per shard, one sample for each `[label value, slot]`. */
-  const bySlots = (label: string, slots: readonly (readonly [string, number])[]) => (emit: Emit) =>
-    src.shardStats.forEach((s, i) => slots.forEach(([value, slot]) => emit({ shard: String(i), [label]: value }, s[slot]!)));
+  const bySlots = (label: string, slots: readonly (readonly [string, number])[]) => (emit: Emit) => {
+    for (const [i, s] of src.shardStats.entries()) for (const [value, slot] of slots) emit({ shard: String(i), [label]: value }, s[slot]!);
+  };
 
   const fronts: RequestCounts[] = [{ protocol: 'http', view: httpCounts, commands: HTTP_METHODS, statuses: HTTP_STATUS_LABELS }];
   if (src.resp) fronts.push({ protocol: 'resp', view: respCounts, commands: RESP_COMMANDS, statuses: RESP_STATUSES });
@@ -139,9 +142,9 @@ export function createMetrics(src: MetricSources): Registry {
     ['acceptor', 'protocol'],
     perAcceptor('protocol', (s, p) => s[AcceptorStat.Refused + p]!, protocols),
   );
-  metric('gauge', 'shardcache_acceptor_listening', '1 while the acceptor thread listens on its ports', ['acceptor'], (emit) =>
-    src.acceptorStats.forEach((s, i) => emit({ acceptor: String(i) }, s[AcceptorStat.Listening]!)),
-  );
+  metric('gauge', 'shardcache_acceptor_listening', '1 while the acceptor thread listens on its ports', ['acceptor'], (emit) => {
+    for (const [i, s] of src.acceptorStats.entries()) emit({ acceptor: String(i) }, s[AcceptorStat.Listening]!);
+  });
   metric(
     'counter',
     'shardcache_acceptor_restarts_total',
@@ -228,7 +231,7 @@ export function createMetrics(src: MetricSources): Registry {
     'Requests refused with 503 at once: reason="misses", misses past MAX_INFLIGHT waiting on Redis; reason="queue", past the shard\'s hand-off bound (MAX_INFLIGHT + MAX_CONNECTIONS per listener)',
     ['shard', 'reason'],
     (emit) => {
-      src.shardStats.forEach((s, i) => emit({ shard: String(i), reason: 'misses' }, s[Stat.ShedMisses]!));
+      for (const [i, s] of src.shardStats.entries()) emit({ shard: String(i), reason: 'misses' }, s[Stat.ShedMisses]!);
       const queue = sum(src.acceptorStats.map(shedCounts));
       for (let i = 0; i < queue.length; i++) emit({ shard: String(i), reason: 'queue' }, queue[i]!);
     },

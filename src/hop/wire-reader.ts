@@ -50,7 +50,7 @@ export class BatchReader {
    * bytes. 0 for a plain GET.
    */
   get argsLength(): number {
-    return this.lifeMs < 0 ? 0 : this.lifeMs;
+    return Math.max(this.lifeMs, 0);
   }
   #words = new Int32Array(0);
   #count = 0;
@@ -70,7 +70,8 @@ export class BatchReader {
     this.#index++;
     const w = this.#pos >>> 2;
     this.id = this.#words[w]!;
-    const code = (this.code = this.#words[w + 1]!);
+    const code = this.#words[w + 1]!;
+    this.code = code;
     const meta = this.#words[w + 2]!;
     this.ageMs = meta & MAX_AGE_MS;
     this.protocol = (meta & PROTOCOL_BITS) as Protocol;

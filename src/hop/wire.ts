@@ -120,7 +120,7 @@ export class BatchWriter {
     etagHigh?: number,
     etagLow = 0,
   ): void {
-    const age = ageMs < MAX_AGE_MS ? ageMs : MAX_AGE_MS;
+    const age = Math.min(ageMs, MAX_AGE_MS);
     const tagged = etagHigh !== undefined;
     const meta = (age | ENCODED | (tagged ? HAS_ETAG : 0) | (lifeMs < 0 ? 0 : HAS_LIFE)) >>> 0;
     let at = this.#entry(id, length, meta, length + (tagged ? ETAG_BYTES : 0), lifeMs);

@@ -59,7 +59,8 @@ export class AgeStrings {
   #lifeMaxAge(s: number): string {
     if (s < this.#maxAges.length) return this.#maxAges[s]!;
     if (s > LIFE_STRINGS) return `max-age=${s}`;
-    return (this.#lifeMaxAges[s] ??= `max-age=${s}`);
+    this.#lifeMaxAges[s] ??= `max-age=${s}`;
+    return this.#lifeMaxAges[s];
   }
 }
 

@@ -314,7 +314,7 @@ export class RespConnection implements Sink, Session {
 
   /** Folds a written slot's `status` into its reply's; the last slot of a reply counts its command. */
   #count(tag: number, status: number): void {
-    const worst = status > this.#worst ? status : this.#worst;
+    const worst = Math.max(status, this.#worst);
     this.#worst = tag & PART ? worst : NIL;
     if ((tag & PART) === 0) this.#counts[tag * RESP_STATUSES.length + worst]!++;
   }

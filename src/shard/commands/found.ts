@@ -2,7 +2,7 @@
  * What a typed command runs against: the key's cached entry, whatever its
  * type, or its absence. One instance per shard, reset for each request.
  */
-import { Kind, TypedView } from '../../cache/typed-value.js';
+import { type Kind, TypedView } from '../../cache/typed-value.js';
 import type { ReplyWriter } from './reply-writer.js';
 
 /** `Found.kind` of a key that does not exist, and of a string. */
