@@ -124,6 +124,7 @@ async function main(): Promise<void> {
     `# Typed reads (issue 22): ${new Date().toISOString()}, ${ROUNDS} interleaved rounds${quick ? ' (quick)' : ''}`,
     '',
     'Command: `flock /tmp/shardcache-heavy.lock node dist/benchmarks/typed.js' +
+      (httpOnly ? ' --http' : '') +
       (baseline ? ' --baseline=<main before issue 22>' : '') +
       '`',
     '',
