@@ -5,15 +5,13 @@
  * not becomes `{"base64":"…"}` in a value position, and `"base64:…"` as an
  * object key (a hash field name), so no byte is lost or guessed at.
  */
+import { ByteWriter } from './byte-writer.js';
 import { isUtf8 } from 'node:buffer';
 
 const HEX = '0123456789abcdef';
 
 /** See the file comment. */
-export class JsonWriter {
-  buf: Buffer = Buffer.allocUnsafe(4096);
-  length = 0;
-
+export class JsonWriter extends ByteWriter {
   reset(): this {
     this.length = 0;
     return this;
@@ -26,13 +24,13 @@ export class JsonWriter {
 
   /** One ASCII byte (punctuation), without a native call. */
   byte(c: number): void {
-    if (this.length >= this.buf.length) this.#room(1);
+    if (this.length >= this.buf.length) this.room(1);
     this.buf[this.length++] = c;
   }
 
   /** A number or a short ASCII run, written as it is. */
   raw(s: string): void {
-    this.#room(s.length);
+    this.room(s.length);
     this.length += this.buf.latin1Write(s, this.length);
   }
 
@@ -57,7 +55,7 @@ export class JsonWriter {
   }
 
   #base64(src: Buffer, start: number, end: number): void {
-    this.#room(Math.ceil((end - start) / 3) * 4);
+    this.room(Math.ceil((end - start) / 3) * 4);
     this.length += this.buf.latin1Write(src.subarray(start, end).toString('base64'), this.length);
   }
 
@@ -68,7 +66,7 @@ export class JsonWriter {
    */
   #quoted(src: Buffer, start: number, end: number): boolean {
     // At most 6 bytes per byte (\u00XX), and the quotes.
-    this.#room(6 * (end - start) + 2);
+    this.room(6 * (end - start) + 2);
     const b = this.buf;
     let at = this.length;
     let high = false;
@@ -94,14 +92,5 @@ export class JsonWriter {
     if (high && !isUtf8(src.subarray(start, end))) return false;
     this.length = at;
     return true;
-  }
-
-  #room(bytes: number): void {
-    if (this.length + bytes <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.length + bytes) size *= 2;
-    const grown = Buffer.allocUnsafe(size);
-    this.buf.copy(grown, 0, 0, this.length);
-    this.buf = grown;
   }
 }

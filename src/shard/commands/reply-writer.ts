@@ -13,14 +13,12 @@
  * | null | `$-1` | `_` |
  * | (member, score) pair | flat | `*2` |
  */
+import { ByteWriter } from './byte-writer.js';
 
 const CRLF = 0x0a0d;
 
 /** See the file comment. */
-export class ReplyWriter {
-  buf: Buffer = Buffer.allocUnsafe(4096);
-  /** Bytes written so far. */
-  length = 0;
+export class ReplyWriter extends ByteWriter {
   /** Frame the shapes as RESP3. */
   resp3 = false;
 
@@ -39,7 +37,7 @@ export class ReplyWriter {
   /** A bulk string of `src[start, end)`. */
   bulk(src: Buffer, start: number, end: number): void {
     this.#line(36, end - start);
-    this.#room(end - start + 2);
+    this.room(end - start + 2);
     if (end - start > 64) src.copy(this.buf, this.length, start, end);
     else for (let i = start; i < end; i++) this.buf[this.length + i - start] = src[i]!;
     this.length += end - start;
@@ -49,7 +47,7 @@ export class ReplyWriter {
   /** A bulk string of the binary string `s`. */
   text(s: string): void {
     this.#line(36, s.length);
-    this.#room(s.length + 2);
+    this.room(s.length + 2);
     this.length += this.buf.latin1Write(s, this.length);
     this.#crlf();
   }
@@ -86,7 +84,7 @@ export class ReplyWriter {
   /** A double whose text (Redis's `%.17g`, `inf`, `-inf`) is `src[start, end)`: a bulk string in RESP2. */
   double(src: Buffer, start: number, end: number): void {
     if (!this.resp3) return this.bulk(src, start, end);
-    this.#room(end - start + 3);
+    this.room(end - start + 3);
     this.buf[this.length++] = 44;
     this.length += src.copy(this.buf, this.length, start, end);
     this.#crlf();
@@ -102,7 +100,7 @@ export class ReplyWriter {
 
   /** `<type><n>\r\n`, the digits written without making a string. */
   #line(type: number, n: number): void {
-    this.#room(24);
+    this.room(24);
     const b = this.buf;
     let at = this.length;
     b[at++] = type;
@@ -120,21 +118,12 @@ export class ReplyWriter {
   }
 
   #ascii(s: string): void {
-    this.#room(s.length);
+    this.room(s.length);
     this.length += this.buf.latin1Write(s, this.length);
   }
 
   #crlf(): void {
     this.buf.writeUInt16LE(CRLF, this.length);
     this.length += 2;
-  }
-
-  #room(bytes: number): void {
-    if (this.length + bytes <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.length + bytes) size *= 2;
-    const grown = Buffer.allocUnsafe(size);
-    this.buf.copy(grown, 0, 0, this.length);
-    this.buf = grown;
   }
 }

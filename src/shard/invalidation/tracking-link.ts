@@ -23,9 +23,8 @@
  * when the data connection first becomes ready, so a connection nothing
  * reads from (a cluster replica) costs no subscriber.
  */
-import type { Redis, RedisOptions as IORedisOptions } from 'ioredis';
-import type { Log } from '../../log.js';
-import { connectRedis, PING_MS, type RedisConnection } from '../redis/redis.js';
+import type { Redis } from 'ioredis';
+import { connectRedis, PING_MS, type RedisConnection, type RedisOptions } from '../redis/redis.js';
 import { trackingOn } from './tracking-mode.js';
 import type { TrackingSpec } from '../../routing/backend-settings.js';
 
@@ -41,18 +40,10 @@ export interface LinkEvents {
   refused(link: TrackingLink, err: Error): void;
 }
 
-export interface TrackingLinkOptions {
+/** The subscriber connection is opened as the data connection was (its server, credentials, log naming). */
+export interface TrackingLinkOptions extends Pick<RedisOptions, 'url' | 'server' | 'where' | 'timeoutMs' | 'label' | 'log'> {
   /** The data connection whose reads are tracked. */
   data: Redis;
-  /** REDIS_URL (credentials, TLS) and, unless it names the data connection's server, that server's options. */
-  url: string;
-  server?: IORedisOptions;
-  /** How log lines name the server. */
-  where?: string;
-  timeoutMs: number;
-  /** Prefix for log lines, e.g. `shard 2`. */
-  label: string;
-  log: Log;
   /** Interval of the subscriber's idle-link check (`connectRedis`); default `PING_MS`. */
   pingMs?: number;
   /** TRACKING_MODE and KEY_PREFIX; default: per-key tracking. */
