@@ -6,6 +6,7 @@
  *   src/*.ts (config, log, …)    settings and plumbing every part uses: below the parts
  *   hop/  cache/  routing/  metrics/  access/   the bottom: never import a part or an entry
  *   redact.ts, hop/vocabulary.ts, metrics/labels.ts   leaves: import nothing of ours
+ *   hop/tasks.ts                 the worker task types: imports of ours by type only
  *
  * and nothing anywhere (benchmarks and tests included) imports in a cycle.
  */
@@ -46,6 +47,14 @@ module.exports = {
       comment: 'The shared vocabulary and the one redaction import nothing of ours, so that any thread can load them alone.',
       from: { path: '^src/(redact|hop/vocabulary|metrics/labels)\\.ts$' },
       to: { path: '^(src|workers|benchmarks|test)/' },
+    },
+    {
+      name: 'task-types-load-nothing-of-ours',
+      severity: 'error',
+      comment:
+        'The worker task types name settings and shared memory by type only: at run time hop/tasks.ts loads nothing of ours, so a worker and the supervisor can both load it alone.',
+      from: { path: '^src/hop/tasks\\.ts$' },
+      to: { path: '^(src|workers|benchmarks|test)/', dependencyTypesNot: ['type-only'] },
     },
   ],
   options: {
