@@ -14,9 +14,8 @@
  * is full, so a client that pipelines without reading cannot grow memory;
  * an EXEC's queued commands are run at the same pace, before what follows.
  *
- * A command is counted by name and outcome (`RESP_STATUSES`) when the last
- * slot of its reply is written; as writes go in order, one running figure
- * holds the worst outcome among an MGET's slots until then.
+ * How the ready slots are written, and each command counted as its reply
+ * goes out, is `slot-writer.ts`.
  */
 import type net from 'node:net';
 import type { Credential } from '../../access/credentials.js';
@@ -26,10 +25,9 @@ import { Outcome, Protocol, RESP3_FLAG } from '../../hop/vocabulary.js';
 import { shardOf } from '../../routing/hash.js';
 import { execute, OTHER_COMMAND } from './commands.js';
 import { CommandParser, Parse } from './parser.js';
-import { NIL, OUTCOME_REPLIES, OUTCOME_STATUS, OK, readyStatus } from './outcomes.js';
-import { RESP_STATUSES } from '../../metrics/labels.js';
-import { bulkHeaderBytes, error, NULL3, writeBulkHeader } from './reply.js';
-import { PART, READY, READY_THEN_CLOSE, ReplyRing, SEQ_MASK, WAITING } from './reply-ring.js';
+import { error, NULL3 } from './reply.js';
+import { PART, READY, READY_THEN_CLOSE, ReplyRing, WAITING } from './reply-ring.js';
+import { SlotWriter } from './slot-writer.js';
 import { type ConnectionContext, IN_ARRAY, NIL3, type Queued, type Session } from './session.js';
 
 /**
@@ -39,8 +37,6 @@ import { type ConnectionContext, IN_ARRAY, NIL3, type Queued, type Session } fro
  */
 const HIGH_WATER = 256;
 const LOW_WATER = 64;
-/** Values at least this long are written as their own chunk instead of being copied. */
-const LARGE_VALUE = 16384;
 
 export class RespConnection implements Sink, Session {
   /** The meta of this connection's requests: `Protocol.Resp`, with `RESP3_FLAG` after `HELLO 3`. */
@@ -58,9 +54,8 @@ export class RespConnection implements Sink, Session {
   readonly #context: ConnectionContext;
   readonly #parser: CommandParser;
   readonly #ring = new ReplyRing();
-  readonly #counts: Float64Array;
-  /** The worst status among the written slots of the reply being written. */
-  #worst = NIL;
+  /** Writes the ready replies and counts each command as its reply goes out. */
+  readonly #out: SlotWriter;
   /** No more commands are run: QUIT, a protocol error, or the server is stopping. */
   #closing = false;
   /** The client half-closed: end our side once every command it sent is answered. */
@@ -82,7 +77,7 @@ export class RespConnection implements Sink, Session {
     this.#socket = socket;
     this.id = id;
     this.#context = context;
-    this.#counts = context.counts;
+    this.#out = new SlotWriter(this.#ring, context.counts);
     this.#parser = new CommandParser(context.limits);
     socket.on('data', this.#onData);
     socket.on('end', this.#onEnd);
@@ -246,77 +241,14 @@ export class RespConnection implements Sink, Session {
     return this.#ring.waiting < (this.#paused ? LOW_WATER : HIGH_WATER) && !this.#socket.writableNeedDrain;
   }
 
-  /**
-   * Writes the filled slots from the head in one chunk: a first pass sizes
-   * it, a second fills it. Large values are written as their own chunk, not
-   * copied, with the socket corked so the pieces still leave together.
-   */
+  /** Writes the ready replies at the head (`SlotWriter`), and ends a half-closed connection once all are out. */
   #flush(): void {
     if (this.#closed) return;
-    const codes = this.#ring.codes;
-    const values = this.#ring.values;
-    const mask = this.#ring.mask;
-    let count = 0;
-    let bytes = 0;
-    let large = false;
-    for (let seq = this.#ring.head; seq !== this.#ring.tail; seq = (seq + 1) & SEQ_MASK) {
-      const code = codes[seq & mask]!;
-      if (code === WAITING) break;
-      count++;
-      if (code >= LARGE_VALUE) large = true;
-      if (code >= 0) bytes += bulkHeaderBytes(code) + (code >= LARGE_VALUE ? 0 : code) + 2;
-      else bytes += (code <= READY ? values[seq & mask]! : OUTCOME_REPLIES[code]!).length;
-      if (code === READY_THEN_CLOSE) break;
-    }
+    const out = this.#out;
+    out.measure();
     this.#held = false;
-    if (count > 0) this.#write(count, bytes, large);
+    if (out.count > 0 && out.write(this.#socket)) this.#finish();
     if (this.#inputEnded && this.#drained && this.#ring.head === this.#ring.tail && !this.#closed) this.#finish();
-  }
-
-  #write(count: number, bytes: number, large: boolean): void {
-    const codes = this.#ring.codes;
-    const values = this.#ring.values;
-    const mask = this.#ring.mask;
-    const socket = this.#socket;
-    const out = Buffer.allocUnsafe(bytes);
-    let at = 0;
-    let start = 0;
-    let close = false;
-    if (large) socket.cork();
-    let seq = this.#ring.head;
-    for (let n = 0; n < count; n++, seq = (seq + 1) & SEQ_MASK) {
-      const i = seq & mask;
-      const code = codes[i]!;
-      const value = values[i];
-      values[i] = undefined;
-      this.#count(this.#ring.tags[i]!, code >= 0 ? OK : code <= READY ? readyStatus(value!) : OUTCOME_STATUS[-code]!);
-      if (code >= 0) {
-        at = writeBulkHeader(out, at, code);
-        if (code >= LARGE_VALUE) {
-          socket.write(out.subarray(start, at));
-          socket.write(value!);
-          start = at;
-        } else {
-          at += value!.copy(out, at);
-        }
-        out[at++] = 13;
-        out[at++] = 10;
-      } else {
-        at += (code <= READY ? value! : OUTCOME_REPLIES[code]!).copy(out, at);
-        close = code === READY_THEN_CLOSE;
-      }
-    }
-    this.#ring.head = seq;
-    if (at > start) socket.write(out.subarray(start, at));
-    if (large) socket.uncork();
-    if (close) this.#finish();
-  }
-
-  /** Folds a written slot's `status` into its reply's; the last slot of a reply counts its command. */
-  #count(tag: number, status: number): void {
-    const worst = Math.max(status, this.#worst);
-    this.#worst = tag & PART ? worst : NIL;
-    if ((tag & PART) === 0) this.#counts[tag * RESP_STATUSES.length + worst]!++;
   }
 
   /** Ends the connection once what was written has been sent. */
