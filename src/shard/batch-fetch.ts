@@ -150,6 +150,11 @@ export class BatchFetch {
     return true;
   }
 
+  /** A whole batch's read failed with `outcome`: sent once more (`retry`) when the resend gate allows, else every key lands failed. */
+  #failBatch(keys: string[], outcome: Outcome, started: number, again: boolean, retry: () => void): void {
+    if (!this.#resent(outcome, started, again, keys.length, retry, () => this.#landAll(keys, outcome))) this.#landAll(keys, outcome);
+  }
+
   #sendLived(keys: string[], views: Buffer[], started: number, again: boolean): void {
     const sent = this.#o.now();
     this.#o.fetchWithLife!(views).then((results) => this.#landLived(keys, views, results, started, sent, again));
@@ -195,20 +200,8 @@ export class BatchFetch {
   ): void {
     const o = this.#o;
     observeLatency(o.stats, (o.now() - sent) / 1000);
-    if (typeof results === 'number') {
-      if (
-        !this.#resent(
-          results,
-          started,
-          again,
-          keys.length,
-          () => this.#sendMany(keys, views, started, true),
-          () => this.#landAll(keys, results),
-        )
-      )
-        this.#landAll(keys, results);
-      return;
-    }
+    if (typeof results === 'number')
+      return this.#failBatch(keys, results, started, again, () => this.#sendMany(keys, views, started, true));
     for (let i = 0; i < keys.length; i++) {
       const value = results[i]!;
       // The flight stays open while the nil is confirmed: an invalidation in the meantime still poisons it.
@@ -221,20 +214,8 @@ export class BatchFetch {
     const o = this.#o;
     const spent = o.now() - sent;
     observeLatency(o.stats, spent / 1000);
-    if (typeof results === 'number') {
-      if (
-        !this.#resent(
-          results,
-          started,
-          again,
-          keys.length,
-          () => this.#sendLived(keys, views, started, true),
-          () => this.#landAll(keys, results),
-        )
-      )
-        this.#landAll(keys, results);
-      return;
-    }
+    if (typeof results === 'number')
+      return this.#failBatch(keys, results, started, again, () => this.#sendLived(keys, views, started, true));
     // Lives count from landing: less the whole round trip, so never past Redis's expiry.
     for (let i = 0; i < keys.length; i++) {
       const life = results.lives[i]!;
