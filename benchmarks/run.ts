@@ -32,9 +32,17 @@ const only = process.argv
   .find((a) => a.startsWith('--only='))
   ?.slice(7)
   .split(',');
+/** `--rounds=N` / `--seconds=N` override the defaults below (a 2 % bar needs more rounds than five on 2 noisy cores). */
+function numberFlag(name: string): number | undefined {
+  const arg = process.argv.find((a) => a.startsWith(`--${name}=`));
+  if (arg === undefined) return undefined;
+  const n = Number(arg.slice(name.length + 3));
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name}= wants a positive whole number, not ${arg.slice(name.length + 3)}`);
+  return n;
+}
 // Five rounds: with three, one noisy round moved a median ratio by 0.1.
-const ROUNDS = quick ? 2 : 5;
-const SECONDS = quick ? 3 : 6;
+const ROUNDS = numberFlag('rounds') ?? (quick ? 2 : 5);
+const SECONDS = numberFlag('seconds') ?? (quick ? 3 : 6);
 /** redis-benchmark rounds are long already (a fixed request count per run). */
 const RESP_ROUNDS = quick ? 2 : 3;
 const WARM_SECONDS = quick ? 1 : 3;
@@ -298,6 +306,13 @@ async function main(): Promise<void> {
     // Issue 21's TLS bars (benchmarks/tls.ts): its own servers, certificates and load, about three minutes.
     if (only === undefined || only.includes('tls'))
       execFileSync(process.execPath, ['dist/benchmarks/tls.js', ...(quick ? ['--quick'] : [])], { cwd: ROOT, stdio: 'inherit' });
+    // Issue 22's typed reads (benchmarks/typed.ts): its own Redis, proxies and load, about four minutes. The string
+    // hit path's "before" is the build SHARDCACHE_BENCH_BEFORE names (<checkout>/dist/src/main.js), when set.
+    if (only === undefined || only.includes('typed')) {
+      const before = process.env.SHARDCACHE_BENCH_BEFORE?.replace(/\/dist\/src\/main\.js$/, '');
+      const args = [...(quick ? ['--quick'] : []), ...(before ? [`--baseline=${before}`] : [])];
+      execFileSync(process.execPath, ['dist/benchmarks/typed.js', ...args], { cwd: ROOT, stdio: 'inherit' });
+    }
     if (only === undefined || only.includes('resp')) {
       const missing = missingPeer('redis-benchmark');
       if (missing) console.log(`skipped the RESP scenario: ${missing}`);
