@@ -1,7 +1,8 @@
 /**
  * The clients people run, against the built proxy over the network, in
  * front of a real redis-server: node-redis 5 on RESP2 and RESP3, redis-py
- * (Debian's 4.3.4: RESP2 only) with its default MULTI/EXEC pipeline and
+ * (Debian's 4.3.4: RESP2 only; redis-py 6 with protocol=3 is in
+ * redis-py.test.ts) with its default MULTI/EXEC pipeline and
  * without, ioredis 6 on its default RESP3 and on RESP2, and redis-cli -2
  * and -3, whose output is compared with what the same redis-cli prints for
  * Redis itself.
