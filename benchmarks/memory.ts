@@ -7,7 +7,8 @@
  *    POPULATE` of N keys of 100 B; then each Node server (shardcache with
  *    SHARDS=1, the node:http + lru-cache server) is filled with those keys by
  *    wrk, and its RSS growth after a forced GC in every thread (through the
- *    inspector: `lib/gc.ts`) is divided by the entries it holds. The same
+ *    inspector: `lib/gc.ts`) is divided by the entries it holds (how it
+ *    measures: `lib/footprint.ts`). The same
  *    for 4 KiB values, where the bar is the overhead over the value bytes.
  * 2. Hit throughput over 10k hot keys with N entries cached against a proxy
  *    holding only those 10k, interleaved rounds, median ratio (and p99).
@@ -23,11 +24,10 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, startNode, startRedis, type Proxy, type RedisServer } from '../test/helpers/processes.js';
-import { forceGc, inspectorUrl, rssOf } from './lib/gc.js';
+import { entriesOf, footprint, gaugeOf, populate, settledRss, startInspected, stream, type Teardowns } from './lib/footprint.js';
 import { median } from './lib/stats.js';
 import { varnishFootprint } from './lib/varnish-memory.js';
-import { runWrk, type LoadResult } from './lib/wrk.js';
-import { sleep } from '../test/helpers/time.js';
+import type { LoadResult } from './lib/wrk.js';
 
 const quick = process.argv.includes('--quick');
 /** `--parts=footprint,lru,4k,stream,varnish` runs some parts only (the hit-throughput comparison runs with `footprint`). */
@@ -39,57 +39,8 @@ const part = (name: string): boolean => parts === undefined || parts.includes(na
 const N = quick ? 200_000 : 1_000_000;
 const N4K = quick ? 20_000 : 100_000;
 const HOT = 10_000;
-const SEQUENCE = join(ROOT, 'benchmarks/lib/sequence.lua');
 /** Varnish's malloc storage: well above what N objects take (564 B each in SMA.s0, 564 MB at 1M, measured), so none is nuked. */
 const VARNISH_STORAGE = '3g';
-
-interface Teardowns {
-  teardown(fn: () => unknown): void;
-}
-
-/** Streams `/<prefix>:<i><suffix>` for i from `start` on (wrapping at `count`) for `seconds`. */
-function stream(url: string, prefix: string, start: number, count: number, seconds: number, suffix = ''): Promise<LoadResult> {
-  return runWrk({
-    url,
-    pathsFile: '',
-    connections: 64,
-    seconds,
-    script: SEQUENCE,
-    scriptArgs: [`${prefix}:`, String(start), String(count), suffix],
-  });
-}
-
-async function usedMemory(redis: RedisServer): Promise<number> {
-  return Number(/used_memory:(\d+)/.exec(await redis.client.info('memory'))![1]);
-}
-
-/** Redis's memory growth per key for `count` keys of `bytes` B named `<prefix>:<i>`. */
-async function populate(redis: RedisServer, prefix: string, count: number, bytes: number): Promise<number> {
-  const before = await usedMemory(redis);
-  await redis.client.call('DEBUG', 'POPULATE', String(count), prefix, String(bytes));
-  return ((await usedMemory(redis)) - before) / count;
-}
-
-/** A gauge of the proxy's metrics, summed over its shards. */
-async function gaugeOf(proxy: Proxy, name: string): Promise<number> {
-  const text = await (await fetch(`${proxy.admin}/metrics`)).text();
-  let total = 0;
-  for (const m of text.matchAll(new RegExp(`^${name}\\{[^}]*\\} (\\d+)`, 'gm'))) total += Number(m[1]);
-  return total;
-}
-
-const entriesOf = (proxy: Proxy): Promise<number> => gaugeOf(proxy, 'shardcache_cache_entries');
-
-/** A Node server with its inspector open on a free port (its command line unchanged). */
-function startInspected(t: Teardowns, script: string, env: Record<string, string>): Promise<Proxy> {
-  return startNode(t, script, { ...env, NODE_OPTIONS: '--inspect=127.0.0.1:0' });
-}
-
-async function settledRss(server: Proxy): Promise<number> {
-  await forceGc(inspectorUrl(server.logs()));
-  await sleep(500);
-  return rssOf(server.child.pid!);
-}
 
 interface Footprint {
   target: string;
@@ -97,33 +48,6 @@ interface Footprint {
   entries: number;
   bytesPerEntry: number;
   redisBytesPerKey: number;
-}
-
-/**
- * Fills `server` with `count` keys `<prefix>:<i>`, after a warm-up on the
- * first 1,000; returns the RSS growth per entry after a forced GC. `entries`
- * reads how many it holds; without it (a server with no metrics), every key
- * streamed counts as held, up to `count`.
- */
-async function footprint(
-  server: Proxy,
-  prefix: string,
-  count: number,
-  entries?: () => Promise<number>,
-): Promise<{ perEntry: number; entries: number }> {
-  await stream(server.url, prefix, 0, 1000, 2);
-  let streamed = 1000;
-  const held = (): Promise<number> => (entries === undefined ? Promise.resolve(Math.min(count, streamed)) : entries());
-  const before = await settledRss(server);
-  const first = await held();
-  // Each pass streams the keys in order; a pass that leaves some out (wrk stops on time) is followed by another.
-  for (let pass = 0; pass < 20 && (await held()) < count; pass++) {
-    const r = await stream(server.url, prefix, streamed % count, count, Math.max(5, Math.ceil((count - streamed) / 15000)));
-    streamed += r.requests;
-  }
-  const after = await settledRss(server);
-  const last = await held();
-  return { perEntry: (after - before) / (last - first), entries: last };
 }
 
 /** What the parts found, for the summary. */

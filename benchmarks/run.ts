@@ -7,6 +7,9 @@
  * Ratios are taken round by round against a baseline measured in the same
  * round, and the median ratio is reported: this 2-core machine drifts ±25%
  * between runs, far more than within one round.
+ *
+ * Its flags: lib/flags.ts. The benchmarks it runs as child processes
+ * (staleness, memory, bcast, stampede, tls, typed): lib/children.ts.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -26,24 +29,9 @@ import type { StalenessSummary } from './staleness.js';
 import { bare, type BenchEnv, type Running, type Target } from './lib/targets.js';
 import { runAutocannon } from './lib/autocannon.js';
 import { runWrk, type LoadResult } from './lib/wrk.js';
+import { only, quick, ROUNDS, SECONDS } from './lib/flags.js';
+import { runChildBenches, runStaleness } from './lib/children.js';
 
-const quick = process.argv.includes('--quick');
-const only = process.argv
-  .find((a) => a.startsWith('--only='))
-  ?.slice(7)
-  .split(',');
-/** `--rounds=N` / `--seconds=N` override the defaults below (a 2 % bar needs more rounds than five on 2 noisy cores). */
-function numberFlag(name: string): number | undefined {
-  const arg = process.argv.find((a) => a.startsWith(`--${name}=`));
-  if (arg === undefined) return undefined;
-  const n = Number(arg.slice(name.length + 3));
-  if (Number.isInteger(n) && n >= 1) return n;
-  console.error(`bench: --${name}= wants a positive whole number, not ${JSON.stringify(arg.slice(name.length + 3))}`);
-  process.exit(2);
-}
-// Five rounds: with three, one noisy round moved a median ratio by 0.1.
-const ROUNDS = numberFlag('rounds') ?? (quick ? 2 : 5);
-const SECONDS = numberFlag('seconds') ?? (quick ? 3 : 6);
 /** redis-benchmark rounds are long already (a fixed request count per run). */
 const RESP_ROUNDS = quick ? 2 : 3;
 const WARM_SECONDS = quick ? 1 : 3;
@@ -59,23 +47,6 @@ function missingPeer(bin: string): string | undefined {
 }
 
 const scenarioList = scenarios(quick, only);
-
-/**
- * Runs benchmarks/staleness.ts (its own redis-server and proxies) and reads
- * the summary line it ends with. About 1,000 SETs a second are watched at
- * both write rates, so the reader's own queueing does not swamp the figure.
- */
-function runStaleness(quick: boolean): StalenessSummary {
-  const out = execFileSync(process.execPath, ['dist/benchmarks/staleness.js', ...(quick ? ['--quick'] : []), '--watch-per-second=1000'], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  process.stdout.write(out.replace(/^STALENESS_JSON .*\n?/m, ''));
-  const line = /^STALENESS_JSON (.*)$/m.exec(out);
-  if (line === null) throw new Error('staleness benchmark printed no summary');
-  return JSON.parse(line[1]!) as StalenessSummary;
-}
 
 /**
  * Keys Redis has looked up so far (keyspace hits plus misses): one per key
@@ -295,25 +266,7 @@ async function main(): Promise<void> {
       console.log('\n== Coherence: staleness under writes, and what tracking costs on the hit path');
       staleness = runStaleness(quick);
     }
-    // Only when asked (`--only=memory`): it loads 10M keys and runs about ten minutes (benchmarks/memory.ts).
-    if (only?.includes('memory'))
-      execFileSync(process.execPath, ['dist/benchmarks/memory.js', ...(quick ? ['--quick'] : [])], { cwd: ROOT, stdio: 'inherit' });
-    // Issue 20's TRACKING_MODE bars (benchmarks/tracking-modes.ts): its own proxies and load, about four minutes.
-    if (only === undefined || only.includes('bcast'))
-      execFileSync(process.execPath, ['dist/benchmarks/tracking-modes.js', ...(quick ? ['--quick'] : [])], { cwd: ROOT, stdio: 'inherit' });
-    // Issue 14's stampede bar (benchmarks/stampede.ts): its own proxies and load, about a minute.
-    if (only === undefined || only.includes('stampede'))
-      execFileSync(process.execPath, ['dist/benchmarks/stampede.js', ...(quick ? ['--quick'] : [])], { cwd: ROOT, stdio: 'inherit' });
-    // Issue 21's TLS bars (benchmarks/tls.ts): its own servers, certificates and load, about three minutes.
-    if (only === undefined || only.includes('tls'))
-      execFileSync(process.execPath, ['dist/benchmarks/tls.js', ...(quick ? ['--quick'] : [])], { cwd: ROOT, stdio: 'inherit' });
-    // Issue 22's typed reads (benchmarks/typed.ts): its own Redis, proxies and load, about four minutes. The string
-    // hit path's "before" is the build SHARDCACHE_BENCH_BEFORE names (<checkout>/dist/src/main.js), when set.
-    if (only === undefined || only.includes('typed')) {
-      const before = process.env.SHARDCACHE_BENCH_BEFORE?.replace(/\/dist\/src\/main\.js$/, '');
-      const args = [...(quick ? ['--quick'] : []), ...(before ? [`--baseline=${before}`] : [])];
-      execFileSync(process.execPath, ['dist/benchmarks/typed.js', ...args], { cwd: ROOT, stdio: 'inherit' });
-    }
+    runChildBenches(only, quick);
     if (only === undefined || only.includes('resp')) {
       const missing = missingPeer('redis-benchmark');
       if (missing) console.log(`skipped the RESP scenario: ${missing}`);

@@ -22,7 +22,6 @@
 
 /** Bytes per granule: the unit of addresses and block sizes. */
 export const GRANULE = 8;
-/** Bytes of block header before each payload. */
 export const HEADER = 4;
 const PAGE_BITS = 20;
 const OFFSET_MASK = (1 << PAGE_BITS) - 1;
@@ -44,7 +43,6 @@ export interface ArenaOptions {
   pageBytes?: number;
 }
 
-/** The allocator; see the file comment. */
 export class Arena {
   /** Bytes of the blocks handed out (headers and rounding included). */
   used = 0;
@@ -103,9 +101,8 @@ export class Arena {
     this.#unlist(block);
     const have = this.#size(block);
     if (have > size) {
-      // The rest goes back as a free block of its own (a one-granule rest is
-      // too small for a list, but merges with its neighbours when they are
-      // freed); its next neighbour already knows its left side is free.
+      // The rest goes back as a free block (a one-granule rest is too small for a list, but merges with its
+      // neighbours when they are freed); its next neighbour already knows its left side is free.
       const rest = block + size;
       this.#setWord(rest, 0, ((have - size) << 2) | FREE);
       this.#setFooter(rest, have - size);
@@ -120,7 +117,6 @@ export class Arena {
     return block >>> 0;
   }
 
-  /** Returns the block at `addr` (from `alloc`) to the arena. */
   free(addr: number): void {
     const page = addr >>> PAGE_BITS;
     let size = this.#size(addr);
@@ -274,7 +270,6 @@ export class Arena {
   }
 
   #setFooter(block: number, size: number): void {
-    // The footer is the last word of the block: one word before the next block's header.
     this.#setWord(block + size, -1, size);
   }
 

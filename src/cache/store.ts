@@ -16,7 +16,7 @@
  * Every operation is O(1) expected (amortised for `set`, whose index and
  * records double now and then); docs/cache.md has the table of costs.
  *
- * Expiry is lazy as before: an entry past `ttl` is treated as absent when
+ * Expiry is lazy: an entry past `ttl` is treated as absent when
  * read (and removed once past `ttl + grace`), and otherwise waits for
  * eviction. An entry whose key has expired in Redis (`EXPIRES`, the TTL read
  * with the value) is removed when read, whatever the windows. Negative entries (a key Redis said is absent) have a value
@@ -57,7 +57,6 @@ export const ENTRY_BYTES = STRIDE * 4;
 /** Fetch times are whole ms since an epoch, in an int32: the epoch moves on before they reach this. */
 const REBASE_AT = 2 ** 30;
 
-/** See the file comment. */
 export class Store extends EntryView {
   readonly capacity: number;
   readonly ttl: number;
@@ -142,11 +141,7 @@ export class Store extends EntryView {
     return this.find(this.#scratch, 0, key.length);
   }
 
-  /**
-   * The entry of the key `bytes[offset, offset + length)` if younger than
-   * `ttl + swr`, marked as read; `MISS` when absent or older (removed when
-   * past the grace too).
-   */
+  /** `find`, then the entry if younger than `ttl + swr` (marked as read), else `MISS` (removed when past the grace too). */
   get(bytes: Uint8Array, offset: number, length: number, now: number): number {
     const e = this.find(bytes, offset, length);
     this.policy.access(this.#hash);
@@ -168,12 +163,11 @@ export class Store extends EntryView {
 
   /**
    * Stores `value` (or, when `undefined`, a negative entry) for `key` with
-   * fetch time `at`, ETag words `etagHigh`, `etagLow` and `lifeMs` to live
-   * in Redis from `at` (`NO_LIFE`: no TTL), as the most
-   * recently used entry, replacing any older one; evicts for room. Returns
-   * the new entry, or `MISS` when it is not kept: capacity 0, or it would
-   * not fit in `maxBytes` on its own (then an older entry of `key` is gone
-   * too, as it would be stale).
+   * fetch time `at`, ETag words `etagHigh`, `etagLow` and `lifeMs` to live in
+   * Redis from `at` (`NO_LIFE`: no TTL), as the most recently used entry,
+   * replacing any older one; evicts for room. Returns the new entry, or
+   * `MISS` when not kept: capacity 0, or too big for `maxBytes` on its own
+   * (then an older entry of `key` is gone too, as it would be stale).
    */
   set(key: string, value: Uint8Array | undefined, at: number, etagHigh = 0, etagLow = 0, lifeMs = NO_LIFE): number {
     const old = this.findKey(key);
