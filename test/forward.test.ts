@@ -26,7 +26,10 @@ t.test('Oversized: at most cap keys, the oldest recorded dropped first; a key re
   o.remember('d', Kind.Hash, -1, 0);
   t.equal(o.size, 3);
   t.equal(o.kind('b', 1), -1, 'b, the oldest, was dropped');
-  t.same(['a', 'c', 'd'].map((k) => o.kind(k, 1)), [Kind.List, Kind.List, Kind.Hash]);
+  t.same(
+    ['a', 'c', 'd'].map((k) => o.kind(k, 1)),
+    [Kind.List, Kind.List, Kind.Hash],
+  );
   t.end();
 });
 
@@ -74,8 +77,18 @@ t.test('replies written again: the shapes Redis 7.0 gives each command in RESP3,
   t.same(both(Shape.Doubles, [b('inf'), null]), ['*2\r\n$3\r\ninf\r\n$-1\r\n', '*2\r\n,inf\r\n_\r\n']);
   const pairs = ['*4\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n', '*2\r\n*2\r\n$1\r\na\r\n,1\r\n*2\r\n$1\r\nb\r\n,2\r\n'];
   t.same(both(Shape.Scored, [b('a'), b('1'), b('b'), b('2')]), pairs, 'flat pairs (a RESP2 connection)');
-  t.same(both(Shape.Scored, [[b('a'), b('1')], [b('b'), b('2')]]), pairs, 'nested pairs (a RESP3 connection)');
-  t.same(both(Shape.Generic, [b('x'), null, 3, [b('y')]]), ['*4\r\n$1\r\nx\r\n$-1\r\n:3\r\n*1\r\n$1\r\ny\r\n', '*4\r\n$1\r\nx\r\n_\r\n:3\r\n*1\r\n$1\r\ny\r\n']);
+  t.same(
+    both(Shape.Scored, [
+      [b('a'), b('1')],
+      [b('b'), b('2')],
+    ]),
+    pairs,
+    'nested pairs (a RESP3 connection)',
+  );
+  t.same(both(Shape.Generic, [b('x'), null, 3, [b('y')]]), [
+    '*4\r\n$1\r\nx\r\n$-1\r\n:3\r\n*1\r\n$1\r\ny\r\n',
+    '*4\r\n$1\r\nx\r\n_\r\n:3\r\n*1\r\n$1\r\ny\r\n',
+  ]);
   t.end();
 });
 
@@ -110,7 +123,15 @@ function requests(meta: number, ...rows: [number, string, ...string[]][]): Array
   return w.finish();
 }
 
-const bigList = (): Lived => ({ values: [encodeTyped(Kind.List, Array.from({ length: 10 }, (_, i) => b(`item-${i}`)))], lives: [-1] });
+const bigList = (): Lived => ({
+  values: [
+    encodeTyped(
+      Kind.List,
+      Array.from({ length: 10 }, (_, i) => b(`item-${i}`)),
+    ),
+  ],
+  lives: [-1],
+});
 const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 t.test('a list too large to cache is read whole once, then each command is forwarded and counted', async (t) => {
@@ -119,9 +140,26 @@ t.test('a list too large to cache is read whole once, then each command is forwa
   h.typed[0]!.resolve(bigList());
   t.same(await h.entries(1), [[1, 12, '$6\r\nitem-0\r\n']], 'answered from the whole read');
   const misses = h.shard.stats[Stat.TypedMisses + 2]!;
-  h.shard.receive(requests(Protocol.Resp | RESP3_FLAG, [2, 'l', 'LINDEX', '5'], [3, 'l', 'LLEN'], [4, 'l', 'LRANGE', '0', '0'], [5, 'l', 'TYPE'], [6, 'l', 'EXISTS']), 0);
+  h.shard.receive(
+    requests(
+      Protocol.Resp | RESP3_FLAG,
+      [2, 'l', 'LINDEX', '5'],
+      [3, 'l', 'LLEN'],
+      [4, 'l', 'LRANGE', '0', '0'],
+      [5, 'l', 'TYPE'],
+      [6, 'l', 'EXISTS'],
+    ),
+    0,
+  );
   t.equal(h.typed.length, 1, 'no second whole read');
-  t.same(h.forwarded.map((f) => f.args), [['LINDEX', 'l', '5'], ['LLEN', 'l']], 'forwarded as sent');
+  t.same(
+    h.forwarded.map((f) => f.args),
+    [
+      ['LINDEX', 'l', '5'],
+      ['LLEN', 'l'],
+    ],
+    'forwarded as sent',
+  );
   t.equal(h.shard.limit.waiting, 2, 'each counts against MAX_INFLIGHT');
   t.equal(h.shard.limit.shed, 1, 'the third was refused');
   t.equal(h.shard.stats[Stat.TypedMisses + 2]! - misses, 2, 'two typed misses of the list family');
@@ -180,7 +218,10 @@ t.test('HTTP views of a big hash: ?field= forwarded as HGET, a range of a hash r
   h.typed[0]!.resolve({ values: [encodeTyped(Kind.Hash, [b('f'), b('v'.repeat(40))])], lives: [-1] });
   await h.entries(1);
   h.shard.receive(requests(Protocol.Http, [2, 'h', 'HTTP.FIELD', 'g'], [3, 'h', 'HTTP.RANGE', '0', '1']), 0);
-  t.same(h.forwarded.map((f) => f.args), [['HGET', 'h', 'g']]);
+  t.same(
+    h.forwarded.map((f) => f.args),
+    [['HGET', 'h', 'g']],
+  );
   h.forwarded[0]!.resolve(null);
   t.same((await h.entries(3)).slice(1), [
     [2, Outcome.NotFound],

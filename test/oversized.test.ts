@@ -68,8 +68,18 @@ t.test('made small again, the key is cached again', async (t) => {
   await new Promise((resolve) => setTimeout(resolve, 50));
   await sendAll(port, [['LRANGE', 'big', '0', '-1']]);
   const [scripted, reads] = [await scripts(), await commandCalls(c, 'lrange', 'llen')];
-  t.same(await sendAll(port, [['LRANGE', 'big', '0', '-1'], ['LLEN', 'big']]), [`*2\r\n${bulk('a')}${bulk('b')}`, ':2\r\n']);
-  t.equal((await scripts()) - scripted + (await commandCalls(c, 'lrange', 'llen')) - reads, 0, 'answered from the cache: Redis ran nothing');
+  t.same(
+    await sendAll(port, [
+      ['LRANGE', 'big', '0', '-1'],
+      ['LLEN', 'big'],
+    ]),
+    [`*2\r\n${bulk('a')}${bulk('b')}`, ':2\r\n'],
+  );
+  t.equal(
+    (await scripts()) - scripted + (await commandCalls(c, 'lrange', 'llen')) - reads,
+    0,
+    'answered from the cache: Redis ran nothing',
+  );
 });
 
 t.test('EXISTS, TYPE, TTL and PTTL of an oversized key cost Redis nothing', async (t) => {
@@ -77,7 +87,12 @@ t.test('EXISTS, TYPE, TTL and PTTL of an oversized key cost Redis nothing', asyn
   await c.expire('bigttl', 1000);
   await sendAll(port, [['LLEN', 'bigttl']]);
   const before = await commandCalls(c, 'exists', 'type', 'ttl', 'pttl', 'evalsha', 'eval');
-  const [exists, type, ttl, pttl] = await sendAll(port, [['EXISTS', 'bigttl'], ['TYPE', 'bigttl'], ['TTL', 'bigttl'], ['PTTL', 'bigttl']]);
+  const [exists, type, ttl, pttl] = await sendAll(port, [
+    ['EXISTS', 'bigttl'],
+    ['TYPE', 'bigttl'],
+    ['TTL', 'bigttl'],
+    ['PTTL', 'bigttl'],
+  ]);
   t.equal(await commandCalls(c, 'exists', 'type', 'ttl', 'pttl', 'evalsha', 'eval'), before, 'no command reached Redis');
   t.equal(exists, ':1\r\n');
   t.equal(type, '+list\r\n');
@@ -90,21 +105,42 @@ t.test('EXISTS, TYPE, TTL and PTTL of an oversized key cost Redis nothing', asyn
 t.test('a key that expires in Redis is not answered from its marker after', async (t) => {
   await bigList('short', 2000);
   await c.pexpire('short', 300);
-  t.same(await sendAll(port, [['EXISTS', 'short'], ['LLEN', 'short']]), [':1\r\n', ':2000\r\n']);
+  t.same(
+    await sendAll(port, [
+      ['EXISTS', 'short'],
+      ['LLEN', 'short'],
+    ]),
+    [':1\r\n', ':2000\r\n'],
+  );
   t.same(await sendAll(port, [['TYPE', 'short']]), ['+list\r\n'], 'the marker answers while the key lives');
   await new Promise((resolve) => setTimeout(resolve, 350));
-  t.same(await sendAll(port, [['EXISTS', 'short'], ['TYPE', 'short'], ['TTL', 'short'], ['LLEN', 'short']]), [':0\r\n', '+none\r\n', ':-2\r\n', ':0\r\n']);
+  t.same(
+    await sendAll(port, [
+      ['EXISTS', 'short'],
+      ['TYPE', 'short'],
+      ['TTL', 'short'],
+      ['LLEN', 'short'],
+    ]),
+    [':0\r\n', '+none\r\n', ':-2\r\n', ':0\r\n'],
+  );
 });
 
 t.test('RESP3: HGETALL of a big hash is a map, byte for byte as Redis answers it', async (t) => {
   const fields: string[] = [];
   for (let i = 0; i < 2000; i++) fields.push(`f${i}`, `v${i}`);
   await c.hset('bighash', ...fields);
-  const direct = await sendAll(redis.port, [['HELLO', '3'], ['HGETALL', 'bighash']]);
+  const direct = await sendAll(redis.port, [
+    ['HELLO', '3'],
+    ['HGETALL', 'bighash'],
+  ]);
   t.match(direct[1], /^%2000\r\n/, 'Redis answers a map');
   const hgetalls = await commandCalls(c, 'hgetall');
   for (let i = 0; i < 2; i++) {
-    const through = await sendAll(port, [['HELLO', '3'], ['HGETALL', 'bighash'], ['ZSCORE', 'bighash', 'x']]);
+    const through = await sendAll(port, [
+      ['HELLO', '3'],
+      ['HGETALL', 'bighash'],
+      ['ZSCORE', 'bighash', 'x'],
+    ]);
     t.equal(through[1], direct[1], `pass ${i + 1}: the same bytes`);
     t.match(through[2], /^-WRONGTYPE Operation against a key holding the wrong kind of value\r\n$/, 'an error as Redis writes it');
   }
@@ -123,7 +159,10 @@ t.test('HTTP ?field= and ?start=&stop= of big values are forwarded', async (t) =
     if (i === 1) t.equal((await commandCalls(c, 'hget')) - hget, 1, 'the second: one HGET');
     t.equal((await get(proxy.url, '/bighash?field=nope')).status, 404, 'a missing field: 404');
     t.same(JSON.parse((await get(proxy.url, '/biglist?start=1&stop=2')).body.toString()), ['item-1', 'item-2']);
-    t.equal((await get(proxy.url, '/bigz?start=-2&stop=-1')).body.toString(), '[["m1998",199.80000000000001],["m1999",199.90000000000001]]');
+    t.equal(
+      (await get(proxy.url, '/bigz?start=-2&stop=-1')).body.toString(),
+      '[["m1998",199.80000000000001],["m1999",199.90000000000001]]',
+    );
     t.equal((await get(proxy.url, '/biglist?field=x')).status, 409, 'a field of a list: wrong type');
   }
 });

@@ -104,41 +104,57 @@ for (const protocol of [2, 3])
   );
 
 /** Commands the typed script never calls: their calls in Redis's commandstats are the forwarded ones. */
-const FORWARDED_ONLY = ['hget', 'hmget', 'hkeys', 'hvals', 'hlen', 'hexists', 'hstrlen', 'lindex', 'llen', 'sismember', 'smismember', 'scard'];
+const FORWARDED_ONLY = [
+  'hget',
+  'hmget',
+  'hkeys',
+  'hvals',
+  'hlen',
+  'hexists',
+  'hstrlen',
+  'lindex',
+  'llen',
+  'sismember',
+  'smismember',
+  'scard',
+];
 const FORWARDED_ZSET = ['zscore', 'zmscore', 'zcard', 'zrank', 'zrevrank', 'zrangebyscore', 'strlen', 'getrange'];
 
 for (const protocol of [2, 3])
-  t.test(`RESP${protocol}, MAX_VALUE_BYTES=64: values too large to cache answer as Redis does, read whole first, then forwarded`, async (t) => {
-    const lines: string[] = [];
-    const feed = await redis.client.monitor();
-    feed.on('monitor', (_time: string, args: string[], source: string) => {
-      if (source.startsWith('lua') && args[0]?.toUpperCase() === 'TYPE') lines.push(args[1] ?? '');
-    });
-    t.teardown(() => feed.disconnect());
-    let forwarded = 0;
-    let calls = 0;
-    const unexpected = new Set<string>();
-    await differential(t, protocol, { MAX_VALUE_BYTES: '64', CACHE_TTL_MS: '600000' }, OVERSIZED_COMMANDS, {
-      async before() {
-        // MONITOR lines arrive a little after their commands: the first pass's are let in before counting.
-        await redis.client.ping();
-        await new Promise((resolve) => setTimeout(resolve, 20));
-        lines.length = 0;
-        calls = await commandCalls(redis.client, ...FORWARDED_ONLY, ...FORWARDED_ZSET);
-      },
-      async after(batch) {
-        forwarded += (await commandCalls(redis.client, ...FORWARDED_ONLY, ...FORWARDED_ZSET)) - calls;
-        await redis.client.ping();
-        await new Promise((resolve) => setTimeout(resolve, 20));
-        // Read whole again in the second pass: only absent keys (nothing to remember) and keys a GET named (a string read first).
-        const allowed = new Set(keys.missing);
-        for (const args of batch) if (args[0]!.toUpperCase() === 'GET') allowed.add(args[1]!);
-        for (const key of lines) if (!allowed.has(unescapeMonitor(key))) unexpected.add(unescapeMonitor(key));
-      },
-    });
-    t.ok(forwarded > 100, `the second passes forwarded ${forwarded} commands the typed script never sends`);
-    t.same([...unexpected], [], 'no key was read whole by the typed script again in a second pass but absent ones and GETs');
-  });
+  t.test(
+    `RESP${protocol}, MAX_VALUE_BYTES=64: values too large to cache answer as Redis does, read whole first, then forwarded`,
+    async (t) => {
+      const lines: string[] = [];
+      const feed = await redis.client.monitor();
+      feed.on('monitor', (_time: string, args: string[], source: string) => {
+        if (source.startsWith('lua') && args[0]?.toUpperCase() === 'TYPE') lines.push(args[1] ?? '');
+      });
+      t.teardown(() => feed.disconnect());
+      let forwarded = 0;
+      let calls = 0;
+      const unexpected = new Set<string>();
+      await differential(t, protocol, { MAX_VALUE_BYTES: '64', CACHE_TTL_MS: '600000' }, OVERSIZED_COMMANDS, {
+        async before() {
+          // MONITOR lines arrive a little after their commands: the first pass's are let in before counting.
+          await redis.client.ping();
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          lines.length = 0;
+          calls = await commandCalls(redis.client, ...FORWARDED_ONLY, ...FORWARDED_ZSET);
+        },
+        async after(batch) {
+          forwarded += (await commandCalls(redis.client, ...FORWARDED_ONLY, ...FORWARDED_ZSET)) - calls;
+          await redis.client.ping();
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          // Read whole again in the second pass: only absent keys (nothing to remember) and keys a GET named (a string read first).
+          const allowed = new Set(keys.missing);
+          for (const args of batch) if (args[0]!.toUpperCase() === 'GET') allowed.add(args[1]!);
+          for (const key of lines) if (!allowed.has(unescapeMonitor(key))) unexpected.add(unescapeMonitor(key));
+        },
+      });
+      t.ok(forwarded > 100, `the second passes forwarded ${forwarded} commands the typed script never sends`);
+      t.same([...unexpected], [], 'no key was read whole by the typed script again in a second pass but absent ones and GETs');
+    },
+  );
 /** Byte equality, but for TTL: the proxy counts a key's life from its fetch, so a second either way is the same answer. */
 function same(args: string[], expected: Buffer, got: Buffer): boolean {
   if (expected.equals(got)) return true;
@@ -168,6 +184,8 @@ function kindOf(reply: Buffer): string {
 /** A MONITOR argument as ioredis hands it (still escaped as Redis's `sdscatrepr` wrote it) back to its bytes, as a binary string. */
 function unescapeMonitor(s: string): string {
   return s.replace(/\\(x[0-9a-f]{2}|.)/g, (_m, e: string) =>
-    e.length === 3 ? String.fromCharCode(Number.parseInt(e.slice(1), 16)) : ({ n: '\n', r: '\r', t: '\t', a: '\x07', b: '\b' } as Record<string, string>)[e] ?? e,
+    e.length === 3
+      ? String.fromCharCode(Number.parseInt(e.slice(1), 16))
+      : (({ n: '\n', r: '\r', t: '\t', a: '\x07', b: '\b' } as Record<string, string>)[e] ?? e),
   );
 }
