@@ -3,7 +3,8 @@
  * started by the harness): the core cases of test/proxy.test.ts and
  * test/coherence.test.ts on a cluster (read, TTL, LRU, 404, binary keys and
  * values, coalescing, WRONGTYPE, invalidation), RESP MGET across slots, and
- * three proxies on one cluster staying coherent.
+ * three proxies on one cluster staying coherent; a value too large to
+ * cache forwarded command by command to its master.
  */
 import t from 'tap';
 import { Redis } from 'ioredis';
@@ -13,7 +14,8 @@ import { scrape, total } from './helpers/metrics.js';
 import { slotOf, startCluster } from './helpers/cluster.js';
 import { startProxy, type Proxy } from './helpers/processes.js';
 import { sleep } from './helpers/time.js';
-import { getCalls } from './helpers/commandstats.js';
+import { commandCalls, getCalls } from './helpers/commandstats.js';
+import { sendAll } from './helpers/resp.js';
 
 const cluster = await startCluster(t);
 const redis = cluster.client;
@@ -169,4 +171,48 @@ t.test('three proxies on one cluster: a SET shows through each of them within 50
   const calls = await getCalls(...masterClients());
   for (const p of proxies) await Promise.all(keys.map((k) => body(p, k)));
   t.equal(await getCalls(...masterClients()), calls, 'and then served them from their caches');
+});
+
+t.test('values too large to cache: read whole once, then each command forwarded to the master of its slot', async (t) => {
+  const proxy = await startProxy(t, env({ RESP_PORT: '0', MAX_VALUE_BYTES: '1k' }));
+  const keys = ['big:a', 'big:b', 'big:c'];
+  for (const k of keys) {
+    await redis.rpush(k, ...Array.from({ length: 2000 }, (_, i) => `${k}-${i}`));
+    await redis.hset(`${k}:h`, ...Array.from({ length: 500 }, (_, i) => [`f${i}`, `v${i}`]).flat());
+  }
+  const calls = async (...names: string[]): Promise<number> => {
+    let n = 0;
+    for (const c of masterClients()) n += await commandCalls(c, ...names);
+    return n;
+  };
+  const wanted = keys.map((k) => `*2\r\n$${k.length + 2}\r\n${k}-0\r\n$${k.length + 2}\r\n${k}-1\r\n`);
+  t.same(
+    await sendAll(
+      proxy.respPort!,
+      keys.map((k) => ['LRANGE', k, '0', '1']),
+    ),
+    wanted,
+    'read whole',
+  );
+  const [scripts, lranges] = [await calls('evalsha', 'eval'), await calls('lrange')];
+  t.same(
+    await sendAll(
+      proxy.respPort!,
+      keys.map((k) => ['LRANGE', k, '0', '1']),
+    ),
+    wanted,
+    'forwarded',
+  );
+  t.equal((await calls('evalsha', 'eval')) - scripts, 0, 'no typed script the second time');
+  t.equal((await calls('lrange')) - lranges, 3, 'one LRANGE each, on the masters');
+  const hash = async (): Promise<string> =>
+    (
+      await sendAll(proxy.respPort!, [
+        ['HELLO', '3'],
+        ['HGETALL', 'big:b:h'],
+      ])
+    )[1]!;
+  const first = await hash();
+  t.match(first, /^%500\r\n\$2\r\nf/, 'RESP3 HGETALL: a map');
+  t.equal(await hash(), first, 'the same forwarded');
 });

@@ -80,6 +80,7 @@ function attach(task: AttachTask): Promise<string> {
     stats,
     resend: store.resend,
     fetchTyped: store.fetchTyped,
+    forward: store.forward,
     // SHARDCACHE_TEST_NO_EXPIRY=1 (test hooks only): GET and MGET without the TTLs, for the comparison the expiry test and benchmark make.
     ...delayedForTests(
       {

@@ -17,6 +17,8 @@ import type { Cluster, Redis } from 'ioredis';
 import type { Log } from '../log.js';
 import { Stat } from '../metrics/shard-stats.js';
 import type { Fetch, FetchMany, FetchWithLife } from './batch-fetch.js';
+import type { Forward } from './forward.js';
+import { forwardOn } from './redis/forward.js';
 import { connectCluster } from './redis/cluster.js';
 import { ClusterTracking } from './invalidation/cluster-tracking.js';
 import type { Coherence, InvalidationTarget } from './invalidation/coherence.js';
@@ -51,6 +53,8 @@ export interface Backend {
   fetchWithLife: FetchWithLife;
   /** Keys of any type, whole, with their type and TTL (`typed-read.ts`). */
   fetchTyped: FetchWithLife;
+  /** One typed command as it is, for a key too large to cache (`forward.ts`): on the data connection, or routed by its key in a cluster. */
+  forward: Forward;
   /**
    * Keeps `target` coherent through client tracking (INVALIDATION=tracking);
    * with `keepWhileDown` (STALE_IF_ERROR_MS), a lost link flushes when it
@@ -176,6 +180,7 @@ export function openBackend(o: BackendOptions): Backend {
     resend: (started) => gate.wait(started),
     fetchWithLife,
     fetchTyped,
+    forward: forwardOn(client),
     track(target, keepWhileDown) {
       coherence = track(target, keepWhileDown);
     },

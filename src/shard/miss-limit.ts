@@ -32,6 +32,11 @@ export class MissLimit {
     return true;
   }
 
+  /** One request that waited alone (a forwarded command, `forward.ts`) waits no more. */
+  release(): void {
+    this.waiting--;
+  }
+
   /** A flight landed with `waiters`: they wait no more (its refresh, always first when there is one, never did). */
   landed(waiters: readonly number[]): void {
     this.waiting -= waiters.length > 0 && waiters[0] === REFRESH ? waiters.length - 1 : waiters.length;

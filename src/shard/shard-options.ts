@@ -7,6 +7,7 @@
  */
 import type { Eviction } from '../cache/policy.js';
 import type { Fetch, FetchMany, FetchWithLife } from './batch-fetch.js';
+import type { Forward } from './forward.js';
 
 /** A shard's cache sizing, limits, and its ends: the fetch and the reply sender. */
 export interface ShardOptions {
@@ -32,6 +33,8 @@ export interface ShardOptions {
   fetchWithLife?: FetchWithLife | undefined;
   /** Reads keys of any type whole with their type and TTL (`typed-read.ts`); absent: typed commands answer an error, and a key of another type WRONGTYPE. */
   fetchTyped?: FetchWithLife | undefined;
+  /** Sends one typed command to Redis for a key too large to cache (`forward.ts`); absent: such a key is read whole for every command. */
+  forward?: Forward | undefined;
   /** Keys per `fetchMany` at most; default `MAX_KEYS_PER_FETCH`. */
   maxKeysPerFetch?: number;
   /** Whether a read that failed as unavailable is sent once more (`BatchFetchOptions.resend`); absent: never. */

@@ -134,12 +134,14 @@ export class Shard {
   invalidate(key: string): void {
     this.cache.delete(key);
     this.flights.poison(key);
+    this.#typed.forwarding?.markers.forget(key);
   }
 
   /** Forgets every key (FLUSHALL, or a lost connection that may have hidden changes). */
   clear(): void {
     this.cache.clear();
     this.flights.poisonAll();
+    this.#typed.forwarding?.markers.clear();
     // A flush often comes with Redis gone and no traffic: the gauges must not wait for the next batch.
     this.#publish();
   }

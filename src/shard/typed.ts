@@ -13,7 +13,9 @@
  * (`take`, `answerTaken`).
  *
  * What a landed value cannot be cached for (over MAX_VALUE_BYTES, poisoned,
- * caching off) is answered from the fetched value, not kept.
+ * caching off) is answered from the fetched value, not kept; a key not kept
+ * for its size alone is remembered, and its next commands are forwarded to
+ * Redis one by one (`forward.ts`).
  */
 import { etagOut, etagWords } from '../cache/etag.js';
 import type { Flights } from '../cache/singleflight.js';
@@ -23,7 +25,8 @@ import { HTTP_VIEWS, Outcome, RESP3_FLAG } from '../hop/vocabulary.js';
 import { Stat } from '../metrics/shard-stats.js';
 import { answerGet, type JsonAnswer } from './answer.js';
 import { BatchFetch, type FetchWithLife } from './batch-fetch.js';
-import { Found } from './commands/found.js';
+import { Found, STRING } from './commands/found.js';
+import { type Forward, Forwarding, type Pending } from './forward.js';
 import { answerView } from './typed-views.js';
 import { JsonWriter } from './commands/json-writer.js';
 import { ReplyWriter } from './commands/reply-writer.js';
@@ -58,21 +61,19 @@ export interface TypedParts {
   /** The typed script's reads; absent: keys of other types answer WRONGTYPE, typed commands an error. */
   fetchTyped?: FetchWithLife | undefined;
   resend?: ((started: number) => Promise<boolean>) | undefined;
+  /** Sends one command to Redis; absent: a key too large to cache is read whole for every command. */
+  forward?: Forward | undefined;
 }
 
 /** The family the HTTP views of typed values count under (`TYPED_FAMILIES`: keys, as they read any type). */
 const FAMILY_OF_VIEWS = 0;
 
-/** A waiting typed command: its encoded arguments (a view into its request batch) and its request meta. */
-interface Pending {
-  args: Buffer;
-  meta: number;
-}
-
 /** See the file comment. */
 export class TypedReads implements JsonAnswer {
   /** Typed commands waiting on a fetch, by waiter (`link * LINK_SPAN + id`). */
   readonly pending = new Map<number, Pending>();
+  /** Keys too large to cache and their forwarded commands; absent without `forward` or a typed read. */
+  readonly forwarding: Forwarding | undefined;
   readonly #s: TypedShard;
   readonly #p: TypedParts;
   readonly #fetches: BatchFetch | undefined;
@@ -98,6 +99,7 @@ export class TypedReads implements JsonAnswer {
         stats: shard.stats,
         now: parts.now,
       });
+    this.forwarding = fetchTyped && parts.forward && new Forwarding(shard, parts.links, parts.forward, this.pending);
   }
 
   /** Handles the typed command `reader` is at (its key is the payload's first `keyLength` bytes): answers a hit now, else joins its key's flight. */
@@ -117,14 +119,17 @@ export class TypedReads implements JsonAnswer {
       return;
     }
     if (this.#fetches === undefined) return replies.addOutcome(reader.id, Outcome.RedisError);
+    const key = bytes.latin1Slice(at, at + keyLength);
+    const waiter = base + reader.id;
+    const f = this.forwarding;
+    // Asked only while some key is oversized: the map is empty otherwise.
+    if (f !== undefined && f.markers.size > 0 && f.receive(replies, reader, key, keyLength, waiter, this.#args, argc, command, now)) return;
     if (!p.limit.admit()) {
       p.limit.shed++;
       return replies.addOutcome(reader.id, Outcome.Overloaded);
     }
     p.misses[reader.protocol]!++;
     p.stats[Stat.TypedMisses + family]!++;
-    const key = bytes.latin1Slice(at, at + keyLength);
-    const waiter = base + reader.id;
     this.pending.set(waiter, { args: bytes.subarray(at + keyLength, at + reader.code), meta: reader.meta });
     if (p.flights.join(key, waiter)) this.#fetches.add(key, bytes.subarray(at, at + keyLength));
     else p.coalesced[reader.protocol]!++;
@@ -200,6 +205,8 @@ export class TypedReads implements JsonAnswer {
       }
       if (entry === MISS) s.tooLarge++;
       else if (!string) s.cache.markTyped(entry);
+      // Too large (and only that): remembered, so its next commands go to Redis one by one.
+      this.forwarding?.landed(key, entry !== MISS ? -1 : string ? STRING : value[0]!, lifeMs, now);
     }
     for (const w of waiters) {
       const replies = p.links.replyTo(w);

@@ -36,6 +36,17 @@ export class Found {
     return this;
   }
 
+  /**
+   * A key known only by its kind and life (an oversized key's marker,
+   * `oversized.ts`): enough for EXISTS, TYPE, TTL and PTTL, which read no
+   * value; no other command may run on it.
+   */
+  marked(kind: number, lifeMs: number): this {
+    this.kind = kind;
+    this.lifeMs = lifeMs;
+    return this;
+  }
+
   typed(bytes: Buffer, start: number, lifeMs: number): this {
     this.view.reset(bytes, start);
     this.kind = this.view.kind;
