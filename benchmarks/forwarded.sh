@@ -6,6 +6,7 @@
 # `flock /tmp/shardcache-heavy.lock`, after `tsc -b`. Its own redis-server and proxies on fixed ports
 # 7411-7415 (not 6379), stopped by pid on exit.
 #   bash benchmarks/forwarded.sh [<older build>/dist/src/main.js] [rounds]
+# N_BEFORE: requests per round for the older build (default 500, for one that reads the list whole).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 before=${1:-}
@@ -31,8 +32,8 @@ fi
 for round in $(seq "$rounds"); do
   for target in "${targets[@]}"; do
     set -- $target
-    # An older build reads 20,000 items per command: fewer requests keep its turn short.
-    n=$([ "$1" = before ] && echo 500 || echo 20000)
+    # A build from before forwarding reads 20,000 items per command: fewer requests keep its turn short.
+    n=${N_BEFORE:-500}; [ "$1" = before ] || n=20000
     rps=$(redis-benchmark -p "$2" -n "$n" -c 20 -q LRANGE big 0 9 | tr '\r' '\n' | grep -o '[0-9.]* requests per second' | tail -1)
     echo "round $round $1: $rps"
   done

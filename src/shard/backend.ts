@@ -18,7 +18,7 @@ import type { Log } from '../log.js';
 import { Stat } from '../metrics/shard-stats.js';
 import type { Fetch, FetchMany, FetchWithLife } from './batch-fetch.js';
 import type { Forward } from './forward.js';
-import { forwardOn } from './redis/forward.js';
+import { forwardOn, turnCork } from './redis/forward.js';
 import { connectCluster } from './redis/cluster.js';
 import { ClusterTracking } from './invalidation/cluster-tracking.js';
 import type { Coherence, InvalidationTarget } from './invalidation/coherence.js';
@@ -87,6 +87,7 @@ export function openBackend(o: BackendOptions): Backend {
   let fetchMany: FetchMany | undefined;
   let fetchWithLife: FetchWithLife;
   let fetchTyped: FetchWithLife;
+  let forward: Forward;
   let close: () => void;
   let coherence: (Coherence & { close(): void }) | undefined;
   let track: (target: InvalidationTarget, keepWhileDown: boolean) => Coherence & { close(): void };
@@ -116,6 +117,7 @@ export function openBackend(o: BackendOptions): Backend {
     fetch = c.fetch;
     fetchWithLife = clusterFetchWithLife(c.cluster, c.cork);
     fetchTyped = clusterFetchTyped(c.cluster, c.cork);
+    forward = forwardOn(c.cluster, c.cork);
     close = c.close;
     track = (target, keepWhileDown) =>
       new ClusterTracking({
@@ -156,6 +158,7 @@ export function openBackend(o: BackendOptions): Backend {
     fetchMany = redisFetchMany(c.redis);
     fetchWithLife = redisFetchWithLife(c.redis);
     fetchTyped = redisFetchTyped(c.redis);
+    forward = forwardOn(c.redis, turnCork(c.redis));
     close = c.close;
     track = (target, keepWhileDown) =>
       new Invalidation({
@@ -180,7 +183,7 @@ export function openBackend(o: BackendOptions): Backend {
     resend: (started) => gate.wait(started),
     fetchWithLife,
     fetchTyped,
-    forward: forwardOn(client),
+    forward,
     track(target, keepWhileDown) {
       coherence = track(target, keepWhileDown);
     },
