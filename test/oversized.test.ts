@@ -5,7 +5,8 @@
  * them, and no typed script); writes show at once; a key made small again
  * is cached again; EXISTS, TYPE, TTL and PTTL cost Redis nothing; a key
  * that expires is not answered from its marker after; RESP3 shapes; the
- * HTTP views; and a Redis that is gone answers an error at once.
+ * HTTP views; a GET of a big list answers WRONGTYPE with no whole read; and
+ * a Redis that is gone answers an error at once.
  */
 import t from 'tap';
 import { commandCalls } from './helpers/commandstats.js';
@@ -165,6 +166,22 @@ t.test('HTTP ?field= and ?start=&stop= of big values are forwarded', async (t) =
     );
     t.equal((await get(proxy.url, '/biglist?field=x')).status, 409, 'a field of a list: wrong type');
   }
+});
+
+t.test('a GET of a big list answers WRONGTYPE without reading it whole; an HTTP GET reads it whole once', async (t) => {
+  await bigList('getlist', 20000);
+  const wrongType = '-WRONGTYPE Operation against a key holding the wrong kind of value\r\n';
+  t.same(await sendAll(port, [['LLEN', 'getlist']]), [':20000\r\n'], 'read whole once, and marked');
+  // The typed script reads a list whole with LRANGE 0 -1 (counted by Redis inside a script); a GET's own read is a script too.
+  const before = await commandCalls(c, 'lrange');
+  t.same(await sendAll(port, [['GET', 'getlist']]), [wrongType]);
+  t.same(await sendAll(port, [['GET', 'getlist']]), [wrongType]);
+  t.equal((await commandCalls(c, 'lrange')) - before, 0, 'no whole read for either GET');
+  const json = await get(proxy.url, '/getlist');
+  t.equal(json.status, 200);
+  const items = JSON.parse(json.body.toString()) as string[];
+  t.same([items.length, items[0], items.at(-1)], [20000, 'item-0', 'item-19999'], 'the whole list as JSON');
+  t.equal((await commandCalls(c, 'lrange')) - before, 1, 'the HTTP GET read it whole once');
 });
 
 t.test('with Redis stopped, a forwarded command answers an error at once and the proxy stays up', async (t) => {

@@ -142,10 +142,13 @@ export class TypedReads implements JsonAnswer {
 
   /**
    * A string read found `key` to be of another type: reads it again with the
-   * typed script, its flight still open. False when there is no typed read.
+   * typed script, its flight still open. False when there is no typed read,
+   * or no need of one (an oversized key's GETs answer WRONGTYPE).
    */
   refetch(key: string): boolean {
     if (this.#fetches === undefined) return false;
+    // Known too large to cache and not a string: GETs answer WRONGTYPE unread (HTTP then asks for its JSON).
+    if (this.pending.size === 0 && (this.forwarding?.markers.kind(key, this.#p.now()) ?? STRING) > STRING) return false;
     this.#fetches.add(key, Buffer.from(key, 'latin1'));
     this.#fetches.send();
     return true;
