@@ -31,12 +31,10 @@ export type { Fetch, FetchMany } from './batch-fetch.js';
 export type { ShardOptions } from './shard-options.js';
 
 /**
- * A reply batch leaves as soon as it holds this many bytes, without waiting
- * for the rest of the request batch: with large values, the acceptor then
- * writes the first answers to their sockets while this thread copies the
- * next ones, instead of the two threads taking turns on one batch of many
- * megabytes. (256 KiB values, by hand: 3.8k req/s with one reply batch
- * per request batch, 5.5–6.2k flushing at 1 MiB, 5.0–5.9k at 256 KiB.)
+ * A reply batch leaves as soon as it holds this many bytes, not waiting for the rest of the request
+ * batch: with large values the acceptor writes the first answers while this thread copies the next,
+ * rather than the two taking turns on one batch of many megabytes. (256 KiB values, by hand: 3.8k
+ * req/s with one reply batch per request batch, 5.5–6.2k flushing at 1 MiB, 5.0–5.9k at 256 KiB.)
  */
 export const REPLY_FLUSH_BYTES = 1 << 20;
 
