@@ -70,6 +70,12 @@ t.test('replies written again: the shapes Redis 7.0 gives each command in RESP3,
   t.equal(shapeOf('ZRANGE', ['ZRANGE', '0', '-1', 'withScores'], 4), Shape.Scored, 'WITHSCORES in any case');
   t.equal(shapeOf('ZRANGE', ['ZRANGE', 'withscores', '1'], 3), Shape.Generic, 'a bound is not the option');
   t.equal(shapeOf('ZRANGEBYSCORE', ['ZRANGEBYSCORE', '0', '1'], 3), Shape.Generic);
+  t.same(
+    ['SMEMBERS', 'ZSCORE', 'ZMSCORE', 'LRANGE'].map((name) => shapeOf(name, [name, '0', '1'], 3)),
+    [Shape.Set, Shape.Double, Shape.Doubles, Shape.Generic],
+  );
+  t.same(both(Shape.Generic, 'OK'), ['$2\r\nOK\r\n', '$2\r\nOK\r\n'], 'a string ioredis decoded is written as a bulk string');
+  t.same(both(Shape.Generic, [7, [b('x')]]), ['*2\r\n:7\r\n*1\r\n$1\r\nx\r\n', '*2\r\n:7\r\n*1\r\n$1\r\nx\r\n'], 'nested arrays');
   t.same(both(Shape.Map, [b('f'), b('v')]), ['*2\r\n$1\r\nf\r\n$1\r\nv\r\n', '%1\r\n$1\r\nf\r\n$1\r\nv\r\n']);
   t.same(both(Shape.Set, [b('a')]), ['*1\r\n$1\r\na\r\n', '~1\r\n$1\r\na\r\n']);
   t.same(both(Shape.Double, b('0.5')), ['$3\r\n0.5\r\n', ',0.5\r\n']);
