@@ -5,11 +5,10 @@
  * (`BatchFetch`: one MGET), and sends their answers in later reply batches
  * as the fetches complete.
  *
- * Batches come in over *links*, one per acceptor thread; a reply goes back
- * over the link its request came by. Coalescing does not care: twenty
- * clients on four acceptors missing one key wait on one flight, whose
- * waiters remember their link. The worker entry wires links to
- * MessagePorts and the fetches to ioredis; tests drive it in-process.
+ * Batches come in over *links*, one per acceptor thread; a reply goes back over the link its
+ * request came by. Coalescing does not care: twenty clients on four acceptors missing one key wait
+ * on one flight, whose waiters remember their link. The worker entry wires links to MessagePorts
+ * and the fetches to ioredis; tests drive it in-process.
  */
 import { etagOut, etagWords } from '../cache/etag.js';
 import { Flights } from '../cache/singleflight.js';
